@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// Fast, allocation-free parsers for the time formats registries and object stores log.
+// Each returns false on malformed input and leaves *out untouched; none throws.
+namespace rrca {
+
+inline constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
+
+// "Jan".."Dec" -> 1..12, 0 when not a month abbreviation.
+int MonthFromAbbrev(std::string_view abbrev);
+
+// RFC 3339 with any number of fraction digits and Z / +hh:mm / +hhmm; also "T" or " ".
+bool ParseRfc3339(std::string_view text, int64_t* unix_ns);
+
+// Common-log-format time: "29/Nov/2026:12:50:40 +0000", optionally "12:50:40.230".
+bool ParseClfTime(std::string_view text, int64_t* unix_ns);
+
+// Go time.Duration.String(): "2.255332326s", "161.626946ms", "1m2.5s", "12µs", "800ns".
+bool ParseGoDuration(std::string_view text, int64_t* nanos);
+
+// "2022-04-06T03:46:40.800755496Z" (UTC, nanoseconds).
+std::string FormatRfc3339Nanos(int64_t unix_ns);
+
+}  // namespace rrca

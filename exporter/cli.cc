@@ -1,0 +1,207 @@
+#include "exporter/cli.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exporter/analyze.h"
+#include "exporter/config.h"
+#include "exporter/daemon.h"
+#include "exporter/example_check.h"
+#include "exporter/rules_loader.h"
+
+#ifndef RRCA_VERSION
+#define RRCA_VERSION "dev"
+#endif
+
+namespace rrca::exporter {
+namespace {
+
+const char kUsage[] = R"(registry-rca: container-registry errors, explained by root cause
+
+Usage:
+  registry-rca serve --config.file=FILE [--web.listen-address=:9479] [--web.telemetry-path=/metrics]
+      Tail the configured registry logs and serve Prometheus metrics, /-/healthy, /-/ready.
+  registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] FILE...
+      Read log files from the start ("-" = stdin), print a report and exit.
+  registry-rca check --config.file=FILE
+      Validate the configuration and the rules, and run every rule's examples.
+
+Flags:
+  --config.file=FILE          configuration file (YAML)
+  --web.listen-address=ADDR   address to listen on (default ":9479")
+  --web.telemetry-path=PATH   path for metrics (default "/metrics")
+  --format=FORMAT             analyze output: text (default), jsonl, metrics
+  --log.level=LEVEL           debug, info (default), warn, error
+  --log.format=FORMAT         logfmt (default) or json
+  --version                   print the version and exit
+  --help                      print this help and exit
+)";
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> flags;
+  std::vector<std::string> positional;
+  std::string error;
+};
+
+// Accepts --name=value and --name value; a lone "-" is a positional (stdin).
+Args ParseArgs(int argc, char** argv) {
+  static const std::vector<std::string> kValueFlags = {
+      "config.file", "web.listen-address", "web.telemetry-path", "format", "log.level",
+      "log.format"};
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg == "--") {
+      if (args.command.empty() && arg != "-") {
+        args.command = arg;
+      } else {
+        args.positional.push_back(arg);
+      }
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    const size_t equals = name.find('=');
+    if (equals != std::string::npos) {
+      value = name.substr(equals + 1);
+      name = name.substr(0, equals);
+    } else if (std::find(kValueFlags.begin(), kValueFlags.end(), name) != kValueFlags.end()) {
+      if (i + 1 >= argc) {
+        args.error = "flag --" + name + " needs a value";
+        return args;
+      }
+      value = argv[++i];
+    }
+    if (name != "version" && name != "help" &&
+        std::find(kValueFlags.begin(), kValueFlags.end(), name) == kValueFlags.end()) {
+      args.error = "unknown flag --" + name;
+      return args;
+    }
+    args.flags[name] = value;
+  }
+  return args;
+}
+
+bool SetUpLogging(const Args& args) {
+  auto logger = spdlog::stderr_logger_mt("registry-rca");
+  spdlog::set_default_logger(logger);
+  const std::string format = args.flags.contains("log.format") ? args.flags.at("log.format") : "logfmt";
+  if (format == "json") {
+    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})",
+                        spdlog::pattern_time_type::utc);
+  } else if (format == "logfmt") {
+    spdlog::set_pattern(R"(ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l msg="%v")",
+                        spdlog::pattern_time_type::utc);
+  } else {
+    std::fprintf(stderr, "registry-rca: --log.format must be logfmt or json\n");
+    return false;
+  }
+  const std::string level = args.flags.contains("log.level") ? args.flags.at("log.level") : "info";
+  const spdlog::level::level_enum parsed = spdlog::level::from_str(level);
+  if (parsed == spdlog::level::off && level != "off") {
+    std::fprintf(stderr, "registry-rca: --log.level must be debug, info, warn or error\n");
+    return false;
+  }
+  spdlog::set_level(parsed);
+  return true;
+}
+
+int RunCheck(const Args& args) {
+  if (!args.flags.contains("config.file")) {
+    std::fprintf(stderr, "registry-rca check: --config.file is required\n");
+    return 2;
+  }
+  auto config = LoadConfig(args.flags.at("config.file"));
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 1;
+  }
+  auto rules = LoadRules(config.value());
+  if (!rules.ok()) {
+    std::fprintf(stderr, "%s\n", rules.status().message().c_str());
+    return 1;
+  }
+  const auto failures = CheckRuleExamples(*rules.value(), config.value());
+  for (const ExampleFailure& failure : failures) {
+    std::fprintf(stderr, "%s: rule %s: %s\n", failure.location.c_str(), failure.rule.c_str(),
+                 failure.message.c_str());
+  }
+  size_t examples = 0;
+  for (const rules::Rule& rule : rules.value()->rules()) examples += rule.examples.size();
+  std::printf("%s: %zu sources, %zu rules, %zu causes, %zu examples, %zu failing\n",
+              config.value().file.c_str(), config.value().sources.size(),
+              rules.value()->rules().size(), rules.value()->causes().size(), examples,
+              failures.size());
+  return failures.empty() ? 0 : 1;
+}
+
+int RunAnalyzeCommand(const Args& args) {
+  AnalyzeOptions options;
+  options.files = args.positional;
+  if (options.files.empty()) {
+    std::fprintf(stderr, "registry-rca analyze: name at least one log file (\"-\" = stdin)\n");
+    return 2;
+  }
+  if (args.flags.contains("format")) options.format = args.flags.at("format");
+  if (options.format != "text" && options.format != "jsonl" && options.format != "metrics") {
+    std::fprintf(stderr, "registry-rca analyze: --format must be text, jsonl or metrics\n");
+    return 2;
+  }
+  if (args.flags.contains("config.file")) {
+    auto config = LoadConfig(args.flags.at("config.file"));
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", config.status().message().c_str());
+      return 2;
+    }
+    options.config = std::move(config.value());
+  }
+  return RunAnalyze(options, stdout, stderr);
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  const Args args = ParseArgs(argc, argv);
+  if (!args.error.empty()) {
+    std::fprintf(stderr, "registry-rca: %s\n\n%s", args.error.c_str(), kUsage);
+    return 2;
+  }
+  if (args.flags.contains("help") || args.command == "help") {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  if (args.flags.contains("version")) {
+    std::printf("registry-rca %s\n", RRCA_VERSION);
+    return 0;
+  }
+  if (!SetUpLogging(args)) return 2;
+  if (args.command == "serve") {
+    if (!args.flags.contains("config.file")) {
+      std::fprintf(stderr, "registry-rca serve: --config.file is required\n");
+      return 2;
+    }
+    ServeOptions options;
+    options.config_file = args.flags.at("config.file");
+    if (args.flags.contains("web.listen-address")) {
+      options.listen_address = args.flags.at("web.listen-address");
+    }
+    if (args.flags.contains("web.telemetry-path")) {
+      options.telemetry_path = args.flags.at("web.telemetry-path");
+    }
+    return RunServe(options);
+  }
+  if (args.command == "analyze") return RunAnalyzeCommand(args);
+  if (args.command == "check") return RunCheck(args);
+  std::fprintf(stderr, "registry-rca: %s\n\n%s",
+               args.command.empty() ? "a command is needed" : ("unknown command " + args.command).c_str(),
+               kUsage);
+  return 2;
+}
+
+}  // namespace rrca::exporter

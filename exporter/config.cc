@@ -1,0 +1,266 @@
+#include "exporter/config.h"
+
+#include <glob.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/time_util.h"
+
+namespace rrca::exporter {
+namespace {
+
+// Collects errors with their YAML position; every yaml-cpp call that can throw goes through it.
+class ConfigParser {
+ public:
+  explicit ConfigParser(std::string file) : file_(std::move(file)) {}
+
+  void Error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    std::ostringstream out;
+    out << file_;
+    if (node.IsDefined() && node.Mark().line >= 0) {
+      out << ":" << node.Mark().line + 1 << ":" << node.Mark().column + 1;
+    }
+    out << ": " << path << ": " << message;
+    errors_.push_back(out.str());
+  }
+
+  void CheckKeys(const YAML::Node& node, const std::string& path,
+                 const std::set<std::string>& allowed) {
+    for (const auto& entry : node) {
+      const std::string key = entry.first.as<std::string>();
+      if (!allowed.contains(key)) {
+        Error(entry.first, path.empty() ? key : path + "." + key, "unknown key");
+      }
+    }
+  }
+
+  std::string String(const YAML::Node& node, const std::string& path) {
+    if (!node.IsScalar()) {
+      Error(node, path, "must be a string");
+      return "";
+    }
+    return node.as<std::string>();
+  }
+
+  std::vector<std::string> StringList(const YAML::Node& node, const std::string& path) {
+    std::vector<std::string> out;
+    if (node.IsScalar()) return {node.as<std::string>()};
+    if (!node.IsSequence()) {
+      Error(node, path, "must be a list of strings");
+      return out;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      out.push_back(String(node[i], path + "[" + std::to_string(i) + "]"));
+    }
+    return out;
+  }
+
+  double Number(const YAML::Node& node, const std::string& path, double min) {
+    double value = 0;
+    try {
+      value = node.as<double>();
+    } catch (const YAML::Exception&) {
+      Error(node, path, "must be a number");
+      return min;
+    }
+    if (value < min) Error(node, path, "must be at least " + std::to_string(min));
+    return value;
+  }
+
+  // "250ms", "60s", "1m" or a number of seconds.
+  double Seconds(const YAML::Node& node, const std::string& path) {
+    const std::string text = node.IsScalar() ? node.as<std::string>() : "";
+    int64_t nanos = 0;
+    if (ParseGoDuration(text, &nanos) && nanos > 0) return static_cast<double>(nanos) / 1e9;
+    try {
+      const double seconds = node.as<double>();
+      if (seconds > 0) return seconds;
+    } catch (const YAML::Exception&) {
+    }
+    Error(node, path, "must be a positive duration such as 250ms, 60s or 1m");
+    return 1;
+  }
+
+  void ParseSource(const YAML::Node& node, const std::string& path, Config* config) {
+    if (!node.IsMap()) {
+      Error(node, path, "a source is a mapping with name, type and paths");
+      return;
+    }
+    CheckKeys(node, path, {"name", "type", "paths", "envelope"});
+    SourceConfig source;
+    if (node["name"]) source.name = String(node["name"], path + ".name");
+    if (source.name.empty()) Error(node, path + ".name", "missing");
+    if (node["type"]) source.type = String(node["type"], path + ".type");
+    if (source.type != "registry" && source.type != "s3") {
+      Error(node["type"], path + ".type", "must be registry or s3");
+    }
+    if (node["paths"]) source.paths = StringList(node["paths"], path + ".paths");
+    if (source.paths.empty()) Error(node, path + ".paths", "at least one path or glob is needed");
+    if (node["envelope"]) {
+      const std::string envelope = String(node["envelope"], path + ".envelope");
+      if (envelope == "auto") {
+        source.envelope = tailers::EnvelopeHint::kAuto;
+      } else if (envelope == "none") {
+        source.envelope = tailers::EnvelopeHint::kNone;
+      } else if (envelope == "syslog") {
+        source.envelope = tailers::EnvelopeHint::kSyslog;
+      } else if (envelope == "cri") {
+        source.envelope = tailers::EnvelopeHint::kCri;
+      } else if (envelope == "docker") {
+        source.envelope = tailers::EnvelopeHint::kDockerJson;
+      } else {
+        Error(node["envelope"], path + ".envelope", "must be auto, none, syslog, cri or docker");
+      }
+    }
+    for (const SourceConfig& other : config->sources) {
+      if (other.name == source.name) Error(node, path + ".name", "duplicate source name");
+    }
+    config->sources.push_back(std::move(source));
+  }
+
+  void ParseRoot(const YAML::Node& root, Config* config) {
+    if (!root.IsMap()) {
+      Error(root, "(root)", "the configuration is a mapping with at least `sources:`");
+      return;
+    }
+    CheckKeys(root, "",
+              {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes",
+               "rules_files", "rule_params", "max_repositories", "repository_rewrites",
+               "join_window", "access_window", "web"});
+    const YAML::Node sources = root["sources"];
+    if (!sources || !sources.IsSequence() || sources.size() == 0) {
+      Error(sources ? sources : root, "sources", "a non-empty list of sources is required");
+    } else {
+      for (size_t i = 0; i < sources.size(); ++i) {
+        ParseSource(sources[i], "sources[" + std::to_string(i) + "]", config);
+      }
+    }
+    if (const YAML::Node node = root["start_at"]) {
+      const std::string value = String(node, "start_at");
+      if (value != "end" && value != "beginning") Error(node, "start_at", "must be end or beginning");
+      config->start_at_end = value != "beginning";
+    }
+    if (const YAML::Node node = root["positions_file"]) {
+      config->positions_file = String(node, "positions_file");
+    }
+    if (const YAML::Node node = root["poll_interval"]) {
+      config->poll_interval_seconds = Seconds(node, "poll_interval");
+    }
+    if (const YAML::Node node = root["max_line_bytes"]) {
+      config->max_line_bytes = static_cast<size_t>(Number(node, "max_line_bytes", 1024));
+    }
+    if (const YAML::Node node = root["rules_files"]) {
+      config->rules_files = StringList(node, "rules_files");
+    }
+    if (const YAML::Node node = root["rule_params"]) {
+      if (!node.IsMap()) {
+        Error(node, "rule_params", "must be a mapping of parameter: number");
+      } else {
+        for (const auto& entry : node) {
+          const std::string name = entry.first.as<std::string>();
+          config->rule_params[name] = Number(entry.second, "rule_params." + name, -1e18);
+        }
+      }
+    }
+    if (const YAML::Node node = root["max_repositories"]) {
+      config->max_repositories = static_cast<size_t>(Number(node, "max_repositories", 1));
+    }
+    if (const YAML::Node node = root["repository_rewrites"]) ParseRewrites(node, config);
+    if (const YAML::Node node = root["join_window"]) {
+      config->join_window_seconds = Seconds(node, "join_window");
+    }
+    if (const YAML::Node node = root["access_window"]) {
+      config->access_window_seconds = Seconds(node, "access_window");
+    }
+    if (const YAML::Node node = root["web"]) {
+      CheckKeys(node, "web", {"listen_address", "telemetry_path"});
+      if (node["listen_address"]) {
+        config->listen_address = String(node["listen_address"], "web.listen_address");
+      }
+      if (node["telemetry_path"]) {
+        config->telemetry_path = String(node["telemetry_path"], "web.telemetry_path");
+      }
+    }
+  }
+
+  void ParseRewrites(const YAML::Node& node, Config* config) {
+    if (!node.IsSequence()) {
+      Error(node, "repository_rewrites", "must be a list of {match, replace}");
+      return;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      const std::string path = "repository_rewrites[" + std::to_string(i) + "]";
+      const YAML::Node entry = node[i];
+      if (!entry.IsMap() || !entry["match"] || !entry["replace"]) {
+        Error(entry, path, "needs match and replace");
+        continue;
+      }
+      CheckKeys(entry, path, {"match", "replace"});
+      RepositoryRewrite rewrite{String(entry["match"], path + ".match"),
+                                String(entry["replace"], path + ".replace")};
+      for (const std::string& error : RepositoryTable::CheckRewrites({rewrite})) {
+        Error(entry, path, error);
+      }
+      config->repository_rewrites.push_back(std::move(rewrite));
+    }
+  }
+
+  std::vector<std::string>& errors() { return errors_; }
+
+ private:
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+}  // namespace
+
+StatusOr<Config> ParseConfig(const std::string& text, const std::string& file_name) {
+  Config config;
+  config.file = file_name;
+  ConfigParser parser(file_name);
+  try {
+    parser.ParseRoot(YAML::Load(text), &config);
+  } catch (const YAML::Exception& e) {
+    parser.errors().push_back(file_name + ":" + std::to_string(e.mark.line + 1) + ":" +
+                              std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (!parser.errors().empty()) {
+    std::string message;
+    for (const std::string& error : parser.errors()) message += error + "\n";
+    message.pop_back();
+    return Status::Error(message);
+  }
+  return config;
+}
+
+StatusOr<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::Error(path + ": cannot read the configuration file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+std::vector<std::string> ExpandRuleFiles(const Config& config, std::vector<std::string>* errors) {
+  std::vector<std::string> files;
+  const std::filesystem::path base = std::filesystem::path(config.file).parent_path();
+  for (const std::string& pattern : config.rules_files) {
+    std::filesystem::path full(pattern);
+    if (full.is_relative()) full = base / full;
+    glob_t matches{};
+    const int rc = ::glob(full.c_str(), 0, nullptr, &matches);
+    if (rc == 0) {
+      for (size_t i = 0; i < matches.gl_pathc; ++i) files.emplace_back(matches.gl_pathv[i]);
+    } else if (pattern.find_first_of("*?[") == std::string::npos) {
+      errors->push_back(config.file + ": rules_files: " + full.string() + ": no such file");
+    }
+    ::globfree(&matches);
+  }
+  return files;
+}
+
+}  // namespace rrca::exporter

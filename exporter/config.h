@@ -1,0 +1,46 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "exporter/repository_table.h"
+#include "tailers/envelope.h"
+
+namespace rrca::exporter {
+
+struct SourceConfig {
+  std::string name;  // the `source` label
+  std::string type = "registry";  // registry | s3
+  std::vector<std::string> paths;  // files or globs; "-" reads stdin
+  tailers::EnvelopeHint envelope = tailers::EnvelopeHint::kAuto;
+};
+
+// The daemon's configuration: plain values with their defaults. The smallest valid file is
+// `sources:` with one entry (name, type, paths) and optionally `start_at`.
+struct Config {
+  std::string file;  // where it was loaded from
+  std::vector<SourceConfig> sources;
+  bool start_at_end = true;                                      // start_at: end | beginning
+  std::string positions_file = "/var/lib/registry-rca/positions.json";
+  double poll_interval_seconds = 0.25;
+  size_t max_line_bytes = 1 << 20;
+  std::vector<std::string> rules_files;  // globs, relative to the config file's folder
+  std::map<std::string, double> rule_params;
+  size_t max_repositories = 1000;
+  std::vector<RepositoryRewrite> repository_rewrites;
+  double join_window_seconds = 60;    // error lines wait this long for their summary
+  double access_window_seconds = 5;   // access lines wait this long for a summary
+  std::string listen_address = ":9479";
+  std::string telemetry_path = "/metrics";
+};
+
+// Parses and validates; every error at once, one per line: "file:line:col: key.path: message".
+StatusOr<Config> ParseConfig(const std::string& text, const std::string& file_name);
+StatusOr<Config> LoadConfig(const std::string& path);
+
+// The rule files a config names, globs expanded (sorted), relative paths resolved.
+std::vector<std::string> ExpandRuleFiles(const Config& config, std::vector<std::string>* errors);
+
+}  // namespace rrca::exporter

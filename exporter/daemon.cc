@@ -1,0 +1,281 @@
+#include "exporter/daemon.h"
+
+#include <prometheus/text_serializer.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "exporter/config.h"
+#include "exporter/http_server.h"
+#include "exporter/pipeline.h"
+#include "exporter/rules_loader.h"
+#include "tailers/bounded_queue.h"
+#include "tailers/positions_file.h"
+#include "tailers/source_watcher.h"
+
+namespace rrca::exporter {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kQueueChunks = 64;  // x up to 8 MiB per chunk: the bound on buffered input
+
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int CurrentYear() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return utc.tm_year + 1900;
+}
+
+const char kLandingPage[] = R"(<!doctype html>
+<html><head><title>registry-rca</title></head><body>
+<h1>registry-rca</h1>
+<p>Container-registry error responses, explained by root cause.</p>
+<ul>
+<li><a href="%TELEMETRY%">Metrics</a></li>
+<li><a href="/-/healthy">Health</a> / <a href="/-/ready">Readiness</a></li>
+</ul>
+</body></html>
+)";
+
+// The daemon's moving parts and the one lock that makes a scrape consistent with the saved
+// positions: the processing thread holds `mutex` while it counts a chunk, and the scrape takes
+// it to collect the metrics and the positions snapshot together.
+class Daemon {
+ public:
+  Daemon(Config config, std::shared_ptr<const rules::RuleSet> rules)
+      : config_(std::move(config)),
+        registry_(std::make_shared<prometheus::Registry>()),
+        metrics_(registry_),
+        pipeline_(PipelineOptionsFrom(config_, CurrentYear()), std::move(rules), &metrics_),
+        positions_(config_.positions_file),
+        queue_(kQueueChunks) {
+    metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
+  }
+
+  int Run(const std::string& listen_address, const std::string& telemetry_path) {
+    if (Status loaded = positions_.Load(); !loaded.ok()) {
+      spdlog::warn("positions file ignored: {}", loaded.message());
+    }
+    StartWatchers();
+    std::thread processor([this] { ProcessLoop(); });
+    RouteHttp(telemetry_path);
+    if (Status started = http_.Start(listen_address); !started.ok()) {
+      spdlog::error("{}", started.message());
+      Shutdown(processor);
+      return 1;
+    }
+    ready_ = true;
+    spdlog::info("registry-rca listening on port {} ({} sources)", http_.port(),
+                 config_.sources.size());
+    WaitForSignals();
+    Shutdown(processor);
+    return 0;
+  }
+
+ private:
+  void StartWatchers() {
+    tailers::WatcherOptions options;
+    options.poll_interval =
+        std::chrono::milliseconds(static_cast<int64_t>(config_.poll_interval_seconds * 1000));
+    options.start_at = config_.start_at_end ? tailers::StartAt::kEnd : tailers::StartAt::kBeginning;
+    options.follower.max_line_bytes = config_.max_line_bytes;
+    for (size_t i = 0; i < config_.sources.size(); ++i) {
+      const SourceConfig& source = config_.sources[i];
+      if (source.type != "registry") {
+        spdlog::warn("source {}: type {} is not read by this version yet", source.name,
+                     source.type);
+        continue;
+      }
+      tailers::SourceConfig watched{source.name, source.paths};
+      watchers_.push_back(std::make_unique<tailers::SourceWatcher>(i, watched, options, &queue_,
+                                                                   &positions_));
+      watchers_.back()->Start();
+    }
+  }
+
+  void ProcessLoop() {
+    int64_t last_line_wall = WallNanos();
+    while (true) {
+      std::optional<tailers::Chunk> chunk = queue_.Pop(std::chrono::milliseconds(200));
+      std::lock_guard lock(mutex_);
+      if (chunk.has_value()) {
+        ProcessChunk(*chunk);
+        last_line_wall = WallNanos();
+      } else if (queue_closed_) {
+        break;
+      }
+      // Log time moves on while the logs are quiet, so waiting requests are still reported.
+      const int64_t idle = WallNanos() - last_line_wall;
+      pipeline_.Tick(pipeline_.latest_time_ns() > 0 ? pipeline_.latest_time_ns() + idle : 0);
+    }
+  }
+
+  void ProcessChunk(const tailers::Chunk& chunk) {
+    const auto key = std::make_pair(chunk.source_index, chunk.file);
+    auto stream = streams_.find(key);
+    if (stream == streams_.end()) {
+      const SourceConfig& source = config_.sources[chunk.source_index];
+      stream = streams_.emplace(key, pipeline_.OpenStream(source.name, source.envelope)).first;
+    }
+    std::string_view bytes = chunk.bytes;
+    while (!bytes.empty()) {
+      const size_t newline = bytes.find('\n');
+      const size_t length = newline == std::string_view::npos ? bytes.size() : newline;
+      pipeline_.OnLine(stream->second, bytes.substr(0, length));
+      bytes.remove_prefix(std::min(bytes.size(), length + 1));
+    }
+    if (chunk.flushed_partial || chunk.end_of_file) pipeline_.FlushStream(stream->second);
+    if (!chunk.from_pipe) positions_.MarkProcessed(chunk);
+    if (chunk.end_of_file) {
+      pipeline_.CloseStream(stream->second);
+      streams_.erase(stream);
+    }
+  }
+
+  void RouteHttp(const std::string& telemetry_path) {
+    http_.Route(telemetry_path, [this](const HttpRequest&) { return Scrape(); });
+    http_.Route("/-/healthy", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n"};
+    });
+    http_.Route("/-/ready", [this](const HttpRequest&) {
+      return ready_ ? HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
+                    : HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
+    });
+    std::string landing = kLandingPage;
+    landing.replace(landing.find("%TELEMETRY%"), 11, telemetry_path);
+    http_.Route("/", [landing](const HttpRequest&) {
+      return HttpResponse{200, "text/html; charset=utf-8", landing};
+    });
+  }
+
+  // The metrics and the positions saved for them describe the same lines: both are taken with
+  // the processing lock held, so a crash after this scrape re-reads exactly what it did not see.
+  HttpResponse Scrape() {
+    std::vector<prometheus::MetricFamily> families;
+    tailers::PositionsFile::Snapshot snapshot;
+    {
+      std::lock_guard lock(mutex_);
+      families = registry_->Collect();
+      snapshot = positions_.TakeSnapshot();
+    }
+    if (Status saved = positions_.Save(snapshot); !saved.ok()) {
+      spdlog::warn("saving positions: {}", saved.message());
+    }
+    return {200, "text/plain; version=0.0.4; charset=utf-8",
+            prometheus::TextSerializer().Serialize(families)};
+  }
+
+  void WaitForSignals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    while (true) {
+      int signal = 0;
+      if (sigwait(&signals, &signal) != 0) continue;
+      if (signal == SIGHUP) {
+        Reload();
+        continue;
+      }
+      spdlog::info("received {}, shutting down", strsignal(signal));
+      return;
+    }
+  }
+
+  void Reload() {
+    auto loaded = LoadConfig(config_.file);
+    StatusOr<std::shared_ptr<const rules::RuleSet>> rules =
+        loaded.ok() ? LoadRules(loaded.value()) : StatusOr<std::shared_ptr<const rules::RuleSet>>(loaded.status());
+    std::lock_guard lock(mutex_);
+    if (!rules.ok()) {
+      spdlog::error("reload rejected, keeping the running configuration:\n{}",
+                    rules.status().message());
+      metrics_.SetConfigReload(false, 0);
+      return;
+    }
+    pipeline_.SetRules(rules.value());
+    metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
+    spdlog::info("reloaded rules: {} rules", rules.value()->rules().size());
+  }
+
+  // Stop reading, finish what was read, save the positions of what was counted, stop serving.
+  void Shutdown(std::thread& processor) {
+    for (auto& watcher : watchers_) watcher->Stop();
+    queue_.Close();
+    {
+      std::lock_guard lock(mutex_);
+      queue_closed_ = true;
+    }
+    processor.join();
+    http_.Stop();
+    // Requests still waiting for a summary are not counted, so their lines are read again next
+    // time; the positions saved describe exactly the counted lines.
+    if (Status saved = positions_.Save(); !saved.ok()) {
+      spdlog::warn("saving positions at shutdown: {}", saved.message());
+    }
+  }
+
+  Config config_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  Metrics metrics_;
+  Pipeline pipeline_;
+  tailers::PositionsFile positions_;
+  tailers::BoundedQueue<tailers::Chunk> queue_;
+  std::vector<std::unique_ptr<tailers::SourceWatcher>> watchers_;
+  std::map<std::pair<size_t, tailers::FileKey>, Pipeline::StreamId> streams_;
+  HttpServer http_;
+  std::mutex mutex_;
+  bool queue_closed_ = false;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace
+
+int RunServe(const ServeOptions& options) {
+  // Signals are taken by sigwait in the main thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto config = LoadConfig(options.config_file);
+  if (!config.ok()) {
+    spdlog::error("invalid configuration:\n{}", config.status().message());
+    return 2;
+  }
+  auto rules = LoadRules(config.value());
+  if (!rules.ok()) {
+    spdlog::error("invalid rules:\n{}", rules.status().message());
+    return 2;
+  }
+  if (::geteuid() == 0) {
+    spdlog::warn("running as root: registry-rca needs only read access to the logs it tails");
+  }
+  const std::string listen =
+      options.listen_address.empty() ? config.value().listen_address : options.listen_address;
+  const std::string telemetry =
+      options.telemetry_path.empty() ? config.value().telemetry_path : options.telemetry_path;
+  Daemon daemon(std::move(config.value()), std::move(rules.value()));
+  return daemon.Run(listen, telemetry);
+}
+
+}  // namespace rrca::exporter

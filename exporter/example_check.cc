@@ -1,0 +1,86 @@
+#include "exporter/example_check.h"
+
+#include <memory>
+
+#include "exporter/pipeline.h"
+#include "exporter/rules_loader.h"
+
+namespace rrca::exporter {
+namespace {
+
+// Records which rule judged each error request of one example.
+class VerdictCollector : public ClassifiedObserver {
+ public:
+  void OnClassified(const Classified& classified) override {
+    if (!classified.request.IsError()) return;
+    const rules::Rule* rule = classified.verdict.rule;
+    verdicts.push_back((rule != nullptr ? rule->name : std::string("-")) + ":" +
+                       std::string(classified.cause));
+    rule_names.push_back(rule != nullptr ? rule->name : "");
+  }
+  std::vector<std::string> verdicts;
+  std::vector<std::string> rule_names;
+};
+
+VerdictCollector RunExample(const std::string& lines, const rules::RuleSet& rules,
+                            const Config& config) {
+  // A non-owning pointer: the RuleSet outlives this pipeline.
+  std::shared_ptr<const rules::RuleSet> shared(&rules, [](const rules::RuleSet*) {});
+  Pipeline pipeline(PipelineOptionsFrom(config, 2026), shared, nullptr);
+  VerdictCollector collector;
+  pipeline.AddObserver(&collector);
+  const Pipeline::StreamId stream = pipeline.OpenStream("example", tailers::EnvelopeHint::kAuto);
+  size_t start = 0;
+  while (start < lines.size()) {
+    size_t end = lines.find('\n', start);
+    if (end == std::string::npos) end = lines.size();
+    pipeline.OnLine(stream, std::string_view(lines).substr(start, end - start));
+    start = end + 1;
+  }
+  pipeline.Finish();
+  return collector;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out.empty() ? "(none)" : out;
+}
+
+}  // namespace
+
+std::vector<std::string> ClassifyExample(const std::string& lines, const rules::RuleSet& rules,
+                                         const Config& config) {
+  return RunExample(lines, rules, config).verdicts;
+}
+
+std::vector<ExampleFailure> CheckRuleExamples(const rules::RuleSet& rules, const Config& config) {
+  std::vector<ExampleFailure> failures;
+  for (const rules::Rule& rule : rules.rules()) {
+    for (const rules::RuleExample& example : rule.examples) {
+      const VerdictCollector result = RunExample(example.lines, rules, config);
+      if (example.should_match) {
+        bool all_this_rule = !result.rule_names.empty();
+        for (const std::string& name : result.rule_names) all_this_rule &= name == rule.name;
+        if (!all_this_rule) {
+          failures.push_back({rule.name, example.location,
+                              "match example: expected every error to be classified by " +
+                                  rule.name + " (" + rule.cause + "), got " +
+                                  Join(result.verdicts)});
+        }
+      } else {
+        for (const std::string& name : result.rule_names) {
+          if (name == rule.name) {
+            failures.push_back({rule.name, example.location,
+                                "no_match example was classified by " + rule.name + ": " +
+                                    Join(result.verdicts)});
+            break;
+          }
+        }
+      }
+    }
+  }
+  return failures;
+}
+
+}  // namespace rrca::exporter

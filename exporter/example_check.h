@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exporter/config.h"
+#include "rules/rule_set.h"
+
+namespace rrca::exporter {
+
+struct ExampleFailure {
+  std::string rule;
+  std::string location;  // file:line of the example
+  std::string message;
+};
+
+// Runs every rule's examples through the real pipeline (envelope, parser, joiner, classifier):
+// a `match` example must yield at least one error request and each must be classified by that
+// very rule; a `no_match` example must yield none classified by it.
+std::vector<ExampleFailure> CheckRuleExamples(const rules::RuleSet& rules, const Config& config);
+
+// Feeds the lines of one example through a fresh pipeline; returns "rule:cause" per error.
+std::vector<std::string> ClassifyExample(const std::string& lines, const rules::RuleSet& rules,
+                                         const Config& config);
+
+}  // namespace rrca::exporter

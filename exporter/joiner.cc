@@ -1,0 +1,325 @@
+#include "exporter/joiner.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "tailers/registry_uri.h"
+
+namespace rrca::exporter {
+namespace {
+
+// An access-log time has second resolution and is taken when the request starts; a summary's
+// arrival is its time minus its duration. Both describe the same moment within this.
+constexpr int64_t kAccessMatchTolerance = 3'000'000'000;
+constexpr size_t kMaxMessagesBytes = 8192;
+
+constexpr std::string_view kWherePrefixes[] = {
+    "error resolving upload: ",
+    "unknown error completing upload: ",
+    "unknown error reading request payload: ",
+    "error canceling upload after error: ",
+};
+
+bool IsSummary(const RegistryEvent& event) {
+  return event.msg.starts_with("response completed") || event.status != 0;
+}
+
+bool IsErrorSummary(const RegistryEvent& event) {
+  return event.status >= 400 || !event.err_code.empty();
+}
+
+// The failing call's error from a "where" message, e.g. the Path-not-found of
+// "error resolving upload: s3aws: Path not found: ...".
+std::string_view DetailOf(std::string_view msg) {
+  for (std::string_view prefix : kWherePrefixes) {
+    if (msg.starts_with(prefix)) return msg.substr(prefix.size());
+  }
+  return msg;
+}
+
+void AssignIfEmpty(std::string& target, std::string_view value) {
+  if (target.empty() && !value.empty()) target.assign(value);
+}
+
+}  // namespace
+
+uint64_t ResponseKey(std::string_view method, std::string_view uri, int status) {
+  const std::hash<std::string_view> hash;
+  uint64_t key = hash(uri);
+  key ^= hash(method) + 0x9e3779b97f4a7c15ULL + (key << 6) + (key >> 2);
+  key ^= static_cast<uint64_t>(status) * 0xff51afd7ed558ccdULL;
+  return key;
+}
+
+RequestJoiner::RequestJoiner(Options options, JoinedRequestSink* sink)
+    : options_(options), sink_(sink) {}
+
+void RequestJoiner::OnEvent(const RegistryEvent& event, std::string_view source) {
+  if (event.time_ns > now_ns_) now_ns_ = event.time_ns;
+  if (event.kind == RegistryEvent::Kind::kAccessLog) {
+    OnAccessLine(event, source);
+  } else if (IsSummary(event)) {
+    OnSummary(event, source);
+  } else {
+    OnErrorLine(event, source);
+  }
+}
+
+void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view source) {
+  const bool is_error = IsErrorSummary(event);
+  if (is_error && !event.request_id.empty()) {
+    // The registry writes one "response completed with error" line per error code.
+    if (!reported_errors_.emplace(event.request_id).second) return;
+    reported_order_.emplace_back(event.time_ns, std::string(event.request_id));
+  }
+  JoinedRequest request;
+  request.origin = JoinedRequest::Origin::kSummary;
+  request.source = source;
+  request.time_ns = event.time_ns;
+  request.duration_ns = event.duration_ns;
+  request.arrival_ns = event.duration_ns >= 0 ? event.time_ns - event.duration_ns : event.time_ns;
+  request.request_id = event.request_id;
+  request.method = event.method;
+  request.uri = event.uri;
+  request.repository = event.repository;
+  request.upload_uuid = event.upload_uuid;
+  request.status = event.status;
+  request.level = event.level;
+  request.msg = event.msg;
+  request.err_code = event.err_code;
+  request.err_message = event.err_message;
+  request.err_detail = event.err_detail;
+  auto pending = event.request_id.empty() ? pending_.end() : pending_.find(std::string(event.request_id));
+  if (pending != pending_.end()) {
+    const Pending& lines = pending->second;
+    request.messages = lines.messages;
+    if (request.method.empty()) request.method = lines.method;
+    if (request.uri.empty()) request.uri = lines.uri;
+    if (request.repository.empty()) request.repository = lines.repository;
+    if (request.upload_uuid.empty()) request.upload_uuid = lines.upload_uuid;
+    if (request.err_detail.empty() && is_error) request.err_detail = lines.detail;
+  }
+  const uint64_t key = ResponseKey(request.method, request.uri, request.status);
+  const int64_t arrival = request.arrival_ns;
+  Emit(request);
+  if (pending != pending_.end()) pending_.erase(pending);
+  if (!ConsumePendingAccess(key, arrival)) RememberSummary(key, arrival);
+}
+
+void RequestJoiner::OnErrorLine(const RegistryEvent& event, std::string_view source) {
+  if (event.request_id.empty()) {
+    if (event.level < Level::kError) return;  // startup warnings and the like
+    JoinedRequest request;
+    request.origin = JoinedRequest::Origin::kBackground;
+    request.source = source;
+    request.time_ns = request.arrival_ns = event.time_ns;
+    request.level = event.level;
+    request.msg = event.msg;
+    request.err_code = event.err_code;
+    request.err_message = event.err_message;
+    request.err_detail = event.err_detail.empty() ? DetailOf(event.msg) : event.err_detail;
+    std::string messages = std::string(LevelName(event.level)) + ": " + std::string(event.msg);
+    request.messages = messages;
+    Emit(request);
+    return;
+  }
+  auto [it, inserted] = pending_.try_emplace(std::string(event.request_id));
+  Pending& pending = it->second;
+  if (inserted) {
+    if (pending_.size() > options_.max_pending && !pending_order_.empty()) {
+      // Over the bound: report the oldest now rather than grow.
+      auto oldest = pending_.find(pending_order_.front().second);
+      if (oldest != pending_.end() && oldest != it) {
+        EmitPending(oldest->first, oldest->second);
+        pending_.erase(oldest);
+      }
+      pending_order_.pop_front();
+    }
+    pending.source.assign(source);
+    pending.first_time_ns = event.time_ns;
+    pending_order_.emplace_back(event.time_ns, it->first);
+  }
+  pending.last_time_ns = event.time_ns;
+  if (event.level > pending.level) pending.level = event.level;
+  AssignIfEmpty(pending.method, event.method);
+  AssignIfEmpty(pending.uri, event.uri);
+  AssignIfEmpty(pending.repository, event.repository);
+  AssignIfEmpty(pending.upload_uuid, event.upload_uuid);
+  pending.last_msg.assign(event.msg);
+  if (!event.err_detail.empty()) {
+    pending.detail.assign(event.err_detail);
+  } else if (pending.detail.empty() || event.level >= Level::kError) {
+    pending.detail.assign(DetailOf(event.msg));
+  }
+  if (pending.messages.size() < kMaxMessagesBytes) {
+    pending.messages.append(LevelName(event.level));
+    pending.messages.append(": ");
+    pending.messages.append(event.msg.substr(0, kMaxMessagesBytes));
+    pending.messages.push_back('\n');
+  }
+}
+
+void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view source) {
+  const uint64_t key = ResponseKey(event.method, event.uri, event.status);
+  if (ConsumeRecentSummary(key, event.time_ns)) {
+    ++access_lines_matched_;
+    return;
+  }
+  if (pending_access_.size() >= options_.max_pending) {
+    // Bounded: the oldest waiting line is counted now instead of waiting out its window.
+    if (!pending_access_.front().matched) EmitAccess(pending_access_.front());
+    pending_access_.pop_front();
+  }
+  PendingAccess access;
+  access.key = key;
+  access.time_ns = event.time_ns;
+  access.source.assign(source);
+  access.method.assign(event.method);
+  access.uri.assign(event.uri);
+  access.status = event.status;
+  pending_access_.push_back(std::move(access));
+}
+
+bool RequestJoiner::ConsumeRecentSummary(uint64_t key, int64_t start_ns) {
+  auto [begin, end] = recent_summaries_.equal_range(key);
+  for (auto it = begin; it != end; ++it) {
+    if (std::llabs(it->second - start_ns) <= kAccessMatchTolerance) {
+      recent_summaries_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool RequestJoiner::ConsumePendingAccess(uint64_t key, int64_t arrival_ns) {
+  // Newest first: the matching access line, if any, was written moments ago.
+  for (auto it = pending_access_.rbegin(); it != pending_access_.rend(); ++it) {
+    if (it->key == key && !it->matched &&
+        std::llabs(it->time_ns - arrival_ns) <= kAccessMatchTolerance) {
+      it->matched = true;
+      ++access_lines_matched_;
+      return true;
+    }
+  }
+  return false;
+}
+
+void RequestJoiner::RememberSummary(uint64_t key, int64_t arrival_ns) {
+  recent_summaries_.emplace(key, arrival_ns);
+  recent_order_.push_back({key, arrival_ns});
+  if (recent_order_.size() > options_.max_pending * 2) {
+    const RecentSummary oldest = recent_order_.front();
+    recent_order_.pop_front();
+    auto [begin, end] = recent_summaries_.equal_range(oldest.key);
+    for (auto it = begin; it != end; ++it) {
+      if (it->second == oldest.arrival_ns) {
+        recent_summaries_.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+void RequestJoiner::EmitPending(const std::string& id, Pending& pending) {
+  JoinedRequest request;
+  request.origin = JoinedRequest::Origin::kErrorLines;
+  request.source = pending.source;
+  request.time_ns = pending.last_time_ns;
+  request.arrival_ns = pending.first_time_ns;
+  request.request_id = id;
+  request.method = pending.method;
+  request.uri = pending.uri;
+  request.repository = pending.repository;
+  request.upload_uuid = pending.upload_uuid;
+  request.level = pending.level;
+  request.msg = pending.last_msg;
+  request.err_detail = pending.detail;
+  request.messages = pending.messages;
+  Emit(request);
+}
+
+void RequestJoiner::EmitAccess(const PendingAccess& access) {
+  JoinedRequest request;
+  request.origin = JoinedRequest::Origin::kAccessLog;
+  request.source = access.source;
+  request.time_ns = request.arrival_ns = access.time_ns;
+  request.method = access.method;
+  request.uri = access.uri;
+  request.status = access.status;
+  request.level = Level::kInfo;
+  Emit(request);
+}
+
+void RequestJoiner::Emit(JoinedRequest& request) {
+  const tailers::UriInfo info = tailers::ParseRegistryUri(request.method, request.uri);
+  request.operation = info.operation;
+  if (request.repository.empty()) request.repository = info.repository;
+  // Only failures need the upload's age; decoding every successful PATCH would be waste.
+  if (request.IsError() && request.uri.find("_state=") != std::string_view::npos) {
+    request.upload_state = tailers::DecodeUploadState(request.uri, &upload_scratch_);
+    if (request.upload_state.valid) {
+      request.upload_age_seconds =
+          static_cast<double>(request.arrival_ns - request.upload_state.started_at_ns) / 1e9;
+      if (request.repository.empty()) request.repository = request.upload_state.name;
+      if (request.upload_uuid.empty()) request.upload_uuid = request.upload_state.uuid;
+    }
+  }
+  sink_->OnRequest(request);
+}
+
+void RequestJoiner::AdvanceTo(int64_t now_ns) {
+  if (now_ns > now_ns_) now_ns_ = now_ns;
+  const int64_t error_deadline = now_ns_ - options_.window_ns;
+  while (!pending_order_.empty() && pending_order_.front().first < error_deadline) {
+    auto it = pending_.find(pending_order_.front().second);
+    if (it != pending_.end() && it->second.first_time_ns == pending_order_.front().first) {
+      EmitPending(it->first, it->second);
+      pending_.erase(it);
+    }
+    pending_order_.pop_front();
+  }
+  const int64_t access_deadline = now_ns_ - options_.access_window_ns;
+  while (!pending_access_.empty() && pending_access_.front().time_ns < access_deadline) {
+    if (!pending_access_.front().matched) EmitAccess(pending_access_.front());
+    pending_access_.pop_front();
+  }
+  ExpireRecent(access_deadline - kAccessMatchTolerance);
+  while (!reported_order_.empty() && reported_order_.front().first < error_deadline) {
+    reported_errors_.erase(reported_order_.front().second);
+    reported_order_.pop_front();
+  }
+}
+
+void RequestJoiner::ExpireRecent(int64_t deadline_ns) {
+  while (!recent_order_.empty() && recent_order_.front().arrival_ns < deadline_ns) {
+    const RecentSummary oldest = recent_order_.front();
+    recent_order_.pop_front();
+    auto [begin, end] = recent_summaries_.equal_range(oldest.key);
+    for (auto it = begin; it != end; ++it) {
+      if (it->second == oldest.arrival_ns) {
+        recent_summaries_.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+void RequestJoiner::FlushAll() {
+  for (const auto& [time, id] : pending_order_) {
+    auto it = pending_.find(id);
+    if (it != pending_.end() && it->second.first_time_ns == time) {
+      EmitPending(it->first, it->second);
+      pending_.erase(it);
+    }
+  }
+  pending_order_.clear();
+  pending_.clear();
+  for (const PendingAccess& access : pending_access_) {
+    if (!access.matched) EmitAccess(access);
+  }
+  pending_access_.clear();
+  recent_summaries_.clear();
+  recent_order_.clear();
+}
+
+}  // namespace rrca::exporter

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/event.h"
+#include "common/request.h"
+
+namespace rrca::exporter {
+
+// Receives each joined request exactly once; the request's views die when the call returns.
+class JoinedRequestSink {
+ public:
+  virtual ~JoinedRequestSink() = default;
+  virtual void OnRequest(const JoinedRequest& request) = 0;
+};
+
+// Joins the records of one registry into requests, by http.request.id, and decides which
+// line counts each response exactly once:
+//  * the application log's summary ("response completed [with error]") is the response;
+//    earlier warning/error lines of the same id say where it failed;
+//  * an access-log line counts only when no summary matches it (same method, URI and status,
+//    started within `kAccessMatchTolerance`): Harbor writes both into one file, and at level
+//    warn/error the application log has no line for successful responses;
+//  * error lines whose summary never comes are reported once `window` has passed (log time),
+//    with status unknown; error lines outside any request are reported at once.
+// Time only advances through AdvanceTo (log time), so tests step it. Owned by the processing
+// thread; not thread-safe. Memory is bounded by the window and `max_pending`.
+class RequestJoiner {
+ public:
+  struct Options {
+    int64_t window_ns = 60'000'000'000;         // how long error lines wait for their summary
+    int64_t access_window_ns = 5'000'000'000;   // how long access lines wait for a summary
+    size_t max_pending = 100'000;               // requests and access lines held at once
+  };
+
+  RequestJoiner(Options options, JoinedRequestSink* sink);
+
+  void OnEvent(const RegistryEvent& event, std::string_view source);
+  // Flushes what waited longer than its window, relative to `now_ns` (log time).
+  void AdvanceTo(int64_t now_ns);
+  // End of input: flushes everything still waiting.
+  void FlushAll();
+
+  size_t pending_requests() const { return pending_.size(); }
+  size_t pending_access_lines() const { return pending_access_.size(); }
+  uint64_t access_lines_matched() const { return access_lines_matched_; }
+
+ private:
+  // Error lines of one request, waiting for its summary.
+  struct Pending {
+    std::string source;
+    int64_t first_time_ns = 0;
+    int64_t last_time_ns = 0;
+    Level level = Level::kUnknown;
+    std::string method, uri, repository, upload_uuid, last_msg, messages, detail;
+  };
+  // An access-log response waiting for a summary that would make it a duplicate.
+  struct PendingAccess {
+    uint64_t key = 0;
+    int64_t time_ns = 0;
+    bool matched = false;
+    std::string source, method, uri;
+    int status = 0;
+  };
+  struct RecentSummary {
+    uint64_t key;
+    int64_t arrival_ns;
+  };
+
+  void OnSummary(const RegistryEvent& event, std::string_view source);
+  void OnErrorLine(const RegistryEvent& event, std::string_view source);
+  void OnAccessLine(const RegistryEvent& event, std::string_view source);
+  bool ConsumeRecentSummary(uint64_t key, int64_t start_ns);
+  bool ConsumePendingAccess(uint64_t key, int64_t arrival_ns);
+  void RememberSummary(uint64_t key, int64_t arrival_ns);
+  void EmitPending(const std::string& id, Pending& pending);
+  void EmitAccess(const PendingAccess& access);
+  void Emit(JoinedRequest& request);
+  void ExpireRecent(int64_t now_ns);
+
+  Options options_;
+  JoinedRequestSink* sink_;
+  std::unordered_map<std::string, Pending> pending_;
+  std::deque<std::pair<int64_t, std::string>> pending_order_;  // (first time, id) FIFO
+  std::deque<PendingAccess> pending_access_;
+  std::unordered_multimap<uint64_t, int64_t> recent_summaries_;  // key -> arrival
+  std::deque<RecentSummary> recent_order_;
+  // Error summaries already reported: the registry writes one line per error code.
+  std::unordered_set<std::string> reported_errors_;
+  std::deque<std::pair<int64_t, std::string>> reported_order_;
+  std::string upload_scratch_;
+  uint64_t access_lines_matched_ = 0;
+  int64_t now_ns_ = 0;
+};
+
+// The key that identifies "the same response" in the application and the access log.
+uint64_t ResponseKey(std::string_view method, std::string_view uri, int status);
+
+}  // namespace rrca::exporter

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/request.h"
+#include "exporter/joiner.h"
+#include "exporter/metrics.h"
+#include "exporter/repository_table.h"
+#include "rules/rule_set.h"
+#include "tailers/registry_reader.h"
+
+namespace rrca::exporter {
+
+// Everything the pipeline knows about one judged request, for reports and APIs.
+struct Classified {
+  const JoinedRequest& request;
+  const rules::Verdict& verdict;
+  std::string_view cause;
+  std::string_view repository_label;  // after validation, rewrites and the cap
+};
+
+class ClassifiedObserver {
+ public:
+  virtual ~ClassifiedObserver() = default;
+  // Called for every response (errors and successes); `verdict.rule` is null for successes.
+  virtual void OnClassified(const Classified& classified) = 0;
+};
+
+// The one path from log lines to counted causes: lines -> RegistryReader (per stream) ->
+// RequestJoiner -> RuleSet -> Metrics and observers. Owned and driven by one thread (the
+// processing thread of `serve`, or `analyze`'s main thread); not thread-safe.
+class Pipeline : private JoinedRequestSink {
+ public:
+  struct Options {
+    RequestJoiner::Options join;
+    size_t max_repositories = 1000;
+    std::vector<RepositoryRewrite> repository_rewrites;
+    size_t max_record_bytes = 1 << 20;
+    int syslog_year = 1970;
+  };
+  using StreamId = size_t;
+
+  Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics);
+  ~Pipeline() override;
+
+  // A stream is one file or pipe of one source; its lines must arrive in order.
+  StreamId OpenStream(std::string source, tailers::EnvelopeHint envelope);
+  void OnLine(StreamId stream, std::string_view line);
+  // Emits a record held for a continuation line (rotation, idle stream).
+  void FlushStream(StreamId stream);
+  // The stream's file is gone: flush it and free its reader (its final counts are published).
+  void CloseStream(StreamId stream);
+
+  // Flushes what waited past its window relative to max(latest log time, now_ns) and publishes
+  // the readers' counters. Call regularly (per batch of lines).
+  void Tick(int64_t now_ns = 0);
+  // End of input: every held record and waiting request is reported.
+  void Finish();
+
+  void AddObserver(ClassifiedObserver* observer) { observers_.push_back(observer); }
+  void SetRules(std::shared_ptr<const rules::RuleSet> rules);
+  const rules::RuleSet& rules() const { return *rules_; }
+  const RepositoryTable& repositories() const { return repositories_; }
+  int64_t latest_time_ns() const { return latest_time_ns_; }
+  const tailers::ReaderStats& stream_stats(StreamId stream) const;
+
+ private:
+  struct Stream;
+
+  void OnRequest(const JoinedRequest& request) override;
+
+  Options options_;
+  std::shared_ptr<const rules::RuleSet> rules_;
+  Metrics* metrics_;
+  RepositoryTable repositories_;
+  RequestJoiner joiner_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<ClassifiedObserver*> observers_;
+  int64_t latest_time_ns_ = 0;
+};
+
+}  // namespace rrca::exporter

@@ -1,0 +1,34 @@
+#include "exporter/rules_loader.h"
+
+namespace rrca::exporter {
+
+StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(const Config& config) {
+  std::vector<std::string> errors;
+  rules::LoadOptions options;
+  options.default_rules_yaml = std::string(rules::DefaultRulesYaml());
+  options.default_rules_name = "rules/default_rules.yaml";
+  options.user_rule_files = ExpandRuleFiles(config, &errors);
+  options.param_overrides = config.rule_params;
+  auto loaded = rules::RuleSet::Load(options);
+  if (!errors.empty()) {
+    std::string message;
+    for (const std::string& error : errors) message += error + "\n";
+    if (!loaded.ok()) message += loaded.status().message() + "\n";
+    message.pop_back();
+    return Status::Error(message);
+  }
+  return loaded;
+}
+
+Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year) {
+  Pipeline::Options options;
+  options.join.window_ns = static_cast<int64_t>(config.join_window_seconds * 1e9);
+  options.join.access_window_ns = static_cast<int64_t>(config.access_window_seconds * 1e9);
+  options.max_repositories = config.max_repositories;
+  options.repository_rewrites = config.repository_rewrites;
+  options.max_record_bytes = config.max_line_bytes;
+  options.syslog_year = syslog_year;
+  return options;
+}
+
+}  // namespace rrca::exporter

@@ -1,0 +1,417 @@
+#include "tailers/positions_file.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+namespace rrca::tailers {
+namespace {
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// A missing file reads as empty: the first start, or a new directory.
+Status ReadWholeFile(const std::string& path, std::string* out, bool* exists) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  *exists = fd >= 0;
+  if (fd < 0) {
+    return errno == ENOENT ? Status::Ok() : Status::Error(Errno("positions file " + path));
+  }
+  char buffer[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status status = Status::Error(Errno("positions file " + path + ": read"));
+      ::close(fd);
+      return status;
+    }
+    if (n == 0) break;
+    out->append(buffer, static_cast<size_t>(n));
+    if (out->size() > (64u << 20)) {
+      ::close(fd);
+      return Status::Error("positions file " + path + ": larger than 64 MiB");
+    }
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out->append(escaped);
+    } else {
+      out->push_back(static_cast<char>(c));  // paths are bytes: kept as they are
+    }
+  }
+  out->push_back('"');
+}
+
+// A strict reader for the JSON this file writes. Unknown keys are skipped (any JSON value).
+class JsonReader {
+ public:
+  explicit JsonReader(std::string_view text) : text_(text) {}
+
+  Status Fail(const std::string& what) const {
+    return Status::Error("byte " + std::to_string(pos_) + ": " + what);
+  }
+  void SkipSpace() {
+    while (pos_ < text_.size() && std::strchr(" \t\r\n", text_[pos_]) != nullptr) ++pos_;
+  }
+  bool Consume(char c) {
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool AtEnd() {
+    SkipSpace();
+    return pos_ == text_.size();
+  }
+
+  bool String(std::string* out) {
+    if (!Consume('"')) return false;
+    out->clear();
+    while (pos_ < text_.size() && text_[pos_] != '"') {
+      char c = text_[pos_++];
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
+      if (pos_ >= text_.size()) return false;
+      char e = text_[pos_++];
+      const char* plain = std::strchr("\"\\/bfnrt", e);
+      if (plain != nullptr && e != '\0') {
+        out->push_back("\"\\/\b\f\n\r\t"[plain - "\"\\/bfnrt"]);
+      } else if (e == 'u' && pos_ + 4 <= text_.size()) {
+        unsigned code = 0;
+        if (std::sscanf(std::string(text_.substr(pos_, 4)).c_str(), "%4x", &code) != 1 ||
+            code > 0xff) {
+          return false;  // we only write \u00XX for control bytes
+        }
+        out->push_back(static_cast<char>(code));
+        pos_ += 4;
+      } else {
+        return false;
+      }
+    }
+    return Consume('"');
+  }
+
+  bool Uint(uint64_t* out) {
+    SkipSpace();
+    size_t start = pos_;
+    uint64_t value = 0;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      uint64_t digit = static_cast<uint64_t>(text_[pos_] - '0');
+      if (value > (UINT64_MAX - digit) / 10) return false;
+      value = value * 10 + digit;
+      ++pos_;
+    }
+    *out = value;
+    return pos_ > start;
+  }
+
+  // Any value, for keys we do not know. Depth-limited so hostile input cannot overflow the stack.
+  bool SkipValue(int depth = 0) {
+    SkipSpace();
+    if (depth > 32 || pos_ >= text_.size()) return false;
+    char c = text_[pos_];
+    std::string ignored;
+    if (c == '"') return String(&ignored);
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++pos_;
+      if (Consume(close)) return true;
+      do {
+        if (c == '{' && !(String(&ignored) && Consume(':'))) return false;
+        if (!SkipValue(depth + 1)) return false;
+      } while (Consume(','));
+      return Consume(close);
+    }
+    size_t start = pos_;
+    while (pos_ < text_.size() && std::strchr("-+.eE0123456789truefalsn", text_[pos_]) != nullptr) {
+      ++pos_;
+    }
+    return pos_ > start;
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+// One element of "files".
+Status ParseEntry(JsonReader* in, FileKey* key, Position* position) {
+  if (!in->Consume('{')) return in->Fail("expected '{' starting a file entry");
+  bool has_dev = false, has_inode = false, has_offset = false, has_fingerprint = false;
+  uint64_t fingerprint_len = 0;
+  if (!in->Consume('}')) {
+    do {
+      std::string name, hex;
+      if (!in->String(&name) || !in->Consume(':')) return in->Fail("expected a key");
+      bool ok = true;
+      if (name == "source") {
+        ok = in->String(&position->source);
+      } else if (name == "path") {
+        ok = in->String(&position->path);
+      } else if (name == "dev") {
+        ok = has_dev = in->Uint(&key->dev);
+      } else if (name == "inode") {
+        ok = has_inode = in->Uint(&key->inode);
+      } else if (name == "offset") {
+        ok = has_offset = in->Uint(&position->offset);
+      } else if (name == "fingerprint_len") {
+        ok = in->Uint(&fingerprint_len);
+      } else if (name == "fingerprint") {
+        char* end = nullptr;
+        ok = in->String(&hex) && hex.size() == 16;
+        if (ok) position->fingerprint = std::strtoull(hex.c_str(), &end, 16);
+        ok = has_fingerprint = ok && end == hex.c_str() + 16;
+      } else {
+        ok = in->SkipValue();
+      }
+      if (!ok) return in->Fail("bad value for \"" + name + "\"");
+    } while (in->Consume(','));
+    if (!in->Consume('}')) return in->Fail("expected '}' ending a file entry");
+  }
+  if (!has_dev || !has_inode || !has_offset || !has_fingerprint) {
+    return in->Fail("file entry lacks dev, inode, offset or fingerprint");
+  }
+  if (fingerprint_len > kFingerprintBytes || fingerprint_len > position->offset) {
+    return in->Fail("fingerprint_len out of range");
+  }
+  position->fingerprint_len = static_cast<uint32_t>(fingerprint_len);
+  return Status::Ok();
+}
+
+Status ParseFiles(JsonReader* in, std::map<FileKey, Position>* entries) {
+  if (!in->Consume('[')) return in->Fail("\"files\" must be an array");
+  if (in->Consume(']')) return Status::Ok();
+  do {
+    FileKey key;
+    Position position;
+    Status status = ParseEntry(in, &key, &position);
+    if (!status.ok()) return status;
+    (*entries)[key] = std::move(position);
+  } while (in->Consume(','));
+  if (!in->Consume(']')) return in->Fail("expected ']' ending \"files\"");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string PositionsToJson(const std::map<FileKey, Position>& entries) {
+  std::string out = "{\"version\": 1, \"files\": [";
+  const char* separator = "\n  ";
+  for (const auto& [key, position] : entries) {
+    char numbers[200];
+    std::snprintf(numbers, sizeof(numbers),
+                  ", \"dev\": %" PRIu64 ", \"inode\": %" PRIu64 ", \"offset\": %" PRIu64
+                  ", \"fingerprint\": \"%016" PRIx64 "\", \"fingerprint_len\": %u}",
+                  key.dev, key.inode, position.offset, position.fingerprint,
+                  position.fingerprint_len);
+    out += separator;
+    out += "{\"source\": ";
+    AppendJsonString(position.source, &out);
+    out += ", \"path\": ";
+    AppendJsonString(position.path, &out);
+    out += numbers;
+    separator = ",\n  ";
+  }
+  out += "\n]}\n";
+  return out;
+}
+
+StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text) {
+  JsonReader in(text);
+  std::map<FileKey, Position> entries;
+  bool has_version = false;
+  if (!in.Consume('{')) return in.Fail("expected a JSON object");
+  if (!in.Consume('}')) {
+    do {
+      std::string name;
+      if (!in.String(&name) || !in.Consume(':')) return in.Fail("expected a key");
+      if (name == "version") {
+        uint64_t version = 0;
+        if (!in.Uint(&version) || version != 1) return in.Fail("unsupported version");
+        has_version = true;
+      } else if (name == "files") {
+        Status status = ParseFiles(&in, &entries);
+        if (!status.ok()) return status;
+      } else if (!in.SkipValue()) {
+        return in.Fail("bad value for \"" + name + "\"");
+      }
+    } while (in.Consume(','));
+    if (!in.Consume('}')) return in.Fail("expected '}'");
+  }
+  if (!in.AtEnd()) return in.Fail("trailing bytes after the JSON object");
+  if (!has_version) return in.Fail("no \"version\"");
+  return entries;
+}
+
+PositionsFile::PositionsFile(std::string path) : path_(std::move(path)) {}
+
+Status PositionsFile::Load() {
+  std::map<FileKey, Position> loaded;
+  Status status;
+  if (!path_.empty()) {
+    std::string text;
+    bool exists = false;
+    status = ReadWholeFile(path_, &text, &exists);
+    if (status.ok() && exists) {
+      auto parsed = PositionsFromJson(text);
+      if (parsed.ok()) {
+        loaded = std::move(parsed).value();
+      } else {
+        status = Status::Error("positions file " + path_ + ": " + parsed.status().message());
+      }
+    }
+  }
+  if (!status.ok()) {
+    stats_.load_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("{}; ignoring it: every file starts as if never seen", status.message());
+  }
+  std::lock_guard lock(mutex_);
+  entries_ = std::move(loaded);
+  ++sequence_;
+  return status;
+}
+
+std::optional<Position> PositionsFile::Lookup(FileKey key) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool PositionsFile::HasPath(std::string_view path) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, position] : entries_) {
+    if (position.path == path) return true;
+  }
+  return false;
+}
+
+std::vector<std::pair<FileKey, Position>> PositionsFile::EntriesOfSource(
+    std::string_view source) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<FileKey, Position>> result;
+  for (const auto& [key, position] : entries_) {
+    if (position.source == source) result.emplace_back(key, position);
+  }
+  return result;
+}
+
+void PositionsFile::Track(FileKey key, Position position) {
+  std::lock_guard lock(mutex_);
+  entries_[key] = std::move(position);
+  ++sequence_;
+}
+
+void PositionsFile::Forget(FileKey key) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(key);
+  ++sequence_;
+}
+
+void PositionsFile::MarkProcessed(const Chunk& chunk) {
+  if (chunk.from_pipe) return;
+  std::lock_guard lock(mutex_);
+  ++sequence_;
+  if (chunk.end_of_file) {
+    entries_.erase(chunk.file);
+    return;
+  }
+  Position& position = entries_[chunk.file];
+  if (position.source != chunk.source_name) position.source = chunk.source_name;
+  if (position.path != chunk.path) position.path = chunk.path;
+  position.offset = chunk.end_offset;
+  position.fingerprint = chunk.fingerprint;
+  position.fingerprint_len = chunk.fingerprint_len;
+}
+
+PositionsFile::Snapshot PositionsFile::TakeSnapshot() const {
+  std::lock_guard lock(mutex_);
+  return Snapshot{sequence_, entries_};
+}
+
+Status PositionsFile::Save(const Snapshot& snapshot) {
+  if (path_.empty()) return Status::Ok();
+  std::lock_guard lock(save_mutex_);
+  // An older snapshot must not overwrite a newer one; an unchanged table need not be rewritten.
+  if (saved_once_ && snapshot.sequence <= saved_sequence_) return Status::Ok();
+  Status status = WriteFile(PositionsToJson(snapshot.entries));
+  if (!status.ok()) {
+    stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error("{}", status.message());
+    return status;
+  }
+  stats_.writes.fetch_add(1, std::memory_order_relaxed);
+  saved_sequence_ = snapshot.sequence;
+  saved_once_ = true;
+  return status;
+}
+
+Status PositionsFile::WriteFile(const std::string& text) {
+  const std::filesystem::path target(path_);
+  const std::filesystem::path dir =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return Status::Error("positions file " + path_ + ": create directory: " + error.message());
+  }
+  const std::string temp = path_ + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Error(Errno("positions file " + temp + ": open"));
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status status = Status::Error(Errno("positions file " + temp + ": write"));
+      ::close(fd);
+      ::unlink(temp.c_str());
+      return status;
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status status = Status::Error(Errno("positions file " + temp + ": fsync"));
+    ::close(fd);
+    ::unlink(temp.c_str());
+    return status;
+  }
+  ::close(fd);
+  if (::rename(temp.c_str(), path_.c_str()) != 0) {
+    Status status = Status::Error(Errno("positions file " + path_ + ": rename"));
+    ::unlink(temp.c_str());
+    return status;
+  }
+  // The rename itself is durable only once the directory is synced.
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace rrca::tailers

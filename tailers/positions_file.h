@@ -1,0 +1,109 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "tailers/tail_types.h"
+
+namespace rrca::tailers {
+
+// Where reading of one file got to: the bytes before `offset` were processed.
+struct Position {
+  std::string source;  // name of the source that follows the file
+  std::string path;    // where the file was last seen
+  uint64_t offset = 0;
+  uint64_t fingerprint = 0;  // Fingerprint() of the fingerprint_len bytes before offset
+  uint32_t fingerprint_len = 0;
+};
+
+// The positions file (config key `positions_file`, default kDefaultPositionsPath): for each
+// file, keyed by (device, inode), the offset up to which its lines were processed, with a
+// fingerprint so that a reused inode or a rewritten file is not resumed in the middle.
+//
+// Format, JSON, written by this class only (read back strictly; unknown keys are ignored):
+//   {"version": 1, "files": [{"source": "registry", "path": "/var/log/registry.log",
+//     "dev": 2049, "inode": 1234, "offset": 5678, "fingerprint": "0123456789abcdef",
+//     "fingerprint_len": 1024}]}
+//
+// Consistency with what Prometheus saw: the processing thread calls MarkProcessed(chunk) after
+// counting a chunk's lines; the scrape handler collects the metrics and takes Snapshot() with
+// no chunk processed in between (hold the lock the processing thread holds per chunk), then
+// Save(snapshot) outside that lock. Lines counted after the snapshot are read again after a
+// crash, which is right: no scrape exported them.
+//
+// Bad input: a missing file is an empty table; an unreadable or corrupt file is logged,
+// returned as an error from Load() and ignored (empty table) — never a crash. Save() creates
+// missing directories and writes atomically (temp file, fsync, rename, fsync of the directory).
+// Thread-safe.
+class PositionsFile {
+ public:
+  static constexpr std::string_view kDefaultPositionsPath =
+      "/var/lib/registry-rca/positions.json";
+
+  struct Stats {
+    std::atomic<uint64_t> writes{0};
+    std::atomic<uint64_t> write_failures{0};
+    std::atomic<uint64_t> load_failures{0};
+  };
+
+  // A copy of the table at one moment, to be written by Save().
+  struct Snapshot {
+    uint64_t sequence = 0;
+    std::map<FileKey, Position> entries;
+  };
+
+  // `path` empty: positions are kept in memory only (Save() is a no-op).
+  explicit PositionsFile(std::string path);
+  PositionsFile(const PositionsFile&) = delete;
+  PositionsFile& operator=(const PositionsFile&) = delete;
+
+  // Replaces the table with the file's content. See the class comment for errors.
+  Status Load();
+
+  std::optional<Position> Lookup(FileKey key) const;
+  // True when some entry was last seen at `path` (the file there was followed before).
+  bool HasPath(std::string_view path) const;
+  // Entries of one source, for finding files that were rotated while we were down.
+  std::vector<std::pair<FileKey, Position>> EntriesOfSource(std::string_view source) const;
+
+  // Reader side: a file was opened at `position` (nothing of it is processed yet).
+  void Track(FileKey key, Position position);
+  // Reader side: the file will not be read again (it could not be found after a restart).
+  void Forget(FileKey key);
+  // Processing thread: the chunk's lines were counted. Chunks of pipes are ignored; an
+  // end_of_file chunk drops the entry.
+  void MarkProcessed(const Chunk& chunk);
+
+  Snapshot TakeSnapshot() const;
+  // Writes `snapshot` unless a later one was already written. Failures are logged and counted.
+  Status Save(const Snapshot& snapshot);
+  Status Save() { return Save(TakeSnapshot()); }
+
+  const std::string& path() const { return path_; }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  Status WriteFile(const std::string& text);
+
+  const std::string path_;
+  Stats stats_;
+  mutable std::mutex mutex_;  // guards entries_ and sequence_
+  std::map<FileKey, Position> entries_;
+  uint64_t sequence_ = 0;  // bumped by every change
+  std::mutex save_mutex_;  // one Save at a time; guards saved_sequence_
+  uint64_t saved_sequence_ = 0;
+  bool saved_once_ = false;
+};
+
+// The JSON text of a table, and its strict parser (exposed for tests).
+std::string PositionsToJson(const std::map<FileKey, Position>& entries);
+StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text);
+
+}  // namespace rrca::tailers

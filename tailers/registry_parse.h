@@ -1,0 +1,56 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/event.h"
+
+// Pure parsers for one registry record (envelope already removed). Field values are views into
+// the record, or into *scratch when a value had escapes to decode. None allocates on the common
+// path and none throws; malformed input gives a result code.
+namespace rrca::tailers {
+
+enum class RecordFormat : uint8_t {
+  kUnknown,
+  kLogrusText,  // time="..." level=... msg="..." k=v ... (also GitLab's snake_case keys)
+  kLogrusJson,  // {"level":"...","msg":"...","time":"...",...}
+  kLogrusTty,   // INFO[0000] message   k=v  (logrus on a terminal)
+  kAccessLog,   // 10.0.0.1 - - [02/Jan/2006:15:04:05 -0700] "GET /v2/ HTTP/1.1" 200 2 "" "ua"
+};
+
+std::string_view RecordFormatName(RecordFormat format);
+
+// Which record format a payload starts; kUnknown means it continues the previous record or is
+// not a registry record at all. Looks at a few bytes only.
+RecordFormat DetectRecordStart(std::string_view payload);
+
+enum class ParseStatus : uint8_t {
+  kOk,
+  kUnterminated,  // a quoted value ran to the end: the record continues on the next line
+  kMalformed,
+};
+
+// Whether a record deserves the full field scan: responses, warnings and errors. Debug traces
+// and "authorizing request" lines are only counted, which keeps the per-line cost low.
+bool IsInteresting(Level level, std::string_view msg);
+
+// logrus text. With `header_only`, stops after time, level and msg when the record is not
+// interesting; *interesting says which happened.
+ParseStatus ParseLogrusText(std::string_view record, bool header_only, std::string* scratch,
+                            RegistryEvent* event, bool* interesting);
+
+ParseStatus ParseLogrusJson(std::string_view record, std::string* scratch, RegistryEvent* event);
+
+ParseStatus ParseLogrusTty(std::string_view record, std::string* scratch, RegistryEvent* event);
+
+ParseStatus ParseAccessLog(std::string_view record, RegistryEvent* event);
+
+}  // namespace rrca::tailers
+
+namespace rrca::tailers {
+
+// The time a raw physical line carries (after any envelope), for lining up several files by
+// time; 0 when the line has none (a continuation line). Cheap: parses only the timestamp.
+int64_t PeekLineTime(std::string_view line, int syslog_year, std::string* scratch);
+
+}  // namespace rrca::tailers

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/event.h"
+#include "tailers/envelope.h"
+#include "tailers/registry_parse.h"
+
+namespace rrca::tailers {
+
+// Why a physical line was not turned into (part of) a record. Each reason is a label value.
+enum class RecordSkip : uint8_t {
+  kUnknownFormat,       // not a registry record, and nothing to continue
+  kMalformed,           // a record start that does not parse (truncated JSON, broken access line)
+  kEnvelopeMalformed,   // a broken Docker json-file wrapper
+  kOrphanContinuation,  // continuation after a record that was already complete
+  kTooLong,             // record or joined fragments longer than max_record_bytes
+  kCount,
+};
+std::string_view RecordSkipName(RecordSkip reason);
+
+struct ReaderStats {
+  uint64_t lines = 0;               // physical lines seen
+  uint64_t empty_lines = 0;
+  uint64_t continuation_lines = 0;  // lines that continued a multi-line record
+  uint64_t unterminated_records = 0;  // records emitted with a quote still open
+  std::array<uint64_t, 5> records{};  // by RecordFormat
+  std::array<uint64_t, static_cast<size_t>(RecordSkip::kCount)> skipped{};
+};
+
+// Receives the records a reader produces; the event's views die when the call returns.
+class RegistryEventSink {
+ public:
+  virtual ~RegistryEventSink() = default;
+  virtual void OnRegistryEvent(const RegistryEvent& event) = 0;
+};
+
+// Turns the physical lines of one registry log stream into RegistryEvents: removes envelopes,
+// joins CRI "P" and Docker json-file fragments, continues multi-line logrus records (registry
+// 2.7/2.8 writes raw newlines inside quoted values) and parses. Only "interesting" records
+// (responses, warnings, errors, access lines) reach the sink; every other line is counted.
+//
+// One instance per stream (per file), owned and called by one thread. Bad input is counted by
+// reason in stats() and never stops the stream; memory is bounded by max_record_bytes.
+class RegistryReader {
+ public:
+  struct Options {
+    EnvelopeHint envelope = EnvelopeHint::kAuto;
+    size_t max_record_bytes = 1 << 20;
+    int syslog_year = 1970;  // the year for syslog timestamps, which have none
+  };
+
+  RegistryReader(Options options, RegistryEventSink* sink);
+
+  // One physical line without its trailing newline.
+  void OnLine(std::string_view line);
+  // Emits a held record (end of input, idle stream, rotation).
+  void Flush();
+
+  const ReaderStats& stats() const { return stats_; }
+  // The time of the latest record seen (interesting or not); 0 before the first.
+  int64_t last_time_ns() const { return last_time_ns_; }
+
+ private:
+  void OnPayload(std::string_view payload, int64_t envelope_time_ns);
+  void StartRecord(std::string_view payload, RecordFormat format, int64_t envelope_time_ns);
+  void ContinueHeld(std::string_view payload);
+  void EmitHeld();
+  void Emit(RegistryEvent& event, RecordFormat format, int64_t envelope_time_ns);
+  void Skip(RecordSkip reason) { ++stats_.skipped[static_cast<size_t>(reason)]; }
+
+  Options options_;
+  RegistryEventSink* sink_;
+  ReaderStats stats_;
+  std::string envelope_scratch_;
+  std::string parse_scratch_;
+  std::string fragments_;  // CRI P / json-file pieces of one line
+  int64_t fragments_time_ns_ = 0;
+  bool fragments_too_long_ = false;
+  std::string held_;  // a logrus text record whose quoted value continues on the next line
+  int64_t held_envelope_time_ns_ = 0;
+  // The previous record was logrus text, so an unmarked line may continue it.
+  bool after_text_record_ = false;
+  bool previous_record_interesting_ = false;
+  int64_t last_time_ns_ = 0;
+};
+
+}  // namespace rrca::tailers

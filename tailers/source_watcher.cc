@@ -1,0 +1,363 @@
+#include "tailers/source_watcher.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+namespace rrca::tailers {
+namespace {
+
+FileKey KeyOf(const struct stat& st) {
+  return FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+}
+
+bool HasGlobChars(const std::string& pattern) {
+  return pattern.find_first_of("*?[{~") != std::string::npos;
+}
+
+// True when the saved bytes before `offset` are still there: same content, not a reused inode.
+bool FingerprintMatches(int fd, uint64_t size, uint64_t offset, uint64_t fingerprint,
+                        uint32_t length) {
+  if (offset > size) return false;
+  if (length == 0) return true;
+  auto bytes = ReadBytesBefore(fd, offset, length);
+  return bytes && bytes->size() == length && Fingerprint(*bytes) == fingerprint;
+}
+
+// Just after the last newline, so a line being written when we start is read whole.
+uint64_t EndOfLastLine(int fd, uint64_t size) {
+  constexpr uint64_t kLookBack = 64 * 1024;
+  auto bytes = ReadBytesBefore(fd, size, kLookBack);
+  if (!bytes) return size;
+  auto nl = bytes->rfind('\n');
+  return nl == std::string::npos ? size : size - bytes->size() + nl + 1;
+}
+
+std::string RealPath(const std::string& path) {
+  char resolved[PATH_MAX];
+  return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
+}
+
+}  // namespace
+
+SourceWatcher::SourceWatcher(size_t source_index, SourceConfig config, WatcherOptions options,
+                             BoundedQueue<Chunk>* queue, PositionsFile* positions)
+    : index_(source_index),
+      config_(std::move(config)),
+      options_(std::move(options)),
+      queue_(queue),
+      positions_(positions) {}
+
+SourceWatcher::~SourceWatcher() { Stop(); }
+
+void SourceWatcher::Start() {
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void SourceWatcher::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SourceWatcher::Run() {
+  while (!stop_ && !queue_closed_) {
+    const bool more = PollOnce(TailClock::now());
+    if (more) continue;
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, options_.poll_interval, [&] { return stop_.load(); });
+  }
+  // Shutdown: a writer may be in the middle of a line; give it the grace period to finish it.
+  const auto deadline = TailClock::now() + options_.follower.grace;
+  const auto step = std::min<TailClock::duration>(options_.poll_interval, std::chrono::milliseconds(20));
+  while (HasPartial() && !queue_closed_ && TailClock::now() < deadline) {
+    std::this_thread::sleep_for(step);
+    PollOnce(TailClock::now());
+  }
+  FlushPartials();
+}
+
+bool SourceWatcher::PollOnce(TailClock::time_point now) {
+  bool more = false;
+  failed_this_cycle_.clear();
+  PollStdin(now, &more);
+  const std::map<std::string, PathState> found = Scan();
+  for (auto it = active_.begin(); it != active_.end();) {
+    auto path = found.find(it->first);
+    const PathState state = path == found.end() ? PathState{} : path->second;
+    more |= it->second->Poll(now, &state);
+    if (it->second->state() == FileFollower::State::kFollowing) {
+      ++it;
+      continue;
+    }
+    draining_.push_back(std::move(it->second));
+    it = active_.erase(it);
+  }
+  for (auto& follower : draining_) more |= follower->Poll(now, nullptr);
+  for (const auto& [path, state] : found) {
+    if (!active_.contains(path) && !InUse(state.key)) OpenPath(path, now);
+  }
+  if (!first_scan_done_) {
+    first_scan_done_ = true;
+    RecoverMovedFiles(now);
+  }
+  // Remember where finished files stopped, as long as a pattern still matches them.
+  std::map<FileKey, FileMark> finished;
+  auto keep = [&](const FileMark& mark) { finished[mark.key] = mark; };
+  for (auto& [path, follower] : active_) std::ranges::for_each(follower->TakeFinished(), keep);
+  for (auto& follower : draining_) {
+    std::ranges::for_each(follower->TakeFinished(), keep);
+    if (follower->state() == FileFollower::State::kClosed) keep(follower->mark());
+  }
+  std::erase_if(draining_, [](const auto& f) { return f->state() == FileFollower::State::kClosed; });
+  for (auto& [key, mark] : finished_) finished.try_emplace(key, mark);
+  std::erase_if(finished, [&](const auto& entry) {
+    return std::ranges::none_of(found, [&](const auto& p) { return p.second.key == entry.first; });
+  });
+  finished_ = std::move(finished);
+  std::erase_if(open_errors_, [&](const auto& e) { return !failed_this_cycle_.contains(e.first); });
+  UpdateGauges();
+  return more;
+}
+
+void SourceWatcher::PollStdin(TailClock::time_point now, bool* more) {
+  if (stdin_done_ || std::ranges::find(config_.paths, "-") == config_.paths.end()) return;
+  if (!stdin_) {
+    int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      spdlog::error("source {}: cannot read stdin: {}", config_.name, std::strerror(errno));
+      stdin_done_ = true;
+      return;
+    }
+    stdin_ = FileFollower::ForStream(FileOrigin{index_, config_.name, "-"}, fd, options_.follower,
+                                     &stats_, [this](Chunk&& chunk) { Push(std::move(chunk)); });
+  }
+  *more |= stdin_->Poll(now, nullptr);
+  if (stdin_->state() == FileFollower::State::kClosed) {
+    spdlog::info("source {}: stdin reached its end", config_.name);
+    stdin_.reset();
+    stdin_done_ = true;
+  }
+}
+
+std::map<std::string, PathState> SourceWatcher::Scan() {
+  std::map<std::string, PathState> found;
+  for (const std::string& pattern : config_.paths) {
+    if (pattern == "-") continue;
+    if (!HasGlobChars(pattern)) {
+      ScanPath(pattern, &found);
+      continue;
+    }
+    glob_t matches{};
+    if (::glob(pattern.c_str(), GLOB_BRACE | GLOB_TILDE, nullptr, &matches) == 0) {
+      for (size_t i = 0; i < matches.gl_pathc; ++i) ScanPath(matches.gl_pathv[i], &found);
+    }
+    ::globfree(&matches);
+  }
+  return found;
+}
+
+void SourceWatcher::ScanPath(const std::string& path, std::map<std::string, PathState>* found) {
+  if (IsCompressedName(path) || found->contains(path)) return;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) NoteOpenError(path, errno);
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) return;
+  struct stat link {};
+  if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode) &&
+      IsCompressedName(RealPath(path))) {
+    return;
+  }
+  (*found)[path] = PathState{true, KeyOf(st)};
+}
+
+void SourceWatcher::NoteOpenError(const std::string& path, int error) {
+  failed_this_cycle_.insert(path);
+  auto [it, inserted] = open_errors_.try_emplace(path, error);
+  if (!inserted && it->second == error) return;  // same episode: already counted and logged
+  it->second = error;
+  if (error == EACCES || error == EPERM) {
+    stats_.permission_denied.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn(
+        "source {}: cannot read {}: permission denied (running as uid {}, gid {}); retrying "
+        "every {} ms. Grant read access to the file and its directories (e.g. group adm).",
+        config_.name, path, ::geteuid(), ::getegid(), options_.poll_interval.count());
+  } else {
+    stats_.read_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("source {}: cannot open {}: {}; retrying every {} ms", config_.name, path,
+                 std::strerror(error), options_.poll_interval.count());
+  }
+}
+
+void SourceWatcher::OpenPath(const std::string& path, TailClock::time_point now) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno != ENOENT) NoteOpenError(path, errno);
+    return;
+  }
+  struct stat st {};
+  // Between the scan and the open the path may have changed: trust the descriptor only.
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || InUse(KeyOf(st))) {
+    ::close(fd);
+    return;
+  }
+  if (open_errors_.erase(path) > 0) {
+    spdlog::info("source {}: {} is readable now", config_.name, path);
+  }
+  const uint64_t offset = StartOffset(path, KeyOf(st), fd, static_cast<uint64_t>(st.st_size));
+  auto follower = Follow(path, fd, st, offset);
+  const PathState state{true, KeyOf(st)};
+  follower->Poll(now, &state);
+  known_paths_.insert(path);
+  active_[path] = std::move(follower);
+}
+
+std::unique_ptr<FileFollower> SourceWatcher::Follow(std::string path, int fd,
+                                                    const struct stat& st, uint64_t offset) {
+  auto follower = FileFollower::ForFile(FileOrigin{index_, config_.name, std::move(path)}, fd, st,
+                                        offset, options_.follower, &stats_,
+                                        [this](Chunk&& chunk) { Push(std::move(chunk)); });
+  if (positions_ != nullptr) {
+    const FileMark mark = follower->mark();
+    positions_->Track(KeyOf(st), Position{config_.name, follower->path(), mark.offset,
+                                          mark.fingerprint, mark.fingerprint_len});
+  }
+  return follower;
+}
+
+uint64_t SourceWatcher::StartOffset(const std::string& path, FileKey key, int fd, uint64_t size) {
+  if (auto it = finished_.find(key); it != finished_.end()) {
+    const FileMark& mark = it->second;
+    if (FingerprintMatches(fd, size, mark.offset, mark.fingerprint, mark.fingerprint_len)) {
+      return mark.offset;
+    }
+    return 0;
+  }
+  if (positions_ != nullptr) {
+    if (auto saved = positions_->Lookup(key)) {
+      if (FingerprintMatches(fd, size, saved->offset, saved->fingerprint,
+                             saved->fingerprint_len)) {
+        spdlog::info("source {}: {}: resuming at saved offset {}", config_.name, path,
+                     saved->offset);
+        return saved->offset;
+      }
+      spdlog::info("source {}: {}: saved position does not match its content (new or rewritten "
+                   "file); reading it from the start",
+                   config_.name, path);
+      return 0;
+    }
+  }
+  if (first_scan_done_ || known_paths_.contains(path) ||
+      (positions_ != nullptr && positions_->HasPath(path)) ||
+      options_.start_at == StartAt::kBeginning) {
+    return 0;
+  }
+  return EndOfLastLine(fd, size);
+}
+
+// Saved files of this source nobody follows now: rotated by rename while we were down (look
+// beside their path, and beside the symlink's target), or gone (forget them).
+void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
+  if (positions_ == nullptr) return;
+  namespace fs = std::filesystem;
+  for (const auto& [key, saved] : positions_->EntriesOfSource(config_.name)) {
+    if (InUse(key)) continue;
+    std::set<fs::path> dirs{fs::path(saved.path).parent_path()};
+    if (std::string target = RealPath(saved.path); !target.empty()) {
+      dirs.insert(fs::path(target).parent_path());
+    }
+    int fd = -1;
+    struct stat st {};
+    std::string found_path;
+    for (const fs::path& dir : dirs) {
+      std::error_code error;
+      for (const auto& entry : fs::directory_iterator(dir, error)) {
+        const std::string candidate = entry.path().string();
+        if (IsCompressedName(candidate) || ::stat(candidate.c_str(), &st) != 0 ||
+            !S_ISREG(st.st_mode) || KeyOf(st) != key) {
+          continue;
+        }
+        fd = ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        found_path = candidate;
+        break;
+      }
+      if (fd >= 0) break;
+    }
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && KeyOf(st) == key &&
+        FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), saved.offset,
+                           saved.fingerprint, saved.fingerprint_len)) {
+      spdlog::info("source {}: {} was renamed to {} while we were down; reading it from offset {}",
+                   config_.name, saved.path, found_path, saved.offset);
+      auto follower = Follow(found_path, fd, st, saved.offset);
+      follower->Retire(now);
+      follower->Poll(now, nullptr);
+      draining_.push_back(std::move(follower));
+      continue;
+    }
+    if (fd >= 0) ::close(fd);
+    spdlog::info("source {}: saved file {} (inode {}) is gone; forgetting its position",
+                 config_.name, saved.path, key.inode);
+    positions_->Forget(key);
+  }
+}
+
+bool SourceWatcher::InUse(FileKey key) const {
+  for (const auto& [path, follower] : active_) {
+    if (follower->key() == key) return true;
+  }
+  return std::ranges::any_of(draining_, [&](const auto& f) { return f->key() == key; });
+}
+
+void SourceWatcher::Push(Chunk&& chunk) {
+  std::chrono::nanoseconds waited{};
+  if (!queue_->Push(std::move(chunk), &waited)) {
+    queue_closed_ = true;  // shutting down: nobody will process it
+    return;
+  }
+  if (waited.count() > 0) {
+    stats_.queue_full_waits.fetch_add(1, std::memory_order_relaxed);
+    stats_.queue_full_wait_ns.fetch_add(static_cast<uint64_t>(waited.count()),
+                                        std::memory_order_relaxed);
+  }
+}
+
+void SourceWatcher::FlushPartials() {
+  for (auto& [path, follower] : active_) follower->FlushPartial();
+  for (auto& follower : draining_) follower->FlushPartial();
+  if (stdin_) stdin_->FlushPartial();
+}
+
+bool SourceWatcher::HasPartial() const {
+  auto partial = [](const auto& f) { return f->has_partial(); };
+  return std::ranges::any_of(active_, [&](const auto& e) { return partial(e.second); }) ||
+         std::ranges::any_of(draining_, partial) || (stdin_ && stdin_->has_partial());
+}
+
+void SourceWatcher::UpdateGauges() {
+  int64_t lag = 0;
+  for (const auto& [path, follower] : active_) lag += follower->lag_bytes();
+  for (const auto& follower : draining_) lag += follower->lag_bytes();
+  if (stdin_) lag += stdin_->lag_bytes();
+  const int64_t open = static_cast<int64_t>(active_.size() + draining_.size()) + (stdin_ ? 1 : 0);
+  stats_.lag_bytes.store(lag, std::memory_order_relaxed);
+  stats_.files_open.store(open, std::memory_order_relaxed);
+  stats_.up.store(!active_.empty() || stdin_ != nullptr, std::memory_order_relaxed);
+}
+
+}  // namespace rrca::tailers

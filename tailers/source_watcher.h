@@ -1,0 +1,120 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tailers/bounded_queue.h"
+#include "tailers/file_follower.h"
+#include "tailers/positions_file.h"
+#include "tailers/tail_types.h"
+
+namespace rrca::tailers {
+
+// One configured log source: a name (metric label) and its paths.
+struct SourceConfig {
+  std::string name;
+  // Plain paths, or glob(3) patterns with {a,b} braces. "-" reads stdin (a pipe) until EOF.
+  // Symlinks are followed; compressed names (.gz, ...) and non-regular files are ignored.
+  // Name the live files (`*.log`), not their rotated copies (`*.log*`): a rename-rotated file is
+  // recognised by its inode and never read twice, but a copytruncate copy is a new file.
+  std::vector<std::string> paths;
+};
+
+struct WatcherOptions {
+  std::chrono::milliseconds poll_interval{250};  // re-scan and read every file this often
+  StartAt start_at = StartAt::kEnd;              // see StartAt
+  FollowerOptions follower;
+};
+
+// Follows every file of one source on its own thread and pushes their lines, as Chunks, into
+// the shared queue (waiting while it is full: backpressure, never a drop).
+//
+// Each cycle (PollOnce): expand the patterns; poll every open file (FileFollower applies the
+// rotation rule and reads); open files that appeared, unless their (dev, inode) is already
+// being read under another name. Where a file starts:
+//   1. read earlier in this run (a rotated file reappearing under a matched name): where we
+//      stopped;
+//   2. a saved position with the same (dev, inode) whose fingerprint matches: there; a
+//      mismatch (reused inode, rewritten file): 0;
+//   3. a file at a path we followed before (rotation, also while we were down), or any file
+//      appearing after the first scan: 0;
+//   4. otherwise (present at start, never seen): `start_at` (end: after its last newline).
+// After the first scan, saved positions of this source whose file is no longer at its path
+// are looked for beside it (renamed by a rotation while we were down) and read to their end;
+// those not found are forgotten. Opening failures are retried every cycle; permission denied
+// is counted once per episode and logged with a hint.
+//
+// Ownership: borrows `queue` and `positions` (nullable), which must outlive it. Thread-safety:
+// Start/Stop from one controlling thread; stats() from any thread; PollOnce/FlushPartials only
+// when not started (tests, one-shot runs). Stop() waits up to options.follower.grace for
+// partial lines to be completed, hands them over and returns; while it runs the consumer must
+// keep popping, or close the queue.
+class SourceWatcher {
+ public:
+  SourceWatcher(size_t source_index, SourceConfig config, WatcherOptions options,
+                BoundedQueue<Chunk>* queue, PositionsFile* positions);
+  ~SourceWatcher();
+  SourceWatcher(const SourceWatcher&) = delete;
+  SourceWatcher& operator=(const SourceWatcher&) = delete;
+
+  void Start();
+  void Stop();
+
+  // One cycle; returns true when a file stopped at its per-cycle budget (more to read now).
+  bool PollOnce(TailClock::time_point now);
+  // Hands over every held partial line as a line.
+  void FlushPartials();
+  bool HasPartial() const;
+
+  const SourceStats& stats() const { return stats_; }
+  const std::string& name() const { return config_.name; }
+
+ private:
+  std::map<std::string, PathState> Scan();
+  void ScanPath(const std::string& path, std::map<std::string, PathState>* found);
+  void OpenPath(const std::string& path, TailClock::time_point now);
+  uint64_t StartOffset(const std::string& path, FileKey key, int fd, uint64_t size);
+  void RecoverMovedFiles(TailClock::time_point now);
+  void PollStdin(TailClock::time_point now, bool* more);
+  void NoteOpenError(const std::string& path, int error);
+  bool InUse(FileKey key) const;
+  void Push(Chunk&& chunk);
+  void UpdateGauges();
+  std::unique_ptr<FileFollower> Follow(std::string path, int fd, const struct stat& st,
+                                       uint64_t offset);
+  void Run();
+
+  const size_t index_;
+  const SourceConfig config_;
+  const WatcherOptions options_;
+  BoundedQueue<Chunk>* const queue_;
+  PositionsFile* const positions_;
+  SourceStats stats_;
+
+  std::map<std::string, std::unique_ptr<FileFollower>> active_;  // by path
+  std::vector<std::unique_ptr<FileFollower>> draining_;          // retired, read to their end
+  std::unique_ptr<FileFollower> stdin_;
+  bool stdin_done_ = false;
+  std::map<FileKey, FileMark> finished_;  // read to their end in this run, still matched
+  std::set<std::string> known_paths_;     // paths followed in this run
+  std::map<std::string, int> open_errors_;  // path -> errno of its failing open
+  std::set<std::string> failed_this_cycle_;
+  bool first_scan_done_ = false;
+  bool queue_closed_ = false;
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace rrca::tailers

@@ -1,0 +1,328 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tailers/file_follower.h"
+#include "tailers/tail_types.h"
+
+// FileFollower on its own: one inode, driven by explicit Poll() calls and a stepped clock, so
+// every test is deterministic and needs no sleeps.
+namespace rrca::tailers {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+class FollowerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "rrca_follower_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = (dir_ / "app.log").string();
+    options_.grace = milliseconds(500);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static void Append(const std::string& path, const std::string& text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << path;
+    ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fd);
+  }
+  static std::string Content(const std::string& path) {
+    std::string text;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    char buffer[65536];
+    for (ssize_t n; fd >= 0 && (n = ::read(fd, buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
+    if (fd >= 0) ::close(fd);
+    return text;
+  }
+  static PathState StateOf(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return PathState{};
+    return PathState{true, FileKey{st.st_dev, st.st_ino}};
+  }
+
+  // Opens path_ at `offset` with chunks collected in chunks_.
+  std::unique_ptr<FileFollower> Open(uint64_t offset = 0) {
+    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    struct stat st {};
+    EXPECT_EQ(::fstat(fd, &st), 0);
+    return FileFollower::ForFile(FileOrigin{3, "registry", path_}, fd, st, offset, options_,
+                                 &stats_, [this](Chunk&& chunk) { chunks_.push_back(chunk); });
+  }
+  bool Poll(FileFollower& follower) {
+    const PathState state = StateOf(path_);
+    return follower.Poll(now_, &state);
+  }
+  std::string Text() const {
+    std::string text;
+    for (const Chunk& chunk : chunks_) text += chunk.bytes;
+    return text;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  FollowerOptions options_;
+  SourceStats stats_;
+  std::vector<Chunk> chunks_;
+  TailClock::time_point now_ = TailClock::time_point() + std::chrono::hours(1);
+};
+
+TEST_F(FollowerTest, HandsOverCompleteLinesAndHoldsThePartialOne) {
+  Append(path_, "one\ntwo\nthr");
+  auto follower = Open();
+  EXPECT_FALSE(Poll(*follower));
+  ASSERT_EQ(chunks_.size(), 1u);
+  EXPECT_EQ(chunks_[0].bytes, "one\ntwo\n");
+  EXPECT_EQ(chunks_[0].start_offset, 0u);
+  EXPECT_EQ(chunks_[0].end_offset, 8u);
+  EXPECT_EQ(chunks_[0].lines, 2u);
+  EXPECT_EQ(chunks_[0].source_index, 3u);
+  EXPECT_EQ(chunks_[0].source_name, "registry");
+  EXPECT_EQ(chunks_[0].path, path_);
+  EXPECT_EQ(chunks_[0].file, StateOf(path_).key);
+  EXPECT_EQ(chunks_[0].fingerprint, Fingerprint("one\ntwo\n"));
+  EXPECT_EQ(chunks_[0].fingerprint_len, 8u);
+  EXPECT_TRUE(follower->has_partial());
+
+  Poll(*follower);  // nothing new: the partial line stays held
+  EXPECT_EQ(chunks_.size(), 1u);
+  Append(path_, "ee\nfour\n");
+  Poll(*follower);
+  ASSERT_EQ(chunks_.size(), 2u);
+  EXPECT_EQ(chunks_[1].bytes, "three\nfour\n");
+  EXPECT_EQ(chunks_[1].start_offset, 8u);
+  EXPECT_EQ(chunks_[1].end_offset, 19u);
+  EXPECT_FALSE(follower->has_partial());
+  EXPECT_EQ(stats_.lines_read.load(), 4u);
+  EXPECT_EQ(stats_.bytes_read.load(), 19u);
+  EXPECT_EQ(follower->lag_bytes(), 0);
+}
+
+TEST_F(FollowerTest, FingerprintCoversTheLastKibibyteBeforeTheOffset) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "line " + std::to_string(i) + "\n";
+  Append(path_, text);
+  auto follower = Open(/*offset=*/100);  // resuming in the middle of the file
+  Poll(*follower);
+  ASSERT_FALSE(chunks_.empty());
+  const Chunk& last = chunks_.back();
+  EXPECT_EQ(last.end_offset, text.size());
+  EXPECT_EQ(last.fingerprint_len, kFingerprintBytes);
+  EXPECT_EQ(last.fingerprint, Fingerprint(text.substr(text.size() - kFingerprintBytes)));
+  EXPECT_EQ(Text(), text.substr(100));
+}
+
+TEST_F(FollowerTest, ReadsInPiecesOfReadBytes) {
+  options_.read_bytes = 16;
+  options_.max_bytes_per_poll = 32;
+  std::string text;
+  for (int i = 0; i < 20; ++i) text += "line-" + std::to_string(i) + "\n";
+  Append(path_, text);
+  auto follower = Open();
+  int polls = 1;
+  while (Poll(*follower)) ++polls;  // true: stopped at the per-poll budget
+  EXPECT_GE(polls, static_cast<int>(text.size() / 32));
+  EXPECT_EQ(Text(), text);
+}
+
+TEST_F(FollowerTest, SkipsA10MegabyteLineAndKeepsTheLinesAroundIt) {
+  Append(path_, "before\n");
+  auto follower = Open();
+  const std::string megabyte(1 << 20, 'x');
+  for (int i = 0; i < 10; ++i) {
+    Append(path_, megabyte);  // written in pieces: the line spans many reads and polls
+    Poll(*follower);
+  }
+  Append(path_, "\nafter\n");
+  Poll(*follower);
+  EXPECT_EQ(Text(), "before\nafter\n");
+  EXPECT_EQ(stats_.lines_skipped[static_cast<size_t>(SkipReason::kLineTooLong)].load(), 1u);
+  EXPECT_EQ(stats_.lines_read.load(), 2u);
+  EXPECT_EQ(stats_.bytes_read.load(), 7u + 10u * (1 << 20) + 7u);
+  EXPECT_EQ(chunks_.back().start_offset, 7u + 10u * (1 << 20) + 1u);
+  EXPECT_EQ(chunks_.back().end_offset, 7u + 10u * (1 << 20) + 7u);
+}
+
+TEST_F(FollowerTest, LineLimitIsInclusive) {
+  options_.max_line_bytes = 8;
+  Append(path_, "12345678\n123456789\nok\n1234567890123456789012345\nend\n");
+  auto follower = Open();
+  Poll(*follower);
+  EXPECT_EQ(Text(), "12345678\nok\nend\n");
+  EXPECT_EQ(stats_.lines_skipped[static_cast<size_t>(SkipReason::kLineTooLong)].load(), 2u);
+}
+
+TEST_F(FollowerTest, TruncationFlushesThePartialLineAndReadsFromTheStart) {
+  Append(path_, "old 1\nold 2\nhalf");
+  auto follower = Open();
+  Poll(*follower);
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Poll(*follower);
+  EXPECT_EQ(stats_.truncations.load(), 1u);
+  ASSERT_EQ(chunks_.size(), 2u);
+  EXPECT_TRUE(chunks_[1].flushed_partial);
+  EXPECT_EQ(chunks_[1].bytes, "half\n");
+  EXPECT_EQ(chunks_[1].end_offset, 16u);
+  Append(path_, "new 1\n");
+  Poll(*follower);
+  EXPECT_EQ(Text(), "old 1\nold 2\nhalf\nnew 1\n");
+  EXPECT_EQ(chunks_.back().start_offset, 0u);
+  EXPECT_EQ(stats_.partial_lines_flushed.load(), 1u);
+}
+
+TEST_F(FollowerTest, TruncatedToZeroAndGrownPastTheOffsetIsNoticed) {
+  Append(path_, "aaaa\nbbbb\n");
+  auto follower = Open();
+  Poll(*follower);
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "cccc\ndddd\neeee\nffff\n");  // longer than our offset before we poll
+  Poll(*follower);
+  EXPECT_EQ(stats_.truncations.load(), 1u);
+  EXPECT_EQ(Text(), "aaaa\nbbbb\ncccc\ndddd\neeee\nffff\n");
+}
+
+TEST_F(FollowerTest, CopytruncateReadsWhatItHadNotReadFromTheCopy) {
+  Append(path_, "1\n2\n3\n");
+  auto follower = Open();
+  Poll(*follower);
+  Append(path_, "4\n5\n6");  // written, not yet read, when logrotate copies and truncates
+  const std::string copy = path_ + ".1";
+  fs::copy_file(path_, copy);
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "7\n8\n");
+  Poll(*follower);
+  EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n6\n7\n8\n");
+  EXPECT_EQ(stats_.copies_recovered.load(), 1u);
+  EXPECT_EQ(stats_.truncations.load(), 1u);
+  // The recovered lines carry the copy's identity; its last chunk ends it.
+  ASSERT_EQ(chunks_.size(), 4u);
+  EXPECT_EQ(chunks_[1].path, copy);
+  EXPECT_EQ(chunks_[1].file, StateOf(copy).key);
+  EXPECT_EQ(chunks_[1].start_offset, 6u);
+  EXPECT_EQ(chunks_[1].bytes, "4\n5\n");
+  EXPECT_EQ(chunks_[2].file, StateOf(copy).key);
+  EXPECT_EQ(chunks_[2].bytes, "6\n");
+  EXPECT_TRUE(chunks_[2].flushed_partial);  // the rest of "6" fell into the window
+  EXPECT_TRUE(chunks_[2].end_of_file);
+  auto finished = follower->TakeFinished();
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].key, StateOf(copy).key);
+  EXPECT_EQ(finished[0].offset, 11u);
+  EXPECT_EQ(chunks_.back().file, StateOf(path_).key);
+}
+
+TEST_F(FollowerTest, CompressedCopiesAreNotReadBack) {
+  Append(path_, "1\n");
+  auto follower = Open();
+  Poll(*follower);
+  Append(path_, "2\n");
+  fs::copy_file(path_, path_ + ".1.gz");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Poll(*follower);
+  EXPECT_EQ(stats_.copies_recovered.load(), 0u);
+  EXPECT_EQ(Text(), "1\n");
+}
+
+TEST_F(FollowerTest, RenamedFileIsReadToItsEndUntilQuietForTheGracePeriod) {
+  Append(path_, "a\n");
+  auto follower = Open();
+  Poll(*follower);
+  const std::string rotated = path_ + ".1";
+  ASSERT_EQ(::rename(path_.c_str(), rotated.c_str()), 0);
+  Append(path_, "new file\n");
+  Append(rotated, "b\n");  // the writer has not reopened yet
+  Poll(*follower);
+  EXPECT_EQ(follower->state(), FileFollower::State::kDraining);
+  EXPECT_EQ(stats_.rotations.load(), 1u);
+  now_ += milliseconds(400);
+  Append(rotated, "c\npart");
+  Poll(*follower);
+  now_ += milliseconds(400);  // quiet for less than the grace period since "c"
+  Poll(*follower);
+  EXPECT_EQ(follower->state(), FileFollower::State::kDraining);
+  now_ += milliseconds(200);
+  Poll(*follower);
+  EXPECT_EQ(follower->state(), FileFollower::State::kClosed);
+  EXPECT_EQ(Text(), "a\nb\nc\npart\n");
+  EXPECT_TRUE(chunks_.back().end_of_file);
+  EXPECT_TRUE(chunks_.back().flushed_partial);
+  EXPECT_EQ(stats_.deletions.load() + stats_.replacements.load(), 0u);
+}
+
+TEST_F(FollowerTest, DeletionAndReplacementAreToldApart) {
+  Append(path_, "a\n");
+  auto deleted = Open();
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  Poll(*deleted);
+  EXPECT_EQ(stats_.deletions.load(), 1u);
+  EXPECT_EQ(deleted->state(), FileFollower::State::kDraining);
+
+  Append(path_, "b\n");
+  auto replaced = Open();
+  const std::string other = (dir_ / "other").string();
+  Append(other, "c\n");
+  ASSERT_EQ(::rename(other.c_str(), path_.c_str()), 0);  // mv over it: old inode unlinked
+  Poll(*replaced);
+  EXPECT_EQ(stats_.replacements.load(), 1u);
+  EXPECT_EQ(stats_.rotations.load(), 0u);
+  EXPECT_EQ(Text(), "a\nb\n");
+}
+
+TEST_F(FollowerTest, RetargetedSymlinkIsAReplacement) {
+  const std::string target_a = (dir_ / "a.log").string();
+  const std::string target_b = (dir_ / "b.log").string();
+  Append(target_a, "from a\n");
+  Append(target_b, "from b\n");
+  path_ = (dir_ / "link.log").string();
+  fs::create_symlink(target_a, path_);
+  auto follower = Open();
+  Poll(*follower);
+  fs::remove(path_);
+  fs::create_symlink(target_b, path_);
+  Poll(*follower);
+  EXPECT_EQ(stats_.replacements.load(), 1u);
+  EXPECT_EQ(stats_.rotations.load(), 0u);
+}
+
+TEST_F(FollowerTest, PipeIsReadUntilItsWriterCloses) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto follower = FileFollower::ForStream(FileOrigin{0, "stdin", "-"}, fds[0], options_, &stats_,
+                                          [this](Chunk&& chunk) { chunks_.push_back(chunk); });
+  EXPECT_FALSE(follower->Poll(now_, nullptr));  // nothing yet: must not block
+  ASSERT_EQ(::write(fds[1], "x\ny", 3), 3);
+  follower->Poll(now_, nullptr);
+  EXPECT_EQ(Text(), "x\n");
+  EXPECT_TRUE(chunks_[0].from_pipe);
+  ::close(fds[1]);
+  follower->Poll(now_, nullptr);
+  EXPECT_EQ(follower->state(), FileFollower::State::kClosed);
+  EXPECT_EQ(Text(), "x\ny\n");
+  EXPECT_TRUE(chunks_.back().end_of_file);
+  EXPECT_EQ(chunks_.back().end_offset, 3u);
+}
+
+TEST(CompressedNameTest, KnowsTheUsualSuffixes) {
+  EXPECT_TRUE(IsCompressedName("/var/log/registry.log.1.gz"));
+  EXPECT_TRUE(IsCompressedName("0.log.20240101-000000.gz"));
+  EXPECT_TRUE(IsCompressedName("a.log.xz"));
+  EXPECT_TRUE(IsCompressedName("a.log.zst"));
+  EXPECT_FALSE(IsCompressedName("/var/log/registry.log"));
+  EXPECT_FALSE(IsCompressedName("registry.log.1"));
+  EXPECT_FALSE(IsCompressedName("gz"));
+}
+
+}  // namespace
+}  // namespace rrca::tailers

@@ -1,0 +1,436 @@
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tailers/bounded_queue.h"
+#include "tailers/positions_file.h"
+#include "tailers/source_watcher.h"
+#include "tailers/tail_types.h"
+
+// SourceWatcher end to end on real files. Most tests drive PollOnce() with a stepped clock (no
+// thread, no sleeps); the threaded ones wait on conditions with deadlines.
+namespace rrca::tailers {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+void Append(const fs::path& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ::close(fd);
+}
+
+std::string Lines(int from, int to) {  // "from\n...to\n"
+  std::string text;
+  for (int i = from; i <= to; ++i) text += std::to_string(i) + "\n";
+  return text;
+}
+
+template <typename Predicate>
+bool WaitFor(Predicate predicate, std::chrono::seconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
+class WatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "rrca_watcher_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    options_.poll_interval = milliseconds(10);
+    options_.follower.grace = milliseconds(500);
+    options_.start_at = StartAt::kBeginning;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<SourceWatcher> Make(std::vector<std::string> patterns,
+                                      PositionsFile* positions = nullptr) {
+    return std::make_unique<SourceWatcher>(1, SourceConfig{"registry", std::move(patterns)},
+                                           options_, &queue_, positions);
+  }
+  void Poll(SourceWatcher& watcher) {
+    while (watcher.PollOnce(now_)) {
+    }
+  }
+  // Lets retired files go quiet for the grace period, so they are closed.
+  void PollAfterGrace(SourceWatcher& watcher) {
+    now_ += options_.follower.grace + milliseconds(1);
+    Poll(watcher);
+  }
+  // Pops every queued chunk (marking it processed) and returns the text of all chunks so far.
+  std::string Drain(PositionsFile* positions = nullptr) {
+    while (auto chunk = queue_.Pop(milliseconds(0))) {
+      if (positions != nullptr) positions->MarkProcessed(*chunk);
+      text_ += chunk->bytes;
+      chunks_.push_back(std::move(*chunk));
+    }
+    return text_;
+  }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  fs::path dir_;
+  WatcherOptions options_;
+  BoundedQueue<Chunk> queue_{100000};
+  std::vector<Chunk> chunks_;
+  std::string text_;
+  TailClock::time_point now_ = TailClock::time_point() + std::chrono::hours(1);
+};
+
+TEST_F(WatcherTest, StartAtEndSkipsWhatWasThereButNotFilesThatAppearLater) {
+  options_.start_at = StartAt::kEnd;
+  Append(Path("a.log"), "old\nhalf");
+  auto watcher = Make({Path("*.log")});
+  Poll(*watcher);
+  Append(Path("a.log"), " line\nnew\n");
+  Append(Path("b.log"), "born later\n");
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), "half line\nnew\nborn later\n");
+  EXPECT_EQ(watcher->stats().files_open.load(), 2);
+  EXPECT_TRUE(watcher->stats().up.load());
+}
+
+TEST_F(WatcherTest, GlobWithBracesPicksUpANewFile) {
+  auto watcher = Make({Path("{app,db}.log")});
+  Poll(*watcher);
+  EXPECT_FALSE(watcher->stats().up.load());
+  Append(Path("db.log"), "hello\n");
+  Append(Path("other.log"), "not matched\n");
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), "hello\n");
+  EXPECT_EQ(chunks_[0].path, Path("db.log"));
+  EXPECT_EQ(chunks_[0].source_index, 1u);
+  EXPECT_TRUE(watcher->stats().up.load());
+}
+
+TEST_F(WatcherTest, RenameRotationLosesAndDuplicatesNothing) {
+  Append(Path("app.log"), Lines(1, 3));
+  auto watcher = Make({Path("app.log")});
+  Poll(*watcher);
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  Append(Path("app.log.1"), Lines(4, 5));  // the writer has not reopened yet
+  Append(Path("app.log"), Lines(6, 7));
+  Poll(*watcher);
+  Append(Path("app.log.1"), "8\n");  // still not
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  Append(Path("app.log"), "9\n");
+  Poll(*watcher);
+  const std::string text = Drain();
+  for (int i = 1; i <= 9; ++i) {
+    EXPECT_EQ(std::count(chunks_.begin(), chunks_.end(), i), 0);  // (keeps the loop honest)
+    EXPECT_NE(text.find(std::to_string(i) + "\n"), std::string::npos) << i;
+  }
+  EXPECT_EQ(text.size(), Lines(1, 9).size());
+  EXPECT_EQ(watcher->stats().rotations.load(), 1u);
+  EXPECT_EQ(watcher->stats().files_open.load(), 1);
+  EXPECT_TRUE(std::any_of(chunks_.begin(), chunks_.end(), [](const Chunk& c) {
+    return c.end_of_file;  // the rotated file was closed with an end marker
+  }));
+}
+
+TEST_F(WatcherTest, RotatedNamesMatchedByTheGlobAreNotReadTwice) {
+  Append(Path("app.log"), Lines(1, 3));
+  auto watcher = Make({Path("app.log*")});
+  Poll(*watcher);
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  Append(Path("app.log"), Lines(4, 5));
+  Poll(*watcher);
+  PollAfterGrace(*watcher);  // the old inode is closed, then found again as app.log.1
+  Poll(*watcher);
+  Append(Path("app.log.1"), "6\n");
+  Poll(*watcher);
+  const std::string text = Drain();
+  EXPECT_EQ(text.size(), Lines(1, 6).size()) << text;
+  EXPECT_NE(text.find("6\n"), std::string::npos);
+}
+
+TEST_F(WatcherTest, CopytruncateLosesNothingWrittenBeforeTheCopy) {
+  Append(Path("app.log"), Lines(1, 3));
+  auto watcher = Make({Path("app.log")});
+  Poll(*watcher);
+  Append(Path("app.log"), Lines(4, 6));
+  fs::copy_file(Path("app.log"), Path("app.log.1"));
+  ASSERT_EQ(::truncate(Path("app.log").c_str(), 0), 0);
+  Append(Path("app.log"), Lines(7, 8));
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), Lines(1, 8));
+  EXPECT_EQ(watcher->stats().truncations.load(), 1u);
+  EXPECT_EQ(watcher->stats().copies_recovered.load(), 1u);
+}
+
+TEST_F(WatcherTest, TruncatedToZeroAndGrownAgain) {
+  Append(Path("app.log"), Lines(1, 3));
+  auto watcher = Make({Path("app.log")});
+  Poll(*watcher);
+  ASSERT_EQ(::truncate(Path("app.log").c_str(), 0), 0);
+  Poll(*watcher);
+  EXPECT_EQ(watcher->stats().truncations.load(), 1u);
+  Append(Path("app.log"), Lines(10, 11));
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), Lines(1, 3) + Lines(10, 11));
+  EXPECT_EQ(watcher->stats().lag_bytes.load(), 0);
+}
+
+TEST_F(WatcherTest, DeletedThenRecreated) {
+  Append(Path("app.log"), Lines(1, 2));
+  auto watcher = Make({Path("app.log")});
+  Poll(*watcher);
+  fs::remove(Path("app.log"));
+  Poll(*watcher);
+  EXPECT_EQ(watcher->stats().deletions.load(), 1u);
+  PollAfterGrace(*watcher);
+  EXPECT_EQ(watcher->stats().files_open.load(), 0);
+  EXPECT_FALSE(watcher->stats().up.load());
+  Append(Path("app.log"), Lines(3, 4));
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), Lines(1, 4));
+  EXPECT_TRUE(watcher->stats().up.load());
+}
+
+// As root, permissions are not checked: become nobody while the watcher opens files.
+class ScopedNobody {
+ public:
+  ScopedNobody() : switched_(::geteuid() == 0 && ::seteuid(65534) == 0) {}
+  ~ScopedNobody() {
+    if (switched_) EXPECT_EQ(::seteuid(0), 0);
+  }
+
+ private:
+  bool switched_;
+};
+
+TEST_F(WatcherTest, PermissionDeniedIsCountedOnceAndRetriedUntilFixed) {
+  Append(Path("app.log"), Lines(1, 2));
+  fs::permissions(Path("app.log"), fs::perms::none);
+  auto watcher = Make({Path("app.log")});
+  {
+    ScopedNobody nobody;
+    Poll(*watcher);
+    now_ += milliseconds(10);
+    Poll(*watcher);
+  }
+  EXPECT_EQ(watcher->stats().permission_denied.load(), 1u);
+  EXPECT_FALSE(watcher->stats().up.load());
+  EXPECT_EQ(Drain(), "");
+  fs::permissions(Path("app.log"), fs::perms::owner_read | fs::perms::owner_write |
+                                       fs::perms::group_read | fs::perms::others_read);
+  {
+    ScopedNobody nobody;
+    Poll(*watcher);
+  }
+  EXPECT_EQ(Drain(), Lines(1, 2));
+  EXPECT_TRUE(watcher->stats().up.load());
+  EXPECT_EQ(watcher->stats().permission_denied.load(), 1u);
+}
+
+// The Kubernetes layout: /var/log/containers/<pod>_<ns>_<c>-<id>.log -> /var/log/pods/.../0.log,
+// rotated by the kubelet by renaming 0.log to 0.log.<timestamp> (later gzipped).
+TEST_F(WatcherTest, KubernetesSymlinkRotatedByRename) {
+  const fs::path pod = dir_ / "pods" / "ns_pod_uid" / "registry";
+  fs::create_directories(pod);
+  fs::create_directories(dir_ / "containers");
+  Append(pod / "0.log", Lines(1, 2));
+  const fs::path link = dir_ / "containers" / "pod_ns_registry-abc.log";
+  fs::create_symlink("../pods/ns_pod_uid/registry/0.log", link);
+  auto watcher = Make({(dir_ / "containers" / "*.log").string()});
+  Poll(*watcher);
+  fs::rename(pod / "0.log", pod / "0.log.20240101-000000");
+  Append(pod / "0.log.20240101-000000", "3\n");
+  Append(pod / "0.log", Lines(4, 5));
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  fs::copy_file(pod / "0.log.20240101-000000", pod / "0.log.20240101-000000.gz");
+  fs::remove(pod / "0.log.20240101-000000");
+  Append(pod / "0.log", "6\n");
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), Lines(1, 6));
+  EXPECT_EQ(watcher->stats().rotations.load(), 1u);
+  EXPECT_EQ(chunks_.back().path, link.string());
+}
+
+TEST_F(WatcherTest, CompressedAndNonRegularFilesAreIgnored) {
+  Append(Path("app.log"), "live\n");
+  Append(Path("app.log.1.gz"), "compressed\n");
+  fs::create_directory(Path("app.log.d"));
+  fs::create_symlink(Path("app.log.1.gz"), Path("app.log.link"));
+  auto watcher = Make({Path("app.log*")});
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), "live\n");
+  EXPECT_EQ(watcher->stats().files_open.load(), 1);
+}
+
+TEST_F(WatcherTest, StdinIsReadUntilItsEnd) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const int saved_stdin = ::dup(STDIN_FILENO);
+  ASSERT_EQ(::dup2(pipe_fds[0], STDIN_FILENO), STDIN_FILENO);
+  ::close(pipe_fds[0]);
+  auto watcher = Make({"-"});
+  Poll(*watcher);
+  EXPECT_TRUE(watcher->stats().up.load());
+  ASSERT_EQ(::write(pipe_fds[1], "a\nb", 3), 3);
+  Poll(*watcher);
+  ::close(pipe_fds[1]);
+  Poll(*watcher);
+  ASSERT_EQ(::dup2(saved_stdin, STDIN_FILENO), STDIN_FILENO);
+  ::close(saved_stdin);
+  EXPECT_EQ(Drain(), "a\nb\n");
+  EXPECT_TRUE(chunks_.back().from_pipe);
+  EXPECT_FALSE(watcher->stats().up.load());
+}
+
+TEST_F(WatcherTest, RestartResumesWhereProcessingStopped) {
+  const std::string positions_path = Path("state/positions.json");
+  options_.start_at = StartAt::kEnd;
+  Append(Path("app.log"), "before start\n");
+  {
+    PositionsFile positions(positions_path);
+    EXPECT_TRUE(positions.Load().ok());
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    EXPECT_TRUE(positions.Save().ok());  // start at end is saved even with nothing processed
+    Append(Path("app.log"), Lines(1, 2));
+    Poll(*watcher);
+    Drain(&positions);
+    ASSERT_TRUE(positions.Save().ok());
+    Append(Path("app.log"), Lines(3, 4));
+    Poll(*watcher);  // read, handed over, never processed: a crash now
+  }
+  EXPECT_EQ(Drain(), Lines(1, 4));
+  text_.clear();
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  EXPECT_EQ(Drain(&positions), Lines(3, 4));
+}
+
+TEST_F(WatcherTest, RewrittenFileIsReadFromTheStartAfterRestart) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 3));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    Drain(&positions);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  ASSERT_EQ(::truncate(Path("app.log").c_str(), 0), 0);  // same inode, other content
+  Append(Path("app.log"), Lines(100, 110));
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  EXPECT_EQ(Drain(), Lines(100, 110));
+}
+
+TEST_F(WatcherTest, FileRenamedWhileDownIsReadToItsEnd) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    Drain(&positions);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  Append(Path("app.log"), Lines(3, 4));  // written while we were down, then rotated
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  Append(Path("app.log"), Lines(5, 6));
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  const std::string text = Drain(&positions);
+  EXPECT_EQ(text.size(), Lines(3, 6).size()) << text;
+  for (int i = 3; i <= 6; ++i) EXPECT_NE(text.find(std::to_string(i) + "\n"), std::string::npos);
+  // The drained file's entry is gone once its end was processed; the live one remains.
+  EXPECT_EQ(positions.TakeSnapshot().entries.size(), 1u);
+}
+
+TEST_F(WatcherTest, ForgetsSavedFilesThatAreGone) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    Drain(&positions);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  fs::remove(Path("app.log"));
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  EXPECT_TRUE(positions.TakeSnapshot().entries.empty());
+}
+
+TEST_F(WatcherTest, BackpressureSlowsTheReaderAndLosesNothing) {
+  BoundedQueue<Chunk> small(2);
+  options_.follower.read_bytes = 64;
+  auto watcher = std::make_unique<SourceWatcher>(0, SourceConfig{"s", {Path("app.log")}},
+                                                 options_, &small, nullptr);
+  const std::string text = Lines(1, 5000);
+  Append(Path("app.log"), text);
+  watcher->Start();
+  std::string got;
+  ASSERT_TRUE(WaitFor([&] {
+    if (auto chunk = small.Pop(milliseconds(5))) got += chunk->bytes;
+    return got.size() >= text.size();
+  }));
+  watcher->Stop();
+  EXPECT_EQ(got, text);
+  EXPECT_GT(watcher->stats().queue_full_waits.load(), 0u);
+  EXPECT_EQ(watcher->stats().lines_read.load(), 5000u);
+}
+
+TEST_F(WatcherTest, StopHandsOverThePartialLineAfterTheGracePeriod) {
+  options_.follower.grace = milliseconds(50);
+  Append(Path("app.log"), "complete\npartial");
+  auto watcher = Make({Path("app.log")});
+  watcher->Start();
+  ASSERT_TRUE(WaitFor([&] { return watcher->stats().bytes_read.load() == 16; }));
+  watcher->Stop();
+  EXPECT_EQ(Drain(), "complete\npartial\n");
+  EXPECT_TRUE(chunks_.back().flushed_partial);
+  EXPECT_EQ(watcher->stats().partial_lines_flushed.load(), 1u);
+}
+
+TEST_F(WatcherTest, ThreadedWatcherFollowsAppendsAndRotation) {
+  auto watcher = Make({Path("app.log")});
+  Append(Path("app.log"), Lines(1, 100));
+  watcher->Start();
+  ASSERT_TRUE(WaitFor([&] { return Drain().size() == Lines(1, 100).size(); }));
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  Append(Path("app.log"), Lines(101, 200));
+  ASSERT_TRUE(WaitFor([&] { return Drain().size() == Lines(1, 200).size(); }));
+  ASSERT_TRUE(WaitFor([&] { return watcher->stats().files_open.load() == 1; }));
+  watcher->Stop();
+  EXPECT_EQ(watcher->stats().rotations.load(), 1u);
+}
+
+}  // namespace
+}  // namespace rrca::tailers
