@@ -398,9 +398,9 @@ def race_margin_alert(g: Gen, spec: dict) -> dict:
     desc = "\n".join([
         f"Bucket {{{{ $labels.bucket }}}}{g.where()}: uploads stay invisible up to {unsafe} "
         f"(unsafe window p99) after the registry answered the POST, while the fastest 5% of "
-        f"clients send their first PATCH {gap} after it (client gap p5): "
-        f"{{{{ $value | humanizePercentage }}}} of the margin is used "
-        f"(alert at {num(spec['max_ratio'] * 100)}% for {spec['for']}).",
+        f"clients send their first PATCH {gap} after it (client gap p5): the ratio is "
+        f"{{{{ printf `%.3g` $value }}}} (alert at {num(spec['max_ratio'])} for {spec['for']}; "
+        f"at 1 the fastest clients race the store).",
         f"Store create-to-visible p99: {ctv}. Raced uploads: {raced}/s.",
         "When the unsafe window outgrows the client gap, PATCHes fail with 500 "
         "(upload_not_yet_visible). Act before that: ask the store operators about "
@@ -522,7 +522,7 @@ def exporter_alerts(g: Gen, spec: dict) -> list[dict]:
               spec["repository_cap_for"],
               "registry-rca folds repositories into __other__: the repository cap is reached.",
               f"{inst} tracks {tracked} of at most {limit} repositories and counted "
-              f"{{{{ printf `%.0f` $value }}}} events under repository=\"__other__\" in the last "
+              f"{{{{ printf `%.3g` $value }}}} events under repository=\"__other__\" in the last "
               f"{spec['repository_cap_window']}. Raise max_repositories or add repository "
               f"rewrites (e.g. gitlab-ci/[0-9]+ → gitlab-ci/*).",
               "exporter_repository_cap"),
@@ -539,7 +539,7 @@ def exporter_alerts(g: Gen, spec: dict) -> list[dict]:
               f"[{spec['positions_window']}]) > 0",
               spec["positions_for"],
               "registry-rca cannot save its read positions.",
-              f"{inst} failed to write its positions file {{{{ printf `%.0f` $value }}}} times in "
+              f"{inst} failed to write its positions file {{{{ printf `%.3g` $value }}}} times in "
               f"{spec['positions_window']}; after a restart it would re-read or skip lines. "
               f"Check the positions file's directory (space, permissions).",
               "exporter_positions"),

@@ -84,17 +84,17 @@ CAUSES = {
 # Per-request failure probabilities (calibrated for ~1.5 % failed requests overall).
 P = {
     'base_401': 0.02,           # GET /v2/ without a token (the client then logs in)
-    'token_expired': 0.001,     # any repository request answered 401
-    'manifest_unknown': 0.02,   # pull of a tag that does not exist
-    'head_new': 0.05,            # push: the client checks a new layer with HEAD first ...
+    'token_expired': 0.0015,    # any repository request answered 401
+    'manifest_unknown': 0.025,  # pull of a tag that does not exist
+    'head_new': 0.04,           # push: the client checks a new layer with HEAD first ...
     'layer_exists': 0.15,       # ... and finds it already in the registry
     'blob_cache_miss': 0.9,     # blob GET/HEAD: link + stat read from storage
     'pnf_young': 0.03,          # PATCH/PUT resume: Path not found, upload seconds old
-    'stall': 0.004,              # client stalls minutes between POST and PATCH ...
+    'stall': 0.004,             # client stalls minutes between POST and PATCH ...
     'pnf_old': 0.6,             # ... and then the stale listing misses the upload
-    'disconnect': 0.008,         # client disconnected during PATCH (499)
-    'slowdown': 0.016,           # PUT: CompleteMultipartUpload answered 503 SlowDown
-    'wrong_offset': 0.008,       # PUT: upload resumed at wrong offest (404)
+    'disconnect': 0.007,        # client disconnected during PATCH (499)
+    'slowdown': 0.013,          # PUT: CompleteMultipartUpload answered 503 SlowDown
+    'wrong_offset': 0.007,      # PUT: upload resumed at wrong offest (404)
 }
 
 
@@ -309,6 +309,9 @@ class Gen:
         r = self.rng
         self.rand = r.random
         self.bits = r.getrandbits
+        # Storage-log-only randomness has its own generator: the registry log is the same
+        # with or without --s3-log/--rgw-log.
+        self.sbits = random.Random(a.seed * 7919 + 17).getrandbits
         self.style = JsonStyle() if a.format == 'json' else TextStyle(a.quoting)
         self.tf = TimeFmt(int(a.tz_offset * 3600))
         self.min_level = LEVELS[a.level]
@@ -365,11 +368,11 @@ class Gen:
             if c[2] or not pushing:
                 return c[0]
 
-    def s3_request_id(self):
-        return '%016X' % self.bits(64)
+    def s3_request_id(self, bits=None):
+        return '%016X' % (bits or self.bits)(64)
 
-    def host_id(self):
-        return base64.b64encode(self.bits(456).to_bytes(57, 'big')).decode()
+    def host_id(self, bits=None):
+        return base64.b64encode((bits or self.bits)(456).to_bytes(57, 'big')).decode()
 
     def state_token(self, repo, uuid, offset, started_ns, precise):
         started = self.tf.rfc3339nano(started_ns) if precise else self.tf.rfc3339(started_ns)
@@ -485,35 +488,47 @@ class Gen:
         self.errors[key] = self.errors.get(key, 0) + 1
 
     # -- storage-side logs (S3 access log, RGW beast) for one driver call
-    def storage(self, q, t, dur, calls):
-        """calls: list of (http_method, key_or_None, query, aws_operation, status, error_code,
-        bytes_sent, object_size, weight)."""
+    def storage(self, q, t, dur, calls, extra=None):
+        """The object-store requests of one driver call, spread over its duration.
+        calls: (http_method, key|None, query, aws_operation, status, error_code, bytes_sent,
+        object_size); extra: {'rid': request id of the last call, 'ip', 'ua'} or None."""
         n = len(calls)
         for i, (meth, key, query, oper, status, ecode, sent, size) in enumerate(calls):
             ts = t + dur * i // n
             d = max(dur // n, 200 * US)
             self.seq += 1
-            q.recs.append((ts, self.seq, (meth, key, query, oper, status, ecode, sent, size, d), 2))
+            ex = extra if i == n - 1 else (dict(extra, rid=None) if extra else None)
+            q.recs.append((ts, self.seq, (meth, key, query, oper, status, ecode, sent, size, d, ex), 2))
             k = (oper, status)
             self.s3_ops[k] = self.s3_ops.get(k, 0) + 1
 
     def s3_line(self, ts, c):
-        meth, key, query, oper, status, ecode, sent, size, d = c
+        meth, key, query, oper, status, ecode, sent, size, d, ex = c
         path = '/' + BUCKET + ('/' + key if key else '') + query
         ms = max(d // MS, 1)
+        ip, ua, auth = REGISTRY_IP, SDK_UA, 'AuthHeader'
+        rid = None
+        if ex:
+            rid = ex.get('rid')
+            if 'ip' in ex:             # presigned URL followed by the client
+                ip, ua, auth = ex['ip'], ex['ua'].replace('"', '\\"'), 'QueryString'
         return ('%s %s %s %s %s %s %s %s "%s %s HTTP/1.1" %d %s %s %s %d %s "-" "%s" - %s SigV4 '
-                'ECDHE-RSA-AES128-GCM-SHA256 AuthHeader %s.s3.eu-west-1.amazonaws.com TLSv1.2 - -' % (
-                    S3_OWNER, BUCKET, self.tf.clf(ts), REGISTRY_IP, S3_REQUESTER,
-                    self.s3_request_id(), oper, key or '-', meth, path, status, ecode or '-',
-                    sent if sent else '-', size if size else '-', ms,
-                    str(max(ms - 1, 1)) if status < 300 else '-', SDK_UA, self.host_id(),
-                    BUCKET))
+                'ECDHE-RSA-AES128-GCM-SHA256 %s %s.s3.eu-west-1.amazonaws.com TLSv1.2 - -' % (
+                    S3_OWNER, BUCKET, self.tf.clf(ts), ip, S3_REQUESTER,
+                    rid or self.s3_request_id(self.sbits), oper, key or '-', meth, path, status,
+                    ecode or '-', sent if sent else '-', size if size else '-', ms,
+                    str(max(ms - 1, 1)) if status < 300 else '-', ua, self.host_id(self.sbits),
+                    auth, BUCKET))
 
     def rgw_lines(self, ts, c):
-        meth, key, query, oper, status, ecode, sent, size, d = c
+        meth, key, query, oper, status, ecode, sent, size, d, ex = c
         path = '/' + BUCKET + ('/' + key if key else '') + query
-        req = '0x7f%010x' % self.bits(40)
-        tid1, tid2 = '7f%010x' % self.bits(40), '7f%010x' % self.bits(40)
+        ip, ua, user = REGISTRY_IP, SDK_UA, 'registry'
+        if ex and 'ip' in ex:
+            ip, ua = ex['ip'], ex['ua'].replace('"', '\\"')
+        bits = self.sbits
+        req = '0x7f%010x' % bits(40)
+        tid1, tid2 = '7f%010x' % bits(40), '7f%010x' % bits(40)
         end = ts + d
         lat = '%.9f' % (d / SEC)
         ops = 0 if status < 400 else (-2 if status == 404 else -2218)
@@ -522,9 +537,9 @@ class Gen:
             '%s %s  1 ====== starting new request req=%s =====\n' % (self.tf.rgw(ts), tid1, req) +
             '%s %s  1 ====== req done req=%s op status=%d http_status=%d latency=%ss ======\n' % (
                 self.tf.rgw(end), tid2, req, ops, status, lat) +
-            '%s %s  1 beast: %s: %s - registry %s "%s %s HTTP/1.1" %d %d - "%s" %s latency=%ss\n' % (
-                self.tf.rgw(end), tid2, req, REGISTRY_IP, self.tf.clf_ms(ts), meth, path, status,
-                sent or 0, SDK_UA, rng, lat))
+            '%s %s  1 beast: %s: %s - %s %s "%s %s HTTP/1.1" %d %d - "%s" %s latency=%ss\n' % (
+                self.tf.rgw(end), tid2, req, ip, user, self.tf.clf_ms(ts), meth, path, status,
+                sent or 0, ua, rng, lat))
 
 
 # ----------------------------------------------------------------------------- flows
@@ -686,12 +701,15 @@ class Flows(Gen):
                           'REST.GET.UPLOAD', 200, None, 558, 0)])
         return True
 
-    def _pnf(self, q, repo, up, cause):
+    def _pnf(self, q, repo, up):
+        """Path not found on resume; the cause follows the upload's age when the request
+        arrived (registry-rca's default window: 60 s)."""
         path = up['base'] + '/data'
+        age = (q.t0 - up['started']) / SEC
+        cause = 'upload_listing_missing' if age > 60 else 'upload_not_yet_visible'
         self.line(q, 'error', 'error resolving upload: s3aws: Path not found: ' + path, 'error')
         self.summary(q, 500, 203, 'application/json; charset=utf-8',
                      ('unknown', 'unknown error', 's3aws: Path not found: ' + path, cause))
-        age = (q.t0 - up['started']) / SEC
         self.pnf_uploads.append({'repository': repo.name, 'method': q.method, 'uuid': up['uuid'],
                                  'request_id': q.rid, 'upload_age_seconds': round(age, 3),
                                  'cause': cause})
@@ -701,13 +719,8 @@ class Flows(Gen):
         q = self.begin(t, 'PATCH', uri, repo.name, 'blob_upload_chunk', cl,
                        (('vars.name', repo.name), ('vars.uuid', up['uuid'])), 'application/octet-stream')
         self.authorize(q)
-        x = self.rand()
-        if stale:
-            fail = x < P['pnf_old']
-        else:
-            fail = x < P['pnf_young']
-        if not self._resume(q, repo, up, fail):
-            self._pnf(q, repo, up, 'upload_listing_missing' if stale else 'upload_not_yet_visible')
+        if not self._resume(q, repo, up, self.rand() < P['pnf_old' if stale else 'pnf_young']):
+            self._pnf(q, repo, up)
             return q, 'retry'
         base = up['base']
         if self.rand() < P['disconnect']:
@@ -731,15 +744,15 @@ class Flows(Gen):
         up['token'] = self.state_token(repo.name, up['uuid'], new, up['started'], False)
         return q, 'ok'
 
-    def req_put(self, t, cl, repo, up, digest):
+    def req_put(self, t, cl, repo, up, digest, stale=False):
         uri = '/v2/%s/blobs/uploads/%s?_state=%s&digest=%s' % (
             repo.name, up['uuid'], up['token'], digest.replace(':', '%3A'))
         q = self.begin(t, 'PUT', uri, repo.name, 'blob_upload_complete', cl,
                        (('vars.name', repo.name), ('vars.uuid', up['uuid'])), 'application/octet-stream')
         self.authorize(q)
-        monolithic = up['offset'] == 0
-        if not self._resume(q, repo, up, monolithic and self.rand() < P['pnf_young']):
-            self._pnf(q, repo, up, 'upload_not_yet_visible')
+        monolithic = up['offset'] == 0     # no PATCH before: the first resume of the upload
+        if not self._resume(q, repo, up, monolithic and self.rand() < P['pnf_old' if stale else 'pnf_young']):
+            self._pnf(q, repo, up)
             return q, 'retry'
         base = up['base']
         x = self.rand()
@@ -753,10 +766,10 @@ class Flows(Gen):
             rid = self.s3_request_id()
             hid = self.host_id()
             q.t += self.lognorm_ns(2 * SEC, 0.5)    # SDK retries (4 attempts) before giving up
-            if self.storage_log:
+            if self.storage_log:      # four attempts; the last one's id is in the error
                 calls = [('POST', key_of(base) + '/data', '?uploadId=' + up['upload_id'],
                           'REST.POST.UPLOAD', 503, 'SlowDown', 302, 0)] * 4
-                self.storage(q, q.t - 2 * SEC, 2 * SEC, calls)
+                self.storage(q, q.t - 2 * SEC, 2 * SEC, calls, {'rid': rid})
             detail = ('s3aws: SlowDown: Please reduce your request rate.\n\tstatus code: 503, '
                       'request id: %s, host id: %s' % (rid, hid))
             self.line(q, 'error', 'unknown error completing upload: ' + detail, 'error')
@@ -857,13 +870,12 @@ class Flows(Gen):
                 continue        # layer already present on the node
             q, ok = self.req_blob(t, cl, repo, d, 'GET')
             if ok and self.storage_log:   # the client follows the 307 to the object store
-                size = 1000 + self.bits(24)
+                size = 1000 + self.sbits(24)
                 data = 'docker/registry/v2/blobs/sha256/%s/%s/data' % (d[7:9], d[7:])
-                dl = self.lognorm_ns(400 * MS)
-                self.seq += 1
-                q.recs.append((q.t + 2 * MS, self.seq, ('GET', data, '?X-Amz-Algorithm=AWS4-HMAC-SHA256',
-                                                        'REST.GET.OBJECT', 200, None, size, size, dl), 2))
-                self.s3_ops[('REST.GET.OBJECT', 200)] = self.s3_ops.get(('REST.GET.OBJECT', 200), 0) + 1
+                self.storage(q, q.t + 2 * MS, (50 + self.sbits(9)) * MS,
+                             [('GET', data, '?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=1200',
+                               'REST.GET.OBJECT', 200, None, size, size)],
+                             {'rid': None, 'ip': cl[1], 'ua': cl[0]})
             t = yield q.recs, self.think(q.t, 2)
 
     def tags_session(self, t, repo):
@@ -882,7 +894,7 @@ class Flows(Gen):
                 t = yield q.recs, self.think(q.t, 3)
         self.ensure_image(repo)
         n = 1 + self.bits(1)
-        base_layers = repo.layers[:max(0, len(repo.layers) - 2)]
+        base_layers = repo.layers[:max(1, len(repo.layers) - n)]   # image size stays stable
         layers = base_layers + [self.digest() for _ in range(n)]
         for i, d in enumerate(layers + [self.digest()]):      # layers, then the config blob
             if i < len(base_layers):
@@ -914,7 +926,7 @@ class Flows(Gen):
                     if result == 'gone':
                         return
                 if result == 'ok':
-                    q, result = self.req_put(t, cl, repo, up, d)
+                    q, result = self.req_put(t, cl, repo, up, d, stale)
                     t = yield q.recs, self.think(q.t, 4)
                 if result == 'ok':
                     break

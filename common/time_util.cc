@@ -1,5 +1,6 @@
 #include "common/time_util.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace rrca {
@@ -16,6 +17,9 @@ bool Digits(std::string_view text, size_t pos, size_t count, int64_t* value) {
   *value = result;
   return true;
 }
+
+// Nanoseconds since 1970 in an int64 reach from 1677 to 2262.
+bool InNanosRange(int64_t year) { return year >= 1678 && year <= 2261; }
 
 bool ValidClock(int64_t hour, int64_t minute, int64_t second) {
   return hour < 24 && minute < 60 && second <= 60;
@@ -87,7 +91,8 @@ bool ParseRfc3339(std::string_view text, int64_t* unix_ns) {
       !Digits(text, 17, 2, &second)) {
     return false;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || !ValidClock(hour, minute, second)) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || !ValidClock(hour, minute, second) ||
+      !InNanosRange(year)) {
     return false;
   }
   size_t pos = 19;
@@ -109,7 +114,10 @@ bool ParseClfTime(std::string_view text, int64_t* unix_ns) {
     return false;
   }
   const int month = MonthFromAbbrev(text.substr(3, 3));
-  if (month == 0 || day < 1 || day > 31 || !ValidClock(hour, minute, second)) return false;
+  if (month == 0 || day < 1 || day > 31 || !ValidClock(hour, minute, second) ||
+      !InNanosRange(year)) {
+    return false;
+  }
   size_t pos = 20;
   const int64_t nanos = Fraction(text, &pos);
   int64_t offset = 0;
@@ -174,8 +182,8 @@ bool ParseGoDuration(std::string_view text, int64_t* nanos) {
     total += value * unit;
     any = true;
   }
-  if (!any) return false;
-  *nanos = static_cast<int64_t>(negative ? -total : total);
+  if (!any || total > 9.0e18) return false;
+  *nanos = std::llround(negative ? -total : total);
   return true;
 }
 

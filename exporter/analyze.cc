@@ -49,6 +49,7 @@ void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline, int year) {
   auto advance = [&](Input& input) {
     if (!input.reader->Next(&input.line)) {
       input.done = true;
+      pipeline.CloseStream(input.stream);  // a finished file no longer holds back time
       return;
     }
     const int64_t time = tailers::PeekLineTime(input.line, year, &scratch);

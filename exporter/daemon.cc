@@ -109,19 +109,15 @@ class Daemon {
   }
 
   void ProcessLoop() {
-    int64_t last_line_wall = WallNanos();
     while (true) {
       std::optional<tailers::Chunk> chunk = queue_.Pop(std::chrono::milliseconds(200));
       std::lock_guard lock(mutex_);
       if (chunk.has_value()) {
         ProcessChunk(*chunk);
-        last_line_wall = WallNanos();
       } else if (queue_closed_) {
         break;
       }
-      // Log time moves on while the logs are quiet, so waiting requests are still reported.
-      const int64_t idle = WallNanos() - last_line_wall;
-      pipeline_.Tick(pipeline_.latest_time_ns() > 0 ? pipeline_.latest_time_ns() + idle : 0);
+      pipeline_.Tick(WallNanos());
     }
   }
 
@@ -132,6 +128,7 @@ class Daemon {
       const SourceConfig& source = config_.sources[chunk.source_index];
       stream = streams_.emplace(key, pipeline_.OpenStream(source.name, source.envelope)).first;
     }
+    pipeline_.NoteActivity(stream->second, WallNanos());
     std::string_view bytes = chunk.bytes;
     while (!bytes.empty()) {
       const size_t newline = bytes.find('\n');

@@ -55,7 +55,6 @@ RequestJoiner::RequestJoiner(Options options, JoinedRequestSink* sink)
     : options_(options), sink_(sink) {}
 
 void RequestJoiner::OnEvent(const RegistryEvent& event, std::string_view source) {
-  if (event.time_ns > now_ns_) now_ns_ = event.time_ns;
   if (event.kind == RegistryEvent::Kind::kAccessLog) {
     OnAccessLine(event, source);
   } else if (IsSummary(event)) {
@@ -102,7 +101,7 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
   const uint64_t key = ResponseKey(request.method, request.uri, request.status);
   const int64_t arrival = request.arrival_ns;
   Emit(request);
-  if (pending != pending_.end()) pending_.erase(pending);
+  if (pending != pending_.end()) DropPending(pending);
   if (!ConsumePendingAccess(key, arrival)) RememberSummary(key, arrival);
 }
 
@@ -128,21 +127,25 @@ void RequestJoiner::OnErrorLine(const RegistryEvent& event, std::string_view sou
   if (inserted) {
     if (pending_.size() > options_.max_pending && !pending_order_.empty()) {
       // Over the bound: report the oldest now rather than grow.
-      auto oldest = pending_.find(pending_order_.front().second);
+      auto oldest = pending_.find(pending_order_.front().id);
       if (oldest != pending_.end() && oldest != it) {
         EmitPending(oldest->first, oldest->second);
-        pending_.erase(oldest);
+        DropPending(oldest);
       }
       pending_order_.pop_front();
     }
     pending.source.assign(source);
     pending.first_time_ns = event.time_ns;
-    pending_order_.emplace_back(event.time_ns, it->first);
+    pending_order_.push_back({event.time_ns, wall_ns_, it->first});
   }
   pending.last_time_ns = event.time_ns;
   if (event.level > pending.level) pending.level = event.level;
+  const bool had_uri = !pending.uri.empty();
   AssignIfEmpty(pending.method, event.method);
   AssignIfEmpty(pending.uri, event.uri);
+  if (!had_uri && !pending.uri.empty()) {
+    pending_by_key_.emplace(ResponseKey(pending.method, pending.uri, 0), it->first);
+  }
   AssignIfEmpty(pending.repository, event.repository);
   AssignIfEmpty(pending.upload_uuid, event.upload_uuid);
   pending.last_msg.assign(event.msg);
@@ -165,6 +168,14 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
     ++access_lines_matched_;
     return;
   }
+  if (const std::string* id = FindPendingFor(ResponseKey(event.method, event.uri, 0),
+                                             event.time_ns)) {
+    auto pending = pending_.find(*id);
+    EmitPending(pending->first, pending->second, event.status);
+    DropPending(pending);
+    ++access_lines_matched_;
+    return;
+  }
   if (pending_access_.size() >= options_.max_pending) {
     // Bounded: the oldest waiting line is counted now instead of waiting out its window.
     if (!pending_access_.front().matched) EmitAccess(pending_access_.front());
@@ -173,6 +184,7 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
   PendingAccess access;
   access.key = key;
   access.time_ns = event.time_ns;
+  access.queued_wall_ns = wall_ns_;
   access.source.assign(source);
   access.method.assign(event.method);
   access.uri.assign(event.uri);
@@ -180,33 +192,50 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
   pending_access_.push_back(std::move(access));
 }
 
+// How far a summary's arrival is from an access line's start. The access log truncates the
+// start to the second, so the best partner lies in [start, start + 1 s): measure from its middle.
+static int64_t MatchDistance(int64_t access_start_ns, int64_t arrival_ns) {
+  return std::llabs(arrival_ns - (access_start_ns + 500'000'000));
+}
+
+// Identical requests (GET /v2/, POSTs to one repository) share a key, so each line takes the
+// closest partner, not the first one within tolerance: greedy first-fit strands later lines.
 bool RequestJoiner::ConsumeRecentSummary(uint64_t key, int64_t start_ns) {
   auto [begin, end] = recent_summaries_.equal_range(key);
+  auto best = end;
+  int64_t best_distance = kAccessMatchTolerance;
   for (auto it = begin; it != end; ++it) {
-    if (std::llabs(it->second - start_ns) <= kAccessMatchTolerance) {
-      recent_summaries_.erase(it);
-      return true;
+    const int64_t distance = MatchDistance(start_ns, it->second);
+    if (distance <= best_distance) {
+      best = it;
+      best_distance = distance;
     }
   }
-  return false;
+  if (best == end) return false;
+  recent_summaries_.erase(best);
+  return true;
 }
 
 bool RequestJoiner::ConsumePendingAccess(uint64_t key, int64_t arrival_ns) {
-  // Newest first: the matching access line, if any, was written moments ago.
+  PendingAccess* best = nullptr;
+  int64_t best_distance = kAccessMatchTolerance;
   for (auto it = pending_access_.rbegin(); it != pending_access_.rend(); ++it) {
-    if (it->key == key && !it->matched &&
-        std::llabs(it->time_ns - arrival_ns) <= kAccessMatchTolerance) {
-      it->matched = true;
-      ++access_lines_matched_;
-      return true;
+    if (it->key != key || it->matched) continue;
+    const int64_t distance = MatchDistance(it->time_ns, arrival_ns);
+    if (distance <= best_distance) {
+      best = &*it;
+      best_distance = distance;
     }
   }
-  return false;
+  if (best == nullptr) return false;
+  best->matched = true;
+  ++access_lines_matched_;
+  return true;
 }
 
 void RequestJoiner::RememberSummary(uint64_t key, int64_t arrival_ns) {
   recent_summaries_.emplace(key, arrival_ns);
-  recent_order_.push_back({key, arrival_ns});
+  recent_order_.push_back({key, arrival_ns, wall_ns_});
   if (recent_order_.size() > options_.max_pending * 2) {
     const RecentSummary oldest = recent_order_.front();
     recent_order_.pop_front();
@@ -220,8 +249,59 @@ void RequestJoiner::RememberSummary(uint64_t key, int64_t arrival_ns) {
   }
 }
 
-void RequestJoiner::EmitPending(const std::string& id, Pending& pending) {
+void RequestJoiner::DropPending(std::unordered_map<std::string, Pending>::iterator it) {
+  const Pending& pending = it->second;
+  if (!pending.uri.empty()) {
+    auto [begin, end] = pending_by_key_.equal_range(ResponseKey(pending.method, pending.uri, 0));
+    for (auto entry = begin; entry != end; ++entry) {
+      if (entry->second == it->first) {
+        pending_by_key_.erase(entry);
+        break;
+      }
+    }
+  }
+  pending_.erase(it);
+}
+
+const std::string* RequestJoiner::FindPendingFor(uint64_t method_uri_key,
+                                                 int64_t access_start_ns) const {
+  auto [begin, end] = pending_by_key_.equal_range(method_uri_key);
+  for (auto it = begin; it != end; ++it) {
+    auto pending = pending_.find(it->second);
+    if (pending == pending_.end()) continue;
+    // The error lines are written while the request runs, after the (truncated) start second.
+    const int64_t delta = pending->second.first_time_ns - access_start_ns;
+    if (delta >= -kAccessMatchTolerance && delta <= 2 * kAccessMatchTolerance) return &it->second;
+  }
+  return nullptr;
+}
+
+bool RequestJoiner::MergeWithPending(const PendingAccess& access) {
+  const std::string* id = FindPendingFor(ResponseKey(access.method, access.uri, 0), access.time_ns);
+  if (id == nullptr) return false;
+  auto pending = pending_.find(*id);
+  EmitPending(pending->first, pending->second, access.status);
+  DropPending(pending);
+  ++access_lines_matched_;
+  return true;
+}
+
+void RequestJoiner::EmitPending(const std::string& id, Pending& pending, int status) {
+  if (status == 0) {
+    // Its access line may be waiting: then that line gives the status and is not counted twice.
+    for (PendingAccess& access : pending_access_) {
+      if (!access.matched && access.method == pending.method && access.uri == pending.uri &&
+          pending.first_time_ns - access.time_ns >= -kAccessMatchTolerance &&
+          pending.first_time_ns - access.time_ns <= 2 * kAccessMatchTolerance) {
+        access.matched = true;
+        status = access.status;
+        ++access_lines_matched_;
+        break;
+      }
+    }
+  }
   JoinedRequest request;
+  request.status = status;
   request.origin = JoinedRequest::Origin::kErrorLines;
   request.source = pending.source;
   request.time_ns = pending.last_time_ns;
@@ -257,7 +337,7 @@ void RequestJoiner::Emit(JoinedRequest& request) {
   // Only failures need the upload's age; decoding every successful PATCH would be waste.
   if (request.IsError() && request.uri.find("_state=") != std::string_view::npos) {
     request.upload_state = tailers::DecodeUploadState(request.uri, &upload_scratch_);
-    if (request.upload_state.valid) {
+    if (request.upload_state.valid && request.arrival_ns != 0) {
       request.upload_age_seconds =
           static_cast<double>(request.arrival_ns - request.upload_state.started_at_ns) / 1e9;
       if (request.repository.empty()) request.repository = request.upload_state.name;
@@ -267,31 +347,39 @@ void RequestJoiner::Emit(JoinedRequest& request) {
   sink_->OnRequest(request);
 }
 
-void RequestJoiner::AdvanceTo(int64_t now_ns) {
+void RequestJoiner::AdvanceTo(int64_t now_ns, int64_t wall_ns) {
   if (now_ns > now_ns_) now_ns_ = now_ns;
+  if (wall_ns > wall_ns_) wall_ns_ = wall_ns;
+  if (now_ns_ == 0) return;
   const int64_t error_deadline = now_ns_ - options_.window_ns;
-  while (!pending_order_.empty() && pending_order_.front().first < error_deadline) {
-    auto it = pending_.find(pending_order_.front().second);
-    if (it != pending_.end() && it->second.first_time_ns == pending_order_.front().first) {
+  while (!pending_order_.empty() && pending_order_.front().first_time_ns < error_deadline &&
+         Waited(pending_order_.front().queued_wall_ns)) {
+    auto it = pending_.find(pending_order_.front().id);
+    if (it != pending_.end() && it->second.first_time_ns == pending_order_.front().first_time_ns) {
       EmitPending(it->first, it->second);
-      pending_.erase(it);
+      DropPending(it);
     }
     pending_order_.pop_front();
   }
   const int64_t access_deadline = now_ns_ - options_.access_window_ns;
-  while (!pending_access_.empty() && pending_access_.front().time_ns < access_deadline) {
-    if (!pending_access_.front().matched) EmitAccess(pending_access_.front());
+  while (!pending_access_.empty() && pending_access_.front().time_ns < access_deadline &&
+         Waited(pending_access_.front().queued_wall_ns)) {
+    if (!pending_access_.front().matched && !MergeWithPending(pending_access_.front())) {
+      EmitAccess(pending_access_.front());
+    }
     pending_access_.pop_front();
   }
   ExpireRecent(access_deadline - kAccessMatchTolerance);
-  while (!reported_order_.empty() && reported_order_.front().first < error_deadline) {
+  while (!reported_order_.empty() && reported_order_.front().first < error_deadline &&
+         Waited(0)) {
     reported_errors_.erase(reported_order_.front().second);
     reported_order_.pop_front();
   }
 }
 
 void RequestJoiner::ExpireRecent(int64_t deadline_ns) {
-  while (!recent_order_.empty() && recent_order_.front().arrival_ns < deadline_ns) {
+  while (!recent_order_.empty() && recent_order_.front().arrival_ns < deadline_ns &&
+         Waited(recent_order_.front().queued_wall_ns)) {
     const RecentSummary oldest = recent_order_.front();
     recent_order_.pop_front();
     auto [begin, end] = recent_summaries_.equal_range(oldest.key);
@@ -305,11 +393,11 @@ void RequestJoiner::ExpireRecent(int64_t deadline_ns) {
 }
 
 void RequestJoiner::FlushAll() {
-  for (const auto& [time, id] : pending_order_) {
-    auto it = pending_.find(id);
-    if (it != pending_.end() && it->second.first_time_ns == time) {
+  for (const PendingOrder& order : pending_order_) {
+    auto it = pending_.find(order.id);
+    if (it != pending_.end() && it->second.first_time_ns == order.first_time_ns) {
       EmitPending(it->first, it->second);
-      pending_.erase(it);
+      DropPending(it);
     }
   }
   pending_order_.clear();
@@ -318,6 +406,7 @@ void RequestJoiner::FlushAll() {
     if (!access.matched) EmitAccess(access);
   }
   pending_access_.clear();
+  pending_by_key_.clear();
   recent_summaries_.clear();
   recent_order_.clear();
 }

@@ -42,8 +42,12 @@ class RequestJoiner {
   RequestJoiner(Options options, JoinedRequestSink* sink);
 
   void OnEvent(const RegistryEvent& event, std::string_view source);
-  // Flushes what waited longer than its window, relative to `now_ns` (log time).
-  void AdvanceTo(int64_t now_ns);
+  // Flushes what waited longer than its window, relative to `now_ns` (log time). With a wall
+  // clock (`wall_ns` != 0, the daemon), an entry must also have waited kMinWallWaitNs of wall
+  // time: files are read in chunks in any order, so log time alone would flush a line before
+  // the file holding its partner was even read.
+  void AdvanceTo(int64_t now_ns, int64_t wall_ns = 0);
+  static constexpr int64_t kMinWallWaitNs = 2'000'000'000;
   // End of input: flushes everything still waiting.
   void FlushAll();
 
@@ -64,6 +68,7 @@ class RequestJoiner {
   struct PendingAccess {
     uint64_t key = 0;
     int64_t time_ns = 0;
+    int64_t queued_wall_ns = 0;
     bool matched = false;
     std::string source, method, uri;
     int status = 0;
@@ -71,7 +76,16 @@ class RequestJoiner {
   struct RecentSummary {
     uint64_t key;
     int64_t arrival_ns;
+    int64_t queued_wall_ns;
   };
+  struct PendingOrder {
+    int64_t first_time_ns;
+    int64_t queued_wall_ns;
+    std::string id;
+  };
+  bool Waited(int64_t queued_wall_ns) const {
+    return wall_ns_ == 0 || wall_ns_ - queued_wall_ns >= kMinWallWaitNs;
+  }
 
   void OnSummary(const RegistryEvent& event, std::string_view source);
   void OnErrorLine(const RegistryEvent& event, std::string_view source);
@@ -79,7 +93,12 @@ class RequestJoiner {
   bool ConsumeRecentSummary(uint64_t key, int64_t start_ns);
   bool ConsumePendingAccess(uint64_t key, int64_t arrival_ns);
   void RememberSummary(uint64_t key, int64_t arrival_ns);
-  void EmitPending(const std::string& id, Pending& pending);
+  void EmitPending(const std::string& id, Pending& pending, int status = 0);
+  // A request known only from its error lines (e.g. a 401's "error authorizing context") and
+  // an access line of the same method and URI are one response: the id of such a request.
+  const std::string* FindPendingFor(uint64_t method_uri_key, int64_t access_start_ns) const;
+  bool MergeWithPending(const PendingAccess& access);
+  void DropPending(std::unordered_map<std::string, Pending>::iterator it);
   void EmitAccess(const PendingAccess& access);
   void Emit(JoinedRequest& request);
   void ExpireRecent(int64_t now_ns);
@@ -87,7 +106,9 @@ class RequestJoiner {
   Options options_;
   JoinedRequestSink* sink_;
   std::unordered_map<std::string, Pending> pending_;
-  std::deque<std::pair<int64_t, std::string>> pending_order_;  // (first time, id) FIFO
+  // ResponseKey(method, uri, 0) -> request id, for FindPendingFor; entries may be stale.
+  std::unordered_multimap<uint64_t, std::string> pending_by_key_;
+  std::deque<PendingOrder> pending_order_;  // FIFO
   std::deque<PendingAccess> pending_access_;
   std::unordered_multimap<uint64_t, int64_t> recent_summaries_;  // key -> arrival
   std::deque<RecentSummary> recent_order_;
@@ -97,6 +118,7 @@ class RequestJoiner {
   std::string upload_scratch_;
   uint64_t access_lines_matched_ = 0;
   int64_t now_ns_ = 0;
+  int64_t wall_ns_ = 0;
 };
 
 // The key that identifies "the same response" in the application and the access log.

@@ -1,5 +1,8 @@
 #include "exporter/pipeline.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace rrca::exporter {
 
 // One stream's reader, forwarding its records to the shared joiner with the source's name.
@@ -27,6 +30,7 @@ struct Pipeline::Stream : public tailers::RegistryEventSink {
   std::string source;
   tailers::RegistryReader reader;
   tailers::ReaderStats published;
+  int64_t last_activity_wall_ns = 0;
 };
 
 Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics)
@@ -68,8 +72,23 @@ const tailers::ReaderStats& Pipeline::stream_stats(StreamId stream) const {
   return streams_[stream]->reader.stats();
 }
 
-void Pipeline::Tick(int64_t now_ns) {
-  joiner_.AdvanceTo(std::max(latest_time_ns_, now_ns));
+void Pipeline::NoteActivity(StreamId stream, int64_t wall_ns) {
+  if (streams_[stream] != nullptr) streams_[stream]->last_activity_wall_ns = wall_ns;
+  last_activity_wall_ns_ = wall_ns;
+}
+
+void Pipeline::Tick(int64_t wall_ns) {
+  int64_t low = INT64_MAX;
+  for (const auto& stream : streams_) {
+    if (stream == nullptr || stream->reader.last_time_ns() == 0) continue;
+    if (wall_ns != 0 && wall_ns - stream->last_activity_wall_ns > kIdleNs) continue;
+    low = std::min(low, stream->reader.last_time_ns());
+  }
+  if (low == INT64_MAX) {
+    // Every stream is quiet: let log time run on with the wall clock.
+    low = latest_time_ns_ + (wall_ns != 0 ? wall_ns - last_activity_wall_ns_ : 0);
+  }
+  joiner_.AdvanceTo(low, wall_ns);
   if (metrics_ == nullptr) return;
   for (const auto& stream : streams_) {
     if (stream != nullptr) stream->Publish(metrics_);
@@ -79,6 +98,7 @@ void Pipeline::Tick(int64_t now_ns) {
 }
 
 void Pipeline::Finish() {
+  // Everything was read: nothing can match what still waits.
   for (const auto& stream : streams_) {
     if (stream != nullptr) stream->reader.Flush();
   }

@@ -54,9 +54,16 @@ class Pipeline : private JoinedRequestSink {
   // The stream's file is gone: flush it and free its reader (its final counts are published).
   void CloseStream(StreamId stream);
 
-  // Flushes what waited past its window relative to max(latest log time, now_ns) and publishes
-  // the readers' counters. Call regularly (per batch of lines).
-  void Tick(int64_t now_ns = 0);
+  // The daemon tells when a stream last had lines (wall clock), so a quiet stream stops
+  // holding back the time of the others (see Tick).
+  void NoteActivity(StreamId stream, int64_t wall_ns);
+
+  // Publishes the readers' counters and flushes what waited past its window. Log time for that
+  // is the low watermark: the oldest "latest time" of the streams still active, because a
+  // summary and its access line may sit in different files read at different speeds. Streams
+  // quiet for kIdleNs (wall) do not hold it back; when all are quiet, time runs on with the
+  // wall clock. `wall_ns` = 0 (one-shot analysis): every open stream is active.
+  void Tick(int64_t wall_ns = 0);
   // End of input: every held record and waiting request is reported.
   void Finish();
 
@@ -65,6 +72,7 @@ class Pipeline : private JoinedRequestSink {
   const rules::RuleSet& rules() const { return *rules_; }
   const RepositoryTable& repositories() const { return repositories_; }
   int64_t latest_time_ns() const { return latest_time_ns_; }
+  static constexpr int64_t kIdleNs = 2'000'000'000;
   const tailers::ReaderStats& stream_stats(StreamId stream) const;
 
  private:
@@ -80,6 +88,7 @@ class Pipeline : private JoinedRequestSink {
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<ClassifiedObserver*> observers_;
   int64_t latest_time_ns_ = 0;
+  int64_t last_activity_wall_ns_ = 0;
 };
 
 }  // namespace rrca::exporter

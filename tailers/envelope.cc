@@ -1,5 +1,7 @@
 #include "tailers/envelope.h"
 
+#include <algorithm>
+
 #include "common/time_util.h"
 #include "tailers/json_scan.h"
 
@@ -144,6 +146,41 @@ bool UnwrapDockerJson(std::string_view line, std::string* scratch, Unwrapped* ou
   return true;
 }
 
+// runit's svlogd: "2017-05-09_08:04:17.13891 payload" (UTC, no zone).
+bool UnwrapSvlogd(std::string_view line, Unwrapped* out) {
+  if (line.size() < 21 || line[4] != '-' || line[10] != '_' || line[13] != ':') return false;
+  const size_t end = SkipToken(line, 0);
+  if (end > 40) return false;
+  char buffer[48];
+  std::string_view stamp = line.substr(0, end);
+  std::copy(stamp.begin(), stamp.end(), buffer);
+  buffer[10] = 'T';
+  buffer[end] = 'Z';
+  int64_t time_ns = 0;
+  if (!ParseRfc3339(std::string_view(buffer, end + 1), &time_ns)) return false;
+  out->envelope = Envelope::kSvlogd;
+  out->time_ns = time_ns;
+  out->payload = end + 1 < line.size() ? line.substr(end + 1) : std::string_view();
+  return true;
+}
+
+// docker compose logs: "<service>_1  | payload" (or "<service>-1  | ").
+bool UnwrapCompose(std::string_view line, Unwrapped* out) {
+  const size_t bar = line.substr(0, std::min<size_t>(line.size(), 80)).find(" | ");
+  if (bar == std::string_view::npos || bar == 0) return false;
+  size_t name_end = bar;
+  while (name_end > 0 && line[name_end - 1] == ' ') --name_end;
+  for (size_t i = 0; i < name_end; ++i) {
+    const char c = line[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '_' ||
+                    c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  out->envelope = Envelope::kCompose;
+  out->payload = line.substr(bar + 3);
+  return true;
+}
+
 }  // namespace
 
 std::string_view EnvelopeName(Envelope envelope) {
@@ -153,6 +190,8 @@ std::string_view EnvelopeName(Envelope envelope) {
     case Envelope::kRfc5424: return "rfc5424";
     case Envelope::kCri: return "cri";
     case Envelope::kDockerJson: return "docker_json";
+    case Envelope::kSvlogd: return "svlogd";
+    case Envelope::kCompose: return "compose";
   }
   return "none";
 }
@@ -164,7 +203,9 @@ Unwrapped Unwrap(std::string_view line, EnvelopeHint hint, int syslog_year, std:
   const char first = line[0];
   // Cheap dispatch on the first byte keeps the common "no envelope" case to one comparison.
   const bool try_all = hint == EnvelopeHint::kAuto;
-  if (first == 't' || first == '"') return out;  // logrus text (time=...) needs no work
+  // logrus text needs no work: the common case costs one comparison.
+  if (first == 't' && line.starts_with("time=")) return out;
+  if (first == 'l' && line.starts_with("level=")) return out;
   if (first == '{' && (try_all || hint == EnvelopeHint::kDockerJson)) {
     UnwrapDockerJson(line, scratch, &out);
     return out;
@@ -175,10 +216,14 @@ Unwrapped Unwrap(std::string_view line, EnvelopeHint hint, int syslog_year, std:
   }
   if (IsDigit(first) && (try_all || hint == EnvelopeHint::kCri)) {
     if (UnwrapCri(line, &out)) return out;
+    if (try_all) UnwrapSvlogd(line, &out);
     return out;
   }
   if (first >= 'A' && first <= 'S' && (try_all || hint == EnvelopeHint::kSyslog)) {
-    UnwrapSyslog(line, syslog_year, &out);
+    if (UnwrapSyslog(line, syslog_year, &out)) return out;
+  }
+  if (try_all && ((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z'))) {
+    UnwrapCompose(line, &out);
   }
   return out;
 }

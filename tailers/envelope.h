@@ -11,9 +11,11 @@
 //   rfc5424      <165>1 2022-04-06T03:46:40.800Z host registry 3915 - - <payload>
 //   cri          2024-06-05T10:00:00.123456789Z stderr F <payload>       (P = partial)
 //   docker_json  {"log":"<payload>\n","stream":"stderr","time":"..."}    (no \n = partial)
+//   svlogd       2017-05-09_08:04:17.13891 <payload>                     (runit; GitLab omnibus)
+//   compose      registry_1  | <payload>                                 (docker compose logs)
 namespace rrca::tailers {
 
-enum class Envelope : uint8_t { kNone, kSyslog, kRfc5424, kCri, kDockerJson };
+enum class Envelope : uint8_t { kNone, kSyslog, kRfc5424, kCri, kDockerJson, kSvlogd, kCompose };
 
 std::string_view EnvelopeName(Envelope envelope);
 

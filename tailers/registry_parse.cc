@@ -1,5 +1,6 @@
 #include "tailers/registry_parse.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/time_util.h"
@@ -240,8 +241,11 @@ RecordFormat DetectRecordStart(std::string_view payload) {
   const void* bracket = std::memchr(payload.data(), '[', window);
   if (bracket != nullptr) {
     const size_t at = static_cast<const char*>(bracket) - payload.data();
-    if (at > 0 && payload[at - 1] == ' ' && at + 4 < payload.size() && payload[at + 3] == '/' &&
-        payload[at + 1] >= '0' && payload[at + 1] <= '3') {
+    // Anchored: exactly "<host> <ident> <user> [" before it, as gorilla/handlers writes, so
+    // other tools' access lines that embed the same shape later on are not taken for ours.
+    const bool three_tokens = std::count(payload.begin(), payload.begin() + at, ' ') == 3;
+    if (three_tokens && at > 0 && payload[at - 1] == ' ' && at + 4 < payload.size() &&
+        payload[at + 3] == '/' && payload[at + 1] >= '0' && payload[at + 1] <= '3') {
       return RecordFormat::kAccessLog;
     }
   }

@@ -45,11 +45,16 @@ bool LooksLikeRgwAccess(std::string_view line) {
 
 std::string_view S3FormatName(S3Format format) {
   switch (format) {
-    case S3Format::kAwsAccess: return "aws_access";
-    case S3Format::kRgwBeast: return "rgw_beast";
-    case S3Format::kRgwOps: return "rgw_ops";
-    case S3Format::kMinioAudit: return "minio_audit";
-    case S3Format::kUnknown: break;
+    case S3Format::kAwsAccess:
+      return "aws_access";
+    case S3Format::kRgwBeast:
+      return "rgw_beast";
+    case S3Format::kRgwOps:
+      return "rgw_ops";
+    case S3Format::kMinioAudit:
+      return "minio_audit";
+    case S3Format::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -77,8 +82,12 @@ bool ParseDecimal(std::string_view text, int64_t* value) {
 bool ParseS3Duration(std::string_view text, int64_t* nanos) {
   // Longer suffixes first: "ms" also ends in "s".
   static constexpr std::pair<std::string_view, int64_t> kUnits[] = {
-      {"ns", 1},           {"us", 1'000},         {"\xC2\xB5s", 1'000},  // µs
-      {"\xCE\xBCs", 1'000}, {"ms", 1'000'000}, {"s", 1'000'000'000},
+      {"ns", 1},
+      {"us", 1'000},
+      {"\xC2\xB5s", 1'000},  // µs
+      {"\xCE\xBCs", 1'000},
+      {"ms", 1'000'000},
+      {"s", 1'000'000'000},
   };
   for (const auto& [suffix, unit] : kUnits) {
     if (!text.ends_with(suffix)) continue;
@@ -90,7 +99,8 @@ bool ParseS3Duration(std::string_view text, int64_t* nanos) {
     if (!ParseDecimal(number.substr(0, dot), &whole) || whole > kMaxS3DurationNanos / unit) {
       return false;
     }
-    if (dot < number.size() && (fraction_text.size() > 9 || !ParseDecimal(fraction_text, &fraction))) {
+    if (dot < number.size() &&
+        (fraction_text.size() > 9 || !ParseDecimal(fraction_text, &fraction))) {
       return false;
     }
     int64_t scale = 1;
@@ -108,8 +118,8 @@ bool MillisToNanos(int64_t millis, int64_t* nanos) {
 }
 
 ParseResult CheckS3EventText(const S3Event& event) {
-  for (const std::string_view text : {event.raw_operation, event.bucket, event.key,
-                                      event.request_id, event.error_code}) {
+  for (const std::string_view text :
+       {event.raw_operation, event.bucket, event.key, event.request_id, event.error_code}) {
     for (size_t pos = 0; pos < text.size();) {
       const size_t length = Utf8SequenceLength(text, pos);
       if (length == 0) return ParseResult::kMalformed;
@@ -121,7 +131,10 @@ ParseResult CheckS3EventText(const S3Event& event) {
 
 void PrepareJsonScratch(size_t json_size, std::string* scratch) {
   scratch->clear();
-  if (scratch->capacity() < json_size) scratch->reserve(json_size);
+  // Doubling keeps a stream of slowly growing entries from reallocating at every new maximum.
+  if (scratch->capacity() < json_size) {
+    scratch->reserve(std::max(json_size, 2 * scratch->capacity()));
+  }
 }
 
 bool JsonStringValue(const JsonMember& member, std::string* scratch, std::string_view* value) {

@@ -24,9 +24,8 @@ struct AuditMembers {
 };
 
 template <size_t N>
-void Collect(const JsonMember& member, const std::pair<std::string_view, Found AuditMembers::*> (
-                                           &used)[N],
-             AuditMembers* m) {
+void Collect(const JsonMember& member,
+             const std::pair<std::string_view, Found AuditMembers::*> (&used)[N], AuditMembers* m) {
   for (const auto& [name, slot] : used) {
     if (member.key == name) {
       m->*slot = Found{member, true};
@@ -103,8 +102,7 @@ bool OptionalString(const Found& found, std::string* scratch, std::string_view* 
 bool Duration(const AuditMembers& m, int64_t* nanos) {
   *nanos = -1;
   if (m.time_to_response_ns.present) {
-    return ParseDecimal(m.time_to_response_ns.member.value, nanos) &&
-           *nanos <= kMaxS3DurationNanos;
+    return ParseDecimal(m.time_to_response_ns.member.value, nanos) && *nanos <= kMaxS3DurationNanos;
   }
   return !m.time_to_response.present || ParseS3Duration(m.time_to_response.member.value, nanos);
 }

@@ -7,10 +7,10 @@
 #include "common/event.h"
 
 // Pure parsers for the object store's request logs, one line (or one JSON entry) at a time:
-//   AWS server access log  owner bucket [time] ip requester id REST.POST.UPLOADS key "uri" ...
-//   RGW beast/civetweb     2026-...+0000 7f.. 1 beast: 0x..: ip - user [time] "POST /b/k?uploads= ..."
-//   RGW ops log            {"bucket":"b","object":"k","time":"...","operation":"init_multipart",...}
-//   MinIO audit            {"time":"...","api":{"name":"NewMultipartUpload","bucket":"b",...},...}
+//   AWS access log  owner bucket [time] ip requester id REST.POST.UPLOADS key "uri" 200 ...
+//   RGW beast       <time> <thread> 1 beast: 0x..: ip - user [start] "POST /b/k?uploads= ..."
+//   RGW ops log     {"bucket":"b","object":"k","time":"...","operation":"init_multipart",...}
+//   MinIO audit     {"time":"...","api":{"name":"NewMultipartUpload","bucket":"b",...},...}
 // Each fills one S3Event whose views point into the input, or into *scratch where a JSON string
 // had escapes to decode. None allocates on the common path (scratch keeps its capacity between
 // calls), none throws, none reads outside the input. Bad input gives kNotThisFormat (the line is
@@ -54,7 +54,7 @@ struct UploadKey {
 // it or a leading '/' on `key` is ignored.
 UploadKey ParseUploadKey(std::string_view key, std::string_view root_prefix);
 
-// --- Building blocks the parsers share; exposed for tests and for the RGW ops parser. ---
+// --- Building blocks the parsers share (and the tests use). ---
 
 // "GET /bucket/key?query HTTP/1.1" split path-style. An absolute-form target
 // ("http://host/bucket/key") loses its scheme and host. Views point into the request.

@@ -117,8 +117,8 @@ bool SplitS3Request(std::string_view request, S3Request* out) {
   if (method_end == std::string_view::npos) return false;
   std::string_view target = request.substr(method_end + 1);
   target = target.substr(0, std::min(target.find(' '), target.size()));
-  if (const size_t scheme = target.find("://"); scheme != std::string_view::npos &&
-                                                !target.starts_with("/")) {
+  if (const size_t scheme = target.find("://");
+      scheme != std::string_view::npos && !target.starts_with("/")) {
     const size_t path = target.find('/', scheme + 3);
     target = path == std::string_view::npos ? "/" : target.substr(path);
   }

@@ -20,10 +20,14 @@ struct OpsMembers {
 
 void Collect(const JsonMember& member, OpsMembers* m) {
   static constexpr std::pair<std::string_view, Found OpsMembers::*> kUsed[] = {
-      {"bucket", &OpsMembers::bucket},         {"object", &OpsMembers::object},
-      {"time", &OpsMembers::time},             {"operation", &OpsMembers::operation},
-      {"uri", &OpsMembers::uri},               {"http_status", &OpsMembers::http_status},
-      {"error_code", &OpsMembers::error_code}, {"total_time", &OpsMembers::total_time},
+      {"bucket", &OpsMembers::bucket},
+      {"object", &OpsMembers::object},
+      {"time", &OpsMembers::time},
+      {"operation", &OpsMembers::operation},
+      {"uri", &OpsMembers::uri},
+      {"http_status", &OpsMembers::http_status},
+      {"error_code", &OpsMembers::error_code},
+      {"total_time", &OpsMembers::total_time},
       {"trans_id", &OpsMembers::trans_id},
   };
   for (const auto& [name, slot] : kUsed) {

@@ -78,8 +78,12 @@ void SourceWatcher::Run() {
   while (!stop_ && !queue_closed_) {
     const bool more = PollOnce(TailClock::now());
     if (more) continue;
+    const uint64_t bytes = stats_.bytes_read.load(std::memory_order_relaxed);
+    const auto pause = bytes != std::exchange(bytes_at_last_cycle_, bytes)
+                           ? std::min(options_.active_poll_interval, options_.poll_interval)
+                           : options_.poll_interval;
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, options_.poll_interval, [&] { return stop_.load(); });
+    wake_.wait_for(lock, pause, [&] { return stop_.load(); });
   }
   // Shutdown: a writer may be in the middle of a line; give it the grace period to finish it.
   const auto deadline = TailClock::now() + options_.follower.grace;
@@ -224,7 +228,6 @@ void SourceWatcher::OpenPath(const std::string& path, TailClock::time_point now)
   auto follower = Follow(path, fd, st, offset);
   const PathState state{true, KeyOf(st)};
   follower->Poll(now, &state);
-  known_paths_.insert(path);
   active_[path] = std::move(follower);
 }
 
@@ -263,7 +266,7 @@ uint64_t SourceWatcher::StartOffset(const std::string& path, FileKey key, int fd
       return 0;
     }
   }
-  if (first_scan_done_ || known_paths_.contains(path) ||
+  if (first_scan_done_ ||
       (positions_ != nullptr && positions_->HasPath(path)) ||
       options_.start_at == StartAt::kBeginning) {
     return 0;

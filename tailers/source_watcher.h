@@ -31,6 +31,9 @@ struct SourceConfig {
 
 struct WatcherOptions {
   std::chrono::milliseconds poll_interval{250};  // re-scan and read every file this often
+  // After a cycle that read something, the next comes this soon: a busy file is followed
+  // closely, so that each copytruncate is seen before the next one.
+  std::chrono::milliseconds active_poll_interval{10};
   StartAt start_at = StartAt::kEnd;              // see StartAt
   FollowerOptions follower;
 };
@@ -45,8 +48,8 @@ struct WatcherOptions {
 //      stopped;
 //   2. a saved position with the same (dev, inode) whose fingerprint matches: there; a
 //      mismatch (reused inode, rewritten file): 0;
-//   3. a file at a path we followed before (rotation, also while we were down), or any file
-//      appearing after the first scan: 0;
+//   3. any file appearing after the first scan (a new pod, the new file after a rotation), or
+//      at a path a saved position names (rotated while we were down): 0;
 //   4. otherwise (present at start, never seen): `start_at` (end: after its last newline).
 // After the first scan, saved positions of this source whose file is no longer at its path
 // are looked for beside it (renamed by a rotation while we were down) and read to their end;
@@ -105,11 +108,11 @@ class SourceWatcher {
   std::unique_ptr<FileFollower> stdin_;
   bool stdin_done_ = false;
   std::map<FileKey, FileMark> finished_;  // read to their end in this run, still matched
-  std::set<std::string> known_paths_;     // paths followed in this run
   std::map<std::string, int> open_errors_;  // path -> errno of its failing open
   std::set<std::string> failed_this_cycle_;
   bool first_scan_done_ = false;
   bool queue_closed_ = false;
+  uint64_t bytes_at_last_cycle_ = 0;
 
   std::thread thread_;
   std::mutex mutex_;

@@ -6,7 +6,8 @@
 #     firing, not firing, annotations rendered exactly);
 #   - amtool check-config and amtool routing tests of alerts/alertmanager.yml;
 #   - coverage: every alert has severity/cause labels, summary/description/runbook_url, and a
-#     firing and a not-firing test; every alert the inhibit rules name exists;
+#     firing and a not-firing test; every alert the inhibit rules name exists; docs/alerts.md
+#     names every alert and config key;
 #   - config variants (no aggregation label, the registry's own metric, short `for:`) still give
 #     valid rules;
 #   - the checks can fail: a stale generated file and a wrong expected annotation are caught.
@@ -85,6 +86,8 @@ check "amtool check-config alertmanager.yml" amtool check-config "$ALERTS/alertm
 check "alert coverage (labels, annotations, firing and quiet tests)" \
   python3 "$LIB/alerts_checks.py" coverage "$ALERTS"
 check "inhibit rules name existing alerts" python3 "$LIB/alerts_checks.py" inhibit "$ALERTS"
+check "docs/alerts.md names every alert and config key" \
+  python3 "$LIB/alerts_checks.py" docs "$ALERTS"
 
 # Routing: the enricher first (continue: true), then downstream; info goes nowhere; the
 # exporter's own alerts skip the enricher.

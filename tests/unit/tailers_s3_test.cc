@@ -54,11 +54,16 @@ std::string Render(ParseResult result, const S3Event& event) {
 
 ParseResult ParseAs(S3Format format, std::string_view line, std::string* scratch, S3Event* event) {
   switch (format) {
-    case S3Format::kAwsAccess: return ParseAwsAccessLine(line, event);
-    case S3Format::kRgwBeast: return ParseRgwBeastLine(line, event);
-    case S3Format::kRgwOps: return ParseRgwOpsLine(line, scratch, event);
-    case S3Format::kMinioAudit: return ParseMinioAuditEntry(line, scratch, event);
-    case S3Format::kUnknown: break;
+    case S3Format::kAwsAccess:
+      return ParseAwsAccessLine(line, event);
+    case S3Format::kRgwBeast:
+      return ParseRgwBeastLine(line, event);
+    case S3Format::kRgwOps:
+      return ParseRgwOpsLine(line, scratch, event);
+    case S3Format::kMinioAudit:
+      return ParseMinioAuditEntry(line, scratch, event);
+    case S3Format::kUnknown:
+      break;
   }
   return ParseResult::kNotThisFormat;
 }
@@ -68,11 +73,10 @@ bool ViewsInside(const S3Event& event, std::string_view line, const std::string&
   const auto inside = [](std::string_view view, const char* begin, size_t size) {
     return view.data() >= begin && view.data() + view.size() <= begin + size;
   };
-  for (const std::string_view view : {event.raw_operation, event.bucket, event.key,
-                                      event.request_id, event.error_code}) {
+  for (const std::string_view view :
+       {event.raw_operation, event.bucket, event.key, event.request_id, event.error_code}) {
     if (view.empty()) continue;
-    if (!inside(view, line.data(), line.size()) &&
-        !inside(view, scratch.data(), scratch.size())) {
+    if (!inside(view, line.data(), line.size()) && !inside(view, scratch.data(), scratch.size())) {
       return false;
     }
   }
@@ -137,12 +141,12 @@ INSTANTIATE_TEST_SUITE_P(Cases, S3GoldenTest, ::testing::ValuesIn(GoldenCases())
                            return name;
                          });
 
-TEST(S3GoldenTest, EveryFormatHasCases) {
+TEST(S3GoldenCasesTest, EveryFormatHasCases) {
   const std::vector<std::string> cases = GoldenCases();
   for (const std::string_view prefix : {"aws-", "rgw-beast-", "rgw-ops-", "minio-", "detect-"}) {
-    EXPECT_TRUE(std::any_of(cases.begin(), cases.end(),
-                            [&](const std::string& name) { return name.starts_with(prefix); }))
-        << prefix;
+    EXPECT_TRUE(std::any_of(cases.begin(), cases.end(), [&](const std::string& name) {
+      return name.starts_with(prefix);
+    })) << prefix;
   }
 }
 
@@ -162,8 +166,9 @@ TEST(ParseUploadKeyTest, EmptyRoot) {
 }
 
 TEST(ParseUploadKeyTest, CustomRootWithOrWithoutSlashes) {
-  const std::string key = "registry/v2root/docker/registry/v2/repositories/gitlab-ci/100017681/"
-                          "_uploads/" + std::string(kUuid) + "/hashstates/sha256/0";
+  const std::string key =
+      "registry/v2root/docker/registry/v2/repositories/gitlab-ci/100017681/_uploads/" +
+      std::string(kUuid) + "/hashstates/sha256/0";
   for (const std::string_view root : {"registry/v2root", "/registry/v2root/", "registry/v2root/"}) {
     const UploadKey parsed = ParseUploadKey(key, root);
     ASSERT_TRUE(parsed.ok) << root;
@@ -171,8 +176,8 @@ TEST(ParseUploadKeyTest, CustomRootWithOrWithoutSlashes) {
     EXPECT_EQ(parsed.upload_uuid, kUuid);
     EXPECT_EQ(parsed.file, "hashstates/sha256/0");
   }
-  EXPECT_FALSE(ParseUploadKey(key, "").ok);         // the root is part of the key
-  EXPECT_FALSE(ParseUploadKey(key, "registry").ok);  // a different root
+  EXPECT_FALSE(ParseUploadKey(key, "").ok);             // the root is part of the key
+  EXPECT_FALSE(ParseUploadKey(key, "registry").ok);     // a different root
   EXPECT_FALSE(ParseUploadKey(key, "registry/v2").ok);  // not a whole segment
 }
 
@@ -196,7 +201,7 @@ TEST(ParseUploadKeyTest, OtherKeysAreNotUploads) {
   for (const std::string_view key : {
            "docker/registry/v2/blobs/sha256/16/1625680bd0414c56e56f8955d05a9c76/data",
            "docker/registry/v2/repositories/lab/_layers/sha256/1625680b/link",
-           "docker/registry/v2/repositories/_uploads/u-1/data",  // no repository
+           "docker/registry/v2/repositories/_uploads/u-1/data",   // no repository
            "docker/registry/v2/repositories/lab/_uploads//data",  // no uuid
            "docker/registry/v2/repositories/lab/_uploads/",
            "docker/registry/v2/repositorie",
@@ -209,20 +214,24 @@ TEST(ParseUploadKeyTest, OtherKeysAreNotUploads) {
 // --- DetectS3Format and the request helpers ---
 
 TEST(DetectS3FormatTest, EachFormat) {
-  EXPECT_EQ(DetectS3Format("ownerid bucket [29/Nov/2026:12:50:30 +0000] 127.0.0.1 - ID "
-                           "REST.GET.OBJECT k \"GET /bucket/k HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"-\""),
-            S3Format::kAwsAccess);
+  EXPECT_EQ(
+      DetectS3Format("ownerid bucket [29/Nov/2026:12:50:30 +0000] 127.0.0.1 - ID "
+                     "REST.GET.OBJECT k \"GET /bucket/k HTTP/1.1\" 200 - 1 1 1 1 \"-\" \"-\""),
+      S3Format::kAwsAccess);
   EXPECT_EQ(DetectS3Format("2026-11-29T12:50:30.402+0000 7f99e9f3b6c0  1 beast: 0x7f9aa450e6e0: "
                            "127.0.0.1 - registry [29/Nov/2026:12:50:28.474 +0000] \"GET / "
                            "HTTP/1.1\" 200 1 - - - latency=0.000000000s"),
             S3Format::kRgwBeast);
   EXPECT_EQ(DetectS3Format("debug 2019-01-08 09:54:45.123 7f1e 1 civetweb: 0x55f8: 10.0.0.1 - -"),
             S3Format::kRgwBeast);
-  EXPECT_EQ(DetectS3Format(R"({"bucket":"b","object":"k","time":"2026-11-29T12:50:28Z","operation":"get_obj"})"),
-            S3Format::kRgwOps);
+  EXPECT_EQ(
+      DetectS3Format(
+          R"({"bucket":"b","object":"k","time":"2026-11-29T12:50:28Z","operation":"get_obj"})"),
+      S3Format::kRgwOps);
   EXPECT_EQ(DetectS3Format(R"([{"bucket":"b","trans_id":"tx1"},)"), S3Format::kRgwOps);
-  EXPECT_EQ(DetectS3Format(R"({"version":"1","time":"2026-11-29T12:50:28Z","api":{"name":"GetObject"}})"),
-            S3Format::kMinioAudit);
+  EXPECT_EQ(
+      DetectS3Format(R"({"version":"1","time":"2026-11-29T12:50:28Z","api":{"name":"GetObject"}})"),
+      S3Format::kMinioAudit);
 }
 
 TEST(DetectS3FormatTest, OtherLinesAreUnknown) {
@@ -280,13 +289,43 @@ TEST(S3OpFromRequestTest, MethodSubresourceAndKey) {
   EXPECT_FALSE(SplitS3Request("GET b/k HTTP/1.1", &request));
 }
 
+TEST(ParseS3DurationTest, ExactAndBounded) {
+  const struct {
+    std::string_view text;
+    int64_t nanos;
+  } kGood[] = {
+      {"1.927999973s", 1'927'999'973},
+      {"0.000000000s", 0},
+      {"3s", 3'000'000'000},
+      {"2500000ns", 2'500'000},
+      {"2.5ms", 2'500'000},
+      {"12\xC2\xB5s", 12'000},
+      {"7us", 7'000},
+  };
+  for (const auto& test : kGood) {
+    int64_t nanos = -1;
+    EXPECT_TRUE(ParseS3Duration(test.text, &nanos)) << test.text;
+    EXPECT_EQ(nanos, test.nanos) << test.text;
+  }
+  for (const std::string_view text : {"", "s", "1.s", ".5s", "1.2.3s", "-1s", "1m", "1e3s",
+                                      "1.0000000001s", "99999999999999999999ns", "8640001s"}) {
+    int64_t nanos = 0;
+    EXPECT_FALSE(ParseS3Duration(text, &nanos)) << text;
+  }
+  int64_t nanos = 0;
+  EXPECT_TRUE(MillisToNanos(1935, &nanos));
+  EXPECT_EQ(nanos, 1'935'000'000);
+  EXPECT_FALSE(MillisToNanos(999'999'999'999'999'999, &nanos));
+}
+
 // --- Details of single formats ---
 
 TEST(AwsAccessTest, EscapedQuotesDashesAndTrailingFields) {
   const std::string line =
       "owner bucket [06/Feb/2019:00:00:38 +0000] 192.0.2.3 arn:aws:iam::1:user/u 3E57427F3EXAMPLE "
       "REST.HEAD.OBJECT my/key \"HEAD /bucket/my/key HTTP/1.1\" - - - - - - "
-      "\"https://x/\\\"quoted\\\" \" \"agent \\\"with\\\" quotes\" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuN "
+      "\"https://x/\\\"quoted\\\" \" \"agent \\\"with\\\" quotes\" - "
+      "s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuN "
       "SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader bucket.s3.us-west-1.amazonaws.com TLSv1.2 "
       "arn:aws:s3:us-west-1:1:accesspoint/ap - future-field";
   S3Event event;
@@ -337,8 +376,8 @@ void ParseEverywhere(std::string_view bytes) {
   const std::string_view line(exact.data(), exact.size());
   (void)DetectS3Format(line);
   std::string scratch;
-  for (const S3Format format : {S3Format::kAwsAccess, S3Format::kRgwBeast, S3Format::kRgwOps,
-                                S3Format::kMinioAudit}) {
+  for (const S3Format format :
+       {S3Format::kAwsAccess, S3Format::kRgwBeast, S3Format::kRgwOps, S3Format::kMinioAudit}) {
     S3Event event;
     if (ParseAs(format, line, &scratch, &event) != ParseResult::kOk) continue;
     ASSERT_TRUE(ViewsInside(event, line, scratch)) << S3FormatName(format) << ": " << bytes;
@@ -366,8 +405,8 @@ TEST(S3HostileInputTest, RandomByteMutations) {
       std::string mutated = line;
       for (int flips = 1 + static_cast<int>(random() % 4); flips > 0; --flips) {
         const size_t at = random() % mutated.size();
-        mutated[at] = random() % 2 ? kNasty[random() % sizeof(kNasty)]
-                                   : static_cast<char>(random() % 256);
+        mutated[at] =
+            random() % 2 ? kNasty[random() % sizeof(kNasty)] : static_cast<char>(random() % 256);
       }
       ParseEverywhere(mutated);
       if (HasFatalFailure()) return;
@@ -390,9 +429,9 @@ TEST(S3HostileInputTest, MegabyteLines) {
   EXPECT_EQ(event.duration_ns, 5'000'000);
   EXPECT_EQ(ParseAwsAccessLine(aws.substr(0, aws.size() - 15), &event), ParseResult::kMalformed);
   std::string scratch;
-  const std::string minio = R"({"time":"2026-11-29T12:50:34Z","api":{"name":"PutObject","object":")" +
-                            std::string(kMegabyte, 'k') + R"(\n"},"x":")" +
-                            std::string(kMegabyte, 'y') + "\"}";
+  const std::string minio =
+      R"({"time":"2026-11-29T12:50:34Z","api":{"name":"PutObject","object":")" +
+      std::string(kMegabyte, 'k') + R"(\n"},"x":")" + std::string(kMegabyte, 'y') + "\"}";
   ASSERT_EQ(ParseMinioAuditEntry(minio, &scratch, &event), ParseResult::kOk);
   EXPECT_EQ(event.key.size(), kMegabyte + 1);
 }

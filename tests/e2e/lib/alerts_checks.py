@@ -5,6 +5,7 @@
              description and runbook_url annotations, and is tested in alerts/tests/ at least
              once firing with exp_annotations and once not firing (exp_alerts: []).
   inhibit    every alert name the Alertmanager inhibit rules name exists in alerting_rules.yml.
+  docs       docs/alerts.md names every alert and documents every key of config.toml.
 
 Prints one line per problem; exits 1 when there is any.
 """
@@ -99,9 +100,35 @@ def inhibit(alerts_dir):
     return problems
 
 
+def docs(alerts_dir):
+    import tomllib
+    root = os.path.dirname(os.path.abspath(alerts_dir))
+    doc = open(os.path.join(root, "docs", "alerts.md"), encoding="utf-8").read()
+    alerts = alerts_in(os.path.join(alerts_dir, "alerting_rules.yml"))
+    with open(os.path.join(alerts_dir, "config.toml"), "rb") as f:
+        cfg = tomllib.load(f)
+    keys = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                keys.add(k)
+                walk(v)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+    walk(cfg)
+    problems = [f"docs/alerts.md does not name alert {a}" for a in alerts if f"`{a}`" not in doc]
+    problems += [f"docs/alerts.md does not document config key {k}" for k in sorted(keys)
+                 if f"`{k}`" not in doc and f"[{k}]" not in doc and f"[[{k}]]" not in doc]
+    if not problems:
+        print(f"docs: docs/alerts.md names all {len(alerts)} alerts and {len(keys)} config keys")
+    return problems
+
+
 def main():
     what, alerts_dir = sys.argv[1], sys.argv[2]
-    problems = {"coverage": coverage, "inhibit": inhibit}[what](alerts_dir)
+    problems = {"coverage": coverage, "inhibit": inhibit, "docs": docs}[what](alerts_dir)
     for p in problems:
         print("  " + p)
     return 1 if problems else 0
