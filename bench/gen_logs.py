@@ -954,7 +954,6 @@ class Flows(Gen):
             t += 10 * SEC + d
             recs = []
             if self.lvl['debug']:
-                fl = self.trace_const['Stat']
                 text = st.generic(self.tf.rfc3339nano(t), 'debug', 's3aws.Stat("/")', fields + [
                     ('trace.duration', godur(d) if isinstance(st, TextStyle) else d),
                     ('trace.file', self.trace_file), ('trace.func', TRACE_FUNC + 'Stat'),

@@ -20,15 +20,15 @@ struct RegistryEvent {
   std::string_view msg;
   std::string_view request_id;  // http.request.id / correlation_id
   std::string_view method;
-  std::string_view uri;         // raw request URI, still percent-encoded
-  std::string_view repository;  // vars.name / vars_name
+  std::string_view uri;          // raw request URI, still percent-encoded
+  std::string_view repository;   // vars.name / vars_name
   std::string_view upload_uuid;  // vars.uuid
   std::string_view err_code;
   std::string_view err_message;
   std::string_view err_detail;
-  std::string_view trace_func;  // storage driver trace: which call (s3aws.Writer(...))
-  int status = 0;               // http.response.status; 0 when the record has none
-  int64_t duration_ns = -1;     // http.response.duration; -1 unknown
+  std::string_view trace_func;     // storage driver trace: which call (s3aws.Writer(...))
+  int status = 0;                  // http.response.status; 0 when the record has none
+  int64_t duration_ns = -1;        // http.response.duration; -1 unknown
   int64_t trace_duration_ns = -1;  // trace.duration of a storage-driver call; -1 none
 };
 

@@ -99,7 +99,8 @@ bool ParseRfc3339(std::string_view text, int64_t* unix_ns) {
   const int64_t nanos = Fraction(text, &pos);
   int64_t offset = 0;
   if (!ZoneOffset(text, pos, &offset)) return false;
-  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset;
   *unix_ns = seconds * kNanosPerSecond + nanos;
   return true;
@@ -122,7 +123,8 @@ bool ParseClfTime(std::string_view text, int64_t* unix_ns) {
   const int64_t nanos = Fraction(text, &pos);
   int64_t offset = 0;
   if (pos >= text.size() || text[pos] != ' ' || !ZoneOffset(text, pos + 1, &offset)) return false;
-  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   *unix_ns = (days * 86400 + hour * 3600 + minute * 60 + second - offset) * kNanosPerSecond + nanos;
   return true;
 }

@@ -51,9 +51,9 @@ struct Args {
 
 // Accepts --name=value and --name value; a lone "-" is a positional (stdin).
 Args ParseArgs(int argc, char** argv) {
-  static const std::vector<std::string> kValueFlags = {
-      "config.file", "web.listen-address", "web.telemetry-path", "format", "log.level",
-      "log.format"};
+  static const std::vector<std::string> kValueFlags = {"config.file",        "web.listen-address",
+                                                       "web.telemetry-path", "format",
+                                                       "log.level",          "log.format"};
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -91,7 +91,8 @@ Args ParseArgs(int argc, char** argv) {
 bool SetUpLogging(const Args& args) {
   auto logger = spdlog::stderr_logger_mt("registry-rca");
   spdlog::set_default_logger(logger);
-  const std::string format = args.flags.contains("log.format") ? args.flags.at("log.format") : "logfmt";
+  const std::string format =
+      args.flags.contains("log.format") ? args.flags.at("log.format") : "logfmt";
   if (format == "json") {
     spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})",
                         spdlog::pattern_time_type::utc);
@@ -198,9 +199,10 @@ int RunCli(int argc, char** argv) {
   }
   if (args.command == "analyze") return RunAnalyzeCommand(args);
   if (args.command == "check") return RunCheck(args);
-  std::fprintf(stderr, "registry-rca: %s\n\n%s",
-               args.command.empty() ? "a command is needed" : ("unknown command " + args.command).c_str(),
-               kUsage);
+  std::fprintf(
+      stderr, "registry-rca: %s\n\n%s",
+      args.command.empty() ? "a command is needed" : ("unknown command " + args.command).c_str(),
+      kUsage);
   return 2;
 }
 

@@ -141,7 +141,8 @@ class ConfigParser {
     }
     if (const YAML::Node node = root["start_at"]) {
       const std::string value = String(node, "start_at");
-      if (value != "end" && value != "beginning") Error(node, "start_at", "must be end or beginning");
+      if (value != "end" && value != "beginning")
+        Error(node, "start_at", "must be end or beginning");
       config->start_at_end = value != "beginning";
     }
     if (const YAML::Node node = root["positions_file"]) {

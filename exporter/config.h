@@ -11,8 +11,8 @@
 namespace rrca::exporter {
 
 struct SourceConfig {
-  std::string name;  // the `source` label
-  std::string type = "registry";  // registry | s3
+  std::string name;                // the `source` label
+  std::string type = "registry";   // registry | s3
   std::vector<std::string> paths;  // files or globs; "-" reads stdin
   tailers::EnvelopeHint envelope = tailers::EnvelopeHint::kAuto;
 };
@@ -22,7 +22,7 @@ struct SourceConfig {
 struct Config {
   std::string file;  // where it was loaded from
   std::vector<SourceConfig> sources;
-  bool start_at_end = true;                                      // start_at: end | beginning
+  bool start_at_end = true;  // start_at: end | beginning
   std::string positions_file = "/var/lib/registry-rca/positions.json";
   double poll_interval_seconds = 0.25;
   size_t max_line_bytes = 1 << 20;
@@ -30,8 +30,8 @@ struct Config {
   std::map<std::string, double> rule_params;
   size_t max_repositories = 1000;
   std::vector<RepositoryRewrite> repository_rewrites;
-  double join_window_seconds = 60;    // error lines wait this long for their summary
-  double access_window_seconds = 5;   // access lines wait this long for a summary
+  double join_window_seconds = 60;   // error lines wait this long for their summary
+  double access_window_seconds = 5;  // access lines wait this long for a summary
   std::string listen_address = ":9479";
   std::string telemetry_path = "/metrics";
 };

@@ -102,8 +102,8 @@ class Daemon {
         continue;
       }
       tailers::SourceConfig watched{source.name, source.paths};
-      watchers_.push_back(std::make_unique<tailers::SourceWatcher>(i, watched, options, &queue_,
-                                                                   &positions_));
+      watchers_.push_back(
+          std::make_unique<tailers::SourceWatcher>(i, watched, options, &queue_, &positions_));
       watchers_.back()->Start();
     }
   }
@@ -198,7 +198,8 @@ class Daemon {
   void Reload() {
     auto loaded = LoadConfig(config_.file);
     StatusOr<std::shared_ptr<const rules::RuleSet>> rules =
-        loaded.ok() ? LoadRules(loaded.value()) : StatusOr<std::shared_ptr<const rules::RuleSet>>(loaded.status());
+        loaded.ok() ? LoadRules(loaded.value())
+                    : StatusOr<std::shared_ptr<const rules::RuleSet>>(loaded.status());
     std::lock_guard lock(mutex_);
     if (!rules.ok()) {
       spdlog::error("reload rejected, keeping the running configuration:\n{}",

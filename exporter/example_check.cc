@@ -71,9 +71,9 @@ std::vector<ExampleFailure> CheckRuleExamples(const rules::RuleSet& rules, const
       } else {
         for (const std::string& name : result.rule_names) {
           if (name == rule.name) {
-            failures.push_back({rule.name, example.location,
-                                "no_match example was classified by " + rule.name + ": " +
-                                    Join(result.verdicts)});
+            failures.push_back(
+                {rule.name, example.location,
+                 "no_match example was classified by " + rule.name + ": " + Join(result.verdicts)});
             break;
           }
         }

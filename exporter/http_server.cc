@@ -11,9 +11,7 @@ class HttpServer::Dispatcher : public CivetHandler {
  public:
   explicit Dispatcher(const std::map<std::string, Handler>* routes) : routes_(routes) {}
 
-  bool handleGet(CivetServer* server, mg_connection* conn) override {
-    return Handle(server, conn);
-  }
+  bool handleGet(CivetServer* server, mg_connection* conn) override { return Handle(server, conn); }
   bool handlePost(CivetServer* server, mg_connection* conn) override {
     return Handle(server, conn);
   }
@@ -87,8 +85,8 @@ Status HttpServer::Start(const std::string& listen_address, int threads) {
   auto ports = CivetPorts(listen_address);
   if (!ports.ok()) return ports.status();
   const std::vector<std::string> options = {
-      "listening_ports", ports.value(),   "num_threads", std::to_string(threads),
-      "request_timeout_ms", "10000",      "enable_keep_alive", "no",
+      "listening_ports",    ports.value(), "num_threads",       std::to_string(threads),
+      "request_timeout_ms", "10000",       "enable_keep_alive", "no",
   };
   try {
     server_ = std::make_unique<CivetServer>(options);

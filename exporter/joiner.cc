@@ -88,7 +88,8 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
   request.err_code = event.err_code;
   request.err_message = event.err_message;
   request.err_detail = event.err_detail;
-  auto pending = event.request_id.empty() ? pending_.end() : pending_.find(std::string(event.request_id));
+  auto pending =
+      event.request_id.empty() ? pending_.end() : pending_.find(std::string(event.request_id));
   if (pending != pending_.end()) {
     const Pending& lines = pending->second;
     request.messages = lines.messages;
@@ -168,8 +169,8 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
     ++access_lines_matched_;
     return;
   }
-  if (const std::string* id = FindPendingFor(ResponseKey(event.method, event.uri, 0),
-                                             event.time_ns)) {
+  if (const std::string* id =
+          FindPendingFor(ResponseKey(event.method, event.uri, 0), event.time_ns)) {
     auto pending = pending_.find(*id);
     EmitPending(pending->first, pending->second, event.status);
     DropPending(pending);
@@ -370,8 +371,7 @@ void RequestJoiner::AdvanceTo(int64_t now_ns, int64_t wall_ns) {
     pending_access_.pop_front();
   }
   ExpireRecent(access_deadline - kAccessMatchTolerance);
-  while (!reported_order_.empty() && reported_order_.front().first < error_deadline &&
-         Waited(0)) {
+  while (!reported_order_.empty() && reported_order_.front().first < error_deadline && Waited(0)) {
     reported_errors_.erase(reported_order_.front().second);
     reported_order_.pop_front();
   }

@@ -34,9 +34,9 @@ class JoinedRequestSink {
 class RequestJoiner {
  public:
   struct Options {
-    int64_t window_ns = 60'000'000'000;         // how long error lines wait for their summary
-    int64_t access_window_ns = 5'000'000'000;   // how long access lines wait for a summary
-    size_t max_pending = 100'000;               // requests and access lines held at once
+    int64_t window_ns = 60'000'000'000;        // how long error lines wait for their summary
+    int64_t access_window_ns = 5'000'000'000;  // how long access lines wait for a summary
+    size_t max_pending = 100'000;              // requests and access lines held at once
   };
 
   RequestJoiner(Options options, JoinedRequestSink* sink);
@@ -48,6 +48,10 @@ class RequestJoiner {
   // the file holding its partner was even read.
   void AdvanceTo(int64_t now_ns, int64_t wall_ns = 0);
   static constexpr int64_t kMinWallWaitNs = 2'000'000'000;
+  // The wall clock at which the next events are queued (the daemon sets it per chunk).
+  void SetWallClock(int64_t wall_ns) {
+    if (wall_ns > wall_ns_) wall_ns_ = wall_ns;
+  }
   // End of input: flushes everything still waiting.
   void FlushAll();
 

@@ -151,9 +151,9 @@ Metrics::SourceCounters& Metrics::CountersFor(std::string_view source) {
   const std::string name(source);
   counters.lines = &lines_read_.Add({{"source", name}});
   for (size_t i = 1; i < counters.records.size(); ++i) {
-    counters.records[i] = &records_.Add(
-        {{"source", name},
-         {"format", std::string(tailers::RecordFormatName(static_cast<tailers::RecordFormat>(i)))}});
+    counters.records[i] = &records_.Add({{"source", name},
+                                         {"format", std::string(tailers::RecordFormatName(
+                                                        static_cast<tailers::RecordFormat>(i)))}});
   }
   for (size_t i = 0; i < counters.skipped.size(); ++i) {
     counters.skipped[i] = &lines_skipped_.Add(
@@ -167,10 +167,12 @@ void Metrics::AddReaderStats(std::string_view source, const tailers::ReaderStats
   SourceCounters& counters = CountersFor(source);
   if (delta.lines != 0) counters.lines->Increment(static_cast<double>(delta.lines));
   for (size_t i = 1; i < counters.records.size(); ++i) {
-    if (delta.records[i] != 0) counters.records[i]->Increment(static_cast<double>(delta.records[i]));
+    if (delta.records[i] != 0)
+      counters.records[i]->Increment(static_cast<double>(delta.records[i]));
   }
   for (size_t i = 0; i < counters.skipped.size(); ++i) {
-    if (delta.skipped[i] != 0) counters.skipped[i]->Increment(static_cast<double>(delta.skipped[i]));
+    if (delta.skipped[i] != 0)
+      counters.skipped[i]->Increment(static_cast<double>(delta.skipped[i]));
   }
 }
 

@@ -75,6 +75,7 @@ const tailers::ReaderStats& Pipeline::stream_stats(StreamId stream) const {
 void Pipeline::NoteActivity(StreamId stream, int64_t wall_ns) {
   if (streams_[stream] != nullptr) streams_[stream]->last_activity_wall_ns = wall_ns;
   last_activity_wall_ns_ = wall_ns;
+  joiner_.SetWallClock(wall_ns);
 }
 
 void Pipeline::Tick(int64_t wall_ns) {

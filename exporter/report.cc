@@ -34,10 +34,14 @@ void NumberField(std::string* out, std::string_view key, double value) {
 
 std::string_view OriginName(JoinedRequest::Origin origin) {
   switch (origin) {
-    case JoinedRequest::Origin::kSummary: return "summary";
-    case JoinedRequest::Origin::kAccessLog: return "access_log";
-    case JoinedRequest::Origin::kErrorLines: return "error_lines";
-    case JoinedRequest::Origin::kBackground: return "background";
+    case JoinedRequest::Origin::kSummary:
+      return "summary";
+    case JoinedRequest::Origin::kAccessLog:
+      return "access_log";
+    case JoinedRequest::Origin::kErrorLines:
+      return "error_lines";
+    case JoinedRequest::Origin::kBackground:
+      return "background";
   }
   return "summary";
 }
@@ -59,11 +63,13 @@ void AppendRequestJson(const Classified& c, std::string* out) {
   }
   Field(out, "cause", c.cause);
   Field(out, "rule", c.verdict.rule != nullptr ? std::string_view(c.verdict.rule->name) : "");
-  Field(out, "severity", c.verdict.rule != nullptr ? std::string_view(c.verdict.rule->severity)
-                                                   : std::string_view("critical"));
+  Field(out, "severity",
+        c.verdict.rule != nullptr ? std::string_view(c.verdict.rule->severity)
+                                  : std::string_view("critical"));
   Field(out, "upload_uuid", r.upload_uuid);
   NumberField(out, "upload_age_seconds", r.upload_age_seconds);
-  if (r.upload_state.valid) NumberField(out, "upload_offset", static_cast<double>(r.upload_state.offset));
+  if (r.upload_state.valid)
+    NumberField(out, "upload_offset", static_cast<double>(r.upload_state.offset));
   NumberField(out, "duration_seconds",
               r.duration_ns >= 0 ? static_cast<double>(r.duration_ns) / 1e9 : NAN);
   Field(out, "err_code", r.err_code);

@@ -16,16 +16,26 @@ std::string_view FieldText(const JoinedRequest& request, RequestField field,
       const int n = std::snprintf(status_buffer, sizeof(status_buffer), "%d", request.status);
       return std::string_view(status_buffer, n > 0 ? static_cast<size_t>(n) : 0);
     }
-    case RequestField::kOperation: return OperationName(request.operation);
-    case RequestField::kMethod: return request.method;
-    case RequestField::kRepository: return request.repository;
-    case RequestField::kUri: return request.uri;
-    case RequestField::kErrCode: return request.err_code;
-    case RequestField::kErrMessage: return request.err_message;
-    case RequestField::kErrDetail: return request.err_detail;
-    case RequestField::kMsg: return request.msg;
-    case RequestField::kMessages: return request.messages;
-    case RequestField::kLevel: return LevelName(request.level);
+    case RequestField::kOperation:
+      return OperationName(request.operation);
+    case RequestField::kMethod:
+      return request.method;
+    case RequestField::kRepository:
+      return request.repository;
+    case RequestField::kUri:
+      return request.uri;
+    case RequestField::kErrCode:
+      return request.err_code;
+    case RequestField::kErrMessage:
+      return request.err_message;
+    case RequestField::kErrDetail:
+      return request.err_detail;
+    case RequestField::kMsg:
+      return request.msg;
+    case RequestField::kMessages:
+      return request.messages;
+    case RequestField::kLevel:
+      return LevelName(request.level);
     case RequestField::kSourceKind:
       return request.origin == JoinedRequest::Origin::kAccessLog ? "access" : "app";
   }
@@ -34,8 +44,10 @@ std::string_view FieldText(const JoinedRequest& request, RequestField field,
 
 double NumericValue(const JoinedRequest& request, NumericField field) {
   switch (field) {
-    case NumericField::kStatus: return request.status > 0 ? request.status : NAN;
-    case NumericField::kUploadAgeSeconds: return request.upload_age_seconds;
+    case NumericField::kStatus:
+      return request.status > 0 ? request.status : NAN;
+    case NumericField::kUploadAgeSeconds:
+      return request.upload_age_seconds;
     case NumericField::kUploadOffset:
       return request.upload_state.valid && request.upload_state.offset >= 0
                  ? static_cast<double>(request.upload_state.offset)
@@ -49,10 +61,14 @@ double NumericValue(const JoinedRequest& request, NumericField field) {
 bool Holds(double value, const NumericBound& bound) {
   if (std::isnan(value)) return false;  // an unknown value never satisfies a bound
   switch (bound.comparison) {
-    case Comparison::kLt: return value < bound.value;
-    case Comparison::kLe: return value <= bound.value;
-    case Comparison::kGt: return value > bound.value;
-    case Comparison::kGe: return value >= bound.value;
+    case Comparison::kLt:
+      return value < bound.value;
+    case Comparison::kLe:
+      return value <= bound.value;
+    case Comparison::kGt:
+      return value > bound.value;
+    case Comparison::kGe:
+      return value >= bound.value;
   }
   return false;
 }

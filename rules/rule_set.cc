@@ -15,12 +15,18 @@ struct FieldName {
   RequestField field;
 };
 constexpr FieldName kFields[] = {
-    {"status", RequestField::kStatus},          {"operation", RequestField::kOperation},
-    {"method", RequestField::kMethod},          {"repository", RequestField::kRepository},
-    {"uri", RequestField::kUri},                {"err.code", RequestField::kErrCode},
-    {"err.message", RequestField::kErrMessage}, {"err.detail", RequestField::kErrDetail},
-    {"msg", RequestField::kMsg},                {"messages", RequestField::kMessages},
-    {"level", RequestField::kLevel},            {"source_kind", RequestField::kSourceKind},
+    {"status", RequestField::kStatus},
+    {"operation", RequestField::kOperation},
+    {"method", RequestField::kMethod},
+    {"repository", RequestField::kRepository},
+    {"uri", RequestField::kUri},
+    {"err.code", RequestField::kErrCode},
+    {"err.message", RequestField::kErrMessage},
+    {"err.detail", RequestField::kErrDetail},
+    {"msg", RequestField::kMsg},
+    {"messages", RequestField::kMessages},
+    {"level", RequestField::kLevel},
+    {"source_kind", RequestField::kSourceKind},
 };
 
 struct NumericName {
@@ -199,8 +205,8 @@ class RuleSetBuilder {
       errors_.push_back(rule->location + ": " + path + ": a rule is a mapping");
       return false;
     }
-    static const std::set<std::string> kKeys = {"name",    "cause",     "severity", "summary",
-                                                "runbook", "match",     "not_match", "numeric",
+    static const std::set<std::string> kKeys = {"name",     "cause",   "severity",  "summary",
+                                                "runbook",  "match",   "not_match", "numeric",
                                                 "examples", "disabled"};
     for (const auto& entry : node) {
       const std::string key = entry.first.as<std::string>();
@@ -231,7 +237,7 @@ class RuleSetBuilder {
     ParsePatterns(file, named + ".match", node["match"], &rule->match);
     ParsePatterns(file, named + ".not_match", node["not_match"], &rule->not_match);
     ParseNumeric(file, named + ".numeric", node["numeric"], &rule->numeric);
-    if (rule->match.empty() && rule->numeric.empty()) {
+    if (!node["match"] && !node["numeric"]) {
       errors_.push_back(rule->location + ": " + named +
                         ": needs at least one match or numeric condition");
     }
@@ -377,8 +383,8 @@ class RuleSetBuilder {
         out->push_back({example.as<std::string>(), kind == "match", Where(file, example)});
       }
     }
-    const bool has_match = std::any_of(out->begin(), out->end(),
-                                       [](const RuleExample& e) { return e.should_match; });
+    const bool has_match =
+        std::any_of(out->begin(), out->end(), [](const RuleExample& e) { return e.should_match; });
     if (!has_match) {
       errors_.push_back(Where(file, node) + ": " + path + ": needs at least one `match` example");
     }

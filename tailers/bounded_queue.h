@@ -39,6 +39,21 @@ class BoundedQueue {
     return true;
   }
 
+  enum class PushResult { kPushed, kTimedOut, kClosed };
+  // Like Push, but waits at most `timeout`; `value` is moved from only when kPushed.
+  template <typename Rep, typename Period>
+  PushResult PushFor(T& value, std::chrono::duration<Rep, Period> timeout) {
+    std::unique_lock lock(mutex_);
+    if (!not_full_.wait_for(lock, timeout, [&] { return items_.size() < capacity_ || closed_; })) {
+      return PushResult::kTimedOut;
+    }
+    if (closed_) return PushResult::kClosed;
+    items_.push_back(std::move(value));
+    lock.unlock();
+    not_empty_.notify_one();
+    return PushResult::kPushed;
+  }
+
   // The oldest item, waiting up to `timeout` for one. nullopt on timeout or closed and empty.
   template <typename Rep, typename Period>
   std::optional<T> Pop(std::chrono::duration<Rep, Period> timeout) {

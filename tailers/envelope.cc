@@ -55,10 +55,10 @@ bool UnwrapSyslog(std::string_view line, int year, Unwrapped* out) {
   const int minute = (clock[3] - '0') * 10 + (clock[4] - '0');
   const int second = (clock[6] - '0') * 10 + (clock[7] - '0');
   // Local time of the log host; used only when the record has no time of its own.
-  out->time_ns = (DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
-                      86400 +
-                  hour * 3600 + minute * 60 + second) *
-                 kNanosPerSecond;
+  out->time_ns =
+      (DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+       hour * 3600 + minute * 60 + second) *
+      kNanosPerSecond;
   out->envelope = Envelope::kSyslog;
   out->payload = end + 1 <= line.size() ? line.substr(std::min(end + 1, line.size())) : "";
   return true;
@@ -185,13 +185,20 @@ bool UnwrapCompose(std::string_view line, Unwrapped* out) {
 
 std::string_view EnvelopeName(Envelope envelope) {
   switch (envelope) {
-    case Envelope::kNone: return "none";
-    case Envelope::kSyslog: return "syslog";
-    case Envelope::kRfc5424: return "rfc5424";
-    case Envelope::kCri: return "cri";
-    case Envelope::kDockerJson: return "docker_json";
-    case Envelope::kSvlogd: return "svlogd";
-    case Envelope::kCompose: return "compose";
+    case Envelope::kNone:
+      return "none";
+    case Envelope::kSyslog:
+      return "syslog";
+    case Envelope::kRfc5424:
+      return "rfc5424";
+    case Envelope::kCri:
+      return "cri";
+    case Envelope::kDockerJson:
+      return "docker_json";
+    case Envelope::kSvlogd:
+      return "svlogd";
+    case Envelope::kCompose:
+      return "compose";
   }
   return "none";
 }

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <string_view>
 #include <utility>
 
 namespace rrca::tailers {
@@ -39,46 +41,120 @@ uint32_t CountNewlines(const char* data, size_t length) {
   return lines;
 }
 
-struct CopyFile {
-  int fd = -1;
-  FileKey key;
+// A file beside the live one that may be a copy of it made by logrotate's copytruncate.
+struct Sibling {
   std::string path;
+  FileKey key;
+  uint64_t size = 0;
+  struct timespec mtime {};
 };
 
-// logrotate's copytruncate leaves a copy beside the file (registry.log.1, registry.log-2024...,
-// registry-2024.log): same directory, same name up to the first '.', not compressed, at least
-// `offset` long, holding exactly `before` just before `offset`. The newest such file wins.
-std::optional<CopyFile> FindCopy(const std::string& real_path, FileKey own, uint64_t offset,
-                                 const std::string& before) {
+bool Newer(const struct timespec& a, const struct timespec& b) {
+  return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+}
+
+// Regular, uncompressed files in the live file's directory whose name starts with its stem
+// (registry.log -> registry.log.1, registry.log-2024..., registry-2024.log). Listed twice and
+// merged: a rotation renaming files during one listing can hide a name from it.
+std::vector<Sibling> ListSiblings(const std::string& real_path, FileKey live) {
   namespace fs = std::filesystem;
-  const fs::path live(real_path);
-  const std::string base = live.filename().string();
+  const fs::path path(real_path);
+  const std::string base = path.filename().string();
   const std::string stem = base.substr(0, base.find('.'));
-  std::optional<CopyFile> best;
-  struct timespec best_mtime {};
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(live.parent_path(), error)) {
-    const std::string name = entry.path().filename().string();
-    if (name == base || name.rfind(stem, 0) != 0 || IsCompressedName(name)) continue;
-    int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) continue;
-    struct stat st {};
-    FileKey key;
-    bool match = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-                 static_cast<uint64_t>(st.st_size) >= offset;
-    if (match) key = FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
-    match = match && key != own && ReadBytesBefore(fd, offset, before.size()) == before;
-    if (match && (!best || st.st_mtim.tv_sec > best_mtime.tv_sec ||
-                  (st.st_mtim.tv_sec == best_mtime.tv_sec &&
-                   st.st_mtim.tv_nsec > best_mtime.tv_nsec))) {
-      if (best) ::close(best->fd);
-      best = CopyFile{fd, key, entry.path().string()};
-      best_mtime = st.st_mtim;
-      continue;
+  std::map<FileKey, Sibling> found;
+  for (int pass = 0; pass < 2; ++pass) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(path.parent_path(), error)) {
+      const std::string name = entry.path().filename().string();
+      struct stat st {};
+      if (name == base || name.rfind(stem, 0) != 0 || IsCompressedName(name) ||
+          ::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        continue;
+      }
+      const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+      if (key != live) {
+        found[key] = Sibling{entry.path().string(), key, static_cast<uint64_t>(st.st_size),
+                             st.st_mtim};
+      }
     }
+  }
+  std::vector<Sibling> siblings;
+  for (auto& [key, sibling] : found) siblings.push_back(std::move(sibling));
+  return siblings;
+}
+
+// Opens `sibling` if it is still the same file.
+int OpenSibling(const Sibling& sibling) {
+  int fd = ::open(sibling.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  struct stat st {};
+  if (fd >= 0 && (::fstat(fd, &st) != 0 || st.st_ino != sibling.key.inode)) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Opens `sibling` even if a rotation renamed it since it was listed (.1 -> .2).
+int OpenMoved(const std::string& real_path, FileKey live, Sibling* sibling) {
+  int fd = OpenSibling(*sibling);
+  if (fd >= 0) return fd;
+  for (const Sibling& now : ListSiblings(real_path, live)) {
+    if (now.key == sibling->key) {
+      sibling->path = now.path;
+      return OpenSibling(*sibling);
+    }
+  }
+  return -1;
+}
+
+// Up to `n` bytes from the start of `fd`.
+std::string Head(int fd, size_t n) {
+  std::string bytes(n, '\0');
+  ssize_t got = ::pread(fd, bytes.data(), n, 0);
+  bytes.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return bytes;
+}
+
+// The copy of the generation we were reading: it holds exactly `before` just before `offset`.
+// The newest such file wins.
+std::optional<Sibling> FindCopyOf(const std::vector<Sibling>& siblings, uint64_t offset,
+                                  const std::string& before) {
+  std::optional<Sibling> best;
+  for (const Sibling& sibling : siblings) {
+    if (sibling.size < offset || (best && !Newer(sibling.mtime, best->mtime))) continue;
+    int fd = OpenSibling(sibling);
+    if (fd < 0) continue;
+    if (ReadBytesBefore(fd, offset, before.size()) == before) best = sibling;
     ::close(fd);
   }
   return best;
+}
+
+// Copies of later generations, oldest first: the file was copied and truncated again before we
+// polled. Named "<live name><.-_>...", newer than `copy`, and not a copy of what the live file
+// holds now (that one is still being made, or the live file was not truncated again yet).
+std::vector<Sibling> LaterCopies(const std::vector<Sibling>& siblings, const Sibling& copy,
+                                 const std::string& live_name, int live_fd) {
+  constexpr size_t kHeadBytes = 256;
+  const std::string live_head = Head(live_fd, kHeadBytes);
+  std::vector<Sibling> later;
+  for (const Sibling& sibling : siblings) {
+    const std::string name = std::filesystem::path(sibling.path).filename().string();
+    if (sibling.key == copy.key || sibling.size == 0 || !Newer(sibling.mtime, copy.mtime) ||
+        name.size() <= live_name.size() || name.rfind(live_name, 0) != 0 ||
+        std::strchr(".-_", name[live_name.size()]) == nullptr) {
+      continue;
+    }
+    int fd = OpenSibling(sibling);
+    if (fd < 0) continue;
+    const size_t n = std::min<uint64_t>({sibling.size, live_head.size(), kHeadBytes});
+    const bool same_head = n > 0 && Head(fd, n) == std::string_view(live_head).substr(0, n);
+    ::close(fd);
+    if (!same_head) later.push_back(sibling);
+  }
+  std::sort(later.begin(), later.end(),
+            [](const Sibling& a, const Sibling& b) { return Newer(b.mtime, a.mtime); });
+  return later;
 }
 
 }  // namespace
@@ -173,7 +249,7 @@ bool FileFollower::Poll(TailClock::time_point now, const PathState* path) {
   const size_t got = ReadFile(&more);
   if (got > 0) last_data_ = now;
   if (state_ == State::kFollowing && path != nullptr && (!path->exists || path->key != key_)) {
-    RetireFor(now, *path);
+    Retire(now, path);
   }
   if (state_ == State::kDraining && got == 0 && now - last_data_ >= options_.grace) Close(now);
   lag_bytes_ = state_ == State::kClosed || size <= read_offset_
@@ -378,42 +454,62 @@ void FileFollower::HandleTruncation() {
   Count(stats_->truncations);
   spdlog::info("{}: truncated below offset {} (copytruncate?); reading it from the start",
                origin_.path, read_offset_);
-  if (state_ != State::kFollowing || !ReadRestOfCopy()) Flush(/*end_of_file=*/false);
+  if (state_ != State::kFollowing || !ReadCopies()) Flush(/*end_of_file=*/false);
   read_offset_ = consumed_offset_ = 0;
   buffered_ = 0;
   tail_.clear();
   skipping_ = false;
 }
 
-// Reads the copy found by FindCopy from our read offset to its end, as if it were our file:
-// up to that offset the two hold the same bytes, so the chunks carry the copy's identity.
-bool FileFollower::ReadRestOfCopy() {
-  std::optional<CopyFile> copy = FindCopy(real_path_, key_, read_offset_, BytesBeforeRead());
+// copytruncate: reads the copy of the generation we were in from our read offset (up to there
+// the two hold the same bytes), then any later generations copied before we polled, each to
+// its end and under its own identity. Returns false when no copy was found.
+bool FileFollower::ReadCopies() {
+  const std::vector<Sibling> siblings = ListSiblings(real_path_, key_);
+  std::optional<Sibling> copy = FindCopyOf(siblings, read_offset_, BytesBeforeRead());
   if (!copy) return false;
-  const int live_fd = std::exchange(fd_, copy->fd);
-  const FileKey live_key = std::exchange(key_, copy->key);
-  chunk_path_ = copy->path;
-  const uint64_t from = read_offset_;
-  for (bool more = true; more;) ReadFile(&more);
-  Flush(/*end_of_file=*/true);
-  finished_.push_back(mark());
-  spdlog::info("{}: read the {} bytes written before the truncation from its copy {}",
-               origin_.path, read_offset_ - from, copy->path);
-  ::close(fd_);
+  const std::string live_name = std::filesystem::path(real_path_).filename().string();
+  std::vector<Sibling> copies = LaterCopies(siblings, *copy, live_name, fd_);
+  copies.insert(copies.begin(), *copy);
+  const int live_fd = fd_;
+  const FileKey live_key = key_;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    Sibling& sibling = copies[i];
+    fd_ = OpenMoved(real_path_, live_key, &sibling);
+    if (fd_ < 0 && i == 0) {  // renamed away since the listing: as if not found
+      fd_ = live_fd;
+      return false;
+    }
+    if (fd_ < 0) continue;
+    if (i > 0) {  // a whole later generation: from its start
+      read_offset_ = consumed_offset_ = 0;
+      tail_.clear();
+    }
+    key_ = sibling.key;
+    chunk_path_ = sibling.path;
+    const uint64_t from = read_offset_;
+    for (bool more = true; more;) ReadFile(&more);
+    Flush(/*end_of_file=*/true);
+    finished_.push_back(mark());
+    spdlog::info("{}: truncated; read bytes {}..{} from its copy {}", origin_.path, from,
+                 read_offset_, sibling.path);
+    ::close(fd_);
+    Count(stats_->copies_recovered);
+  }
   fd_ = live_fd;
   key_ = live_key;
   chunk_path_ = origin_.path;
-  Count(stats_->copies_recovered);
   return true;
 }
 
-void FileFollower::Retire(TailClock::time_point now) {
+void FileFollower::Retire(TailClock::time_point now, const PathState* path) {
   if (state_ != State::kFollowing) return;
+  if (path != nullptr) CountTransition(*path);
   state_ = State::kDraining;
   last_data_ = now;
 }
 
-void FileFollower::RetireFor(TailClock::time_point now, const PathState& path) {
+void FileFollower::CountTransition(const PathState& path) {
   struct stat st {};
   const bool unlinked = ::fstat(fd_, &st) == 0 && st.st_nlink == 0;
   const char* what = "rotated (renamed away)";
@@ -426,9 +522,8 @@ void FileFollower::RetireFor(TailClock::time_point now, const PathState& path) {
   } else {
     Count(stats_->rotations);
   }
-  spdlog::info("{}: {}; reading the old file to its end, the new one from its start",
-               origin_.path, what);
-  Retire(now);
+  spdlog::info("{}: {}; reading the old file (inode {}) to its end, the new one from its start",
+               origin_.path, what, key_.inode);
 }
 
 }  // namespace rrca::tailers

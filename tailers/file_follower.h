@@ -62,7 +62,8 @@ using ChunkSink = std::function<void(Chunk&&)>;
 //     it for a copy (same directory, same name stem, not compressed) that holds our bytes before
 //     the offset — logrotate's copytruncate — and read the rest of that copy first: that
 //     recovers every line written before the copy; only lines written between copy and
-//     truncate are lost, as for any tailer. Then flush the partial line and read from 0.
+//     truncate are lost, as for any tailer. Later copies (rotated again before we polled) are
+//     read whole, oldest first. Then flush the partial line and read from 0.
 //  2. Read to EOF (at most max_bytes_per_poll).
 //  3. While following, compare the path with our (dev, inode). If the path leads elsewhere or
 //     nowhere, the file is retired and counted once:
@@ -96,9 +97,9 @@ class FileFollower {
   bool Poll(TailClock::time_point now, const PathState* path);
   // Hands over a held partial line as a line (shutdown). Reading may go on afterwards.
   void FlushPartial();
-  // Reads the file to its end as in rule 4, without counting a transition (a file found
-  // renamed after a restart).
-  void Retire(TailClock::time_point now);
+  // Stops following the path: from now on rule 4. With `path` (what the path leads to now) the
+  // transition is counted as in rule 3; without, it is not (a file found renamed at start-up).
+  void Retire(TailClock::time_point now, const PathState* path);
 
   State state() const { return state_; }
   bool is_stream() const { return stream_; }
@@ -128,8 +129,8 @@ class FileFollower {
   void Close(TailClock::time_point now);
   bool RewrittenBeforeOffset();
   void HandleTruncation();
-  bool ReadRestOfCopy();
-  void RetireFor(TailClock::time_point now, const PathState& path);
+  bool ReadCopies();
+  void CountTransition(const PathState& path);
   std::string BytesBeforeRead() const;
 
   FileOrigin origin_;

@@ -55,8 +55,8 @@ JsonObjectScanner::JsonObjectScanner(std::string_view text) : text_(text) {
 }
 
 void JsonObjectScanner::SkipSpace() {
-  while (pos_ < text_.size() &&
-         (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\r' || text_[pos_] == '\n')) {
+  while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\r' ||
+                                 text_[pos_] == '\n')) {
     ++pos_;
   }
 }
@@ -72,8 +72,7 @@ bool JsonObjectScanner::ScanString(std::string_view* raw, bool* has_escapes) {
     // Count the backslashes right before the quote: an odd number escapes it.
     size_t backslashes = 0;
     while (quote - backslashes > start && text_[quote - backslashes - 1] == '\\') ++backslashes;
-    if (!*has_escapes &&
-        std::memchr(text_.data() + start, '\\', quote - start) != nullptr) {
+    if (!*has_escapes && std::memchr(text_.data() + start, '\\', quote - start) != nullptr) {
       *has_escapes = true;
     }
     pos_ = quote + 1;
@@ -175,14 +174,30 @@ bool AppendJsonUnescaped(std::string_view raw, std::string* out) {
     const char c = raw[slash + 1];
     pos = slash + 2;
     switch (c) {
-      case 'n': out->push_back('\n'); break;
-      case 't': out->push_back('\t'); break;
-      case 'r': out->push_back('\r'); break;
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case '/': out->push_back('/'); break;
-      case '\\': out->push_back('\\'); break;
-      case '"': out->push_back('"'); break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case '/':
+        out->push_back('/');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '"':
+        out->push_back('"');
+        break;
       case 'u': {
         unsigned code = 0;
         if (!ReadHex4(raw, pos, &code)) return false;

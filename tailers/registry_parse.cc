@@ -95,14 +95,29 @@ Field FieldOf(std::string_view key) {
 Level LevelOf(std::string_view text) {
   if (text.empty()) return Level::kUnknown;
   switch (text[0]) {
-    case 'd': case 'D': return Level::kDebug;
-    case 'i': case 'I': return Level::kInfo;
-    case 'w': case 'W': return Level::kWarning;
-    case 'e': case 'E': return Level::kError;
-    case 'f': case 'F': return Level::kFatal;
-    case 'p': case 'P': return Level::kPanic;
-    case 't': case 'T': return Level::kTrace;
-    default: return Level::kUnknown;
+    case 'd':
+    case 'D':
+      return Level::kDebug;
+    case 'i':
+    case 'I':
+      return Level::kInfo;
+    case 'w':
+    case 'W':
+      return Level::kWarning;
+    case 'e':
+    case 'E':
+      return Level::kError;
+    case 'f':
+    case 'F':
+      return Level::kFatal;
+    case 'p':
+    case 'P':
+      return Level::kPanic;
+    case 't':
+    case 'T':
+      return Level::kTrace;
+    default:
+      return Level::kUnknown;
   }
 }
 
@@ -176,14 +191,30 @@ std::string_view Unescape(std::string_view raw, std::string* scratch) {
 void Assign(Field field, std::string_view value, bool quoted, std::string* scratch,
             RegistryEvent* event) {
   switch (field) {
-    case Field::kTime: ParseRfc3339(value, &event->time_ns); break;
-    case Field::kLevel: event->level = LevelOf(value); break;
-    case Field::kMsg: event->msg = quoted ? Unescape(value, scratch) : value; break;
-    case Field::kRequestId: event->request_id = value; break;
-    case Field::kMethod: event->method = value; break;
-    case Field::kUri: event->uri = value; break;
-    case Field::kStatus: event->status = ParseStatusCode(value); break;
-    case Field::kDuration: ParseGoDuration(value, &event->duration_ns); break;
+    case Field::kTime:
+      ParseRfc3339(value, &event->time_ns);
+      break;
+    case Field::kLevel:
+      event->level = LevelOf(value);
+      break;
+    case Field::kMsg:
+      event->msg = quoted ? Unescape(value, scratch) : value;
+      break;
+    case Field::kRequestId:
+      event->request_id = value;
+      break;
+    case Field::kMethod:
+      event->method = value;
+      break;
+    case Field::kUri:
+      event->uri = value;
+      break;
+    case Field::kStatus:
+      event->status = ParseStatusCode(value);
+      break;
+    case Field::kDuration:
+      ParseGoDuration(value, &event->duration_ns);
+      break;
     case Field::kDurationMs: {
       double ms = 0;
       if (!value.empty() && value.size() < 32) {
@@ -195,18 +226,33 @@ void Assign(Field field, std::string_view value, bool quoted, std::string* scrat
       }
       break;
     }
-    case Field::kRepository: event->repository = quoted ? Unescape(value, scratch) : value; break;
-    case Field::kUploadUuid: event->upload_uuid = value; break;
-    case Field::kErrCode: event->err_code = value; break;
-    case Field::kErrMessage: event->err_message = quoted ? Unescape(value, scratch) : value; break;
-    case Field::kErrDetail: event->err_detail = quoted ? Unescape(value, scratch) : value; break;
+    case Field::kRepository:
+      event->repository = quoted ? Unescape(value, scratch) : value;
+      break;
+    case Field::kUploadUuid:
+      event->upload_uuid = value;
+      break;
+    case Field::kErrCode:
+      event->err_code = value;
+      break;
+    case Field::kErrMessage:
+      event->err_message = quoted ? Unescape(value, scratch) : value;
+      break;
+    case Field::kErrDetail:
+      event->err_detail = quoted ? Unescape(value, scratch) : value;
+      break;
     case Field::kError:
       // GitLab logs the wrapped error as "error"; use it when there is no detail.
       if (event->err_detail.empty()) event->err_detail = quoted ? Unescape(value, scratch) : value;
       break;
-    case Field::kTraceDuration: ParseGoDuration(value, &event->trace_duration_ns); break;
-    case Field::kTraceFunc: event->trace_func = value; break;
-    case Field::kIgnored: break;
+    case Field::kTraceDuration:
+      ParseGoDuration(value, &event->trace_duration_ns);
+      break;
+    case Field::kTraceFunc:
+      event->trace_func = value;
+      break;
+    case Field::kIgnored:
+      break;
   }
 }
 
@@ -214,11 +260,16 @@ void Assign(Field field, std::string_view value, bool quoted, std::string* scrat
 
 std::string_view RecordFormatName(RecordFormat format) {
   switch (format) {
-    case RecordFormat::kLogrusText: return "logrus_text";
-    case RecordFormat::kLogrusJson: return "logrus_json";
-    case RecordFormat::kLogrusTty: return "logrus_tty";
-    case RecordFormat::kAccessLog: return "access_log";
-    case RecordFormat::kUnknown: break;
+    case RecordFormat::kLogrusText:
+      return "logrus_text";
+    case RecordFormat::kLogrusJson:
+      return "logrus_json";
+    case RecordFormat::kLogrusTty:
+      return "logrus_tty";
+    case RecordFormat::kAccessLog:
+      return "access_log";
+    case RecordFormat::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -231,9 +282,8 @@ RecordFormat DetectRecordStart(std::string_view payload) {
   // logrus puts time, level and msg first, but custom field orders exist: level= first too.
   if (first == 'l' && payload.starts_with("level=")) return RecordFormat::kLogrusText;
   if (payload.size() > 10 && payload[4] == '[' &&
-      (payload.starts_with("INFO") || payload.starts_with("WARN") ||
-       payload.starts_with("ERRO") || payload.starts_with("DEBU") ||
-       payload.starts_with("FATA") || payload.starts_with("PANI"))) {
+      (payload.starts_with("INFO") || payload.starts_with("WARN") || payload.starts_with("ERRO") ||
+       payload.starts_with("DEBU") || payload.starts_with("FATA") || payload.starts_with("PANI"))) {
     return RecordFormat::kLogrusTty;
   }
   // Access log: "<host> <ident> <user> [<time>] "..." -- look for " [dd/" in the first bytes.

@@ -4,12 +4,18 @@ namespace rrca::tailers {
 
 std::string_view RecordSkipName(RecordSkip reason) {
   switch (reason) {
-    case RecordSkip::kUnknownFormat: return "unknown_format";
-    case RecordSkip::kMalformed: return "malformed";
-    case RecordSkip::kEnvelopeMalformed: return "envelope_malformed";
-    case RecordSkip::kOrphanContinuation: return "orphan_continuation";
-    case RecordSkip::kTooLong: return "too_long";
-    case RecordSkip::kCount: break;
+    case RecordSkip::kUnknownFormat:
+      return "unknown_format";
+    case RecordSkip::kMalformed:
+      return "malformed";
+    case RecordSkip::kEnvelopeMalformed:
+      return "envelope_malformed";
+    case RecordSkip::kOrphanContinuation:
+      return "orphan_continuation";
+    case RecordSkip::kTooLong:
+      return "too_long";
+    case RecordSkip::kCount:
+      break;
   }
   return "unknown";
 }

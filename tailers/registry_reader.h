@@ -23,9 +23,9 @@ enum class RecordSkip : uint8_t {
 std::string_view RecordSkipName(RecordSkip reason);
 
 struct ReaderStats {
-  uint64_t lines = 0;               // physical lines seen
+  uint64_t lines = 0;  // physical lines seen
   uint64_t empty_lines = 0;
-  uint64_t continuation_lines = 0;  // lines that continued a multi-line record
+  uint64_t continuation_lines = 0;    // lines that continued a multi-line record
   uint64_t unterminated_records = 0;  // records emitted with a quote still open
   std::array<uint64_t, 5> records{};  // by RecordFormat
   std::array<uint64_t, static_cast<size_t>(RecordSkip::kCount)> skipped{};

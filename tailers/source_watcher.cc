@@ -57,7 +57,12 @@ SourceWatcher::SourceWatcher(size_t source_index, SourceConfig config, WatcherOp
       queue_(queue),
       positions_(positions) {}
 
-SourceWatcher::~SourceWatcher() { Stop(); }
+SourceWatcher::~SourceWatcher() {
+  Stop();
+  for (auto& [path, files] : pending_) {
+    for (PendingFile& file : files) ::close(file.fd);
+  }
+}
 
 void SourceWatcher::Start() {
   if (thread_.joinable()) return;
@@ -76,10 +81,13 @@ void SourceWatcher::Stop() {
 
 void SourceWatcher::Run() {
   while (!stop_ && !queue_closed_) {
+    const uint64_t bytes = stats_.bytes_read.load(std::memory_order_relaxed);
     const bool more = PollOnce(TailClock::now());
     if (more) continue;
-    const uint64_t bytes = stats_.bytes_read.load(std::memory_order_relaxed);
-    const auto pause = bytes != std::exchange(bytes_at_last_cycle_, bytes)
+    // Files that were written lately are watched closely: they may be rotated again soon.
+    const auto now = TailClock::now();
+    if (stats_.bytes_read.load(std::memory_order_relaxed) != bytes) last_data_at_ = now;
+    const auto pause = now - last_data_at_ < options_.poll_interval
                            ? std::min(options_.active_poll_interval, options_.poll_interval)
                            : options_.poll_interval;
     std::unique_lock lock(mutex_);
@@ -112,6 +120,12 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
     it = active_.erase(it);
   }
   for (auto& follower : draining_) more |= follower->Poll(now, nullptr);
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    const std::string path = (it++)->first;  // AdoptPending erases it
+    if (active_.contains(path)) continue;
+    auto at_path = found.find(path);
+    AdoptPending(path, at_path == found.end() ? PathState{} : at_path->second, now);
+  }
   for (const auto& [path, state] : found) {
     if (!active_.contains(path) && !InUse(state.key)) OpenPath(path, now);
   }
@@ -308,7 +322,7 @@ void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
       spdlog::info("source {}: {} was renamed to {} while we were down; reading it from offset {}",
                    config_.name, saved.path, found_path, saved.offset);
       auto follower = Follow(found_path, fd, st, saved.offset);
-      follower->Retire(now);
+      follower->Retire(now, nullptr);
       follower->Poll(now, nullptr);
       draining_.push_back(std::move(follower));
       continue;
@@ -327,16 +341,77 @@ bool SourceWatcher::InUse(FileKey key) const {
   return std::ranges::any_of(draining_, [&](const auto& f) { return f->key() == key; });
 }
 
+// Hands a chunk to the queue. Also the heartbeat of CheckPaths while reading or waiting.
 void SourceWatcher::Push(Chunk&& chunk) {
-  std::chrono::nanoseconds waited{};
-  if (!queue_->Push(std::move(chunk), &waited)) {
-    queue_closed_ = true;  // shutting down: nobody will process it
-    return;
+  const auto interval = std::min(options_.active_poll_interval, options_.poll_interval);
+  const auto start = TailClock::now();
+  bool waited = false;
+  for (auto timeout = TailClock::duration::zero();; timeout = interval) {
+    if (TailClock::now() - last_path_check_ >= interval) CheckPaths();
+    switch (queue_->PushFor(chunk, timeout)) {
+      case BoundedQueue<Chunk>::PushResult::kPushed:
+        if (waited) {
+          stats_.queue_full_waits.fetch_add(1, std::memory_order_relaxed);
+          stats_.queue_full_wait_ns.fetch_add(
+              static_cast<uint64_t>((TailClock::now() - start).count()), std::memory_order_relaxed);
+        }
+        return;
+      case BoundedQueue<Chunk>::PushResult::kClosed:
+        queue_closed_ = true;  // shutting down: nobody will process it
+        return;
+      case BoundedQueue<Chunk>::PushResult::kTimedOut:
+        waited = true;
+        break;
+    }
   }
-  if (waited.count() > 0) {
-    stats_.queue_full_waits.fetch_add(1, std::memory_order_relaxed);
-    stats_.queue_full_wait_ns.fetch_add(static_cast<uint64_t>(waited.count()),
-                                        std::memory_order_relaxed);
+}
+
+// Opens, without reading, a new file found at the path of a followed one: a writer may fill it
+// and a rotation move it away again before the next cycle; holding it open keeps it readable.
+void SourceWatcher::CheckPaths() {
+  last_path_check_ = TailClock::now();
+  for (const auto& [path, follower] : active_) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const FileKey key = KeyOf(st);
+    std::deque<PendingFile>& files = pending_[path];
+    if (key == follower->key() || InUse(key) ||
+        std::ranges::any_of(files, [&](const PendingFile& f) { return KeyOf(f.st) == key; })) {
+      if (files.empty()) pending_.erase(path);
+      continue;
+    }
+    PendingFile file;
+    file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (file.fd >= 0 && ::fstat(file.fd, &file.st) == 0 && KeyOf(file.st) == key) {
+      files.push_back(file);
+    } else if (file.fd >= 0) {
+      ::close(file.fd);
+    }
+    if (files.empty()) pending_.erase(path);
+  }
+}
+
+// Follows the files CheckPaths found at `path`, oldest first; all but the one still there were
+// rotated away and are read to their end.
+void SourceWatcher::AdoptPending(const std::string& path, const PathState& now_at_path,
+                                 TailClock::time_point now) {
+  auto node = pending_.extract(path);
+  for (PendingFile& file : node.mapped()) {
+    const FileKey key = KeyOf(file.st);
+    if (InUse(key)) {
+      ::close(file.fd);
+      continue;
+    }
+    const uint64_t offset = StartOffset(path, key, file.fd, static_cast<uint64_t>(file.st.st_size));
+    auto follower = Follow(path, file.fd, file.st, offset);
+    if (now_at_path.exists && now_at_path.key == key) {
+      follower->Poll(now, &now_at_path);
+      active_[path] = std::move(follower);
+      continue;
+    }
+    follower->Retire(now, &now_at_path);
+    follower->Poll(now, nullptr);
+    draining_.push_back(std::move(follower));
   }
 }
 

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,7 +46,10 @@ struct WatcherOptions {
 //
 // Each cycle (PollOnce): expand the patterns; poll every open file (FileFollower applies the
 // rotation rule and reads); open files that appeared, unless their (dev, inode) is already
-// being read under another name. Where a file starts:
+// being read under another name. While reading or waiting for room in the queue, the paths of
+// followed files are checked every active_poll_interval and a new file found there is opened
+// at once (read later): a file rotated away again before its turn is still read whole.
+// Where a file starts:
 //   1. read earlier in this run (a rotated file reappearing under a matched name): where we
 //      stopped;
 //   2. a saved position with the same (dev, inode) whose fingerprint matches: there; a
@@ -89,6 +95,9 @@ class SourceWatcher {
   void RecoverMovedFiles(TailClock::time_point now);
   void PollStdin(TailClock::time_point now, bool* more);
   void NoteOpenError(const std::string& path, int error);
+  void CheckPaths();
+  void AdoptPending(const std::string& path, const PathState& now_at_path,
+                    TailClock::time_point now);
   bool InUse(FileKey key) const;
   void Push(Chunk&& chunk);
   void UpdateGauges();
@@ -109,10 +118,17 @@ class SourceWatcher {
   bool stdin_done_ = false;
   std::map<FileKey, FileMark> finished_;  // read to their end in this run, still matched
   std::map<std::string, int> open_errors_;  // path -> errno of its failing open
+  // Files found at a followed path by CheckPaths, oldest first: opened, not yet followed.
+  struct PendingFile {
+    int fd = -1;
+    struct stat st {};
+  };
+  std::map<std::string, std::deque<PendingFile>> pending_;
+  TailClock::time_point last_path_check_{};
+  TailClock::time_point last_data_at_{};
   std::set<std::string> failed_this_cycle_;
   bool first_scan_done_ = false;
   bool queue_closed_ = false;
-  uint64_t bytes_at_last_cycle_ = 0;
 
   std::thread thread_;
   std::mutex mutex_;

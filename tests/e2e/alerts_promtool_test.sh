@@ -86,7 +86,7 @@ check "amtool check-config alertmanager.yml" amtool check-config "$ALERTS/alertm
 check "alert coverage (labels, annotations, firing and quiet tests)" \
   python3 "$LIB/alerts_checks.py" coverage "$ALERTS"
 check "inhibit rules name existing alerts" python3 "$LIB/alerts_checks.py" inhibit "$ALERTS"
-check "docs/alerts.md names every alert and config key" \
+check "docs: every alert and config key documented, runbook anchors exist" \
   python3 "$LIB/alerts_checks.py" docs "$ALERTS"
 
 # Routing: the enricher first (continue: true), then downstream; info goes nowhere; the

@@ -21,6 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "tailers/bounded_queue.h"
 #include "tailers/positions_file.h"
 #include "tailers/source_watcher.h"
@@ -170,6 +173,7 @@ int Follow(const Flags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("tail_count"));  // stdout holds the figures
   Flags flags;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];

@@ -223,6 +223,26 @@ TEST_F(FollowerTest, CopytruncateReadsWhatItHadNotReadFromTheCopy) {
   EXPECT_EQ(chunks_.back().file, StateOf(path_).key);
 }
 
+// Rotated twice between two polls: the middle generation exists only in its copy.
+TEST_F(FollowerTest, CopytruncateTwiceBeforeAPollReadsEveryGeneration) {
+  Append(path_, "1\n2\n");
+  auto follower = Open();
+  Poll(*follower);
+  Append(path_, "3\n");
+  fs::copy_file(path_, path_ + ".1");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "4\n5\n");
+  fs::rename(path_ + ".1", path_ + ".2");
+  fs::copy_file(path_, path_ + ".1");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "6\n7\n");
+  fs::copy_file(path_, path_ + ".0");  // a copy of the live generation being made right now
+  Poll(*follower);
+  EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n6\n7\n");
+  EXPECT_EQ(stats_.copies_recovered.load(), 2u);
+  EXPECT_EQ(follower->TakeFinished().size(), 2u);
+}
+
 TEST_F(FollowerTest, CompressedCopiesAreNotReadBack) {
   Append(path_, "1\n");
   auto follower = Open();

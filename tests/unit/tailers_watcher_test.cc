@@ -417,6 +417,49 @@ TEST_F(WatcherTest, BackpressureSlowsTheReaderAndLosesNothing) {
   EXPECT_EQ(watcher->stats().lines_read.load(), 5000u);
 }
 
+// True when this process holds a descriptor on the file with this inode.
+bool HoldsOpen(ino_t inode) {
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    struct stat st {};
+    if (::stat(entry.path().c_str(), &st) == 0 && st.st_ino == inode) return true;
+  }
+  return false;
+}
+
+ino_t InodeOf(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// The reader waits for room in the queue while the file is rotated twice: the generation in the
+// middle was at the path only while nobody read; it must still be read, whole and once.
+TEST_F(WatcherTest, FilesRotatedAwayWhileTheQueueIsFullAreStillRead) {
+  BoundedQueue<Chunk> small(1);
+  options_.follower.read_bytes = 64;
+  auto watcher = std::make_unique<SourceWatcher>(0, SourceConfig{"s", {Path("app.log")}},
+                                                 options_, &small, nullptr);
+  Append(Path("app.log"), Lines(1, 50));
+  watcher->Start();
+  ASSERT_TRUE(WaitFor([&] { return small.size() == 1; }));  // full: the reader waits
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  Append(Path("app.log"), Lines(51, 60));
+  ASSERT_TRUE(WaitFor([&] { return HoldsOpen(InodeOf(Path("app.log"))); }));
+  fs::rename(Path("app.log.1"), Path("app.log.2"));
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  Append(Path("app.log"), Lines(61, 70));
+  Append(Path("app.log.1"), "71\n");  // its writer had not reopened yet
+  ASSERT_TRUE(WaitFor([&] { return HoldsOpen(InodeOf(Path("app.log"))); }));
+  std::string got;
+  ASSERT_TRUE(WaitFor([&] {
+    if (auto chunk = small.Pop(milliseconds(5))) got += chunk->bytes;
+    return got.size() >= Lines(1, 71).size();
+  }));
+  watcher->Stop();
+  while (auto chunk = small.Pop(milliseconds(0))) got += chunk->bytes;
+  ExpectEachOnce(got, 1, 71);
+  EXPECT_EQ(watcher->stats().rotations.load(), 2u);
+}
+
 TEST_F(WatcherTest, StopHandsOverThePartialLineAfterTheGracePeriod) {
   options_.follower.grace = milliseconds(50);
   Append(Path("app.log"), "complete\npartial");

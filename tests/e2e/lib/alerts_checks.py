@@ -5,7 +5,8 @@
              description and runbook_url annotations, and is tested in alerts/tests/ at least
              once firing with exp_annotations and once not firing (exp_alerts: []).
   inhibit    every alert name the Alertmanager inhibit rules name exists in alerting_rules.yml.
-  docs       docs/alerts.md names every alert and documents every key of config.toml.
+  docs       docs/alerts.md names every alert and documents every key of config.toml; every
+             runbook_url anchor is a heading of docs/runbook.md (when that file exists).
 
 Prints one line per problem; exits 1 when there is any.
 """
@@ -121,8 +122,27 @@ def docs(alerts_dir):
     problems = [f"docs/alerts.md does not name alert {a}" for a in alerts if f"`{a}`" not in doc]
     problems += [f"docs/alerts.md does not document config key {k}" for k in sorted(keys)
                  if f"`{k}`" not in doc and f"[{k}]" not in doc and f"[[{k}]]" not in doc]
+    # every runbook_url anchor is a heading of docs/runbook.md
+    runbook = os.path.join(root, "docs", "runbook.md")
+    anchors = set()
+    for body in alerts.values():
+        m = re.search(r"runbook_url: '?[^#\s']*#([^'\n]+)", body)
+        if m:
+            anchors.add(m.group(1))
+    if "{{ $labels.cause }}" in anchors:
+        anchors.discard("{{ $labels.cause }}")
+        anchors |= {c for a in cfg.get("cause_alert", []) for c in a["causes"]}
+    checked = ""
+    if os.path.exists(runbook):
+        headings = {re.sub(r"[^a-z0-9_ -]", "", h.strip().lower()).replace(" ", "-")
+                    for h in re.findall(r"^#+\s+(.*)$", open(runbook, encoding="utf-8").read(),
+                                        re.M)}
+        problems += [f"docs/runbook.md has no heading for runbook anchor #{a}"
+                     for a in sorted(anchors - headings)]
+        checked = f", and docs/runbook.md has all {len(anchors)} runbook anchors"
     if not problems:
-        print(f"docs: docs/alerts.md names all {len(alerts)} alerts and {len(keys)} config keys")
+        print(f"docs: docs/alerts.md names all {len(alerts)} alerts and {len(keys)} config "
+              f"keys{checked}")
     return problems
 
 

@@ -1,0 +1,69 @@
+# Shared helpers for the script tests: a scratch dir, processes cleaned up by pid, free ports,
+# waiting on conditions with deadlines (never fixed sleeps), reading metrics.
+set -euo pipefail
+
+RRCA_BIN=${RRCA_BIN:?RRCA_BIN must name the registry-rca binary}
+RRCA_SOURCE_DIR=${RRCA_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+TESTDATA=$RRCA_SOURCE_DIR/tests/testdata
+WORK=$(mktemp -d "/tmp/rrca-e2e-$(basename "$0" .sh).XXXXXX")
+PIDS=()
+FAILURES=0
+PASSES=0
+
+cleanup() {
+  local status=$?
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [[ $status -ne 0 || $FAILURES -ne 0 ]]; then
+    echo "--- logs kept in $WORK"
+    for log in "$WORK"/*.log.err; do [[ -f $log ]] && { echo "--- $log"; tail -n 30 "$log"; }; done
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or time runs out.
+wait_for() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS >= deadline )) && return 1
+    sleep 0.1
+  done
+}
+
+scrape() { curl -fsS "http://127.0.0.1:$1/metrics"; }
+
+# metric_sum PORT REGEX: the sum of the samples whose series matches REGEX (grep -E).
+metric_sum() {
+  scrape "$1" | grep -E "^$2" | awk '{s += $NF} END {printf "%d\n", s}'
+}
+
+metric_is() { [[ "$(metric_sum "$1" "$2")" == "$3" ]]; }
+
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then
+    PASSES=$((PASSES + 1)); echo "ok   - $what"
+  else
+    FAILURES=$((FAILURES + 1)); echo "FAIL - $what"
+  fi
+}
+
+finish() {
+  echo "$(basename "$0" .sh): $PASSES passed, $FAILURES failed"
+  [[ $FAILURES -eq 0 ]]
+}
+
+# start_daemon NAME CONFIG PORT: runs `serve` in the background, remembers its pid.
+start_daemon() {
+  "$RRCA_BIN" serve --config.file="$2" --web.listen-address="127.0.0.1:$3" \
+    >"$WORK/$1.log.out" 2>"$WORK/$1.log.err" &
+  PIDS+=($!)
+  DAEMON_PID=$!
+  wait_for 20 curl -fs "http://127.0.0.1:$3/-/ready"
+}

@@ -1,0 +1,123 @@
+// `registry-rca analyze` end to end on the real captured logs: the seed incident and the lab
+// scenarios (a real registry 2.8 on Ceph RGW with faults injected). The access log is the
+// referee: every response it lists is counted exactly once, with its status.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include "exporter/analyze.h"
+
+namespace rrca::exporter {
+namespace {
+
+const std::string kCorpus = std::string(RRCA_TESTDATA_DIR) + "/corpus";
+
+std::string RunAnalyzeToString(const std::vector<std::string>& files, const std::string& format) {
+  AnalyzeOptions options;
+  options.files = files;
+  options.format = format;
+  std::FILE* out = std::tmpfile();
+  std::FILE* err = std::tmpfile();
+  EXPECT_EQ(RunAnalyze(options, out, err), 0);
+  std::rewind(out);
+  std::string text;
+  char buffer[65536];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), out)) > 0) text.append(buffer, n);
+  std::fclose(out);
+  std::fclose(err);
+  return text;
+}
+
+// Sums the samples of one metric family by the value of `label`.
+std::map<std::string, double> SumBy(const std::string& exposition, const std::string& metric,
+                                    const std::string& label) {
+  std::map<std::string, double> sums;
+  std::istringstream lines(exposition);
+  std::string line;
+  const std::regex label_re(label + "=\"([^\"]*)\"");
+  while (std::getline(lines, line)) {
+    if (line.rfind(metric + "{", 0) != 0) continue;
+    std::smatch match;
+    const std::string key = std::regex_search(line, match, label_re) ? match[1].str() : "";
+    sums[key] += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sums;
+}
+
+TEST(AnalyzeSeedTest, TheIncidentIsOneYoungUploadNotYetVisible) {
+  const std::string jsonl = RunAnalyzeToString({kCorpus + "/seed/registry.log"}, "jsonl");
+  ASSERT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 1) << jsonl;
+  EXPECT_NE(jsonl.find("\"status\":500"), std::string::npos) << jsonl;
+  EXPECT_NE(jsonl.find("\"cause\":\"upload_not_yet_visible\""), std::string::npos);
+  EXPECT_NE(jsonl.find("\"repository\":\"gitlab-ci/100017681\""), std::string::npos);
+  EXPECT_NE(jsonl.find("\"operation\":\"blob_upload_chunk\""), std::string::npos);
+  EXPECT_NE(jsonl.find("\"request_id\":\"5bfcac34-34fa-4a05-ae52-b3fbb3714de2\""),
+            std::string::npos);
+  EXPECT_NE(jsonl.find("\"upload_uuid\":\"9ac3ea44-cbb6-4a1b-8048-6e59767c7370\""),
+            std::string::npos);
+  std::smatch age;
+  ASSERT_TRUE(std::regex_search(jsonl, age, std::regex("\"upload_age_seconds\":([0-9.]+)")));
+  EXPECT_NEAR(std::stod(age[1].str()), 2.29, 0.05);
+}
+
+struct LabCase {
+  std::string scenario;
+  std::map<std::string, double> causes;  // cause -> count, errors only
+};
+
+class AnalyzeLabTest : public testing::TestWithParam<LabCase> {};
+
+TEST_P(AnalyzeLabTest, CountsEqualTheAccessLogAndCausesAreNamed) {
+  const std::string dir = kCorpus + "/lab/" + GetParam().scenario;
+  const std::string metrics =
+      RunAnalyzeToString({dir + "/registry.log", dir + "/registry-access.log"}, "metrics");
+  // The referee: status counts from the access log.
+  std::map<std::string, double> access_codes;
+  std::ifstream access(dir + "/registry-access.log");
+  std::string line;
+  const std::regex status_re("\" ([0-9]{3}) ");
+  while (std::getline(access, line)) {
+    std::smatch match;
+    if (std::regex_search(line, match, status_re)) access_codes[match[1].str()] += 1;
+  }
+  EXPECT_EQ(SumBy(metrics, "registry_rca_responses_total", "code"), access_codes);
+  std::map<std::string, double> causes = SumBy(metrics, "registry_rca_errors_total", "cause");
+  std::erase_if(causes, [](const auto& entry) { return entry.second == 0; });
+  EXPECT_EQ(causes, GetParam().causes);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lab, AnalyzeLabTest,
+    testing::Values(
+        LabCase{"fs-normal", {{"blob_unknown", 5}}}, LabCase{"s3-normal", {{"blob_unknown", 5}}},
+        LabCase{"s3-async-create", {{"blob_unknown", 8}, {"upload_not_yet_visible", 5}}},
+        LabCase{"s3-backend-down",
+                {{"blob_unknown", 14}, {"storage_internal_error", 3}, {"storage_unreachable", 3}}},
+        LabCase{"s3-slowdown", {{"blob_unknown", 7}, {"upload_offset_mismatch", 1}}},
+        LabCase{"s3rver-unsupported", {{"blob_unknown", 2}, {"storage_misconfigured", 1}}}),
+    [](const testing::TestParamInfo<LabCase>& info) {
+      std::string name = info.param.scenario;
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
+
+TEST(AnalyzeTextTest, ReportRanksCausesWithShareAndExample) {
+  const std::string dir = kCorpus + "/lab/s3-async-create";
+  const std::string text =
+      RunAnalyzeToString({dir + "/registry.log", dir + "/registry-access.log"}, "text");
+  EXPECT_NE(text.find("25 responses, 13 errors"), std::string::npos) << text;
+  const size_t blob = text.find("blob_unknown                            8   61.5%");
+  const size_t upload = text.find("upload_not_yet_visible                  5   38.5%");
+  EXPECT_NE(blob, std::string::npos) << text;
+  EXPECT_NE(upload, std::string::npos) << text;
+  EXPECT_LT(blob, upload);
+  EXPECT_NE(text.find("example request:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rrca::exporter

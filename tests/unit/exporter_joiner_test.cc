@@ -1,0 +1,207 @@
+// RequestJoiner: one response counted exactly once, whichever lines the logs hold.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "exporter/joiner.h"
+
+namespace rrca::exporter {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kSecond;
+
+struct Seen {
+  JoinedRequest::Origin origin;
+  std::string request_id, method, uri, err_detail, messages;
+  int status;
+  double age;
+};
+
+class Collector : public JoinedRequestSink {
+ public:
+  void OnRequest(const JoinedRequest& r) override {
+    seen.push_back({r.origin, std::string(r.request_id), std::string(r.method), std::string(r.uri),
+                    std::string(r.err_detail), std::string(r.messages), r.status,
+                    r.upload_age_seconds});
+  }
+  std::vector<Seen> seen;
+};
+
+RegistryEvent Summary(int64_t time, std::string_view id, int status,
+                      std::string_view uri = "/v2/a/blobs/uploads/u") {
+  RegistryEvent e;
+  e.time_ns = time;
+  e.level = status >= 400 ? Level::kError : Level::kInfo;
+  e.msg = status >= 400 ? "response completed with error" : "response completed";
+  e.request_id = id;
+  e.method = "PATCH";
+  e.uri = uri;
+  e.status = status;
+  e.duration_ns = kSecond / 10;
+  if (status >= 400) e.err_code = "unknown";
+  return e;
+}
+
+RegistryEvent ErrorLine(int64_t time, std::string_view id, std::string_view msg,
+                        std::string_view method = "PATCH",
+                        std::string_view uri = "/v2/a/blobs/uploads/u") {
+  RegistryEvent e;
+  e.time_ns = time;
+  e.level = Level::kError;
+  e.msg = msg;
+  e.request_id = id;
+  e.method = method;
+  e.uri = uri;
+  return e;
+}
+
+RegistryEvent Access(int64_t time, int status, std::string_view method = "PATCH",
+                     std::string_view uri = "/v2/a/blobs/uploads/u") {
+  RegistryEvent e;
+  e.kind = RegistryEvent::Kind::kAccessLog;
+  e.time_ns = time / kSecond * kSecond;  // the access log has second resolution
+  e.level = Level::kInfo;
+  e.method = method;
+  e.uri = uri;
+  e.status = status;
+  return e;
+}
+
+TEST(JoinerTest, SummaryCarriesTheEarlierErrorLinesDetail) {
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  joiner.OnEvent(ErrorLine(kT0, "r1", "error resolving upload: s3aws: Path not found: /x/data"),
+                 "s");
+  RegistryEvent summary = Summary(kT0 + kSecond / 100, "r1", 500);
+  joiner.OnEvent(summary, "s");
+  ASSERT_EQ(out.seen.size(), 1u);
+  EXPECT_EQ(out.seen[0].origin, JoinedRequest::Origin::kSummary);
+  EXPECT_EQ(out.seen[0].status, 500);
+  EXPECT_EQ(out.seen[0].err_detail, "s3aws: Path not found: /x/data");
+  EXPECT_EQ(out.seen[0].messages,
+            "error: error resolving upload: s3aws: Path not found: /x/data\n");
+  EXPECT_EQ(joiner.pending_requests(), 0u);
+}
+
+TEST(JoinerTest, OneLinePerErrorCodeCountsOnce) {
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  joiner.OnEvent(Summary(kT0, "r1", 400), "s");
+  joiner.OnEvent(Summary(kT0, "r1", 400), "s");
+  EXPECT_EQ(out.seen.size(), 1u);
+}
+
+TEST(JoinerTest, ErrorLinesWithoutSummaryAreReportedAfterTheWindow) {
+  Collector out;
+  RequestJoiner::Options options;
+  options.window_ns = 60 * kSecond;
+  RequestJoiner joiner(options, &out);
+  joiner.OnEvent(ErrorLine(kT0, "r1", "unknown error completing upload: boom"), "s");
+  joiner.AdvanceTo(kT0 + 59 * kSecond);
+  EXPECT_TRUE(out.seen.empty());
+  joiner.AdvanceTo(kT0 + 61 * kSecond);
+  ASSERT_EQ(out.seen.size(), 1u);
+  EXPECT_EQ(out.seen[0].origin, JoinedRequest::Origin::kErrorLines);
+  EXPECT_EQ(out.seen[0].status, 0);
+  EXPECT_EQ(out.seen[0].err_detail, "boom");
+}
+
+TEST(JoinerTest, AccessLineAfterItsSummaryIsNotCountedAgain) {
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  joiner.OnEvent(Summary(kT0 + kSecond / 2, "r1", 202), "app");
+  joiner.OnEvent(Access(kT0 + kSecond / 2 - kSecond / 10, 202), "access");
+  joiner.FlushAll();
+  ASSERT_EQ(out.seen.size(), 1u);
+  EXPECT_EQ(out.seen[0].origin, JoinedRequest::Origin::kSummary);
+  EXPECT_EQ(joiner.access_lines_matched(), 1u);
+}
+
+TEST(JoinerTest, AccessLineBeforeItsSummaryIsNotCountedAgain) {
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  joiner.OnEvent(Access(kT0, 202), "access");
+  joiner.OnEvent(Summary(kT0 + kSecond / 2, "r1", 202), "app");
+  joiner.AdvanceTo(kT0 + 60 * kSecond);
+  ASSERT_EQ(out.seen.size(), 1u);
+  EXPECT_EQ(out.seen[0].origin, JoinedRequest::Origin::kSummary);
+}
+
+TEST(JoinerTest, AccessOnlyResponseIsCountedAfterItsWindow) {
+  Collector out;
+  RequestJoiner::Options options;
+  options.access_window_ns = 5 * kSecond;
+  RequestJoiner joiner(options, &out);
+  joiner.OnEvent(Access(kT0, 503, "GET", "/v2/"), "access");
+  joiner.AdvanceTo(kT0 + 4 * kSecond);
+  EXPECT_TRUE(out.seen.empty());
+  joiner.AdvanceTo(kT0 + 6 * kSecond);
+  ASSERT_EQ(out.seen.size(), 1u);
+  EXPECT_EQ(out.seen[0].origin, JoinedRequest::Origin::kAccessLog);
+  EXPECT_EQ(out.seen[0].status, 503);
+}
+
+TEST(JoinerTest, IdenticalRequestsPairWithTheirClosestPartner) {
+  // Ten POSTs to one repository, 0.8 s apart: same key, each must find its own partner.
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  for (int i = 0; i < 10; ++i) {
+    joiner.OnEvent(Summary(kT0 + i * 8 * kSecond / 10 + kSecond / 5, "r" + std::to_string(i), 202,
+                           "/v2/a/blobs/uploads/"),
+                   "app");
+  }
+  for (int i = 0; i < 10; ++i) {
+    joiner.OnEvent(
+        Access(kT0 + i * 8 * kSecond / 10 + kSecond / 10, 202, "PATCH", "/v2/a/blobs/uploads/"),
+        "access");
+  }
+  joiner.FlushAll();
+  EXPECT_EQ(out.seen.size(), 10u);
+  EXPECT_EQ(joiner.access_lines_matched(), 10u);
+}
+
+TEST(JoinerTest, AuthorizationWarningAndAccess401AreOneResponse) {
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  RegistryEvent warning =
+      ErrorLine(kT0 + kSecond / 10, "r1", "error authorizing context: authorization token required",
+                "GET", "/v2/");
+  warning.level = Level::kWarning;
+  joiner.OnEvent(warning, "app");
+  joiner.OnEvent(Access(kT0, 401, "GET", "/v2/"), "access");
+  joiner.FlushAll();
+  ASSERT_EQ(out.seen.size(), 1u);
+  EXPECT_EQ(out.seen[0].status, 401);
+  EXPECT_EQ(out.seen[0].request_id, "r1");
+}
+
+TEST(JoinerTest, WallClockHoldsBackFlushingInTheDaemon) {
+  Collector out;
+  RequestJoiner::Options options;
+  options.access_window_ns = 5 * kSecond;
+  RequestJoiner joiner(options, &out);
+  joiner.AdvanceTo(kT0, 1000 * kSecond);
+  joiner.OnEvent(Access(kT0, 200, "GET", "/v2/"), "access");
+  // Log time jumps (another file read first), but the line was queued only now.
+  joiner.AdvanceTo(kT0 + 100 * kSecond, 1000 * kSecond + kSecond);
+  EXPECT_TRUE(out.seen.empty());
+  joiner.AdvanceTo(kT0 + 100 * kSecond, 1000 * kSecond + 3 * kSecond);
+  EXPECT_EQ(out.seen.size(), 1u);
+}
+
+TEST(JoinerTest, PendingRequestsAreBounded) {
+  Collector out;
+  RequestJoiner::Options options;
+  options.max_pending = 100;
+  RequestJoiner joiner(options, &out);
+  for (int i = 0; i < 1000; ++i) {
+    joiner.OnEvent(ErrorLine(kT0, "r" + std::to_string(i), "error: x"), "s");
+  }
+  EXPECT_LE(joiner.pending_requests(), 101u);
+  EXPECT_GE(out.seen.size(), 899u);
+}
+
+}  // namespace
+}  // namespace rrca::exporter
