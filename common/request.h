@@ -68,6 +68,7 @@ struct JoinedRequest {
   std::string_view err_detail;
   std::string_view messages;  // earlier messages, "<level>: <msg>\n" each
   UploadState upload_state;
+  int64_t writer_duration_ns = -1;  // the storage driver's Writer() call (debug trace), if logged
   double upload_age_seconds = NAN;  // arrival - _state.StartedAt; NaN when unknown
 
   bool IsError() const { return status >= 400 || status == 0 || !err_code.empty(); }

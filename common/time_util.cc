@@ -146,10 +146,11 @@ bool ParseGoDuration(std::string_view text, int64_t* nanos) {
   while (pos < text.size()) {
     // Number: integer part and optional fraction.
     double value = 0;
-    size_t start = pos;
+    size_t digits = 0;  // Go needs a digit before or after the dot: ".s" and "." are invalid
     while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
       value = value * 10 + (text[pos] - '0');
       ++pos;
+      ++digits;
     }
     if (pos < text.size() && text[pos] == '.') {
       ++pos;
@@ -158,9 +159,10 @@ bool ParseGoDuration(std::string_view text, int64_t* nanos) {
         value += (text[pos] - '0') * scale;
         scale /= 10;
         ++pos;
+        ++digits;
       }
     }
-    if (pos == start) return false;
+    if (digits == 0) return false;
     // Unit.
     const std::string_view rest = text.substr(pos);
     double unit = 0;

@@ -6,11 +6,13 @@
 #include <limits>
 #include <memory>
 
+#include "exporter/correlator.h"
 #include "exporter/pipeline.h"
 #include "exporter/report.h"
 #include "exporter/rules_loader.h"
 #include "tailers/line_reader.h"
 #include "tailers/registry_parse.h"
+#include "tailers/s3_reader.h"
 
 namespace rrca::exporter {
 namespace {
@@ -30,6 +32,7 @@ struct Input {
   std::string_view line;
   int64_t time_ns = 0;
   bool done = false;
+  bool s3 = false;
 };
 
 // Feeds one file straight through: the fast path, no time peeking.
@@ -52,7 +55,8 @@ void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline, int year) {
       pipeline.CloseStream(input.stream);  // a finished file no longer holds back time
       return;
     }
-    const int64_t time = tailers::PeekLineTime(input.line, year, &scratch);
+    const int64_t time = input.s3 ? tailers::PeekS3LineTime(input.line, &scratch)
+                                  : tailers::PeekLineTime(input.line, year, &scratch);
     if (time != 0) input.time_ns = time;
   };
   for (Input& input : inputs) advance(input);
@@ -86,7 +90,12 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
   if (options.format == "text") pipeline.AddObserver(&report);
 
   std::vector<Input> inputs;
-  for (const std::string& file : options.files) {
+  std::vector<std::pair<std::string, Pipeline::StreamKind>> files;
+  for (const std::string& file : options.files)
+    files.emplace_back(file, Pipeline::StreamKind::kRegistry);
+  for (const std::string& file : options.s3_files)
+    files.emplace_back(file, Pipeline::StreamKind::kS3);
+  for (const auto& [file, kind] : files) {
     std::string error;
     tailers::LineReader* reader =
         tailers::LineReader::Open(file, options.config.max_line_bytes, &error);
@@ -96,10 +105,12 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
     }
     Input input;
     input.reader.reset(reader);
-    input.stream = pipeline.OpenStream(file == "-" ? "stdin" : file, tailers::EnvelopeHint::kAuto);
+    input.s3 = kind == Pipeline::StreamKind::kS3;
+    input.stream =
+        pipeline.OpenStream(file == "-" ? "stdin" : file, tailers::EnvelopeHint::kAuto, kind);
     inputs.push_back(std::move(input));
   }
-  if (inputs.size() == 1) {
+  if (inputs.size() == 1 && !inputs[0].s3) {
     FeedSingle(inputs[0], pipeline);
   } else {
     FeedMerged(inputs, pipeline, CurrentYear());
@@ -118,7 +129,10 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
                    options.config.max_line_bytes);
     }
   }
-  if (options.format == "text") report.Print(out);
+  if (options.format == "text") {
+    report.Print(out);
+    PrintUploadReport(pipeline.correlator(), out);
+  }
   if (options.format == "metrics") {
     const std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
     std::fwrite(text.data(), 1, text.size(), out);

@@ -9,9 +9,10 @@
 namespace rrca::exporter {
 
 struct AnalyzeOptions {
-  std::vector<std::string> files;  // registry logs; "-" = stdin
-  std::string format = "text";     // text | jsonl | metrics
-  Config config;                   // rules, caps, windows (defaults when no --config.file)
+  std::vector<std::string> files;     // registry logs; "-" = stdin
+  std::vector<std::string> s3_files;  // object-store logs (--s3-log)
+  std::string format = "text";        // text | jsonl | metrics
+  Config config;                      // rules, caps, windows (defaults when no --config.file)
 };
 
 // `registry-rca analyze`: reads every file from the start, lining several files up by time (as

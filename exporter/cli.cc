@@ -26,8 +26,9 @@ const char kUsage[] = R"(registry-rca: container-registry errors, explained by r
 Usage:
   registry-rca serve --config.file=FILE [--web.listen-address=:9479] [--web.telemetry-path=/metrics]
       Tail the configured registry logs and serve Prometheus metrics, /-/healthy, /-/ready.
-  registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] FILE...
-      Read log files from the start ("-" = stdin), print a report and exit.
+  registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] [--s3-log=FILE]... FILE...
+      Read registry logs (and object-store logs) from the start ("-" = stdin), print a report
+      and exit.
   registry-rca check --config.file=FILE
       Validate the configuration and the rules, and run every rule's examples.
 
@@ -36,6 +37,7 @@ Flags:
   --web.listen-address=ADDR   address to listen on (default ":9479")
   --web.telemetry-path=PATH   path for metrics (default "/metrics")
   --format=FORMAT             analyze output: text (default), jsonl, metrics
+  --s3-log=FILE               analyze: an object-store log (RGW, AWS access log, ...); repeatable
   --log.level=LEVEL           debug, info (default), warn, error
   --log.format=FORMAT         logfmt (default) or json
   --version                   print the version and exit
@@ -46,14 +48,16 @@ struct Args {
   std::string command;
   std::map<std::string, std::string> flags;
   std::vector<std::string> positional;
+  std::vector<std::string> s3_logs;  // --s3-log, repeatable
   std::string error;
 };
 
 // Accepts --name=value and --name value; a lone "-" is a positional (stdin).
 Args ParseArgs(int argc, char** argv) {
-  static const std::vector<std::string> kValueFlags = {"config.file",        "web.listen-address",
-                                                       "web.telemetry-path", "format",
-                                                       "log.level",          "log.format"};
+  static const std::vector<std::string> kValueFlags = {
+      "config.file", "web.listen-address", "web.telemetry-path",
+      "format",      "log.level",          "log.format",
+      "s3-log"};
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -82,6 +86,10 @@ Args ParseArgs(int argc, char** argv) {
         std::find(kValueFlags.begin(), kValueFlags.end(), name) == kValueFlags.end()) {
       args.error = "unknown flag --" + name;
       return args;
+    }
+    if (name == "s3-log") {
+      args.s3_logs.push_back(value);
+      continue;
     }
     args.flags[name] = value;
   }
@@ -145,6 +153,7 @@ int RunCheck(const Args& args) {
 int RunAnalyzeCommand(const Args& args) {
   AnalyzeOptions options;
   options.files = args.positional;
+  options.s3_files = args.s3_logs;
   if (options.files.empty()) {
     std::fprintf(stderr, "registry-rca analyze: name at least one log file (\"-\" = stdin)\n");
     return 2;

@@ -127,10 +127,11 @@ class ConfigParser {
       Error(root, "(root)", "the configuration is a mapping with at least `sources:`");
       return;
     }
-    CheckKeys(root, "",
-              {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes",
-               "rules_files", "rule_params", "max_repositories", "repository_rewrites",
-               "join_window", "access_window", "web"});
+    CheckKeys(
+        root, "",
+        {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes", "rules_files",
+         "rule_params", "max_repositories", "repository_rewrites", "join_window", "access_window",
+         "web", "storage_root_directory", "max_open_uploads", "reorder_window", "clock_tolerance"});
     const YAML::Node sources = root["sources"];
     if (!sources || !sources.IsSequence() || sources.size() == 0) {
       Error(sources ? sources : root, "sources", "a non-empty list of sources is required");
@@ -176,6 +177,18 @@ class ConfigParser {
     }
     if (const YAML::Node node = root["access_window"]) {
       config->access_window_seconds = Seconds(node, "access_window");
+    }
+    if (const YAML::Node node = root["storage_root_directory"]) {
+      config->storage_root_directory = String(node, "storage_root_directory");
+    }
+    if (const YAML::Node node = root["max_open_uploads"]) {
+      config->max_open_uploads = static_cast<size_t>(Number(node, "max_open_uploads", 1));
+    }
+    if (const YAML::Node node = root["reorder_window"]) {
+      config->reorder_window_seconds = Seconds(node, "reorder_window");
+    }
+    if (const YAML::Node node = root["clock_tolerance"]) {
+      config->clock_tolerance_seconds = Seconds(node, "clock_tolerance");
     }
     if (const YAML::Node node = root["web"]) {
       CheckKeys(node, "web", {"listen_address", "telemetry_path"});

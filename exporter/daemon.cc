@@ -14,8 +14,10 @@
 #include <thread>
 
 #include "exporter/config.h"
+#include "exporter/correlator.h"
 #include "exporter/http_server.h"
 #include "exporter/pipeline.h"
+#include "exporter/recent_errors.h"
 #include "exporter/rules_loader.h"
 #include "tailers/bounded_queue.h"
 #include "tailers/positions_file.h"
@@ -47,6 +49,8 @@ const char kLandingPage[] = R"(<!doctype html>
 <p>Container-registry error responses, explained by root cause.</p>
 <ul>
 <li><a href="%TELEMETRY%">Metrics</a></li>
+<li><a href="/api/v1/causes?since=1h">Causes of the last hour</a> (JSON);
+    <code>/api/v1/uploads/&lt;uuid&gt;</code>: one upload's timeline</li>
 <li><a href="/-/healthy">Health</a> / <a href="/-/ready">Readiness</a></li>
 </ul>
 </body></html>
@@ -64,6 +68,7 @@ class Daemon {
         pipeline_(PipelineOptionsFrom(config_, CurrentYear()), std::move(rules), &metrics_),
         positions_(config_.positions_file),
         queue_(kQueueChunks) {
+    pipeline_.AddObserver(&recent_errors_);
     metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
   }
 
@@ -96,11 +101,6 @@ class Daemon {
     options.follower.max_line_bytes = config_.max_line_bytes;
     for (size_t i = 0; i < config_.sources.size(); ++i) {
       const SourceConfig& source = config_.sources[i];
-      if (source.type != "registry") {
-        spdlog::warn("source {}: type {} is not read by this version yet", source.name,
-                     source.type);
-        continue;
-      }
       tailers::SourceConfig watched{source.name, source.paths};
       watchers_.push_back(
           std::make_unique<tailers::SourceWatcher>(i, watched, options, &queue_, &positions_));
@@ -126,7 +126,10 @@ class Daemon {
     auto stream = streams_.find(key);
     if (stream == streams_.end()) {
       const SourceConfig& source = config_.sources[chunk.source_index];
-      stream = streams_.emplace(key, pipeline_.OpenStream(source.name, source.envelope)).first;
+      const Pipeline::StreamKind kind =
+          source.type == "s3" ? Pipeline::StreamKind::kS3 : Pipeline::StreamKind::kRegistry;
+      stream =
+          streams_.emplace(key, pipeline_.OpenStream(source.name, source.envelope, kind)).first;
     }
     pipeline_.NoteActivity(stream->second, WallNanos());
     std::string_view bytes = chunk.bytes;
@@ -152,6 +155,29 @@ class Daemon {
     http_.Route("/-/ready", [this](const HttpRequest&) {
       return ready_ ? HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
                     : HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
+    });
+    http_.Route("/api/v1/uploads/", [this](const HttpRequest& request) {
+      const std::string uuid = request.path.substr(std::string("/api/v1/uploads/").size());
+      std::lock_guard lock(mutex_);
+      auto json = pipeline_.correlator().ExplainJson(uuid);
+      if (!json.has_value()) {
+        return HttpResponse{404, "application/json", "{\"error\":\"unknown upload\"}\n"};
+      }
+      return HttpResponse{200, "application/json", *json + "\n"};
+    });
+    http_.Route("/api/v1/causes", [this](const HttpRequest& request) {
+      int64_t since_ns = 600'000'000'000;
+      const size_t at = request.query.find("since=");
+      if (at != std::string::npos) {
+        const std::string value =
+            request.query.substr(at + 6, request.query.find('&', at) - at - 6);
+        if (!RecentErrors::ParseSince(value, &since_ns)) {
+          return HttpResponse{400, "application/json",
+                              "{\"error\":\"since must be a duration such as 10m\"}\n"};
+        }
+      }
+      std::lock_guard lock(mutex_);
+      return HttpResponse{200, "application/json", recent_errors_.CausesJson(since_ns) + "\n"};
     });
     std::string landing = kLandingPage;
     landing.replace(landing.find("%TELEMETRY%"), 11, telemetry_path);
@@ -233,6 +259,7 @@ class Daemon {
   std::shared_ptr<prometheus::Registry> registry_;
   Metrics metrics_;
   Pipeline pipeline_;
+  RecentErrors recent_errors_;
   tailers::PositionsFile positions_;
   tailers::BoundedQueue<tailers::Chunk> queue_;
   std::vector<std::unique_ptr<tailers::SourceWatcher>> watchers_;

@@ -1,47 +1,78 @@
 #include "exporter/http_server.h"
 
 #include <CivetServer.h>
+#include <spdlog/spdlog.h>
 
 #include <cstring>
 
+#include "exporter/tls_context.h"
+#include "exporter/web_auth.h"
+
 namespace rrca::exporter {
 
-// One civetweb handler for "/" and below that dispatches on the exact path.
+// One civetweb handler for "/" and below: checks that the connection came through the front,
+// then basic auth, then dispatches on the exact path.
 class HttpServer::Dispatcher : public CivetHandler {
  public:
-  explicit Dispatcher(const std::map<std::string, Handler>* routes) : routes_(routes) {}
+  explicit Dispatcher(const HttpServer* server) : server_(server) {}
 
-  bool handleGet(CivetServer* server, mg_connection* conn) override { return Handle(server, conn); }
-  bool handlePost(CivetServer* server, mg_connection* conn) override {
-    return Handle(server, conn);
-  }
-  bool handleHead(CivetServer* server, mg_connection* conn) override {
-    return Handle(server, conn);
-  }
+  bool handleGet(CivetServer*, mg_connection* conn) override { return Handle(conn); }
+  bool handlePost(CivetServer*, mg_connection* conn) override { return Handle(conn); }
+  bool handleHead(CivetServer*, mg_connection* conn) override { return Handle(conn); }
+  bool handlePut(CivetServer*, mg_connection* conn) override { return Handle(conn); }
+  bool handleDelete(CivetServer*, mg_connection* conn) override { return Handle(conn); }
+  bool handleOptions(CivetServer*, mg_connection* conn) override { return Handle(conn); }
+  bool handlePatch(CivetServer*, mg_connection* conn) override { return Handle(conn); }
 
  private:
-  bool Handle(CivetServer*, mg_connection* conn) {
+  bool Handle(mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
     HttpRequest request;
     request.method = info->request_method != nullptr ? info->request_method : "";
     request.path = info->local_uri != nullptr ? info->local_uri : "/";
     request.query = info->query_string != nullptr ? info->query_string : "";
+    const std::optional<ClientInfo> client =
+        server_->front_->Lookup(info->remote_addr, info->remote_port);
+    if (!client.has_value()) {
+      // Someone on this host dialled the internal port directly: it serves only the front.
+      Send(conn, request.method, {403, "text/plain; charset=utf-8", "Forbidden\n"}, "");
+      return true;
+    }
+    request.remote_address = client->address;
+    if (server_->auth_ != nullptr && server_->auth_->enabled() &&
+        !server_->auth_->Check(mg_get_header(conn, "Authorization"), &request.user)) {
+      spdlog::debug("http: {} {} {}: 401 (basic auth)", client->address, request.method,
+                    request.path);
+      Send(conn, request.method, {401, "text/plain; charset=utf-8", "Unauthorized\n"},
+           "WWW-Authenticate: Basic\r\n");
+      return true;
+    }
     HttpResponse response;
-    auto route = routes_->find(request.path);
-    if (route == routes_->end()) {
+    auto route = server_->routes_.find(request.path);
+    if (route == server_->routes_.end()) {
       response = {404, "text/plain; charset=utf-8", "404 page not found\n"};
+    } else if (request.method != "GET" && request.method != "HEAD" && request.method != "POST") {
+      response = {405, "text/plain; charset=utf-8", "method not allowed\n"};
     } else if (!ReadBody(conn, info, &request.body)) {
       response = {413, "text/plain; charset=utf-8", "request body too large\n"};
     } else {
       response = route->second(request);
     }
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-              response.status, mg_get_response_code_text(conn, response.status),
-              response.content_type.c_str(), response.body.size());
-    if (request.method != "HEAD") mg_write(conn, response.body.data(), response.body.size());
+    Send(conn, request.method, response, "");
     return true;
+  }
+
+  void Send(mg_connection* conn, const std::string& method, const HttpResponse& response,
+            const std::string& extra_headers) {
+    std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                       mg_get_response_code_text(conn, response.status) +
+                       "\r\nContent-Type: " + response.content_type +
+                       "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                       "\r\nCache-Control: no-store\r\nConnection: close\r\n";
+    for (const auto& [name, value] : server_->headers_) head += name + ": " + value + "\r\n";
+    head += extra_headers + "\r\n";
+    mg_write(conn, head.data(), head.size());
+    if (method != "HEAD") mg_write(conn, response.body.data(), response.body.size());
   }
 
   static bool ReadBody(mg_connection* conn, const mg_request_info* info, std::string* body) {
@@ -55,59 +86,75 @@ class HttpServer::Dispatcher : public CivetHandler {
     return true;
   }
 
-  const std::map<std::string, Handler>* routes_;
+  const HttpServer* server_;
 };
 
 HttpServer::HttpServer() = default;
 
 HttpServer::~HttpServer() { Stop(); }
 
+Status HttpServer::SetWebConfig(const WebConfig& config) {
+  tls_.reset();
+  if (config.tls.enabled()) {
+    auto tls = TlsContext::Create(config.tls, config.file.empty() ? "web config" : config.file);
+    if (!tls.ok()) {
+      config_status_ = tls.status();
+      return config_status_;
+    }
+    tls_ = std::move(tls.value());
+  }
+  headers_ = config.headers;
+  auth_ = config.basic_auth_users.empty()
+              ? nullptr
+              : std::make_unique<BasicAuth>(config.basic_auth_users);
+  config_status_ = Status::Ok();
+  return config_status_;
+}
+
 void HttpServer::Route(const std::string& path, Handler handler) {
   routes_[path] = std::move(handler);
 }
 
-StatusOr<std::string> HttpServer::CivetPorts(const std::string& listen_address) {
-  const size_t colon = listen_address.rfind(':');
-  if (colon == std::string::npos) {
-    return Status::Error("--web.listen-address: '" + listen_address + "' has no :port");
-  }
-  std::string host = listen_address.substr(0, colon);
-  const std::string port = listen_address.substr(colon + 1);
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
-    return Status::Error("--web.listen-address: '" + listen_address + "': bad port");
-  }
-  if (host.empty() || host == "0.0.0.0") return port;
-  if (host == "localhost") host = "127.0.0.1";
-  return host + ":" + port;
-}
-
 Status HttpServer::Start(const std::string& listen_address, int threads) {
-  auto ports = CivetPorts(listen_address);
-  if (!ports.ok()) return ports.status();
+  if (!config_status_.ok()) return config_status_;  // never serve plaintext instead of TLS
+  front_ = std::make_unique<WebFront>(front_options_, tls_);
+  if (Status listening = front_->Listen(listen_address); !listening.ok()) {
+    front_.reset();
+    return listening;
+  }
+  // civetweb serves only the front, on loopback; keep-alive off: one request per relay.
   const std::vector<std::string> options = {
-      "listening_ports",    ports.value(), "num_threads",       std::to_string(threads),
+      "listening_ports",    "127.0.0.1:0", "num_threads",       std::to_string(threads),
       "request_timeout_ms", "10000",       "enable_keep_alive", "no",
   };
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {
-    return Status::Error("cannot listen on " + listen_address + ": " + e.what());
+    front_.reset();
+    return Status::Error(std::string("cannot start the internal HTTP listener: ") + e.what());
   }
-  if (server_->getContext() == nullptr) {
-    return Status::Error("cannot listen on " + listen_address);
+  const std::vector<int> bound =
+      server_->getContext() != nullptr ? server_->getListeningPorts() : std::vector<int>{};
+  if (bound.empty()) {
+    front_.reset();
+    server_.reset();
+    return Status::Error("cannot start the internal HTTP listener on 127.0.0.1");
   }
-  dispatcher_ = std::make_unique<Dispatcher>(&routes_);
+  internal_port_ = bound.front();
+  dispatcher_ = std::make_unique<Dispatcher>(this);
   server_->addHandler("/", dispatcher_.get());
-  const std::vector<int> bound = server_->getListeningPorts();
-  port_ = bound.empty() ? 0 : bound.front();
+  front_->Start(internal_port_);
+  port_ = front_->port();
   return Status::Ok();
 }
 
 void HttpServer::Stop() {
+  if (front_ != nullptr) front_->Stop();  // no new requests, open relays end
   if (server_ != nullptr) {
     server_->close();
     server_.reset();
   }
+  front_.reset();
 }
 
 }  // namespace rrca::exporter

@@ -7,16 +7,23 @@
 #include <vector>
 
 #include "common/status.h"
+#include "exporter/web_config.h"
+#include "exporter/web_front.h"
 
 class CivetServer;
 
 namespace rrca::exporter {
+
+class BasicAuth;
+class TlsContext;
 
 struct HttpRequest {
   std::string method;
   std::string path;
   std::string query;  // without the '?'
   std::string body;
+  std::string remote_address;  // the real client, "ip:port" (also behind the TLS front)
+  std::string user;            // the basic-auth user, when users are configured
 };
 
 struct HttpResponse {
@@ -25,9 +32,16 @@ struct HttpResponse {
   std::string body;
 };
 
-// The daemon's HTTP endpoint on civetweb (plaintext; see README for TLS). Routes are exact
-// paths registered before Start; handlers run on civetweb's worker threads, so they must only
-// read thread-safe state. Request bodies are capped (kMaxBodyBytes) to bound memory.
+// The daemon's HTTP endpoint. Routes are exact paths registered before Start; handlers run on
+// civetweb's worker threads, so they must only read thread-safe state. Request bodies are capped
+// (kMaxBodyBytes) to bound memory.
+//
+// Layout: a WebFront owns the public socket (TLS terminated there with OpenSSL 3 when the web
+// config has tls_server_config) and relays complete requests to civetweb, which listens on
+// 127.0.0.1:<ephemeral> only and serves nothing but connections the front made. Basic auth
+// (web config basic_auth_users) is checked before routing, for every path and method; failures
+// get 401 with `WWW-Authenticate: Basic`. The configured http_server_config.headers go on every
+// response. If TLS is configured and cannot be set up, Start fails: never plaintext instead.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
@@ -36,6 +50,12 @@ class HttpServer {
   HttpServer();
   ~HttpServer();
 
+  // Before Start: TLS, headers and users from `--web.config.file` (see LoadWebConfig). Loads the
+  // certificate files now, so errors name them: a failure leaves the server unusable.
+  Status SetWebConfig(const WebConfig& config);
+  // Connection limits and timeouts of the front (defaults are fine; tests shorten them).
+  void SetFrontOptions(const FrontOptions& options) { front_options_ = options; }
+
   void Route(const std::string& path, Handler handler);
 
   // listen_address: ":9479", "127.0.0.1:9479", "[::1]:9479", "localhost:0" (port 0 = any free).
@@ -43,16 +63,26 @@ class HttpServer {
   void Stop();
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
+  bool tls() const { return tls_ != nullptr; }
 
-  // civetweb's listening_ports form of a Prometheus-style listen address.
-  static StatusOr<std::string> CivetPorts(const std::string& listen_address);
+  // The private civetweb port (tests check that it serves nobody but the front).
+  int internal_port() const { return internal_port_; }
+  const FrontCounters* front_counters() const { return front_ ? &front_->counters() : nullptr; }
+  const BasicAuth* auth() const { return auth_.get(); }
 
  private:
   class Dispatcher;
   std::map<std::string, Handler> routes_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::shared_ptr<const TlsContext> tls_;
+  std::unique_ptr<BasicAuth> auth_;
+  Status config_status_;
+  FrontOptions front_options_;
+  std::unique_ptr<WebFront> front_;
   std::unique_ptr<CivetServer> server_;
   std::unique_ptr<Dispatcher> dispatcher_;
   int port_ = 0;
+  int internal_port_ = 0;
 };
 
 }  // namespace rrca::exporter

@@ -59,6 +59,8 @@ void RequestJoiner::OnEvent(const RegistryEvent& event, std::string_view source)
     OnAccessLine(event, source);
   } else if (IsSummary(event)) {
     OnSummary(event, source);
+  } else if (event.level < Level::kWarning && event.msg.starts_with("s3aws.Writer(")) {
+    OnWriterTrace(event, source);
   } else {
     OnErrorLine(event, source);
   }
@@ -98,6 +100,8 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
     if (request.repository.empty()) request.repository = lines.repository;
     if (request.upload_uuid.empty()) request.upload_uuid = lines.upload_uuid;
     if (request.err_detail.empty() && is_error) request.err_detail = lines.detail;
+    if (!lines.has_error_lines) request.messages = {};
+    request.writer_duration_ns = lines.writer_duration_ns;
   }
   const uint64_t key = ResponseKey(request.method, request.uri, request.status);
   const int64_t arrival = request.arrival_ns;
@@ -123,29 +127,17 @@ void RequestJoiner::OnErrorLine(const RegistryEvent& event, std::string_view sou
     Emit(request);
     return;
   }
-  auto [it, inserted] = pending_.try_emplace(std::string(event.request_id));
-  Pending& pending = it->second;
-  if (inserted) {
-    if (pending_.size() > options_.max_pending && !pending_order_.empty()) {
-      // Over the bound: report the oldest now rather than grow.
-      auto oldest = pending_.find(pending_order_.front().id);
-      if (oldest != pending_.end() && oldest != it) {
-        EmitPending(oldest->first, oldest->second);
-        DropPending(oldest);
-      }
-      pending_order_.pop_front();
-    }
-    pending.source.assign(source);
-    pending.first_time_ns = event.time_ns;
-    pending_order_.push_back({event.time_ns, wall_ns_, it->first});
-  }
+  Pending& pending = PendingFor(event, source);
+  const bool was_indexed = pending.has_error_lines && !pending.uri.empty();
+  pending.has_error_lines = true;
   pending.last_time_ns = event.time_ns;
   if (event.level > pending.level) pending.level = event.level;
-  const bool had_uri = !pending.uri.empty();
   AssignIfEmpty(pending.method, event.method);
   AssignIfEmpty(pending.uri, event.uri);
-  if (!had_uri && !pending.uri.empty()) {
-    pending_by_key_.emplace(ResponseKey(pending.method, pending.uri, 0), it->first);
+  if (!was_indexed && !pending.uri.empty()) {
+    // Indexed for FindPendingFor once it has an error line and a URI.
+    pending_by_key_.emplace(ResponseKey(pending.method, pending.uri, 0),
+                            std::string(event.request_id));
   }
   AssignIfEmpty(pending.repository, event.repository);
   AssignIfEmpty(pending.upload_uuid, event.upload_uuid);
@@ -161,6 +153,42 @@ void RequestJoiner::OnErrorLine(const RegistryEvent& event, std::string_view sou
     pending.messages.append(event.msg.substr(0, kMaxMessagesBytes));
     pending.messages.push_back('\n');
   }
+}
+
+RequestJoiner::Pending& RequestJoiner::PendingFor(const RegistryEvent& event,
+                                                  std::string_view source) {
+  auto [it, inserted] = pending_.try_emplace(std::string(event.request_id));
+  Pending& pending = it->second;
+  if (inserted) {
+    if (pending_.size() > options_.max_pending && !pending_order_.empty()) {
+      // Over the bound: report the oldest now rather than grow.
+      auto oldest = pending_.find(pending_order_.front().id);
+      if (oldest != pending_.end() && oldest != it) {
+        if (oldest->second.has_error_lines) EmitPending(oldest->first, oldest->second);
+        DropPending(oldest);
+      }
+      pending_order_.pop_front();
+    }
+    pending.source.assign(source);
+    pending.first_time_ns = event.time_ns;
+    pending_order_.push_back({event.time_ns, wall_ns_, it->first});
+  }
+  return pending;
+}
+
+// s3aws.Writer("/docker/registry/v2/repositories/<name>/_uploads/<uuid>/data", append): names
+// the upload of a POST and times the store call (the listing, on append) of a PATCH/PUT.
+void RequestJoiner::OnWriterTrace(const RegistryEvent& event, std::string_view source) {
+  if (event.request_id.empty()) return;
+  const size_t at = event.msg.find("/_uploads/");
+  if (at == std::string_view::npos || at + 10 + 36 > event.msg.size()) return;
+  Pending& pending = PendingFor(event, source);
+  pending.last_time_ns = event.time_ns;
+  AssignIfEmpty(pending.upload_uuid, event.msg.substr(at + 10, 36));
+  AssignIfEmpty(pending.method, event.method);
+  AssignIfEmpty(pending.uri, event.uri);
+  AssignIfEmpty(pending.repository, event.repository);
+  if (event.trace_duration_ns >= 0) pending.writer_duration_ns = event.trace_duration_ns;
 }
 
 void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view source) {
@@ -269,7 +297,7 @@ const std::string* RequestJoiner::FindPendingFor(uint64_t method_uri_key,
   auto [begin, end] = pending_by_key_.equal_range(method_uri_key);
   for (auto it = begin; it != end; ++it) {
     auto pending = pending_.find(it->second);
-    if (pending == pending_.end()) continue;
+    if (pending == pending_.end() || !pending->second.has_error_lines) continue;
     // The error lines are written while the request runs, after the (truncated) start second.
     const int64_t delta = pending->second.first_time_ns - access_start_ns;
     if (delta >= -kAccessMatchTolerance && delta <= 2 * kAccessMatchTolerance) return &it->second;
@@ -357,7 +385,7 @@ void RequestJoiner::AdvanceTo(int64_t now_ns, int64_t wall_ns) {
          Waited(pending_order_.front().queued_wall_ns)) {
     auto it = pending_.find(pending_order_.front().id);
     if (it != pending_.end() && it->second.first_time_ns == pending_order_.front().first_time_ns) {
-      EmitPending(it->first, it->second);
+      if (it->second.has_error_lines) EmitPending(it->first, it->second);
       DropPending(it);
     }
     pending_order_.pop_front();
@@ -396,7 +424,7 @@ void RequestJoiner::FlushAll() {
   for (const PendingOrder& order : pending_order_) {
     auto it = pending_.find(order.id);
     if (it != pending_.end() && it->second.first_time_ns == order.first_time_ns) {
-      EmitPending(it->first, it->second);
+      if (it->second.has_error_lines) EmitPending(it->first, it->second);
       DropPending(it);
     }
   }

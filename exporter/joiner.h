@@ -66,6 +66,8 @@ class RequestJoiner {
     int64_t first_time_ns = 0;
     int64_t last_time_ns = 0;
     Level level = Level::kUnknown;
+    bool has_error_lines = false;  // false: only storage traces, nothing to report on its own
+    int64_t writer_duration_ns = -1;
     std::string method, uri, repository, upload_uuid, last_msg, messages, detail;
   };
   // An access-log response waiting for a summary that would make it a duplicate.
@@ -93,6 +95,8 @@ class RequestJoiner {
 
   void OnSummary(const RegistryEvent& event, std::string_view source);
   void OnErrorLine(const RegistryEvent& event, std::string_view source);
+  void OnWriterTrace(const RegistryEvent& event, std::string_view source);
+  Pending& PendingFor(const RegistryEvent& event, std::string_view source);
   void OnAccessLine(const RegistryEvent& event, std::string_view source);
   bool ConsumeRecentSummary(uint64_t key, int64_t start_ns);
   bool ConsumePendingAccess(uint64_t key, int64_t arrival_ns);

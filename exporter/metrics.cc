@@ -176,6 +176,31 @@ void Metrics::AddReaderStats(std::string_view source, const tailers::ReaderStats
   }
 }
 
+void Metrics::AddS3ReaderStats(std::string_view source, const tailers::S3ReaderStats& delta) {
+  SourceCounters& counters = CountersFor(source);
+  const std::string name(source);
+  if (counters.not_access_line == nullptr) {
+    counters.not_access_line =
+        &lines_skipped_.Add({{"source", name}, {"reason", "not_access_line"}});
+    counters.s3_malformed = &lines_skipped_.Add({{"source", name}, {"reason", "s3_malformed"}});
+    for (size_t i = 1; i < counters.s3_records.size(); ++i) {
+      counters.s3_records[i] = &records_.Add(
+          {{"source", name},
+           {"format", std::string(tailers::S3FormatName(static_cast<tailers::S3Format>(i)))}});
+    }
+  }
+  if (delta.lines != 0) counters.lines->Increment(static_cast<double>(delta.lines));
+  if (delta.not_access_lines != 0) {
+    counters.not_access_line->Increment(static_cast<double>(delta.not_access_lines));
+  }
+  if (delta.malformed != 0) counters.s3_malformed->Increment(static_cast<double>(delta.malformed));
+  for (size_t i = 1; i < counters.s3_records.size(); ++i) {
+    if (delta.records[i] != 0) {
+      counters.s3_records[i]->Increment(static_cast<double>(delta.records[i]));
+    }
+  }
+}
+
 void Metrics::SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total) {
   repositories_tracked_.Add({}).Set(static_cast<double>(tracked));
   repositories_limit_.Add({}).Set(static_cast<double>(limit));

@@ -15,6 +15,7 @@
 
 #include "common/request.h"
 #include "tailers/registry_reader.h"
+#include "tailers/s3_reader.h"
 
 namespace rrca::exporter {
 
@@ -41,6 +42,7 @@ class Metrics {
   // Adds what one stream's reader counted since it was last published (`delta`); the reader's
   // stats are plain integers of the processing thread, the exported counters are atomic.
   void AddReaderStats(std::string_view source, const tailers::ReaderStats& delta);
+  void AddS3ReaderStats(std::string_view source, const tailers::S3ReaderStats& delta);
 
   void SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total);
   void SetConfigReload(bool successful, double timestamp_seconds);
@@ -50,6 +52,9 @@ class Metrics {
     prometheus::Counter* lines = nullptr;
     std::array<prometheus::Counter*, 5> records{};
     std::array<prometheus::Counter*, static_cast<size_t>(tailers::RecordSkip::kCount)> skipped{};
+    std::array<prometheus::Counter*, 5> s3_records{};
+    prometheus::Counter* not_access_line = nullptr;
+    prometheus::Counter* s3_malformed = nullptr;
   };
 
   static std::string CodeLabel(int status);

@@ -3,33 +3,71 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "exporter/correlator.h"
+#include "exporter/upload_metrics.h"
+
 namespace rrca::exporter {
 
-// One stream's reader, forwarding its records to the shared joiner with the source's name.
-struct Pipeline::Stream : public tailers::RegistryEventSink {
-  Stream(Pipeline* owner, std::string source_name, tailers::RegistryReader::Options options)
-      : pipeline(owner), source(std::move(source_name)), reader(options, this) {}
+// One stream's reader (registry or object-store log), forwarding what it parses to the shared
+// joiner or correlator with the source's name.
+struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3EventSink {
+  Stream(Pipeline* owner, std::string source_name, tailers::RegistryReader::Options options,
+         StreamKind stream_kind)
+      : pipeline(owner), source(std::move(source_name)), kind(stream_kind) {
+    if (kind == StreamKind::kRegistry) {
+      registry = std::make_unique<tailers::RegistryReader>(options, this);
+    } else {
+      s3 = std::make_unique<tailers::S3Reader>(this);
+    }
+  }
+
+  void OnLine(std::string_view line) {
+    if (registry != nullptr) {
+      registry->OnLine(line);
+    } else {
+      s3->OnLine(line);
+    }
+  }
+  void Flush() {
+    if (registry != nullptr) registry->Flush();
+  }
+  int64_t last_time_ns() const { return registry != nullptr ? registry->last_time_ns() : 0; }
 
   void OnRegistryEvent(const RegistryEvent& event) override {
     if (event.time_ns > pipeline->latest_time_ns_) pipeline->latest_time_ns_ = event.time_ns;
     pipeline->joiner_.OnEvent(event, source);
   }
+  void OnS3Event(const S3Event& event) override { pipeline->OnS3Event(event, source); }
 
   // Hands the counts since the last call to the metrics.
   void Publish(Metrics* metrics) {
-    const tailers::ReaderStats& now = reader.stats();
-    tailers::ReaderStats delta = now;
-    delta.lines -= published.lines;
-    for (size_t i = 0; i < delta.records.size(); ++i) delta.records[i] -= published.records[i];
-    for (size_t i = 0; i < delta.skipped.size(); ++i) delta.skipped[i] -= published.skipped[i];
-    metrics->AddReaderStats(source, delta);
-    published = now;
+    if (registry != nullptr) {
+      const tailers::ReaderStats& now = registry->stats();
+      tailers::ReaderStats delta = now;
+      delta.lines -= published.lines;
+      for (size_t i = 0; i < delta.records.size(); ++i) delta.records[i] -= published.records[i];
+      for (size_t i = 0; i < delta.skipped.size(); ++i) delta.skipped[i] -= published.skipped[i];
+      metrics->AddReaderStats(source, delta);
+      published = now;
+    } else {
+      const tailers::S3ReaderStats& now = s3->stats();
+      tailers::S3ReaderStats delta = now;
+      delta.lines -= published_s3.lines;
+      delta.not_access_lines -= published_s3.not_access_lines;
+      delta.malformed -= published_s3.malformed;
+      for (size_t i = 0; i < delta.records.size(); ++i) delta.records[i] -= published_s3.records[i];
+      metrics->AddS3ReaderStats(source, delta);
+      published_s3 = now;
+    }
   }
 
   Pipeline* pipeline;
   std::string source;
-  tailers::RegistryReader reader;
+  StreamKind kind;
+  std::unique_ptr<tailers::RegistryReader> registry;
+  std::unique_ptr<tailers::S3Reader> s3;
   tailers::ReaderStats published;
+  tailers::S3ReaderStats published_s3;
   int64_t last_activity_wall_ns = 0;
 };
 
@@ -39,37 +77,43 @@ Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
       metrics_(metrics),
       repositories_(options_.max_repositories, options_.repository_rewrites),
       joiner_(options_.join, this) {
-  if (metrics_ != nullptr) metrics_->DeclareCauses(rules_->causes());
+  if (metrics_ != nullptr) {
+    metrics_->DeclareCauses(rules_->causes());
+    upload_metrics_ = std::make_unique<UploadMetrics>(metrics_->registry());
+  }
+  UploadCorrelator::Options correlator_options;
+  correlator_options.root_directory = options_.storage_root_directory;
+  correlator_options.max_uploads = options_.max_open_uploads;
+  correlator_options.reorder_window_ns = options_.reorder_window_ns;
+  correlator_options.clock_tolerance_ns = options_.clock_tolerance_ns;
+  correlator_ =
+      std::make_unique<UploadCorrelator>(correlator_options, &repositories_, upload_metrics_.get());
+  observers_.push_back(correlator_.get());
 }
 
 Pipeline::~Pipeline() = default;
 
-Pipeline::StreamId Pipeline::OpenStream(std::string source, tailers::EnvelopeHint envelope) {
+Pipeline::StreamId Pipeline::OpenStream(std::string source, tailers::EnvelopeHint envelope,
+                                        StreamKind kind) {
   tailers::RegistryReader::Options reader_options;
   reader_options.envelope = envelope;
   reader_options.max_record_bytes = options_.max_record_bytes;
   reader_options.syslog_year = options_.syslog_year;
-  streams_.push_back(std::make_unique<Stream>(this, std::move(source), reader_options));
+  streams_.push_back(std::make_unique<Stream>(this, std::move(source), reader_options, kind));
   return streams_.size() - 1;
 }
 
-void Pipeline::OnLine(StreamId stream, std::string_view line) {
-  streams_[stream]->reader.OnLine(line);
-}
+void Pipeline::OnLine(StreamId stream, std::string_view line) { streams_[stream]->OnLine(line); }
 
-void Pipeline::FlushStream(StreamId stream) { streams_[stream]->reader.Flush(); }
+void Pipeline::FlushStream(StreamId stream) { streams_[stream]->Flush(); }
 
 void Pipeline::CloseStream(StreamId stream) {
   if (streams_[stream] == nullptr) return;
-  streams_[stream]->reader.Flush();
+  streams_[stream]->Flush();
   if (metrics_ != nullptr) {
     streams_[stream]->Publish(metrics_);
   }
   streams_[stream].reset();
-}
-
-const tailers::ReaderStats& Pipeline::stream_stats(StreamId stream) const {
-  return streams_[stream]->reader.stats();
 }
 
 void Pipeline::NoteActivity(StreamId stream, int64_t wall_ns) {
@@ -81,15 +125,17 @@ void Pipeline::NoteActivity(StreamId stream, int64_t wall_ns) {
 void Pipeline::Tick(int64_t wall_ns) {
   int64_t low = INT64_MAX;
   for (const auto& stream : streams_) {
-    if (stream == nullptr || stream->reader.last_time_ns() == 0) continue;
+    // Object-store logs may lag by hours: they must not hold the registry's time back.
+    if (stream == nullptr || stream->last_time_ns() == 0) continue;
     if (wall_ns != 0 && wall_ns - stream->last_activity_wall_ns > kIdleNs) continue;
-    low = std::min(low, stream->reader.last_time_ns());
+    low = std::min(low, stream->last_time_ns());
   }
   if (low == INT64_MAX) {
     // Every stream is quiet: let log time run on with the wall clock.
     low = latest_time_ns_ + (wall_ns != 0 ? wall_ns - last_activity_wall_ns_ : 0);
   }
   joiner_.AdvanceTo(low, wall_ns);
+  correlator_->AdvanceTo(low);
   if (metrics_ == nullptr) return;
   for (const auto& stream : streams_) {
     if (stream != nullptr) stream->Publish(metrics_);
@@ -101,15 +147,23 @@ void Pipeline::Tick(int64_t wall_ns) {
 void Pipeline::Finish() {
   // Everything was read: nothing can match what still waits.
   for (const auto& stream : streams_) {
-    if (stream != nullptr) stream->reader.Flush();
+    if (stream != nullptr) stream->Flush();
   }
   joiner_.FlushAll();
+  correlator_->FlushAll();
   Tick();
 }
 
 void Pipeline::SetRules(std::shared_ptr<const rules::RuleSet> rules) {
   rules_ = std::move(rules);
   if (metrics_ != nullptr) metrics_->DeclareCauses(rules_->causes());
+}
+
+void Pipeline::OnS3Event(const S3Event& event, std::string_view source) {
+  if (upload_metrics_ != nullptr) {
+    upload_metrics_->CountS3Request(event.bucket, event.op, event.status, event.duration_ns);
+  }
+  correlator_->OnS3Event(event, source);
 }
 
 void Pipeline::OnRequest(const JoinedRequest& request) {

@@ -11,6 +11,7 @@
 #include "exporter/repository_table.h"
 #include "rules/rule_set.h"
 #include "tailers/registry_reader.h"
+#include "tailers/s3_reader.h"
 
 namespace rrca::exporter {
 
@@ -21,6 +22,9 @@ struct Classified {
   std::string_view cause;
   std::string_view repository_label;  // after validation, rewrites and the cap
 };
+
+class UploadCorrelator;
+class UploadMetrics;
 
 class ClassifiedObserver {
  public:
@@ -40,14 +44,21 @@ class Pipeline : private JoinedRequestSink {
     std::vector<RepositoryRewrite> repository_rewrites;
     size_t max_record_bytes = 1 << 20;
     int syslog_year = 1970;
+    // The upload correlator (object-store side).
+    std::string storage_root_directory;
+    size_t max_open_uploads = 100'000;
+    int64_t reorder_window_ns = 600'000'000'000;
+    int64_t clock_tolerance_ns = 500'000'000;
   };
+  enum class StreamKind : uint8_t { kRegistry, kS3 };
   using StreamId = size_t;
 
   Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics);
   ~Pipeline() override;
 
   // A stream is one file or pipe of one source; its lines must arrive in order.
-  StreamId OpenStream(std::string source, tailers::EnvelopeHint envelope);
+  StreamId OpenStream(std::string source, tailers::EnvelopeHint envelope,
+                      StreamKind kind = StreamKind::kRegistry);
   void OnLine(StreamId stream, std::string_view line);
   // Emits a record held for a continuation line (rotation, idle stream).
   void FlushStream(StreamId stream);
@@ -73,18 +84,21 @@ class Pipeline : private JoinedRequestSink {
   const RepositoryTable& repositories() const { return repositories_; }
   int64_t latest_time_ns() const { return latest_time_ns_; }
   static constexpr int64_t kIdleNs = 2'000'000'000;
-  const tailers::ReaderStats& stream_stats(StreamId stream) const;
+  const UploadCorrelator& correlator() const { return *correlator_; }
 
  private:
   struct Stream;
 
   void OnRequest(const JoinedRequest& request) override;
+  void OnS3Event(const S3Event& event, std::string_view source);
 
   Options options_;
   std::shared_ptr<const rules::RuleSet> rules_;
   Metrics* metrics_;
   RepositoryTable repositories_;
   RequestJoiner joiner_;
+  std::unique_ptr<UploadMetrics> upload_metrics_;
+  std::unique_ptr<UploadCorrelator> correlator_;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<ClassifiedObserver*> observers_;
   int64_t latest_time_ns_ = 0;

@@ -6,6 +6,7 @@
 
 #include "common/json_escape.h"
 #include "common/time_util.h"
+#include "exporter/correlator.h"
 
 namespace rrca::exporter {
 namespace {
@@ -146,6 +147,46 @@ void TextReport::Print(std::FILE* out) const {
     if (!stats->example_detail.empty()) {
       std::fprintf(out, "  example detail:  %s\n", stats->example_detail.c_str());
     }
+  }
+}
+
+}  // namespace rrca::exporter
+
+namespace rrca::exporter {
+namespace {
+
+double Percentile(std::vector<double> values, double quantile) {
+  std::sort(values.begin(), values.end());
+  const size_t index = static_cast<size_t>(quantile * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+void PrintLatency(std::FILE* out, const char* name, const std::vector<double>& values) {
+  if (values.empty()) {
+    std::fprintf(out, "  %-20s no samples\n", name);
+    return;
+  }
+  std::fprintf(out, "  %-20s n=%-6zu p50=%.3fs p90=%.3fs p99=%.3fs max=%.3fs\n", name,
+               values.size(), Percentile(values, 0.5), Percentile(values, 0.9),
+               Percentile(values, 0.99), *std::max_element(values.begin(), values.end()));
+}
+
+}  // namespace
+
+void PrintUploadReport(const UploadCorrelator& correlator, std::FILE* out) {
+  const UploadCorrelator::Summary& summary = correlator.summary();
+  if (summary.outcomes.empty() && summary.create_to_visible.empty()) return;
+  std::fprintf(out, "\nUploads (registry and object store joined by upload UUID):\n");
+  PrintLatency(out, "create-to-visible", summary.create_to_visible);
+  PrintLatency(out, "client gap", summary.client_gap);
+  PrintLatency(out, "unsafe window", summary.unsafe_window);
+  for (const auto& [outcome, count] : summary.outcomes) {
+    std::fprintf(out, "  %-20s %llu\n", outcome.c_str(), static_cast<unsigned long long>(count));
+  }
+  for (const std::string& uuid : summary.raced_failed_examples) {
+    const auto json = correlator.ExplainJson(uuid);
+    if (!json.has_value()) continue;
+    std::fprintf(out, "\n  upload %s (raced and failed): %s\n", uuid.c_str(), json->c_str());
   }
 }
 

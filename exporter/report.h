@@ -41,6 +41,12 @@ class TextReport : public ClassifiedObserver {
   std::map<std::string, CauseStats> causes_;
 };
 
+class UploadCorrelator;
+
+// The object-store side of the text report: create-to-visible, client-gap and unsafe-window
+// percentiles, upload outcomes and the timelines of the uploads that raced and failed.
+void PrintUploadReport(const UploadCorrelator& correlator, std::FILE* out);
+
 // The JSON object JsonlWriter prints for one request (exposed for the explain API and tests).
 void AppendRequestJson(const Classified& classified, std::string* out);
 

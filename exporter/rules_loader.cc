@@ -28,6 +28,10 @@ Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year) {
   options.repository_rewrites = config.repository_rewrites;
   options.max_record_bytes = config.max_line_bytes;
   options.syslog_year = syslog_year;
+  options.storage_root_directory = config.storage_root_directory;
+  options.max_open_uploads = config.max_open_uploads;
+  options.reorder_window_ns = static_cast<int64_t>(config.reorder_window_seconds * 1e9);
+  options.clock_tolerance_ns = static_cast<int64_t>(config.clock_tolerance_seconds * 1e9);
   return options;
 }
 

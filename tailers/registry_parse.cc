@@ -283,7 +283,8 @@ RecordFormat DetectRecordStart(std::string_view payload) {
   if (first == 'l' && payload.starts_with("level=")) return RecordFormat::kLogrusText;
   if (payload.size() > 10 && payload[4] == '[' &&
       (payload.starts_with("INFO") || payload.starts_with("WARN") || payload.starts_with("ERRO") ||
-       payload.starts_with("DEBU") || payload.starts_with("FATA") || payload.starts_with("PANI"))) {
+       payload.starts_with("DEBU") || payload.starts_with("FATA") || payload.starts_with("PANI") ||
+       payload.starts_with("TRAC"))) {  // logrus' trace level (TRAC[0000]) was missing
     return RecordFormat::kLogrusTty;
   }
   // Access log: "<host> <ident> <user> [<time>] "..." -- look for " [dd/" in the first bytes.
@@ -306,9 +307,12 @@ bool IsInteresting(Level level, std::string_view msg) {
   if (level >= Level::kWarning) return true;
   // "response completed" (with or without error), GitLab's "access", and infos such as
   // "error resolving upload: invalid secret".
+  // The S3 driver's Writer trace ties a POST to its upload UUID (the Location header with it is
+  // not logged) and times the listing a PATCH waits for: one line per upload request.
   return msg.starts_with("response completed") || msg.starts_with("error") ||
          msg.starts_with("client disconnected") || msg.starts_with("upload resumed") ||
-         msg.starts_with("unknown error");
+         msg.starts_with("unknown error") || msg.starts_with("s3aws.Writer(") ||
+         msg == "access";  // GitLab's access line (level info): was missing, so dropped
 }
 
 ParseStatus ParseLogrusText(std::string_view record, bool header_only, std::string* scratch,
@@ -397,16 +401,17 @@ ParseStatus ParseLogrusTty(std::string_view record, std::string* scratch, Regist
   event->msg = record.substr(msg_start, msg_end - msg_start);
   bool interesting = false;
   RegistryEvent fields;
+  ParseStatus status = ParseStatus::kOk;
   if (msg_end < record.size()) {
-    if (ParseLogrusText(record.substr(msg_end), false, scratch, &fields, &interesting) ==
-        ParseStatus::kUnterminated) {
-      return ParseStatus::kUnterminated;
-    }
+    // An unterminated value still hands over the fields read so far (and msg, level), as the
+    // text parser does: a held TTY record emitted at end of input used to lose them all.
+    status = ParseLogrusText(record.substr(msg_end), false, scratch, &fields, &interesting);
+    if (status != ParseStatus::kUnterminated) status = ParseStatus::kOk;
     fields.msg = event->msg;
     fields.level = event->level;
     *event = fields;
   }
-  return ParseStatus::kOk;
+  return status;
 }
 
 ParseStatus ParseAccessLog(std::string_view record, RegistryEvent* event) {

@@ -1,6 +1,43 @@
 #include "tailers/registry_reader.h"
 
+#include <cstring>
+
 namespace rrca::tailers {
+namespace {
+
+// Removes SGR colour sequences (ESC [ digits/semicolons m); other bytes are kept.
+std::string StripColors(std::string_view payload) {
+  std::string out;
+  out.reserve(payload.size());
+  size_t pos = 0;
+  while (pos < payload.size()) {
+    if (payload[pos] == '\x1b' && pos + 1 < payload.size() && payload[pos + 1] == '[') {
+      size_t end = pos + 2;
+      while (end < payload.size() && ((payload[end] >= '0' && payload[end] <= '9') ||
+                                      payload[end] == ';')) {
+        ++end;
+      }
+      if (end < payload.size() && payload[end] == 'm') {
+        pos = end + 1;
+        continue;
+      }
+    }
+    out.push_back(payload[pos++]);
+  }
+  return out;
+}
+
+// A held record is logrus text or, rarely, logrus' TTY form; its first bytes say which. (Parsing
+// a held TTY record as text lost its level and message.)
+ParseStatus ParseHeld(std::string_view held, std::string* scratch, RegistryEvent* event) {
+  if (DetectRecordStart(held) == RecordFormat::kLogrusTty) {
+    return ParseLogrusTty(held, scratch, event);
+  }
+  bool interesting = true;
+  return ParseLogrusText(held, false, scratch, event, &interesting);
+}
+
+}  // namespace
 
 std::string_view RecordSkipName(RecordSkip reason) {
   switch (reason) {
@@ -36,7 +73,10 @@ void RegistryReader::OnLine(std::string_view line) {
     Skip(RecordSkip::kEnvelopeMalformed);
     return;
   }
-  if (unwrapped.partial || !fragments_.empty()) {
+  // fragments_too_long_ too: after an over-long run was dropped, fragments_ is empty but the
+  // pieces up to the final one still belong to the dropped line (the final piece used to be taken
+  // for a line of its own, and the flag stuck, swallowing the next joined line).
+  if (unwrapped.partial || !fragments_.empty() || fragments_too_long_) {
     // Reassemble one logical line from CRI "P" / json-file pieces before anything else.
     if (fragments_.empty()) fragments_time_ns_ = unwrapped.time_ns;
     if (fragments_.size() + unwrapped.payload.size() > options_.max_record_bytes) {
@@ -45,7 +85,12 @@ void RegistryReader::OnLine(std::string_view line) {
     } else if (!fragments_too_long_) {
       fragments_.append(unwrapped.payload);
     }
-    if (unwrapped.partial) return;
+    if (unwrapped.partial) {
+      // Counted as a continuation of the line the last piece completes, so every physical line
+      // lands in exactly one counter: lines == empty + continuation + records + skipped.
+      ++stats_.continuation_lines;
+      return;
+    }
     if (fragments_too_long_) {
       Skip(RecordSkip::kTooLong);
     } else {
@@ -60,6 +105,14 @@ void RegistryReader::OnLine(std::string_view line) {
 }
 
 void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_ns) {
+  // logrus on a terminal colours the level and every key ("\x1b[31mERRO\x1b[0m[0001] ...  \x1b[31m
+  // err.code\x1b[0m=..."), and a TTY-attached container's log file keeps those bytes: without
+  // this the short form was never recognised outside copy-pasted text. Rare, so the copy is fine.
+  std::string plain;
+  if (std::memchr(payload.data(), '\x1b', payload.size()) != nullptr) {
+    plain = StripColors(payload);
+    payload = plain;
+  }
   const RecordFormat format = DetectRecordStart(payload);
   if (format != RecordFormat::kUnknown) {
     if (!held_.empty()) EmitHeld();
@@ -109,13 +162,15 @@ void RegistryReader::StartRecord(std::string_view payload, RecordFormat format,
     previous_record_interesting_ = false;
     return;
   }
+  // Checked before counting the record: a line is either a record or skipped, never both.
+  if (interesting && status == ParseStatus::kUnterminated &&
+      payload.size() > options_.max_record_bytes) {
+    Skip(RecordSkip::kTooLong);
+    return;
+  }
   ++stats_.records[static_cast<size_t>(format)];
   if (!interesting) return;
   if (status == ParseStatus::kUnterminated) {
-    if (payload.size() > options_.max_record_bytes) {
-      Skip(RecordSkip::kTooLong);
-      return;
-    }
     held_.assign(payload);
     held_envelope_time_ns_ = envelope_time_ns;
     return;
@@ -124,29 +179,38 @@ void RegistryReader::StartRecord(std::string_view payload, RecordFormat format,
 }
 
 void RegistryReader::ContinueHeld(std::string_view payload) {
-  ++stats_.continuation_lines;
   if (held_.size() + payload.size() + 1 > options_.max_record_bytes) {
-    // Give up waiting for the closing quote: emit what we have rather than grow.
+    // Give up waiting for the closing quote: emit what we have rather than grow. This line is
+    // dropped, so it is a too_long skip (as a continuation line it was dropped unseen).
+    Skip(RecordSkip::kTooLong);
     EmitHeld();
     return;
   }
+  ++stats_.continuation_lines;
   held_.push_back('\n');
   held_.append(payload);
-  RegistryEvent event;
+  // This line starts inside the held record's open quoted value, so the line alone decides
+  // whether the record is now complete: parse it as the rest of a quoted value. The whole record
+  // is parsed only once it is complete. (Re-parsing the whole record for every continuation
+  // line cost O(n^2): an open quote followed by many short quote-bearing lines took minutes.)
+  std::string probe = "x=\"";
+  probe.append(payload);
+  RegistryEvent probe_event;
   bool interesting = true;
-  if (ParseLogrusText(held_, false, &parse_scratch_, &event, &interesting) ==
+  if (ParseLogrusText(probe, false, &parse_scratch_, &probe_event, &interesting) ==
       ParseStatus::kUnterminated) {
     return;
   }
+  RegistryEvent event;
+  if (ParseHeld(held_, &parse_scratch_, &event) == ParseStatus::kUnterminated) return;
   Emit(event, RecordFormat::kLogrusText, held_envelope_time_ns_);
   held_.clear();
 }
 
 void RegistryReader::EmitHeld() {
   RegistryEvent event;
-  bool interesting = true;
   // Still unterminated: the fields read so far are all the record will ever have.
-  ParseLogrusText(held_, false, &parse_scratch_, &event, &interesting);
+  ParseHeld(held_, &parse_scratch_, &event);
   ++stats_.unterminated_records;
   Emit(event, RecordFormat::kLogrusText, held_envelope_time_ns_);
   held_.clear();

@@ -103,21 +103,30 @@ UriInfo ParseRegistryUri(std::string_view method, std::string_view uri) {
     info.operation = method == "GET" || method == "HEAD" ? Operation::kTagsList : Operation::kOther;
     return info;
   }
-  // rfind: a repository may itself contain a "blobs" or "manifests" component.
-  if (const size_t at = path.rfind("/blobs/uploads"); at != std::string_view::npos) {
-    info.repository = path.substr(0, at);
+  // The route is decided by the components after the repository: the reference, digest and
+  // upload UUID never contain '/', so look at the last one or two components only. (Searching
+  // for "/manifests/" or "/blobs/uploads" anywhere took a repository such as "a/manifests/b" or
+  // "a/blobs/uploads/b" for the route: a blob GET on "a/manifests/b" became a manifest GET
+  // on "a".)
+  const size_t last_slash = path.rfind('/');
+  if (last_slash == std::string_view::npos) return info;
+  const std::string_view head = path.substr(0, last_slash);  // everything before the last part
+  const std::string_view tail = path.substr(last_slash + 1);
+  constexpr std::string_view kUploads = "/blobs/uploads";
+  constexpr std::string_view kManifests = "/manifests";
+  constexpr std::string_view kBlobs = "/blobs";
+  if (head.ends_with(kUploads)) {  // <name>/blobs/uploads/ and <name>/blobs/uploads/<uuid>
+    info.repository = head.substr(0, head.size() - kUploads.size());
     info.operation = UploadOperation(method);
-    return info;
-  }
-  if (const size_t at = path.rfind("/manifests/"); at != std::string_view::npos) {
-    info.repository = path.substr(0, at);
+  } else if (head.ends_with(kBlobs) && tail == "uploads") {  // <name>/blobs/uploads (no slash)
+    info.repository = head.substr(0, head.size() - kBlobs.size());
+    info.operation = UploadOperation(method);
+  } else if (head.ends_with(kManifests) && !tail.empty()) {  // <name>/manifests/<reference>
+    info.repository = head.substr(0, head.size() - kManifests.size());
     info.operation = ManifestOperation(method);
-    return info;
-  }
-  if (const size_t at = path.rfind("/blobs/"); at != std::string_view::npos) {
-    info.repository = path.substr(0, at);
+  } else if (head.ends_with(kBlobs) && !tail.empty()) {  // <name>/blobs/<digest>
+    info.repository = head.substr(0, head.size() - kBlobs.size());
     info.operation = BlobOperation(method);
-    return info;
   }
   return info;
 }

@@ -160,6 +160,10 @@ std::vector<std::string> CaseNames() {
   return names;
 }
 
+std::string EventsOnly(const std::string& rendered) {
+  return rendered.substr(0, rendered.find("stats lines="));
+}
+
 // The first differing line, so a failure is readable without a diff tool.
 std::string FirstDifference(const std::string& want, const std::string& got) {
   std::istringstream w(want);
@@ -203,6 +207,14 @@ TEST(RegistryGoldenTest, EveryCaseMatchesItsGolden) {
     ASSERT_TRUE(fs::exists(golden)) << golden << " missing; run with RRCA_UPDATE_GOLDEN=1";
     const std::string want = ReadFile(golden);
     EXPECT_EQ(want, got) << name << ": " << FirstDifference(want, got);
+    // A constructed case carries the same records without envelope (or as logrus text) in
+    // twin.log: the events must be identical; only the stats may differ.
+    if (fs::exists(dir / "twin.log")) {
+      const std::string twin = EventsOnly(RunCase(ReadFile(dir / "twin.log")));
+      const std::string events = EventsOnly(got);
+      EXPECT_FALSE(events.empty());
+      EXPECT_EQ(twin, events) << name << " vs twin.log: " << FirstDifference(twin, events);
+    }
   }
 }
 

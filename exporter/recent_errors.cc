@@ -1,0 +1,90 @@
+#include "exporter/recent_errors.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/json_escape.h"
+#include "common/time_util.h"
+
+namespace rrca::exporter {
+
+void RecentErrors::OnClassified(const Classified& classified) {
+  const JoinedRequest& request = classified.request;
+  if (!request.IsError()) return;
+  if (request.time_ns > latest_ns_) latest_ns_ = request.time_ns;
+  Entry entry{request.time_ns,
+              std::string(classified.cause),
+              classified.verdict.rule != nullptr ? classified.verdict.rule->severity : "critical",
+              std::string(classified.repository_label),
+              std::string(request.request_id),
+              std::string(request.upload_uuid)};
+  if (ring_.size() < capacity_) {
+    ring_.push_back(std::move(entry));
+  } else {
+    ring_[next_] = std::move(entry);
+  }
+  next_ = (next_ + 1) % capacity_;
+}
+
+bool RecentErrors::ParseSince(const std::string& text, int64_t* since_ns) {
+  return ParseGoDuration(text, since_ns) && *since_ns > 0;
+}
+
+std::string RecentErrors::CausesJson(int64_t since_ns) const {
+  struct CauseSummary {
+    uint64_t count = 0;
+    std::string severity;
+    std::map<std::string, uint64_t> repositories;
+    const Entry* latest = nullptr;
+  };
+  const int64_t from = latest_ns_ - since_ns;
+  std::map<std::string, CauseSummary> causes;
+  int64_t oldest = INT64_MAX;
+  for (const Entry& entry : ring_) {
+    oldest = std::min(oldest, entry.time_ns);
+    if (entry.time_ns < from) continue;
+    CauseSummary& summary = causes[entry.cause];
+    ++summary.count;
+    summary.severity = entry.severity;
+    ++summary.repositories[entry.repository];
+    if (summary.latest == nullptr || entry.time_ns >= summary.latest->time_ns) {
+      summary.latest = &entry;
+    }
+  }
+  const bool truncated = ring_.size() == capacity_ && oldest > from;
+  std::vector<std::pair<std::string, const CauseSummary*>> ranked;
+  for (const auto& [cause, summary] : causes) ranked.emplace_back(cause, &summary);
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.second->count > b.second->count; });
+  std::string out = "{\"since_seconds\":" + std::to_string(since_ns / kNanosPerSecond) +
+                    ",\"until\":\"" + (latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "") +
+                    "\",\"truncated\":" + (truncated ? "true" : "false") + ",\"causes\":[";
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    const auto& [cause, summary] = ranked[i];
+    if (i > 0) out += ",";
+    out += "{\"cause\":\"";
+    AppendJsonEscaped(cause, &out);
+    out += "\",\"severity\":\"" + summary->severity +
+           "\",\"count\":" + std::to_string(summary->count) + ",\"repositories\":[";
+    std::vector<std::pair<std::string, uint64_t>> repositories(summary->repositories.begin(),
+                                                               summary->repositories.end());
+    std::sort(repositories.begin(), repositories.end(),
+              [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (size_t r = 0; r < repositories.size() && r < 10; ++r) {
+      if (r > 0) out += ",";
+      out += "{\"repository\":\"";
+      AppendJsonEscaped(repositories[r].first, &out);
+      out += "\",\"count\":" + std::to_string(repositories[r].second) + "}";
+    }
+    out += "],\"example\":{\"time\":\"" + FormatRfc3339Nanos(summary->latest->time_ns) +
+           "\",\"request_id\":\"";
+    AppendJsonEscaped(summary->latest->request_id, &out);
+    out += "\",\"upload_uuid\":\"";
+    AppendJsonEscaped(summary->latest->upload_uuid, &out);
+    out += "\"}}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace rrca::exporter

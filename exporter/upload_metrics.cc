@@ -1,0 +1,189 @@
+#include "exporter/upload_metrics.h"
+
+namespace rrca::exporter {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+
+// 5 ms to 60 s: the range in which a store's create becomes visible, and clients follow up.
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 5, 10, 20, 30, 60};
+const prometheus::Histogram::BucketBoundaries kRequestBuckets = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+std::string Key(std::initializer_list<std::string_view> parts) {
+  std::string key;
+  for (std::string_view part : parts) {
+    key.append(part);
+    key.push_back('\x1f');
+  }
+  return key;
+}
+
+}  // namespace
+
+UploadMetrics::UploadMetrics(prometheus::Registry& registry)
+    : s3_requests_(BuildCounter()
+                       .Name("registry_rca_s3_requests_total")
+                       .Help("Requests the object store logged, by bucket, operation and status.")
+                       .Register(registry)),
+      s3_duration_(BuildHistogram()
+                       .Name("registry_rca_s3_request_duration_seconds")
+                       .Help("How long the object store took per request, as it logged it.")
+                       .Register(registry)),
+      create_latest_(BuildGauge()
+                         .Name("registry_rca_upload_create_to_visible_seconds")
+                         .Help("Latest create-to-visible latency of a multipart upload: from the "
+                               "store receiving CreateMultipartUpload to the upload being "
+                               "visible (listable).")
+                         .Register(registry)),
+      create_max_(BuildGauge()
+                      .Name("registry_rca_upload_create_to_visible_max_seconds")
+                      .Help("Maximum create-to-visible latency over the last 5 minutes.")
+                      .Register(registry)),
+      create_histogram_(BuildHistogram()
+                            .Name("registry_rca_upload_create_to_visible_duration_seconds")
+                            .Help("Create-to-visible latency of multipart uploads.")
+                            .Register(registry)),
+      unsafe_histogram_(BuildHistogram()
+                            .Name("registry_rca_upload_unsafe_window_seconds")
+                            .Help("How long after the registry answered the POST an upload was "
+                                  "still invisible (0 when the store answered only once visible).")
+                            .Register(registry)),
+      gap_histogram_(BuildHistogram()
+                         .Name("registry_rca_upload_client_gap_seconds")
+                         .Help("Time from the registry answering the POST to the client's first "
+                               "PATCH/PUT of the upload.")
+                         .Register(registry)),
+      outcomes_(BuildCounter()
+                    .Name("registry_rca_uploads_total")
+                    .Help("Blob uploads by outcome: completed, raced_ok, raced_failed, "
+                          "failed_other, abandoned.")
+                    .Register(registry)),
+      confirmations_(BuildCounter()
+                         .Name("registry_rca_upload_failures_confirmed_total")
+                         .Help("Upload failures whose cause is confirmed, by the evidence: "
+                               "state_age (the _state token) or store_log (the store's own log).")
+                         .Register(registry)),
+      evictions_(BuildCounter()
+                     .Name("registry_rca_uploads_evicted_total")
+                     .Help("Upload states dropped from the correlator, by reason.")
+                     .Register(registry)),
+      late_(BuildCounter()
+                .Name("registry_rca_late_events_total")
+                .Help("Events that arrived after their upload was decided or outside the "
+                      "reorder window, by side (registry, store); still counted elsewhere.")
+                .Register(registry)),
+      open_(BuildGauge()
+                .Name("registry_rca_uploads_open")
+                .Help("Uploads the correlator holds state for.")
+                .Register(registry)
+                .Add({})),
+      skew_(BuildGauge()
+                .Name("registry_rca_clock_skew_seconds")
+                .Help("Estimated clock offset of the object store relative to the registry "
+                      "(store minus registry), from matched POST/create pairs.")
+                .Register(registry)
+                .Add({})) {}
+
+void UploadMetrics::CountS3Request(std::string_view bucket, S3Op op, int status,
+                                   int64_t duration_ns) {
+  const std::string code = status > 0 ? std::to_string(status) : "unknown";
+  const std::string key = Key({"s3", bucket, S3OpName(op), code});
+  prometheus::Counter*& counter = counters_[key];
+  if (counter == nullptr) {
+    counter = &s3_requests_.Add({{"bucket", std::string(bucket)},
+                                 {"operation", std::string(S3OpName(op))},
+                                 {"code", code}});
+  }
+  counter->Increment();
+  if (duration_ns < 0) return;
+  prometheus::Histogram*& histogram = histograms_[Key({"s3d", bucket, S3OpName(op)})];
+  if (histogram == nullptr) {
+    histogram = &s3_duration_.Add(
+        {{"bucket", std::string(bucket)}, {"operation", std::string(S3OpName(op))}},
+        kRequestBuckets);
+  }
+  histogram->Observe(static_cast<double>(duration_ns) / 1e9);
+}
+
+void UploadMetrics::ObserveCreateToVisible(std::string_view repository, std::string_view bucket,
+                                           int64_t time_ns, double seconds) {
+  prometheus::Histogram*& histogram = histograms_[Key({"c2v", bucket})];
+  if (histogram == nullptr) {
+    histogram = &create_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
+  }
+  histogram->Observe(seconds);
+  SlidingMax& max = maxima_[std::string(repository)];
+  if (max.latest == nullptr) {
+    max.latest = &create_latest_.Add({{"repository", std::string(repository)}});
+    max.max = &create_max_.Add({{"repository", std::string(repository)}});
+  }
+  max.latest->Set(seconds);
+  while (!max.samples.empty() && max.samples.back().second <= seconds) max.samples.pop_back();
+  max.samples.emplace_back(time_ns, seconds);
+  max.max->Set(max.samples.front().second);
+}
+
+void UploadMetrics::Expire(int64_t now_ns) {
+  for (auto& [repository, max] : maxima_) {
+    while (max.samples.size() > 1 && max.samples.front().first < now_ns - kMaxWindowNs) {
+      max.samples.pop_front();
+    }
+    if (!max.samples.empty()) max.max->Set(max.samples.front().second);
+  }
+}
+
+void UploadMetrics::ObserveUnsafeWindow(std::string_view bucket, double seconds) {
+  prometheus::Histogram*& histogram = histograms_[Key({"unsafe", bucket})];
+  if (histogram == nullptr) {
+    histogram = &unsafe_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
+  }
+  histogram->Observe(seconds);
+}
+
+void UploadMetrics::ObserveClientGap(std::string_view bucket, double seconds) {
+  prometheus::Histogram*& histogram = histograms_[Key({"gap", bucket})];
+  if (histogram == nullptr) {
+    histogram = &gap_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
+  }
+  histogram->Observe(seconds);
+}
+
+void UploadMetrics::CountOutcome(std::string_view repository, std::string_view outcome) {
+  prometheus::Counter*& counter = counters_[Key({"outcome", repository, outcome})];
+  if (counter == nullptr) {
+    counter = &outcomes_.Add(
+        {{"repository", std::string(repository)}, {"outcome", std::string(outcome)}});
+  }
+  counter->Increment();
+}
+
+void UploadMetrics::CountConfirmation(std::string_view cause, std::string_view evidence) {
+  prometheus::Counter*& counter = counters_[Key({"confirm", cause, evidence})];
+  if (counter == nullptr) {
+    counter =
+        &confirmations_.Add({{"cause", std::string(cause)}, {"evidence", std::string(evidence)}});
+  }
+  counter->Increment();
+}
+
+void UploadMetrics::CountEviction(std::string_view reason) {
+  prometheus::Counter*& counter = counters_[Key({"evict", reason})];
+  if (counter == nullptr) counter = &evictions_.Add({{"reason", std::string(reason)}});
+  counter->Increment();
+}
+
+void UploadMetrics::CountLateEvent(std::string_view side) {
+  prometheus::Counter*& counter = counters_[Key({"late", side})];
+  if (counter == nullptr) counter = &late_.Add({{"side", std::string(side)}});
+  counter->Increment();
+}
+
+void UploadMetrics::SetOpenUploads(size_t open) { open_.Set(static_cast<double>(open)); }
+
+void UploadMetrics::SetClockSkew(double seconds) { skew_.Set(seconds); }
+
+}  // namespace rrca::exporter

@@ -1,0 +1,58 @@
+// Fuzzes tailers/registry_parse.h: every record parser on one payload (envelope removed), plus
+// DetectRecordStart and PeekLineTime. Seeds: fuzz/corpus/registry_parse/. Dictionary:
+// registry.dict.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/event.h"
+#include "fuzz/fuzz_util.h"
+#include "tailers/registry_parse.h"
+
+namespace {
+
+using rrca::RegistryEvent;
+using rrca::tailers::ParseStatus;
+
+void CheckParsed(ParseStatus status, const RegistryEvent& event, std::string_view record,
+                 const std::string& scratch) {
+  RRCA_FUZZ_CHECK(status == ParseStatus::kOk || status == ParseStatus::kUnterminated ||
+                  status == ParseStatus::kMalformed);
+  rrca::fuzz::CheckEvent(event, record, scratch);
+  RRCA_FUZZ_CHECK(event.status == 0 || (event.status >= 100 && event.status <= 999));
+  rrca::fuzz::Touch(rrca::LevelName(event.level));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view record(reinterpret_cast<const char*>(data), size);
+  std::string scratch;
+
+  rrca::fuzz::Touch(rrca::tailers::RecordFormatName(rrca::tailers::DetectRecordStart(record)));
+
+  for (const bool header_only : {true, false}) {
+    RegistryEvent event;
+    bool interesting = false;
+    const ParseStatus status =
+        rrca::tailers::ParseLogrusText(record, header_only, &scratch, &event, &interesting);
+    CheckParsed(status, event, record, scratch);
+  }
+  {
+    RegistryEvent event;
+    CheckParsed(rrca::tailers::ParseLogrusJson(record, &scratch, &event), event, record, scratch);
+  }
+  {
+    RegistryEvent event;
+    CheckParsed(rrca::tailers::ParseLogrusTty(record, &scratch, &event), event, record, scratch);
+  }
+  {
+    RegistryEvent event;
+    const ParseStatus status = rrca::tailers::ParseAccessLog(record, &event);
+    CheckParsed(status, event, record, scratch);
+    RRCA_FUZZ_CHECK(status != ParseStatus::kUnterminated);
+  }
+  rrca::fuzz::Touch(std::to_string(rrca::tailers::PeekLineTime(record, 2026, &scratch)));
+  return 0;
+}
