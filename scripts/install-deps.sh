@@ -5,10 +5,11 @@
 set -euo pipefail
 
 build_packages=(cmake g++ make pkg-config clang-format
-  prometheus-cpp-dev libcivetweb-dev libre2-dev libspdlog-dev libyaml-cpp-dev
+  prometheus-cpp-dev libcivetweb-dev libre2-dev libspdlog-dev libyaml-cpp-dev libssl-dev
+  libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 test_packages=(prometheus prometheus-alertmanager logrotate python3 python3-yaml curl
-  procps time psmisc)
+  procps time psmisc openssl apache2-utils netcat-openbsd)
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then wanted+=("${test_packages[@]}"); fi
