@@ -35,7 +35,7 @@ struct Config {
   std::string storage_root_directory;    // the s3 driver's rootdirectory, may be empty
   size_t max_open_uploads = 100'000;     // upload states the correlator holds at most
   double reorder_window_seconds = 600;   // how late store lines may arrive
-  double clock_tolerance_seconds = 0.5;  // clock uncertainty between registry and store
+  double clock_tolerance_seconds = 0.25;  // clock uncertainty between registry and store
   std::string listen_address = ":9479";
   std::string telemetry_path = "/metrics";
 };

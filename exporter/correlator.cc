@@ -231,11 +231,11 @@ void UploadCorrelator::Resolve(const Uuid& uuid, Upload& upload) {
   const std::string uuid_text = UuidText(uuid);
   const std::string& bucket = buckets_[upload.bucket_id];
   const bool store_known = upload.create_duration_ns >= 0;
-  const int64_t visible = upload.create_start_ns + upload.create_duration_ns - skew_ns_;
   // Whole-second store times (AWS format) say nothing about sub-second clock offsets.
   if (store_known && upload.post_arrival_ns != 0 && upload.create_start_ns % kNanosPerSecond != 0) {
     UpdateSkew(upload.create_start_ns - upload.post_arrival_ns);
   }
+  const int64_t visible = upload.create_start_ns + upload.create_duration_ns - skew_ns_;
   double unsafe = -1, gap = -1;
   if (upload.post_answered_ns != 0 && store_known) {
     unsafe = std::max(0.0, Seconds(visible - upload.post_answered_ns));
@@ -247,11 +247,18 @@ void UploadCorrelator::Resolve(const Uuid& uuid, Upload& upload) {
     summary_.client_gap.push_back(gap);
     if (metrics_ != nullptr) metrics_->ObserveClientGap(bucket, gap);
   }
-  // An access log with whole-second times (AWS format) cannot place the create more precisely.
-  const int64_t precision = upload.create_start_ns % kNanosPerSecond == 0 ? kNanosPerSecond : 0;
-  const bool raced =
-      store_known && upload.first_patch_arrival_ns != 0 &&
-      upload.first_patch_arrival_ns < visible + std::max(options_.clock_tolerance_ns, precision);
+  // Raced: the first PATCH came while the upload was invisible, and the registry had already
+  // answered the POST (a store that creates synchronously holds the POST until it is visible).
+  // Without the POST's lines, allow clock_tolerance between the two hosts' clocks. An access log
+  // with whole-second times (AWS format) only says whether a failure is consistent with a race.
+  const bool precise = upload.create_start_ns % kNanosPerSecond != 0;
+  const bool post_known = upload.post_answered_ns != 0;
+  const int64_t slack = post_known ? 0 : options_.clock_tolerance_ns;
+  const int64_t latest_visible = visible + (precise ? slack : kNanosPerSecond + slack);
+  const bool consistent = store_known && upload.first_patch_arrival_ns != 0 &&
+                          upload.first_patch_arrival_ns < latest_visible &&
+                          (!post_known || upload.post_answered_ns < latest_visible);
+  const bool raced = consistent && (precise || upload.failed_not_visible);
   std::string outcome;
   if (upload.failed_not_visible) {
     outcome = "raced_failed";

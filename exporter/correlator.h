@@ -35,7 +35,7 @@ class UploadCorrelator : public ClassifiedObserver {
   struct Options {
     size_t max_uploads = 100'000;
     int64_t reorder_window_ns = 600'000'000'000;  // 10 m
-    int64_t clock_tolerance_ns = 500'000'000;
+    int64_t clock_tolerance_ns = 250'000'000;
     std::string root_directory;  // the driver's rootdirectory before docker/registry/v2
     size_t max_timelines = 10'000;
   };

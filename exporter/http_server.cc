@@ -2,13 +2,20 @@
 
 #include <CivetServer.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "exporter/tls_context.h"
 #include "exporter/web_auth.h"
+#include "exporter/web_relay.h"
 
 namespace rrca::exporter {
+
+static_assert(FrontOptions{}.max_body_bytes == HttpServer::kMaxBodyBytes,
+              "the front refuses bodies civetweb would");
 
 // One civetweb handler for "/" and below: checks that the connection came through the front,
 // then basic auth, then dispatches on the exact path.
@@ -35,15 +42,16 @@ class HttpServer::Dispatcher : public CivetHandler {
         server_->front_->Lookup(info->remote_addr, info->remote_port);
     if (!client.has_value()) {
       // Someone on this host dialled the internal port directly: it serves only the front.
-      Send(conn, request.method, {403, "text/plain; charset=utf-8", "Forbidden\n"}, "");
+      Send(conn, WebState{}, request.method, {403, "text/plain; charset=utf-8", "Forbidden\n"}, "");
       return true;
     }
     request.remote_address = client->address;
-    if (server_->auth_ != nullptr && server_->auth_->enabled() &&
-        !server_->auth_->Check(mg_get_header(conn, "Authorization"), &request.user)) {
+    const std::shared_ptr<const WebState> state = server_->State();
+    if (state->auth != nullptr &&
+        !state->auth->Check(mg_get_header(conn, "Authorization"), &request.user)) {
       spdlog::debug("http: {} {} {}: 401 (basic auth)", client->address, request.method,
                     request.path);
-      Send(conn, request.method, {401, "text/plain; charset=utf-8", "Unauthorized\n"},
+      Send(conn, *state, request.method, {401, "text/plain; charset=utf-8", "Unauthorized\n"},
            "WWW-Authenticate: Basic\r\n");
       return true;
     }
@@ -58,18 +66,20 @@ class HttpServer::Dispatcher : public CivetHandler {
     } else {
       response = route->second(request);
     }
-    Send(conn, request.method, response, "");
+    Send(conn, *state, request.method, response, "");
+    spdlog::debug("http: {} {} {} {}", client->address, request.method, request.path,
+                  response.status);
     return true;
   }
 
-  void Send(mg_connection* conn, const std::string& method, const HttpResponse& response,
-            const std::string& extra_headers) {
+  static void Send(mg_connection* conn, const WebState& state, const std::string& method,
+                   const HttpResponse& response, const std::string& extra_headers) {
     std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " +
                        mg_get_response_code_text(conn, response.status) +
                        "\r\nContent-Type: " + response.content_type +
                        "\r\nContent-Length: " + std::to_string(response.body.size()) +
                        "\r\nCache-Control: no-store\r\nConnection: close\r\n";
-    for (const auto& [name, value] : server_->headers_) head += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : state.headers) head += name + ": " + value + "\r\n";
     head += extra_headers + "\r\n";
     mg_write(conn, head.data(), head.size());
     if (method != "HEAD") mg_write(conn, response.body.data(), response.body.size());
@@ -89,26 +99,55 @@ class HttpServer::Dispatcher : public CivetHandler {
   const HttpServer* server_;
 };
 
-HttpServer::HttpServer() = default;
+HttpServer::HttpServer() : state_(std::make_shared<WebState>()) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::SetWebConfig(const WebConfig& config) {
-  tls_.reset();
+  const std::string name = config.file.empty() ? "web config" : config.file;
+  const bool running = front_ != nullptr;
+  auto state = std::make_shared<WebState>();
   if (config.tls.enabled()) {
-    auto tls = TlsContext::Create(config.tls, config.file.empty() ? "web config" : config.file);
+    auto tls = TlsContext::Create(config.tls, name);
     if (!tls.ok()) {
-      config_status_ = tls.status();
-      return config_status_;
+      if (!running) config_status_ = tls.status();
+      return tls.status();
     }
-    tls_ = std::move(tls.value());
+    state->tls = std::move(tls.value());
   }
-  headers_ = config.headers;
-  auth_ = config.basic_auth_users.empty()
-              ? nullptr
-              : std::make_unique<BasicAuth>(config.basic_auth_users);
-  config_status_ = Status::Ok();
-  return config_status_;
+  if (running && (state->tls != nullptr) != tls()) {
+    return Status::Error(name + ": switching between TLS and plaintext needs a restart");
+  }
+  if (!config.basic_auth_users.empty()) {
+    state->auth = std::make_shared<BasicAuth>(config.basic_auth_users);
+    if (state->tls == nullptr) {
+      spdlog::warn("{}: basic auth without tls_server_config: passwords cross the network in clear",
+                   name);
+    }
+  }
+  state->headers = config.headers;
+  if (running) front_->SetTls(state->tls);
+  {
+    std::lock_guard lock(state_mutex_);
+    state_ = std::move(state);
+  }
+  if (!running) config_status_ = Status::Ok();
+  return Status::Ok();
+}
+
+std::shared_ptr<const HttpServer::WebState> HttpServer::State() const {
+  std::lock_guard lock(state_mutex_);
+  return state_;
+}
+
+bool HttpServer::tls() const {
+  const auto state = State();
+  return state != nullptr && state->tls != nullptr;
+}
+
+std::shared_ptr<const BasicAuth> HttpServer::auth() const {
+  const auto state = State();
+  return state != nullptr ? state->auth : nullptr;
 }
 
 void HttpServer::Route(const std::string& path, Handler handler) {
@@ -117,7 +156,7 @@ void HttpServer::Route(const std::string& path, Handler handler) {
 
 Status HttpServer::Start(const std::string& listen_address, int threads) {
   if (!config_status_.ok()) return config_status_;  // never serve plaintext instead of TLS
-  front_ = std::make_unique<WebFront>(front_options_, tls_);
+  front_ = std::make_unique<WebFront>(front_options_, State()->tls);
   if (Status listening = front_->Listen(listen_address); !listening.ok()) {
     front_.reset();
     return listening;
@@ -151,7 +190,21 @@ Status HttpServer::Start(const std::string& listen_address, int threads) {
 void HttpServer::Stop() {
   if (front_ != nullptr) front_->Stop();  // no new requests, open relays end
   if (server_ != nullptr) {
-    server_->close();
+    // civetweb's master thread notices the stop flag only between 2-second polls of its
+    // listener; a connection to it ends the wait at once.
+    std::atomic<bool> closed{false};
+    std::thread closer([&] {
+      server_->close();
+      closed = true;
+    });
+    while (!closed) {
+      const int fd = relay::ConnectLoopback(
+          internal_port_, std::chrono::steady_clock::now() + std::chrono::milliseconds(50), -1);
+      if (fd >= 0) ::close(fd);
+      for (int i = 0; i < 10 && !closed; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    closer.join();
     server_.reset();
   }
   front_.reset();

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,11 @@ class HttpServer {
   HttpServer();
   ~HttpServer();
 
-  // Before Start: TLS, headers and users from `--web.config.file` (see LoadWebConfig). Loads the
-  // certificate files now, so errors name them: a failure leaves the server unusable.
+  // TLS, headers and users from `--web.config.file` (see LoadWebConfig). Loads the certificate
+  // files now, so errors name them. Before Start, a failure leaves the server unable to start.
+  // After Start it is a reload (SIGHUP): new connections get the new certificate, users and
+  // headers at once; a failure, or a switch between TLS and plaintext (which needs a restart),
+  // keeps the running configuration and returns why.
   Status SetWebConfig(const WebConfig& config);
   // Connection limits and timeouts of the front (defaults are fine; tests shorten them).
   void SetFrontOptions(const FrontOptions& options) { front_options_ = options; }
@@ -63,19 +67,26 @@ class HttpServer {
   void Stop();
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
-  bool tls() const { return tls_ != nullptr; }
+  bool tls() const;
 
   // The private civetweb port (tests check that it serves nobody but the front).
   int internal_port() const { return internal_port_; }
   const FrontCounters* front_counters() const { return front_ ? &front_->counters() : nullptr; }
-  const BasicAuth* auth() const { return auth_.get(); }
+  std::shared_ptr<const BasicAuth> auth() const;
 
  private:
   class Dispatcher;
   std::map<std::string, Handler> routes_;
-  std::vector<std::pair<std::string, std::string>> headers_;
-  std::shared_ptr<const TlsContext> tls_;
-  std::unique_ptr<BasicAuth> auth_;
+  // What a web config sets, swapped whole by SetWebConfig; requests use a snapshot.
+  struct WebState {
+    std::shared_ptr<const TlsContext> tls;  // null: plaintext
+    std::shared_ptr<BasicAuth> auth;        // null: no users
+    std::vector<std::pair<std::string, std::string>> headers;
+  };
+  std::shared_ptr<const WebState> State() const;
+
+  mutable std::mutex state_mutex_;
+  std::shared_ptr<const WebState> state_;  // guarded by state_mutex_
   Status config_status_;
   FrontOptions front_options_;
   std::unique_ptr<WebFront> front_;

@@ -48,7 +48,7 @@ class Pipeline : private JoinedRequestSink {
     std::string storage_root_directory;
     size_t max_open_uploads = 100'000;
     int64_t reorder_window_ns = 600'000'000'000;
-    int64_t clock_tolerance_ns = 500'000'000;
+    int64_t clock_tolerance_ns = 250'000'000;
   };
   enum class StreamKind : uint8_t { kRegistry, kS3 };
   using StreamId = size_t;

@@ -44,6 +44,10 @@ class BasicAuth {
   static bool DecodeBasic(std::string_view header, std::string* user, std::string* password);
 
   uint64_t bcrypt_runs() const { return bcrypt_runs_.load(); }  // for tests and metrics
+  size_t cache_size() const {
+    std::lock_guard lock(cache_mutex_);
+    return cache_.size();
+  }
 
  private:
   struct Entry {
@@ -56,7 +60,7 @@ class BasicAuth {
   const std::map<std::string, std::string> users_;
   const Clock clock_;
   unsigned char key_[32];
-  std::mutex cache_mutex_;
+  mutable std::mutex cache_mutex_;
   std::unordered_map<std::string, Entry> cache_;
   std::mutex bcrypt_mutex_;
   std::atomic<uint64_t> bcrypt_runs_{0};

@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include "exporter/tls_context.h"
 #include "exporter/web_relay.h"
@@ -89,10 +90,26 @@ StatusOr<int> BindListener(const std::string& listen_address) {
   return Status::Error("cannot listen on " + listen_address + ": " + last_error);
 }
 
+// Writes a short error response from the front itself and lets the client read it.
+void Reply(relay::ClientStream& client, const char* status_line, const char* extra, int stop_fd) {
+  const std::string response = std::string("HTTP/1.1 ") + status_line +
+                               "\r\nContent-Type: text/plain; charset=utf-8\r\n" + extra +
+                               "Connection: close\r\nContent-Length: 0\r\n\r\n";
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(2);
+  if (relay::WriteAll(client, response, deadline, stop_fd))
+    relay::Linger(client, deadline, stop_fd);
+}
+
 }  // namespace
 
 WebFront::WebFront(FrontOptions options, std::shared_ptr<const TlsContext> tls)
-    : options_(options), tls_(std::move(tls)) {}
+    : options_(options), tls_enabled_(tls != nullptr), tls_(std::move(tls)) {}
+
+void WebFront::SetTls(std::shared_ptr<const TlsContext> tls) {
+  if (tls == nullptr || !tls_enabled_) return;
+  std::lock_guard lock(tls_mutex_);
+  tls_ = std::move(tls);
+}
 
 WebFront::~WebFront() {
   Stop();
@@ -165,12 +182,18 @@ void WebFront::AcceptLoop() {
     auto done = std::make_unique<std::atomic<bool>>(false);
     std::atomic<bool>* flag = done.get();
     std::string peer = PeerName(address);
-    workers_.push_back(Worker{std::thread([this, fd, peer = std::move(peer), flag]() mutable {
-                                Serve(fd, std::move(peer));
-                                --active_;
-                                flag->store(true);
-                              }),
-                              std::move(done)});
+    try {
+      std::thread thread([this, fd, peer = std::move(peer), flag]() mutable {
+        Serve(fd, std::move(peer));
+        --active_;
+        flag->store(true);
+      });
+      workers_.push_back(Worker{std::move(thread), std::move(done)});
+    } catch (const std::system_error& e) {  // out of threads: drop this one, keep serving
+      --active_;
+      ::close(fd);
+      spdlog::warn("http: cannot start a connection thread: {}", e.what());
+    }
   }
 }
 
@@ -189,11 +212,16 @@ void WebFront::Serve(int fd, std::string peer) {
   const int stop_fd = stop_pipe_[0];
   const auto start = SteadyClock::now();
   const auto head_deadline = start + options_.head_timeout;
-  ClientInfo info{peer, tls_ != nullptr, ""};
+  ClientInfo info{peer, tls_enabled_, ""};
   std::unique_ptr<relay::ClientStream> client;
-  if (tls_ != nullptr) {
+  if (tls_enabled_) {
+    std::shared_ptr<const TlsContext> tls;  // held for the handshake; SSL objects then own a ref
+    {
+      std::lock_guard lock(tls_mutex_);
+      tls = tls_;
+    }
     std::string error;
-    client = relay::AcceptTls(fd, tls_->ctx(), head_deadline, stop_fd, &error, &info.tls_subject);
+    client = relay::AcceptTls(fd, tls->ctx(), head_deadline, stop_fd, &error, &info.tls_subject);
     if (client == nullptr) {
       ++counters_.handshake_failures;
       spdlog::debug("http: {}: TLS handshake failed: {}", peer, error);
@@ -204,27 +232,14 @@ void WebFront::Serve(int fd, std::string peer) {
     client = relay::PlainStream(fd);
   }
   std::string request;
-  const relay::Head head =
-      relay::ReadRequest(*client, head_deadline, start + options_.body_timeout,
-                         options_.max_head_bytes, options_.max_buffered_body, stop_fd, &request);
+  const bool complete = ReadRequest(*client, peer, &request);
   const auto write_deadline = SteadyClock::now() + std::chrono::seconds(5);
-  if (head == relay::Head::kTooLarge) {
-    relay::WriteAll(*client,
-                    "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
-                    "Content-Length: 0\r\n\r\n",
-                    write_deadline, stop_fd);
-  } else if (head == relay::Head::kTimeout) {
-    ++counters_.head_timeouts;
-    spdlog::debug("http: {}: no complete request within the deadline", peer);
-  } else if (head == relay::Head::kComplete) {
+  if (complete) {
     const int backend = relay::ConnectLoopback(backend_port_, write_deadline, stop_fd);
     const int relay_port = backend >= 0 ? relay::LocalPort(backend) : 0;
     if (relay_port == 0) {
       spdlog::warn("http: cannot reach the internal listener on port {}", backend_port_);
-      relay::WriteAll(*client,
-                      "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
-                      "Content-Length: 0\r\n\r\n",
-                      write_deadline, stop_fd);
+      Reply(*client, "503 Service Unavailable", "", stop_fd);
     } else {
       Register(relay_port, info);
       const bool ok =
@@ -236,6 +251,51 @@ void WebFront::Serve(int fd, std::string peer) {
   }
   client.reset();
   ::close(fd);
+}
+
+bool WebFront::ReadRequest(relay::ClientStream& client, const std::string& peer,
+                           std::string* request) {
+  const int stop_fd = stop_pipe_[0];
+  const auto start = SteadyClock::now();
+  relay::RequestHead head;
+  relay::Head result = relay::ReadHead(client, start + options_.head_timeout,
+                                       options_.max_head_bytes, stop_fd, request, &head);
+  if (result == relay::Head::kTooLarge) {
+    Reply(client, "431 Request Header Fields Too Large", "", stop_fd);
+    return false;
+  }
+  if (result == relay::Head::kTimeout) {
+    ++counters_.head_timeouts;
+    spdlog::debug("http: {}: no complete request head within the deadline", peer);
+  }
+  if (result != relay::Head::kComplete) return false;
+  if (head.content_length <= 0) return true;
+  const auto length = static_cast<size_t>(head.content_length);
+  if (length > options_.max_body_bytes) {
+    Reply(client, "413 Payload Too Large", "", stop_fd);
+    return false;
+  }
+  if (!Reserve(length)) {
+    ++counters_.over_budget;
+    Reply(client, "503 Service Unavailable", "Retry-After: 1\r\n", stop_fd);
+    return false;
+  }
+  result =
+      relay::ReadUntil(client, start + options_.body_timeout, head.end + length, stop_fd, request);
+  buffered_body_bytes_ -= length;  // from here the bytes are the relay's, bounded per connection
+  if (result == relay::Head::kTimeout) {
+    ++counters_.body_timeouts;
+    Reply(client, "408 Request Timeout", "", stop_fd);
+  }
+  return result == relay::Head::kComplete;
+}
+
+bool WebFront::Reserve(size_t bytes) {
+  size_t current = buffered_body_bytes_.load();
+  do {
+    if (current + bytes > options_.body_budget_bytes) return false;
+  } while (!buffered_body_bytes_.compare_exchange_weak(current, current + bytes));
+  return true;
 }
 
 void WebFront::Register(int port, ClientInfo info) {

@@ -185,6 +185,10 @@ std::unique_ptr<ClientStream> AcceptTls(int fd, ssl_ctx_st* ctx, Deadline deadli
           "HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
           "Connection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
       (void)!::send(fd, kResponse, sizeof(kResponse) - 1, MSG_NOSIGNAL);
+      // Read what it sent, briefly, so that closing does not reset the answer away.
+      Plain plain(fd);
+      Linger(plain, std::min(deadline, SteadyClock::now() + std::chrono::milliseconds(500)),
+             stop_fd);
       *error = "plain HTTP sent to the TLS port";
     } else {
       *error = "not a TLS handshake";
@@ -222,33 +226,45 @@ std::unique_ptr<ClientStream> AcceptTls(int fd, ssl_ctx_st* ctx, Deadline deadli
   return stream;
 }
 
-Head ReadRequest(ClientStream& client, Deadline head_deadline, Deadline body_deadline,
-                 size_t max_head, size_t max_body, int stop_fd, std::string* buffer) {
-  size_t head_end = std::string::npos;
-  size_t needed = 0;
+Head ReadHead(ClientStream& client, Deadline deadline, size_t max_head, int stop_fd,
+              std::string* buffer, RequestHead* head) {
   char chunk[kChunk];
   while (true) {
-    if (head_end == std::string::npos) {
-      head_end = HeadEnd(*buffer);
-      if (head_end == std::string::npos && buffer->size() > max_head) return Head::kTooLarge;
-      if (head_end != std::string::npos) {
-        if (head_end > max_head) return Head::kTooLarge;
-        const int64_t length = ContentLength(std::string_view(*buffer).substr(0, head_end));
-        const bool buffered = length > 0 && static_cast<size_t>(length) <= max_body;
-        needed = head_end + (buffered ? static_cast<size_t>(length) : 0);
-      }
+    const size_t end = HeadEnd(*buffer);
+    if (end != std::string::npos) {
+      if (end > max_head) return Head::kTooLarge;
+      head->end = end;
+      head->content_length = ContentLength(std::string_view(*buffer).substr(0, end));
+      return Head::kComplete;
     }
-    if (head_end != std::string::npos && buffer->size() >= needed) return Head::kComplete;
+    if (buffer->size() > max_head) return Head::kTooLarge;
     size_t n = 0;
     const Io io = client.Read(chunk, sizeof(chunk), &n);
     if (io == Io::kOk) {
       buffer->append(chunk, n);
-      continue;
+    } else if (io == Io::kClosed || io == Io::kError) {
+      return Head::kClosed;
+    } else if (WaitIo(client.fd(), io, deadline, stop_fd) != Wait::kReady) {
+      return Head::kTimeout;
     }
-    if (io == Io::kClosed || io == Io::kError) return Head::kClosed;
-    const Deadline deadline = head_end == std::string::npos ? head_deadline : body_deadline;
-    if (WaitIo(client.fd(), io, deadline, stop_fd) != Wait::kReady) return Head::kTimeout;
   }
+}
+
+Head ReadUntil(ClientStream& client, Deadline deadline, size_t total, int stop_fd,
+               std::string* buffer) {
+  std::string chunk(kChunk, '\0');
+  while (buffer->size() < total) {
+    size_t n = 0;
+    const Io io = client.Read(chunk.data(), std::min(chunk.size(), total - buffer->size()), &n);
+    if (io == Io::kOk) {
+      buffer->append(chunk.data(), n);
+    } else if (io == Io::kClosed || io == Io::kError) {
+      return Head::kClosed;
+    } else if (WaitIo(client.fd(), io, deadline, stop_fd) != Wait::kReady) {
+      return Head::kTimeout;
+    }
+  }
+  return Head::kComplete;
 }
 
 bool WriteAll(ClientStream& client, std::string_view data, Deadline deadline, int stop_fd) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,10 +37,19 @@ std::unique_ptr<ClientStream> AcceptTls(int fd, ssl_ctx_st* ctx, Deadline deadli
 
 enum class Head { kComplete, kTooLarge, kTimeout, kClosed };
 
-// Reads until `buffer` holds a whole request head (by head_deadline) and, when it declares a
-// Content-Length up to max_body, its body (by body_deadline). Bytes are kept as read.
-Head ReadRequest(ClientStream& client, Deadline head_deadline, Deadline body_deadline,
-                 size_t max_head, size_t max_body, int stop_fd, std::string* buffer);
+struct RequestHead {
+  size_t end = 0;               // bytes of the head in the buffer, blank line included
+  int64_t content_length = -1;  // -1: none, repeated, malformed, or chunked
+};
+
+// Reads until `buffer` holds a whole request head (at most max_head bytes) by `deadline`.
+// Bytes are kept as read, and bytes past the head stay in `buffer`.
+Head ReadHead(ClientStream& client, Deadline deadline, size_t max_head, int stop_fd,
+              std::string* buffer, RequestHead* head);
+
+// Reads until `buffer` holds `total` bytes, by `deadline`.
+Head ReadUntil(ClientStream& client, Deadline deadline, size_t total, int stop_fd,
+               std::string* buffer);
 
 // Writes all of `data` by `deadline`.
 bool WriteAll(ClientStream& client, std::string_view data, Deadline deadline, int stop_fd);

@@ -73,8 +73,8 @@ std::vector<Sibling> ListSiblings(const std::string& real_path, FileKey live) {
       }
       const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
       if (key != live) {
-        found[key] = Sibling{entry.path().string(), key, static_cast<uint64_t>(st.st_size),
-                             st.st_mtim};
+        found[key] =
+            Sibling{entry.path().string(), key, static_cast<uint64_t>(st.st_size), st.st_mtim};
       }
     }
   }
@@ -173,8 +173,8 @@ std::optional<std::string> ReadBytesBefore(int fd, uint64_t offset, size_t max_b
   std::string bytes(length, '\0');
   size_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(fd, bytes.data() + done, length - done,
-                        static_cast<off_t>(offset - length + done));
+    ssize_t n =
+        ::pread(fd, bytes.data() + done, length - done, static_cast<off_t>(offset - length + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;
     done += static_cast<size_t>(n);
@@ -446,8 +446,8 @@ bool FileFollower::RewrittenBeforeOffset() {
   const std::string expected = BytesBeforeRead();
   const size_t length = std::min(expected.size(), kRewriteCheckBytes);
   auto actual = ReadBytesBefore(fd_, read_offset_, length);
-  return actual && std::string_view(*actual) !=
-                       std::string_view(expected).substr(expected.size() - length);
+  return actual &&
+         std::string_view(*actual) != std::string_view(expected).substr(expected.size() - length);
 }
 
 void FileFollower::HandleTruncation() {

@@ -19,8 +19,8 @@ namespace rrca::tailers {
 using TailClock = std::chrono::steady_clock;
 
 struct FollowerOptions {
-  size_t read_bytes = 256 * 1024;     // one read(2); capped at max_line_bytes
-  size_t max_line_bytes = 1 << 20;    // a longer line is skipped up to its newline
+  size_t read_bytes = 256 * 1024;       // one read(2); capped at max_line_bytes
+  size_t max_line_bytes = 1 << 20;      // a longer line is skipped up to its newline
   size_t max_bytes_per_poll = 8 << 20;  // then the next file of the source gets its turn
   // A file rotated away or deleted is still read until it was quiet this long (writers finish
   // with the old descriptor); at shutdown a partial last line waits this long for its newline.
@@ -86,8 +86,8 @@ class FileFollower {
                                                SourceStats* stats, ChunkSink sink);
   // Follows a pipe or stdin open at `fd` (taken over); read only when poll(2) says so.
   static std::unique_ptr<FileFollower> ForStream(FileOrigin origin, int fd,
-                                                 const FollowerOptions& options,
-                                                 SourceStats* stats, ChunkSink sink);
+                                                 const FollowerOptions& options, SourceStats* stats,
+                                                 ChunkSink sink);
   ~FileFollower();
   FileFollower(const FileFollower&) = delete;
   FileFollower& operator=(const FileFollower&) = delete;
@@ -148,8 +148,8 @@ class FileFollower {
   uint64_t consumed_offset_ = 0;  // bytes before it were handed over or skipped
   std::vector<char> buffer_;      // [0, buffered_) is [consumed_offset_, read_offset_)
   size_t buffered_ = 0;
-  std::string tail_;              // up to kFingerprintBytes bytes before consumed_offset_
-  bool skipping_ = false;         // inside an over-long line, dropping up to its newline
+  std::string tail_;       // up to kFingerprintBytes bytes before consumed_offset_
+  bool skipping_ = false;  // inside an over-long line, dropping up to its newline
   bool warned_long_line_ = false;
   bool warned_read_error_ = false;
   TailClock::time_point last_data_{};

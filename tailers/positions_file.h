@@ -44,8 +44,7 @@ struct Position {
 // Thread-safe.
 class PositionsFile {
  public:
-  static constexpr std::string_view kDefaultPositionsPath =
-      "/var/lib/registry-rca/positions.json";
+  static constexpr std::string_view kDefaultPositionsPath = "/var/lib/registry-rca/positions.json";
 
   struct Stats {
     std::atomic<uint64_t> writes{0};

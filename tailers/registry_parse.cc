@@ -222,7 +222,10 @@ void Assign(Field field, std::string_view value, bool quoted, std::string* scrat
         std::memcpy(buffer, value.data(), value.size());
         buffer[value.size()] = '\0';
         ms = std::strtod(buffer, nullptr);
-        event->duration_ns = static_cast<int64_t>(ms * 1e6);
+        // strtod takes "inf", "nan" and "1e300": converting those to int64_t is undefined
+        // behaviour (fuzz/regressions/registry_parse). A duration outside [0, ~104 days] stays
+        // unknown; NaN fails the comparison too.
+        if (ms >= 0 && ms < 9e12) event->duration_ns = static_cast<int64_t>(ms * 1e6);
       }
       break;
     }

@@ -1,7 +1,5 @@
 #include "tailers/registry_reader.h"
 
-#include <cstring>
-
 namespace rrca::tailers {
 namespace {
 
@@ -13,8 +11,8 @@ std::string StripColors(std::string_view payload) {
   while (pos < payload.size()) {
     if (payload[pos] == '\x1b' && pos + 1 < payload.size() && payload[pos + 1] == '[') {
       size_t end = pos + 2;
-      while (end < payload.size() && ((payload[end] >= '0' && payload[end] <= '9') ||
-                                      payload[end] == ';')) {
+      while (end < payload.size() &&
+             ((payload[end] >= '0' && payload[end] <= '9') || payload[end] == ';')) {
         ++end;
       }
       if (end < payload.size() && payload[end] == 'm') {
@@ -109,7 +107,7 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
   // err.code\x1b[0m=..."), and a TTY-attached container's log file keeps those bytes: without
   // this the short form was never recognised outside copy-pasted text. Rare, so the copy is fine.
   std::string plain;
-  if (std::memchr(payload.data(), '\x1b', payload.size()) != nullptr) {
+  if (payload.find('\x1b') != std::string_view::npos) {
     plain = StripColors(payload);
     payload = plain;
   }

@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <glob.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +52,52 @@ std::string RealPath(const std::string& path) {
 
 }  // namespace
 
+ChangeHint::ChangeHint()
+    : writes_fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
+      names_fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+ChangeHint::~ChangeHint() {
+  for (int fd : {writes_fd_, names_fd_, wake_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void ChangeHint::WatchFile(const std::string& path, FileKey key) {
+  if (writes_fd_ < 0 || file_watches_.contains(key)) return;
+  int wd = ::inotify_add_watch(writes_fd_, path.c_str(), IN_MODIFY);
+  if (wd >= 0) file_watches_[key] = wd;
+}
+
+void ChangeHint::Unwatch(FileKey key) {
+  auto it = file_watches_.find(key);
+  if (it == file_watches_.end()) return;
+  ::inotify_rm_watch(writes_fd_, it->second);  // fails harmlessly if the file is gone
+  file_watches_.erase(it);
+}
+
+void ChangeHint::WatchDirectory(const std::string& dir) {
+  if (names_fd_ < 0 || dir.empty() || !dirs_.insert(dir).second) return;
+  ::inotify_add_watch(names_fd_, dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+}
+
+void ChangeHint::Wait(std::chrono::milliseconds timeout, bool writes) {
+  struct pollfd fds[3] = {
+      {wake_fd_, POLLIN, 0}, {names_fd_, POLLIN, 0}, {writes ? writes_fd_ : -1, POLLIN, 0}};
+  if (::poll(fds, 3, static_cast<int>(timeout.count())) <= 0) return;
+  char buffer[4096];  // the events themselves do not matter: the next cycle looks at everything
+  for (const struct pollfd& ready : fds) {
+    if (ready.fd < 0 || (ready.revents & POLLIN) == 0) continue;
+    while (::read(ready.fd, buffer, sizeof(buffer)) > 0) {
+    }
+  }
+}
+
+void ChangeHint::Wake() {
+  const uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
+}
+
 SourceWatcher::SourceWatcher(size_t source_index, SourceConfig config, WatcherOptions options,
                              BoundedQueue<Chunk>* queue, PositionsFile* positions)
     : index_(source_index),
@@ -71,11 +120,8 @@ void SourceWatcher::Start() {
 }
 
 void SourceWatcher::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stop_ = true;
-  }
-  wake_.notify_all();
+  stop_ = true;
+  hint_.Wake();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -87,15 +133,17 @@ void SourceWatcher::Run() {
     // Files that were written lately are watched closely: they may be rotated again soon.
     const auto now = TailClock::now();
     if (stats_.bytes_read.load(std::memory_order_relaxed) != bytes) last_data_at_ = now;
-    const auto pause = now - last_data_at_ < options_.poll_interval
-                           ? std::min(options_.active_poll_interval, options_.poll_interval)
-                           : options_.poll_interval;
-    std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, pause, [&] { return stop_.load(); });
+    // Idle: a write ends the wait. Busy: poll at a steady pace, not at every write. Either
+    // way a new name in a directory (a rotation) ends it.
+    const bool idle = now - last_data_at_ >= options_.poll_interval;
+    hint_.Wait(idle ? options_.poll_interval
+                    : std::min(options_.active_poll_interval, options_.poll_interval),
+               /*writes=*/idle);
   }
   // Shutdown: a writer may be in the middle of a line; give it the grace period to finish it.
   const auto deadline = TailClock::now() + options_.follower.grace;
-  const auto step = std::min<TailClock::duration>(options_.poll_interval, std::chrono::milliseconds(20));
+  const auto step =
+      std::min<TailClock::duration>(options_.poll_interval, std::chrono::milliseconds(20));
   while (HasPartial() && !queue_closed_ && TailClock::now() < deadline) {
     std::this_thread::sleep_for(step);
     PollOnce(TailClock::now());
@@ -120,11 +168,11 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
     it = active_.erase(it);
   }
   for (auto& follower : draining_) more |= follower->Poll(now, nullptr);
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    const std::string path = (it++)->first;  // AdoptPending erases it
+  std::vector<std::string> pending_paths;  // AdoptPending changes pending_
+  for (const auto& [path, files] : pending_) pending_paths.push_back(path);
+  for (const std::string& path : pending_paths) {
     if (active_.contains(path)) continue;
-    auto at_path = found.find(path);
-    AdoptPending(path, at_path == found.end() ? PathState{} : at_path->second, now);
+    AdoptPending(path, now);
   }
   for (const auto& [path, state] : found) {
     if (!active_.contains(path) && !InUse(state.key)) OpenPath(path, now);
@@ -132,6 +180,10 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
   if (!first_scan_done_) {
     first_scan_done_ = true;
     RecoverMovedFiles(now);
+    for (const std::string& pattern : config_.paths) {  // where files of the source may appear
+      std::string dir = pattern.substr(0, pattern.find_first_of("*?[{"));
+      hint_.WatchDirectory(dir.substr(0, dir.rfind('/') + 1));
+    }
   }
   // Remember where finished files stopped, as long as a pattern still matches them.
   std::map<FileKey, FileMark> finished;
@@ -139,9 +191,13 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
   for (auto& [path, follower] : active_) std::ranges::for_each(follower->TakeFinished(), keep);
   for (auto& follower : draining_) {
     std::ranges::for_each(follower->TakeFinished(), keep);
-    if (follower->state() == FileFollower::State::kClosed) keep(follower->mark());
+    if (follower->state() == FileFollower::State::kClosed) {
+      keep(follower->mark());
+      hint_.Unwatch(follower->key());
+    }
   }
-  std::erase_if(draining_, [](const auto& f) { return f->state() == FileFollower::State::kClosed; });
+  std::erase_if(draining_,
+                [](const auto& f) { return f->state() == FileFollower::State::kClosed; });
   for (auto& [key, mark] : finished_) finished.try_emplace(key, mark);
   std::erase_if(finished, [&](const auto& entry) {
     return std::ranges::none_of(found, [&](const auto& p) { return p.second.key == entry.first; });
@@ -239,14 +295,17 @@ void SourceWatcher::OpenPath(const std::string& path, TailClock::time_point now)
     spdlog::info("source {}: {} is readable now", config_.name, path);
   }
   const uint64_t offset = StartOffset(path, KeyOf(st), fd, static_cast<uint64_t>(st.st_size));
-  auto follower = Follow(path, fd, st, offset);
+  // Registered before its first read: CheckPaths watches its path while that read waits.
+  FileFollower& follower = *(active_[path] = Follow(path, fd, st, offset));
+  hint_.WatchFile(path, KeyOf(st));
+  hint_.WatchDirectory(std::filesystem::path(path).parent_path().string());
+  hint_.WatchDirectory(std::filesystem::path(RealPath(path)).parent_path().string());
   const PathState state{true, KeyOf(st)};
-  follower->Poll(now, &state);
-  active_[path] = std::move(follower);
+  follower.Poll(now, &state);
 }
 
-std::unique_ptr<FileFollower> SourceWatcher::Follow(std::string path, int fd,
-                                                    const struct stat& st, uint64_t offset) {
+std::unique_ptr<FileFollower> SourceWatcher::Follow(std::string path, int fd, const struct stat& st,
+                                                    uint64_t offset) {
   auto follower = FileFollower::ForFile(FileOrigin{index_, config_.name, std::move(path)}, fd, st,
                                         offset, options_.follower, &stats_,
                                         [this](Chunk&& chunk) { Push(std::move(chunk)); });
@@ -268,20 +327,19 @@ uint64_t SourceWatcher::StartOffset(const std::string& path, FileKey key, int fd
   }
   if (positions_ != nullptr) {
     if (auto saved = positions_->Lookup(key)) {
-      if (FingerprintMatches(fd, size, saved->offset, saved->fingerprint,
-                             saved->fingerprint_len)) {
+      if (FingerprintMatches(fd, size, saved->offset, saved->fingerprint, saved->fingerprint_len)) {
         spdlog::info("source {}: {}: resuming at saved offset {}", config_.name, path,
                      saved->offset);
         return saved->offset;
       }
-      spdlog::info("source {}: {}: saved position does not match its content (new or rewritten "
-                   "file); reading it from the start",
-                   config_.name, path);
+      spdlog::info(
+          "source {}: {}: saved position does not match its content (new or rewritten "
+          "file); reading it from the start",
+          config_.name, path);
       return 0;
     }
   }
-  if (first_scan_done_ ||
-      (positions_ != nullptr && positions_->HasPath(path)) ||
+  if (first_scan_done_ || (positions_ != nullptr && positions_->HasPath(path)) ||
       options_.start_at == StartAt::kBeginning) {
     return 0;
   }
@@ -317,14 +375,13 @@ void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
       if (fd >= 0) break;
     }
     if (fd >= 0 && ::fstat(fd, &st) == 0 && KeyOf(st) == key &&
-        FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), saved.offset,
-                           saved.fingerprint, saved.fingerprint_len)) {
+        FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), saved.offset, saved.fingerprint,
+                           saved.fingerprint_len)) {
       spdlog::info("source {}: {} was renamed to {} while we were down; reading it from offset {}",
                    config_.name, saved.path, found_path, saved.offset);
-      auto follower = Follow(found_path, fd, st, saved.offset);
-      follower->Retire(now, nullptr);
-      follower->Poll(now, nullptr);
-      draining_.push_back(std::move(follower));
+      draining_.push_back(Follow(found_path, fd, st, saved.offset));
+      draining_.back()->Retire(now, nullptr);
+      draining_.back()->Poll(now, nullptr);
       continue;
     }
     if (fd >= 0) ::close(fd);
@@ -361,6 +418,12 @@ void SourceWatcher::Push(Chunk&& chunk) {
         return;
       case BoundedQueue<Chunk>::PushResult::kTimedOut:
         waited = true;
+        // Stopping and nobody consumes: give up rather than hang. Nothing is lost for good:
+        // positions only move when a chunk is processed, so a restart reads it again.
+        if (stop_ && TailClock::now() - start >= options_.follower.grace) {
+          queue_closed_ = true;
+          return;
+        }
         break;
     }
   }
@@ -374,27 +437,29 @@ void SourceWatcher::CheckPaths() {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     const FileKey key = KeyOf(st);
-    std::deque<PendingFile>& files = pending_[path];
+    auto known = pending_.find(path);
     if (key == follower->key() || InUse(key) ||
-        std::ranges::any_of(files, [&](const PendingFile& f) { return KeyOf(f.st) == key; })) {
-      if (files.empty()) pending_.erase(path);
+        (known != pending_.end() && std::ranges::any_of(known->second, [&](const auto& file) {
+           return KeyOf(file.st) == key;
+         }))) {
       continue;
     }
     PendingFile file;
     file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (file.fd >= 0 && ::fstat(file.fd, &file.st) == 0 && KeyOf(file.st) == key) {
-      files.push_back(file);
+      pending_[path].push_back(file);
     } else if (file.fd >= 0) {
       ::close(file.fd);
     }
-    if (files.empty()) pending_.erase(path);
   }
 }
 
 // Follows the files CheckPaths found at `path`, oldest first; all but the one still there were
 // rotated away and are read to their end.
-void SourceWatcher::AdoptPending(const std::string& path, const PathState& now_at_path,
-                                 TailClock::time_point now) {
+void SourceWatcher::AdoptPending(const std::string& path, TailClock::time_point now) {
+  struct stat st {};
+  const PathState now_at_path =  // not the cycle's scan: CheckPaths may have found newer files
+      ::stat(path.c_str(), &st) == 0 ? PathState{true, KeyOf(st)} : PathState{};
   auto node = pending_.extract(path);
   for (PendingFile& file : node.mapped()) {
     const FileKey key = KeyOf(file.st);
@@ -405,13 +470,14 @@ void SourceWatcher::AdoptPending(const std::string& path, const PathState& now_a
     const uint64_t offset = StartOffset(path, key, file.fd, static_cast<uint64_t>(file.st.st_size));
     auto follower = Follow(path, file.fd, file.st, offset);
     if (now_at_path.exists && now_at_path.key == key) {
-      follower->Poll(now, &now_at_path);
-      active_[path] = std::move(follower);
+      FileFollower& active = *(active_[path] = std::move(follower));
+      hint_.WatchFile(path, key);
+      active.Poll(now, &now_at_path);
       continue;
     }
     follower->Retire(now, &now_at_path);
-    follower->Poll(now, nullptr);
     draining_.push_back(std::move(follower));
+    draining_.back()->Poll(now, nullptr);
   }
 }
 

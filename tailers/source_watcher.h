@@ -4,12 +4,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -37,8 +35,34 @@ struct WatcherOptions {
   // After a cycle that read something, the next comes this soon: a busy file is followed
   // closely, so that each copytruncate is seen before the next one.
   std::chrono::milliseconds active_poll_interval{10};
-  StartAt start_at = StartAt::kEnd;              // see StartAt
+  StartAt start_at = StartAt::kEnd;  // see StartAt
   FollowerOptions follower;
+};
+
+// Ends a watcher's wait early when a followed file is written, or a file is created or moved
+// into a followed directory (inotify), or when Stop() is called. A hint only: polling finds
+// every change anyway; if inotify is unavailable (limits, filesystems) waits run to their end.
+class ChangeHint {
+ public:
+  ChangeHint();
+  ~ChangeHint();
+  ChangeHint(const ChangeHint&) = delete;
+  ChangeHint& operator=(const ChangeHint&) = delete;
+
+  void WatchFile(const std::string& path, FileKey key);  // writes to the file at `path`
+  void Unwatch(FileKey key);
+  void WatchDirectory(const std::string& dir);  // files created or moved into it
+  // Waits up to `timeout` for Wake(), a new name in a watched directory, or, when `writes`, a
+  // write to a watched file.
+  void Wait(std::chrono::milliseconds timeout, bool writes);
+  void Wake();  // thread-safe
+
+ private:
+  int writes_fd_ = -1;  // inotify: IN_MODIFY of followed files
+  int names_fd_ = -1;   // inotify: IN_CREATE | IN_MOVED_TO in their directories
+  int wake_fd_ = -1;    // eventfd
+  std::map<FileKey, int> file_watches_;
+  std::set<std::string> dirs_;
 };
 
 // Follows every file of one source on its own thread and pushes their lines, as Chunks, into
@@ -65,8 +89,9 @@ struct WatcherOptions {
 // Ownership: borrows `queue` and `positions` (nullable), which must outlive it. Thread-safety:
 // Start/Stop from one controlling thread; stats() from any thread; PollOnce/FlushPartials only
 // when not started (tests, one-shot runs). Stop() waits up to options.follower.grace for
-// partial lines to be completed, hands them over and returns; while it runs the consumer must
-// keep popping, or close the queue.
+// partial lines to be completed, hands them over and returns; if the queue stays full that long
+// it gives up handing over (those lines are read again after a restart: their positions were
+// never marked processed).
 class SourceWatcher {
  public:
   SourceWatcher(size_t source_index, SourceConfig config, WatcherOptions options,
@@ -96,8 +121,7 @@ class SourceWatcher {
   void PollStdin(TailClock::time_point now, bool* more);
   void NoteOpenError(const std::string& path, int error);
   void CheckPaths();
-  void AdoptPending(const std::string& path, const PathState& now_at_path,
-                    TailClock::time_point now);
+  void AdoptPending(const std::string& path, TailClock::time_point now);
   bool InUse(FileKey key) const;
   void Push(Chunk&& chunk);
   void UpdateGauges();
@@ -116,7 +140,7 @@ class SourceWatcher {
   std::vector<std::unique_ptr<FileFollower>> draining_;          // retired, read to their end
   std::unique_ptr<FileFollower> stdin_;
   bool stdin_done_ = false;
-  std::map<FileKey, FileMark> finished_;  // read to their end in this run, still matched
+  std::map<FileKey, FileMark> finished_;    // read to their end in this run, still matched
   std::map<std::string, int> open_errors_;  // path -> errno of its failing open
   // Files found at a followed path by CheckPaths, oldest first: opened, not yet followed.
   struct PendingFile {
@@ -131,8 +155,7 @@ class SourceWatcher {
   bool queue_closed_ = false;
 
   std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
+  ChangeHint hint_;
   std::atomic<bool> stop_{false};
 };
 

@@ -77,14 +77,14 @@ struct Chunk {
 // Self-metrics of one source, updated by its watcher thread, read by anyone (relaxed atomics;
 // each value is exact, values are not a consistent snapshot of each other).
 struct SourceStats {
-  std::atomic<uint64_t> bytes_read{0};  // every byte read, including skipped ones
-  std::atomic<uint64_t> lines_read{0};  // lines handed over
-  std::atomic<int64_t> files_open{0};   // gauge: open files, including rotated ones still drained
-  std::atomic<uint64_t> rotations{0};   // renamed away (still linked elsewhere)
-  std::atomic<uint64_t> truncations{0};     // size fell below our offset, or rewritten in place
-  std::atomic<uint64_t> deletions{0};       // unlinked, nothing at the path
-  std::atomic<uint64_t> replacements{0};    // unlinked and another file at the path, or symlink
-                                            // retargeted
+  std::atomic<uint64_t> bytes_read{0};    // every byte read, including skipped ones
+  std::atomic<uint64_t> lines_read{0};    // lines handed over
+  std::atomic<int64_t> files_open{0};     // gauge: open files, including rotated ones still drained
+  std::atomic<uint64_t> rotations{0};     // renamed away (still linked elsewhere)
+  std::atomic<uint64_t> truncations{0};   // size fell below our offset, or rewritten in place
+  std::atomic<uint64_t> deletions{0};     // unlinked, nothing at the path
+  std::atomic<uint64_t> replacements{0};  // unlinked and another file at the path, or symlink
+                                          // retargeted
   std::atomic<uint64_t> permission_denied{0};  // episodes: a path became unreadable
   std::atomic<uint64_t> read_errors{0};        // other open/read errors (EIO, ...)
   std::atomic<uint64_t> copies_recovered{0};   // copytruncate: missed tail read from the copy

@@ -56,6 +56,7 @@ lab_cleanup() {
   exit "$status"
 }
 trap lab_cleanup EXIT
+trap 'echo "lab: interrupted"; exit 143' TERM INT HUP
 
 run_scenario() {  # run_scenario NAME FORMAT
   lab_phase "scenario $1/$2"

@@ -9,6 +9,8 @@
 //     --missing_out. Exit 0: finished (the test script judges the figures); 1: timeout.
 //   tail_count --scan --expect N --missing_out F FILE...
 //     Which numbers are on disk in FILE... (the live file and every rotated copy).
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -20,9 +22,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "tailers/bounded_queue.h"
 #include "tailers/positions_file.h"

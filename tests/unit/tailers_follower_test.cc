@@ -42,7 +42,8 @@ class FollowerTest : public ::testing::Test {
     std::string text;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     char buffer[65536];
-    for (ssize_t n; fd >= 0 && (n = ::read(fd, buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
+    for (ssize_t n; fd >= 0 && (n = ::read(fd, buffer, sizeof(buffer))) > 0;)
+      text.append(buffer, n);
     if (fd >= 0) ::close(fd);
     return text;
   }

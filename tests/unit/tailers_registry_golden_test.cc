@@ -181,42 +181,62 @@ std::string FirstDifference(const std::string& want, const std::string& got) {
   }
 }
 
-TEST(RegistryGoldenTest, EveryCaseMatchesItsGolden) {
-  const bool update = std::getenv("RRCA_UPDATE_GOLDEN") != nullptr &&
-                      std::string(std::getenv("RRCA_UPDATE_GOLDEN")) == "1";
+// The cases this test is meant to cover; a deleted or renamed fixture must fail loudly.
+TEST(RegistryGoldenTest, AllFixturesArePresent) {
   const std::vector<std::string> names = CaseNames();
-  // The cases this test is meant to cover; a deleted or renamed fixture must fail loudly.
-  const std::set<std::string> required = {
-      "compose",         "cri",          "docker-json",        "gitlab",
-      "harbor-raw-newline", "harbor-syslog", "lab-access",     "lab-text-async-create",
-      "lab-text-backend-down", "logrus-json", "mixed",        "registry-v3-escaped",
-      "rfc5424",         "svlogd",       "tty"};
+  const std::set<std::string> required = {"compose",
+                                          "cri",
+                                          "docker-json",
+                                          "gitlab",
+                                          "harbor-raw-newline",
+                                          "harbor-syslog",
+                                          "lab-access",
+                                          "lab-text-async-create",
+                                          "lab-text-backend-down",
+                                          "logrus-json",
+                                          "mixed",
+                                          "registry-v3-escaped",
+                                          "rfc5424",
+                                          "svlogd",
+                                          "tty"};
   for (const std::string& name : required) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), name) != names.end())
         << "missing fixture " << name;
   }
-  for (const std::string& name : names) {
-    SCOPED_TRACE("case " + name);
-    const fs::path dir = CasesDir() / name;
-    const std::string got = RunCase(ReadFile(dir / "input.log"));
-    const fs::path golden = dir / "expected.txt";
-    if (update) {
-      std::ofstream(golden, std::ios::binary) << got;
-      continue;
-    }
+}
+
+class RegistryGoldenCase : public testing::TestWithParam<std::string> {};
+
+TEST_P(RegistryGoldenCase, MatchesExpectedEvents) {
+  const std::string& name = GetParam();
+  const char* update_env = std::getenv("RRCA_UPDATE_GOLDEN");
+  const bool update = update_env != nullptr && std::string(update_env) == "1";
+  const fs::path dir = CasesDir() / name;
+  const std::string got = RunCase(ReadFile(dir / "input.log"));
+  const fs::path golden = dir / "expected.txt";
+  if (update) {
+    std::ofstream(golden, std::ios::binary) << got;
+  } else {
     ASSERT_TRUE(fs::exists(golden)) << golden << " missing; run with RRCA_UPDATE_GOLDEN=1";
     const std::string want = ReadFile(golden);
     EXPECT_EQ(want, got) << name << ": " << FirstDifference(want, got);
-    // A constructed case carries the same records without envelope (or as logrus text) in
-    // twin.log: the events must be identical; only the stats may differ.
-    if (fs::exists(dir / "twin.log")) {
-      const std::string twin = EventsOnly(RunCase(ReadFile(dir / "twin.log")));
-      const std::string events = EventsOnly(got);
-      EXPECT_FALSE(events.empty());
-      EXPECT_EQ(twin, events) << name << " vs twin.log: " << FirstDifference(twin, events);
-    }
+  }
+  // A constructed case carries the same records without envelope (or as logrus text) in
+  // twin.log: the events must be identical; only the stats may differ.
+  if (fs::exists(dir / "twin.log")) {
+    const std::string twin = EventsOnly(RunCase(ReadFile(dir / "twin.log")));
+    const std::string events = EventsOnly(got);
+    EXPECT_FALSE(events.empty());
+    EXPECT_EQ(twin, events) << name << " vs twin.log: " << FirstDifference(twin, events);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, RegistryGoldenCase, testing::ValuesIn(CaseNames()),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           std::string id = info.param;
+                           std::replace(id.begin(), id.end(), '-', '_');
+                           return id;
+                         });
 
 }  // namespace
 }  // namespace rrca::tailers

@@ -246,7 +246,8 @@ TEST(RegistryInputTest, UnterminatedQuoteIsEmittedAndTheNextRecordToo) {
 
 TEST(RegistryInputTest, UnterminatedQuoteAtEndOfInputIsEmittedByFlush) {
   Harness run;
-  run.Feed({kCompleted, R"(time="2022-04-06T03:46:40Z" level=error msg="error resolving upload: s3)",
+  run.Feed({kCompleted,
+            R"(time="2022-04-06T03:46:40Z" level=error msg="error resolving upload: s3)",
             "\tstatus code: 503"});
   EXPECT_EQ(run.sink.events.size(), 1u);
   run.reader->Flush();
@@ -278,7 +279,8 @@ TEST(RegistryInputTest, TruncatedDockerJsonEnvelopeIsEnvelopeMalformed) {
                            R"(http.response.status=503\n","stream":"stderr",)" +
                            R"("time":"2026-11-29T12:50:40.2Z"})";
   const std::string truncated = good.substr(0, 60);
-  const std::string bad_escape = R"({"log":"x\q\n","stream":"stderr","time":"2026-11-29T12:50:40Z"})";
+  const std::string bad_escape =
+      R"({"log":"x\q\n","stream":"stderr","time":"2026-11-29T12:50:40Z"})";
   const std::string no_log = R"({"log":1,"stream":"stderr"})";
   run.Feed({good, truncated, bad_escape, no_log, good});
   const ReaderStats& s = run.stats();
@@ -292,7 +294,7 @@ TEST(RegistryInputTest, BrokenAccessLinesAreMalformed) {
   Harness run;
   run.Feed({kAccess,
             R"(127.0.0.1 - - [29/Nov/2026:12:50:41 +0000] "PATCH /v2/ HTTP/1.1)",  // no end
-            R"(127.0.0.1 - - [29/Nov/2026:12:50:41 +0000] "GET" 200 2 "" "x")",     // no URI
+            R"(127.0.0.1 - - [29/Nov/2026:12:50:41 +0000] "GET" 200 2 "" "x")",    // no URI
             R"(127.0.0.1 - - [39/Nov/2026:12:50:41 +0000] "GET /v2/ HTTP/1.1" 200 2 "" "x")",
             R"(127.0.0.1 - - [29/Nov/2026:12:50:41 +0000] "GET /v2/ HTTP/1.1" 2x0 2 "" "x")",
             kAccess});
@@ -313,7 +315,8 @@ TEST(RegistryInputTest, HugeRepositoryNameIsEmittedIntact) {
   run.Feed({line, kCompleted});
   ASSERT_EQ(run.sink.events.size(), 2u);
   EXPECT_EQ(run.sink.events[0].repository, name);
-  EXPECT_EQ(run.sink.events[0].uri, "/v2/" + name + "/blobs/uploads/dd76ec6c-8952-4e17-921b-3a7532f1889a");
+  EXPECT_EQ(run.sink.events[0].uri,
+            "/v2/" + name + "/blobs/uploads/dd76ec6c-8952-4e17-921b-3a7532f1889a");
   EXPECT_EQ(run.sink.events[0].status, 500);
   EXPECT_EQ(Accounted(run.stats()), 2u);
 }
@@ -486,11 +489,12 @@ TEST(RegistryInputTest, ManyQuotedContinuationLinesStayLinear) {
 // " key=" or the end does, and what follows is parsed as fields.
 TEST(RegistryInputTest, ContinuationDecidesByItsOwnQuotes) {
   Harness run;
-  run.Feed({R"(time="2021-01-27T15:03:13Z" level=error msg="response completed with error" )"
-            R"(err.detail="s3aws: RequestError: send request failed)",
-            R"(caused by: Put "https://s3/x/startedat": dial tcp: i/o timeout" err.message="unknown )"
-            R"(error" http.response.status=500 vars.name="library/app")",
-            kCompleted});
+  run.Feed(
+      {R"(time="2021-01-27T15:03:13Z" level=error msg="response completed with error" )"
+       R"(err.detail="s3aws: RequestError: send request failed)",
+       R"(caused by: Put "https://s3/x/startedat": dial tcp: i/o timeout" err.message="unknown )"
+       R"(error" http.response.status=500 vars.name="library/app")",
+       kCompleted});
   ASSERT_EQ(run.sink.events.size(), 2u);
   EXPECT_EQ(run.sink.events[0].err_detail,
             "s3aws: RequestError: send request failed\ncaused by: Put \"https://s3/x/startedat\": "
@@ -502,10 +506,11 @@ TEST(RegistryInputTest, ContinuationDecidesByItsOwnQuotes) {
 
 TEST(RegistryInputTest, ColouredTtyRecordIsRecognised) {
   Harness run;
-  run.Feed({"\x1b[31mERRO\x1b[0m[0001] response completed with error                 "
-            "\x1b[31merr.code\x1b[0m=unknown \x1b[31mhttp.response.status\x1b[0m=500 "
-            "\x1b[31mvars.name\x1b[0m=\"a/b\"",
-            "\x1b[33mWARN\x1b[0m[0002] \x1b[1mno colour end"});
+  run.Feed(
+      {"\x1b[31mERRO\x1b[0m[0001] response completed with error                 "
+       "\x1b[31merr.code\x1b[0m=unknown \x1b[31mhttp.response.status\x1b[0m=500 "
+       "\x1b[31mvars.name\x1b[0m=\"a/b\"",
+       "\x1b[33mWARN\x1b[0m[0002] \x1b[1mno colour end"});
   ASSERT_EQ(run.sink.events.size(), 2u);
   EXPECT_EQ(run.sink.events[0].level, Level::kError);
   EXPECT_EQ(run.sink.events[0].err_code, "unknown");
@@ -517,9 +522,10 @@ TEST(RegistryInputTest, ColouredTtyRecordIsRecognised) {
 
 TEST(RegistryInputTest, HeldTtyRecordKeepsLevelAndMessage) {
   Harness run;
-  run.Feed({"ERRO[0005] response completed with error                 err.code=unknown "
-            "err.detail=\"s3aws: AccessDenied: Access Denied",
-            "\tstatus code: 403, request id: 57B2\" http.response.status=500"});
+  run.Feed(
+      {"ERRO[0005] response completed with error                 err.code=unknown "
+       "err.detail=\"s3aws: AccessDenied: Access Denied",
+       "\tstatus code: 403, request id: 57B2\" http.response.status=500"});
   run.reader->Flush();
   ASSERT_EQ(run.sink.events.size(), 1u);
   EXPECT_EQ(run.sink.events[0].level, Level::kError);
@@ -617,6 +623,29 @@ TEST(RegistryInputTest, JsonFieldsWithUnicodeEscapes) {
   EXPECT_EQ(e.level, Level::kWarning);
 }
 
+// GitLab's duration_ms is read with strtod, which also takes inf, nan and 1e300: those must
+// leave the duration unknown rather than overflow the conversion (fuzz/regressions).
+TEST(RegistryInputTest, DurationMsOutOfRangeStaysUnknown) {
+  for (const char* value : {"inf", "-inf", "nan", "1e300", "-5", "9e12"}) {
+    SCOPED_TRACE(value);
+    std::string scratch;
+    RegistryEvent e;
+    bool interesting = false;
+    const std::string line =
+        std::string(R"(time="2022-09-28T09:40:30.056Z" level=info msg=access )") +
+        "duration_ms=" + value + " status=500";
+    ASSERT_EQ(ParseLogrusText(line, false, &scratch, &e, &interesting), ParseStatus::kOk);
+    EXPECT_TRUE(interesting);
+    EXPECT_EQ(e.status, 500);
+    EXPECT_EQ(e.duration_ns, -1);
+  }
+  std::string scratch;
+  RegistryEvent e;
+  ASSERT_EQ(ParseLogrusJson(R"({"duration_ms":71.5,"msg":"access","status":500})", &scratch, &e),
+            ParseStatus::kOk);
+  EXPECT_EQ(e.duration_ns, 71500000);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Seeded mutations of real lines through the whole reader.
 
@@ -635,9 +664,11 @@ std::vector<std::string> CorpusLines() {
 }
 
 std::string Mutate(std::string line, std::mt19937& rng, const std::vector<std::string>& corpus) {
-  static constexpr char kSpecial[] = {'"', '\\', '=', ' ', '\n', '\t', '\0', '\x1b', '{', '}',
-                                      '[', ']', '<', '%', '\xff', '\xc3', ':', '|'};
-  auto pick = [&](size_t n) { return n == 0 ? 0 : std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  static constexpr char kSpecial[] = {'"', '\\', '=', ' ', '\n', '\t',   '\0',   '\x1b', '{',
+                                      '}', '[',  ']', '<', '%',  '\xff', '\xc3', ':',    '|'};
+  auto pick = [&](size_t n) {
+    return n == 0 ? 0 : std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+  };
   const int rounds = 1 + static_cast<int>(pick(4));
   for (int r = 0; r < rounds; ++r) {
     const size_t at = pick(line.size() + 1);
@@ -646,7 +677,8 @@ std::string Mutate(std::string line, std::mt19937& rng, const std::vector<std::s
         if (!line.empty()) line[pick(line.size())] = static_cast<char>(pick(256));
         break;
       case 1:  // insert a byte that matters to some parser
-        line.insert(line.begin() + static_cast<std::ptrdiff_t>(at), kSpecial[pick(sizeof kSpecial)]);
+        line.insert(line.begin() + static_cast<std::ptrdiff_t>(at),
+                    kSpecial[pick(sizeof kSpecial)]);
         break;
       case 2:  // delete a range
         line.erase(at, pick(64));
@@ -655,18 +687,19 @@ std::string Mutate(std::string line, std::mt19937& rng, const std::vector<std::s
         line.resize(at);
         break;
       case 4:  // splice another real line
-        {
-          const std::string& other = corpus[pick(corpus.size())];
-          line = line.substr(0, at) + other.substr(pick(other.size() + 1));
-        }
-        break;
+      {
+        const std::string& other = corpus[pick(corpus.size())];
+        line = line.substr(0, at) + other.substr(pick(other.size() + 1));
+      } break;
       case 5:  // duplicate a range
         line.insert(at, line.substr(pick(line.size() + 1), pick(80)));
         break;
       case 6: {  // wrap in an envelope, possibly partial
         const int kind = static_cast<int>(pick(4));
-        if (kind == 0) line = "2024-06-05T10:00:00.5Z stderr " + std::string(pick(2) ? "P " : "F ") + line;
-        if (kind == 1) line = "{\"log\":\"" + line + (pick(2) ? "\\n" : "") + "\",\"stream\":\"stderr\"}";
+        if (kind == 0)
+          line = "2024-06-05T10:00:00.5Z stderr " + std::string(pick(2) ? "P " : "F ") + line;
+        if (kind == 1)
+          line = "{\"log\":\"" + line + (pick(2) ? "\\n" : "") + "\",\"stream\":\"stderr\"}";
         if (kind == 2) line = "Apr  6 11:46:40 172.25.0.1 registry[3915]: " + line;
         if (kind == 3) line = "<14>1 2022-04-06T03:46:40Z h registry 1 - - " + line;
         break;
@@ -710,8 +743,8 @@ TEST(RegistryInputTest, RandomMutationsOfRealLinesKeepStatsConsistent) {
   // Every event comes from exactly one counted record; held records are text or TTY records.
   EXPECT_LE(run.sink.events.size(), records);
   EXPECT_GT(run.sink.events.size(), 1000u);  // the mutations leave most records recognisable
-  EXPECT_LE(s.unterminated_records, Records(s, RecordFormat::kLogrusText) +
-                                        Records(s, RecordFormat::kLogrusTty));
+  EXPECT_LE(s.unterminated_records,
+            Records(s, RecordFormat::kLogrusText) + Records(s, RecordFormat::kLogrusTty));
   EXPECT_EQ(run.sink.invalid_json, 0);
   for (const auto& e : run.sink.events) {
     EXPECT_TRUE(e.status == 0 || (e.status >= 100 && e.status <= 999));

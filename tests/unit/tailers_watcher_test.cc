@@ -401,8 +401,8 @@ TEST_F(WatcherTest, ForgetsSavedFilesThatAreGone) {
 TEST_F(WatcherTest, BackpressureSlowsTheReaderAndLosesNothing) {
   BoundedQueue<Chunk> small(2);
   options_.follower.read_bytes = 64;
-  auto watcher = std::make_unique<SourceWatcher>(0, SourceConfig{"s", {Path("app.log")}},
-                                                 options_, &small, nullptr);
+  auto watcher = std::make_unique<SourceWatcher>(0, SourceConfig{"s", {Path("app.log")}}, options_,
+                                                 &small, nullptr);
   const std::string text = Lines(1, 5000);
   Append(Path("app.log"), text);
   watcher->Start();
@@ -436,8 +436,8 @@ ino_t InodeOf(const std::string& path) {
 TEST_F(WatcherTest, FilesRotatedAwayWhileTheQueueIsFullAreStillRead) {
   BoundedQueue<Chunk> small(1);
   options_.follower.read_bytes = 64;
-  auto watcher = std::make_unique<SourceWatcher>(0, SourceConfig{"s", {Path("app.log")}},
-                                                 options_, &small, nullptr);
+  auto watcher = std::make_unique<SourceWatcher>(0, SourceConfig{"s", {Path("app.log")}}, options_,
+                                                 &small, nullptr);
   Append(Path("app.log"), Lines(1, 50));
   watcher->Start();
   ASSERT_TRUE(WaitFor([&] { return small.size() == 1; }));  // full: the reader waits

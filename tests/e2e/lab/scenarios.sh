@@ -73,7 +73,7 @@ lab_scenario_end() {
   check "[$SCEN] registry-rca counted all $total responses of the access log" \
     wait_for 30 metric_is "$RCA_PORT" 'registry_rca_responses_total' "$total"
   scrape "$RCA_PORT" >"$SD/metrics.txt"
-  curl -fsS "http://127.0.0.1:$REG_DEBUG_PORT/metrics" >"$SD/registry-metrics.txt" || true
+  curl -fsS --max-time 10 "http://127.0.0.1:$REG_DEBUG_PORT/metrics" >"$SD/registry-metrics.txt" || true
 
   local line verdict what
   while IFS=$'\t' read -r verdict what; do
@@ -150,19 +150,19 @@ lab_curl_upload() {
   head -c 1048576 /dev/urandom >"$SD/chunk.bin"
   local digest="sha256:$(sha256sum "$SD/chunk.bin" | cut -d' ' -f1)"
   PATCH_CODE=000 PUT_CODE=000
-  loc=$(curl -s -D - -o /dev/null -X POST "$base/v2/$repo/blobs/uploads/" |
+  loc=$(curl -s --max-time 60 -D - -o /dev/null -X POST "$base/v2/$repo/blobs/uploads/" |
     sed -n 's/^[Ll]ocation: *//p' | tr -d '\r')
   if [[ -z $loc ]]; then lab_log "curl POST /v2/$repo/blobs/uploads/ -> no Location"; return 0; fi
   [[ $loc == /* ]] && loc=$base$loc
   sleep "$gap"
   local headers=$SD/curl-headers.txt
-  PATCH_CODE=$(curl -s -D "$headers" -o "$SD/curl-body.txt" -w '%{http_code}' -X PATCH \
+  PATCH_CODE=$(curl -s --max-time 60 -D "$headers" -o "$SD/curl-body.txt" -w '%{http_code}' -X PATCH \
     -H 'Content-Type: application/octet-stream' --data-binary @"$SD/chunk.bin" "$loc")
   lab_log "curl POST -> PATCH after ${gap}s gap ($repo) -> $PATCH_CODE $(head -c 300 "$SD/curl-body.txt")"
   if [[ $PATCH_CODE == 202 ]]; then
     loc=$(sed -n 's/^[Ll]ocation: *//p' "$headers" | tr -d '\r')
     [[ $loc == /* ]] && loc=$base$loc
-    PUT_CODE=$(curl -s -o "$SD/curl-body.txt" -w '%{http_code}' -X PUT \
+    PUT_CODE=$(curl -s --max-time 60 -o "$SD/curl-body.txt" -w '%{http_code}' -X PUT \
       -H 'Content-Length: 0' "$loc&digest=$digest")
     lab_log "curl PUT ?digest ($repo) -> $PUT_CODE"
   fi
@@ -170,7 +170,9 @@ lab_curl_upload() {
 
 lab_curl() {  # lab_curl METHOD PATH: one plain request, code logged
   local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X "$1" "http://127.0.0.1:$REG_PORT$2")
+  local how=(-X "$1")
+  [[ $1 == HEAD ]] && how=(--head)  # -X HEAD would wait for a body that never comes
+  code=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' "${how[@]}" "http://127.0.0.1:$REG_PORT$2")
   lab_log "curl $1 $2 -> $code"
 }
 
@@ -197,7 +199,7 @@ scenario_normal() {
   lab_curl HEAD "/v2/$repo/manifests/v1"
   lab_curl GET "/v2/$repo/manifests/does-not-exist"
   lab_curl GET "/v2/_catalog"
-  lab_scenario_end --no-5xx --store-counts || return 1
+  lab_scenario_end --no-5xx || return 1
 }
 
 # The incident: the store acknowledges CreateMultipartUpload but the upload becomes listable only
@@ -243,7 +245,7 @@ scenario_store_down() {
   lab_curl_upload "$repo-curl" 0
   lab_push small "$repo:v2"
   check "[$SCEN] push while the store resets connections fails" test "$PUSH_RC" -ne 0
-  lab_proxy_control '{"down": ""}'
+  lab_proxy_control '{"down": "", "latency": []}'
   lab_push small "$repo:v2"
   check "[$SCEN] push after the store came back succeeds" test "$PUSH_RC" -eq 0
   lab_push big "$repo:v1"
@@ -254,21 +256,23 @@ scenario_store_down() {
     --expect-cause storage_unreachable 1 || return 1
 }
 
-# Throttling: 503 SlowDown from the store. A burst on UploadPart (absorbed by the SDK's retries
-# or not), SlowDown on every CreateMultipartUpload (the registry's POST fails with 500), then
-# random 10 % SlowDown.
+# Throttling: 503 SlowDown from the store. A burst of four on UploadPart (the SDK's retries absorb
+# it, but the registry's upload then resumes at the wrong offset: 404 at the PUT), SlowDown on
+# every CreateMultipartUpload (the registry's POST fails with 500 after the SDK's retries), then
+# random 10 % SlowDown on every operation (absorbed or not), then none.
 scenario_throttling() {
   lab_scenario_begin throttling "$1" proxy --slowdown-ops REST.PUT.PART \
     --slowdown-first REST.PUT.PART:4 --seed 7 || return 1
   local repo=lab/throttling-$1
   lab_image img1 3145728
-  lab_image img2 1048576,2097152
+  lab_image img2 1048576
   lab_push img1 "$repo:v1"
   lab_proxy_control '{"slowdown_ops": "REST.POST.UPLOADS", "slowdown_prob": 1.0, "slowdown_first": []}'
-  lab_curl_upload "$repo-curl" 0
   lab_push img2 "$repo-b:v1"
   check "[$SCEN] push with every CreateMultipartUpload throttled fails" test "$PUSH_RC" -ne 0
   lab_scenario_rotate
+  lab_curl_upload "$repo-curl" 0
+  check "[$SCEN] curl POST throttled: no upload started" test "$PATCH_CODE" == 000
   lab_proxy_control '{"slowdown_ops": "", "slowdown_prob": 0.10, "slowdown_first": []}'
   lab_push img2 "$repo-b:v1"
   lab_proxy_control '{"slowdown_ops": "", "slowdown_prob": 0, "slowdown_first": []}'

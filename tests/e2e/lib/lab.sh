@@ -120,6 +120,10 @@ osd objectstore = memstore
 memstore device bytes = 4294967296
 osd max object name len = 460
 osd max object namespace len = 64
+# The OSD is placed in the CRUSH map by us; its own start-up crush/device-class commands raced
+# the monitor now and then ("mon_cmd_maybe_osd_create fail: 'wrong fsid'", OSD never up).
+osd crush update on start = false
+osd class update on start = false
 osd memory target = 939524096
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
@@ -140,14 +144,19 @@ CONF
   ceph-osd --mkfs -i "$osd_id" -c "$CEPH_CONF" >"$d/log/mkfs-osd.out" 2>&1
   timeout 20 ceph -c "$CEPH_CONF" osd crush add "osd.$osd_id" 1 root=default host=localhost \
     >/dev/null 2>&1
-  ceph-osd -f -i "$osd_id" -c "$CEPH_CONF" >"$d/log/osd.out" 2>&1 &
-  CEPH_OSD_PID=$!; PIDS+=($!)
-  wait_for 60 bash -c "timeout 5 ceph -c '$CEPH_CONF' osd stat | grep -q ' 1 up'" ||
-    { echo "lab: ceph-osd not up"; return 1; }
+  local attempt
+  for attempt in 1 2; do
+    ceph-osd -f -i "$osd_id" -c "$CEPH_CONF" >>"$d/log/osd.out" 2>&1 &
+    CEPH_OSD_PID=$!; PIDS+=($!)
+    wait_for 30 bash -c "timeout 5 ceph -c '$CEPH_CONF' osd stat | grep -q ' 1 up'" && break
+    echo "lab: ceph-osd not up after 30 s (attempt $attempt)"
+    lab_stop "$CEPH_OSD_PID"; CEPH_OSD_PID=""
+    [[ $attempt -eq 2 ]] && return 1
+  done
   mkdir -p "$d/rgw"
   radosgw -n client.rgw.a -f -c "$CEPH_CONF" >"$d/log/rgw.out" 2>&1 &
   CEPH_RGW_PID=$!; PIDS+=($!)
-  wait_for 90 curl -fs "http://127.0.0.1:$RGW_PORT/" || { echo "lab: radosgw not up"; return 1; }
+  wait_for 90 curl -fs --max-time 5 "http://127.0.0.1:$RGW_PORT/" || { echo "lab: radosgw not up"; return 1; }
   timeout 60 radosgw-admin -c "$CEPH_CONF" user create --uid=registry --display-name=registry \
     --access-key="$LAB_ACCESS_KEY" --secret-key="$LAB_SECRET_KEY" >"$d/log/user.out" 2>&1 ||
     { echo "lab: radosgw-admin user create failed"; cat "$d/log/user.out"; return 1; }
@@ -155,9 +164,10 @@ CONF
 
 # Stops the Ceph daemons by pid, radosgw first.
 lab_ceph_stop() {
-  [[ -n ${CEPH_RGW_PID:-} ]] && lab_stop "$CEPH_RGW_PID"
-  [[ -n ${CEPH_OSD_PID:-} ]] && lab_stop "$CEPH_OSD_PID"
-  [[ -n ${CEPH_MON_PID:-} ]] && lab_stop "$CEPH_MON_PID"
+  local pid
+  for pid in "${CEPH_RGW_PID:-}" "${CEPH_OSD_PID:-}" "${CEPH_MON_PID:-}"; do
+    if [[ -n $pid ]]; then lab_stop "$pid"; fi
+  done
   CEPH_RGW_PID="" CEPH_OSD_PID="" CEPH_MON_PID=""
 }
 
@@ -169,17 +179,20 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 lab_stop() {
   local pid keep=() p
   for pid in "$@"; do
+    if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
+  done
+  for pid in "$@"; do
     [[ -z $pid ]] && continue
-    kill "$pid" 2>/dev/null || true
-    timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null || true
+    wait_for 15 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
   for p in "${PIDS[@]}"; do
     local gone=0
     for pid in "$@"; do [[ $p == "$pid" ]] && gone=1; done
-    [[ $gone -eq 0 ]] && keep+=("$p")
+    if [[ $gone -eq 0 ]]; then keep+=("$p"); fi
   done
   PIDS=("${keep[@]}")
+  return 0
 }
 
 # lab_proxy_start DIR ARGS...: the fault-injecting S3 proxy in front of radosgw.
@@ -259,7 +272,7 @@ YAML
   env -u AWS_CA_BUNDLE docker-registry serve "$d/registry-config.yml" >>"$REG_LOG" 2>&1 &
   REG_PID=$!; PIDS+=($!)
   wait_for 20 port_open "$REG_PORT" || { echo "lab: registry not up"; tail -n 20 "$REG_LOG"; return 1; }
-  wait_for 10 curl -fs "http://127.0.0.1:$REG_DEBUG_PORT/metrics" || return 1
+  wait_for 10 curl -fs --max-time 5 "http://127.0.0.1:$REG_DEBUG_PORT/metrics" || return 1
   lab_log "registry up (pid $REG_PID) 127.0.0.1:$REG_PORT debug 127.0.0.1:$REG_DEBUG_PORT format=$format bucket=$bucket"
 }
 
@@ -291,7 +304,7 @@ YAML
   "$RRCA_BIN" serve --config.file="$d/registry-rca.yaml" --web.listen-address="127.0.0.1:$RCA_PORT" \
     >"$d/registry-rca.out" 2>"$d/registry-rca.err" &
   RCA_PID=$!; PIDS+=($!)
-  wait_for 20 curl -fs "http://127.0.0.1:$RCA_PORT/-/ready" ||
+  wait_for 20 curl -fs --max-time 5 "http://127.0.0.1:$RCA_PORT/-/ready" ||
     { echo "lab: registry-rca not ready"; tail -n 20 "$d/registry-rca.err"; return 1; }
 }
 
@@ -324,7 +337,7 @@ YAML
     --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1h \
     >"$d/prometheus.log" 2>&1 &
   PROM_PID=$!; PIDS+=($!)
-  wait_for 30 curl -fs "http://127.0.0.1:$PROM_PORT/-/ready" ||
+  wait_for 30 curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/-/ready" ||
     { echo "lab: prometheus not ready"; tail -n 20 "$d/prometheus.log"; return 1; }
 }
 
@@ -340,7 +353,7 @@ lab_prom_targets_drop() { rm -f "$PROM_DIR/targets/$1.json"; }
 
 # lab_prom_query EXPR: the value of a one-sample instant query ("" when the result is empty).
 lab_prom_query() {
-  curl -fsS --get "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
+  curl -fsS --max-time 10 --get "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1" |
     python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
 }
 
@@ -350,3 +363,6 @@ lab_prom_fresh() {
   v=$(lab_prom_query "min(timestamp(up{scenario=\"$1\"} == 1)) > $2 and count(up{scenario=\"$1\"} == 1) == 2")
   [[ -n $v ]]
 }
+
+# common.sh's scrape, with a deadline (a hung daemon must fail the test, not hang it).
+scrape() { curl -fsS --max-time 10 "http://127.0.0.1:$1/metrics"; }

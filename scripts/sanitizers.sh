@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the whole project and its test suite under a sanitizer and runs ctest there.
+#   scripts/sanitizers.sh asan     ASan + UBSan in build-asan/ (any report fails the test)
+#   scripts/sanitizers.sh tsan     TSan in build-tsan/
+#   scripts/sanitizers.sh asan -R tailers_    extra arguments go to ctest
+# Environment: JOBS (default 2), BUILD_DIR (default build-asan / build-tsan).
+# Uses the project's compiler (g++) and the top-level RRCA_SANITIZE option. Exits non-zero when
+# the build or any test fails; sanitizer reports are in $BUILD_DIR/Testing/Temporary/LastTest.log
+# and, for the script tests, the logs they keep.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+kind=${1:-}
+shift || true
+case "$kind" in
+  asan)
+    sanitize=address,undefined
+    build=${BUILD_DIR:-build-asan}
+    # halt_on_error turns every UBSan report into a failure (RRCA_SANITIZE does not pass
+    # -fno-sanitize-recover). Leak checking is on: a leak fails the test that leaked.
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    # Tests slow enough under ASan to need their own limit are given more time, not skipped.
+    timeout=1800
+    ;;
+  tsan)
+    sanitize=thread
+    build=${BUILD_DIR:-build-tsan}
+    # The suppressions cover Debian's uninstrumented prebuilt libraries only (see below).
+    mkdir -p "$build"
+    cat >"$build/tsan.supp" <<'SUPP'
+# prometheus-cpp and civetweb are Debian's prebuilt, uninstrumented libraries: their internal
+# synchronisation (atomics, their own mutexes) is invisible to TSan. Reports whose stacks
+# are entirely inside them are not ours; reports in our code are never suppressed.
+called_from_lib:libcivetweb.so.1
+called_from_lib:libprometheus-cpp-core.so.1.0
+SUPP
+    export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$root/$build/tsan.supp}
+    timeout=1800
+    ;;
+  *)
+    echo "usage: scripts/sanitizers.sh asan|tsan [ctest arguments...]" >&2
+    exit 2
+    ;;
+esac
+jobs=${JOBS:-2}
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRRCA_SANITIZE="$sanitize" \
+  -DRRCA_BUILD_BENCH=OFF >/dev/null
+cmake --build "$build" -j"$jobs"
+cd "$build"
+ctest --output-on-failure -j"$jobs" --timeout "$timeout" "$@"
