@@ -11,6 +11,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "exporter/config.h"
@@ -179,6 +180,27 @@ class Daemon {
       std::lock_guard lock(mutex_);
       return HttpResponse{200, "application/json", recent_errors_.CausesJson(since_ns) + "\n"};
     });
+    // MinIO has no audit log file: its audit webhook target posts entries here (JSON objects,
+    // one per line or one per request), read like a store log line.
+    http_.Route("/api/v1/ingest/minio-audit", [this](const HttpRequest& request) {
+      if (request.method != "POST") {
+        return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+      }
+      std::lock_guard lock(mutex_);
+      if (!minio_stream_.has_value()) {
+        minio_stream_ = pipeline_.OpenStream("minio-audit", tailers::EnvelopeHint::kNone,
+                                             Pipeline::StreamKind::kS3);
+      }
+      std::string_view body = request.body;
+      while (!body.empty()) {
+        const size_t newline = body.find('\n');
+        const std::string_view line = body.substr(0, newline);
+        if (!line.empty()) pipeline_.OnLine(*minio_stream_, line);
+        if (newline == std::string_view::npos) break;
+        body.remove_prefix(newline + 1);
+      }
+      return HttpResponse{200, "text/plain; charset=utf-8", ""};
+    });
     std::string landing = kLandingPage;
     landing.replace(landing.find("%TELEMETRY%"), 11, telemetry_path);
     http_.Route("/", [landing](const HttpRequest&) {
@@ -260,6 +282,7 @@ class Daemon {
   Metrics metrics_;
   Pipeline pipeline_;
   RecentErrors recent_errors_;
+  std::optional<Pipeline::StreamId> minio_stream_;
   tailers::PositionsFile positions_;
   tailers::BoundedQueue<tailers::Chunk> queue_;
   std::vector<std::unique_ptr<tailers::SourceWatcher>> watchers_;

@@ -66,6 +66,13 @@ run_scenario() {  # run_scenario NAME FORMAT
   fi
 }
 
+# One lab at a time on a machine (2 cores shared with builds and other tests).
+exec 9>/tmp/registry-rca-lab.lock
+if ! flock -n 9; then
+  echo "lab: another lab runs on this machine; waiting for it (at most 10 minutes)"
+  flock -w 600 9 || { echo "lab: still locked after 10 minutes"; exit 1; }
+fi
+
 lab_phase install
 lab_install || { echo "lab: install failed"; exit 1; }
 if [[ ! -x $RRCA_BIN ]]; then

@@ -42,6 +42,15 @@ scrape "$port" > "$WORK/metrics.txt"
 check "promtool check metrics accepts the exposition" \
   bash -c "promtool check metrics < '$WORK/metrics.txt' 2>&1 | tee '$WORK/promtool.log.err' | { ! grep -q .; }"
 
+# The README's metrics reference cannot drift: every family served is documented there.
+undocumented() {
+  grep '^# TYPE registry_rca_' "$WORK/metrics.txt" | awk '{print $3}' | sort -u | while read -r family; do
+    grep -q "\`$family\`" "$RRCA_SOURCE_DIR/README.md" || echo "$family"
+  done
+}
+missing=$(undocumented)
+check "every exported family is in the README's metrics reference" test -z "$missing"
+[[ -z $missing ]] || echo "undocumented: $missing"
 kill -TERM "$DAEMON_PID"
 exited=0
 wait_for 10 bash -c "! kill -0 $DAEMON_PID" && exited=1

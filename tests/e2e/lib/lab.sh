@@ -136,7 +136,7 @@ CONF
   monmaptool --create --addv a "[v1:127.0.0.1:$mon_port]" --fsid "$fsid" "$d/monmap" >/dev/null
   ceph-mon --mkfs -i a --monmap "$d/monmap" --keyring "$d/keyring" -c "$CEPH_CONF" \
     >"$d/log/mkfs-mon.out" 2>&1
-  ceph-mon -f -i a -c "$CEPH_CONF" >"$d/log/mon.out" 2>&1 &
+  ceph-mon -f -i a -c "$CEPH_CONF" >"$d/log/mon.out" 2>&1 9>&- &
   CEPH_MON_PID=$!; PIDS+=($!)
   wait_for 30 timeout 5 ceph -c "$CEPH_CONF" mon stat || { echo "lab: ceph-mon not up"; return 1; }
   local osd_id
@@ -146,7 +146,7 @@ CONF
     >/dev/null 2>&1
   local attempt
   for attempt in 1 2; do
-    ceph-osd -f -i "$osd_id" -c "$CEPH_CONF" >>"$d/log/osd.out" 2>&1 &
+    ceph-osd -f -i "$osd_id" -c "$CEPH_CONF" >>"$d/log/osd.out" 2>&1 9>&- &
     CEPH_OSD_PID=$!; PIDS+=($!)
     wait_for 30 bash -c "timeout 5 ceph -c '$CEPH_CONF' osd stat | grep -q ' 1 up'" && break
     echo "lab: ceph-osd not up after 30 s (attempt $attempt)"
@@ -154,7 +154,7 @@ CONF
     [[ $attempt -eq 2 ]] && return 1
   done
   mkdir -p "$d/rgw"
-  radosgw -n client.rgw.a -f -c "$CEPH_CONF" >"$d/log/rgw.out" 2>&1 &
+  radosgw -n client.rgw.a -f -c "$CEPH_CONF" >"$d/log/rgw.out" 2>&1 9>&- &
   CEPH_RGW_PID=$!; PIDS+=($!)
   wait_for 90 curl -fs --max-time 5 "http://127.0.0.1:$RGW_PORT/" || { echo "lab: radosgw not up"; return 1; }
   timeout 60 radosgw-admin -c "$CEPH_CONF" user create --uid=registry --display-name=registry \
@@ -205,7 +205,7 @@ lab_proxy_start() {
   : >"$PROXY_CONTROL"
   python3 "$LAB_DIR/s3proxy.py" --listen "127.0.0.1:$PROXY_PORT" --upstream "127.0.0.1:$RGW_PORT" \
     --access-log "$S3_ACCESS_LOG" --events-log "$S3_EVENTS" --control "$PROXY_CONTROL" "$@" \
-    >"$d/s3proxy.out" 2>&1 &
+    >"$d/s3proxy.out" 2>&1 9>&- &
   PROXY_PID=$!; PIDS+=($!)
   wait_for 15 port_open "$PROXY_PORT" || { echo "lab: s3proxy not up"; return 1; }
   lab_log "s3proxy up (pid $PROXY_PID) 127.0.0.1:$PROXY_PORT -> 127.0.0.1:$RGW_PORT args: $*"
@@ -269,7 +269,7 @@ http:
       enabled: true
       path: /metrics
 YAML
-  env -u AWS_CA_BUNDLE docker-registry serve "$d/registry-config.yml" >>"$REG_LOG" 2>&1 &
+  env -u AWS_CA_BUNDLE docker-registry serve "$d/registry-config.yml" >>"$REG_LOG" 2>&1 9>&- &
   REG_PID=$!; PIDS+=($!)
   wait_for 20 port_open "$REG_PORT" || { echo "lab: registry not up"; tail -n 20 "$REG_LOG"; return 1; }
   wait_for 10 curl -fs --max-time 5 "http://127.0.0.1:$REG_DEBUG_PORT/metrics" || return 1
@@ -302,7 +302,7 @@ positions_file: $d/rca-state/positions.json
 poll_interval: 100ms
 YAML
   "$RRCA_BIN" serve --config.file="$d/registry-rca.yaml" --web.listen-address="127.0.0.1:$RCA_PORT" \
-    >"$d/registry-rca.out" 2>"$d/registry-rca.err" &
+    >"$d/registry-rca.out" 2>"$d/registry-rca.err" 9>&- &
   RCA_PID=$!; PIDS+=($!)
   wait_for 20 curl -fs --max-time 5 "http://127.0.0.1:$RCA_PORT/-/ready" ||
     { echo "lab: registry-rca not ready"; tail -n 20 "$d/registry-rca.err"; return 1; }
@@ -335,7 +335,7 @@ scrape_configs:
 YAML
   prometheus --config.file="$d/prometheus.yml" --storage.tsdb.path="$d/data" \
     --web.listen-address="127.0.0.1:$PROM_PORT" --storage.tsdb.retention.time=1h \
-    >"$d/prometheus.log" 2>&1 &
+    >"$d/prometheus.log" 2>&1 9>&- &
   PROM_PID=$!; PIDS+=($!)
   wait_for 30 curl -fs --max-time 5 "http://127.0.0.1:$PROM_PORT/-/ready" ||
     { echo "lab: prometheus not ready"; tail -n 20 "$d/prometheus.log"; return 1; }
