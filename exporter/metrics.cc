@@ -1,5 +1,6 @@
 #include "exporter/metrics.h"
 
+#include <chrono>
 #include <cmath>
 
 #ifndef RRCA_VERSION
@@ -82,6 +83,18 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       .Add({{"version", RRCA_VERSION}, {"revision", RRCA_REVISION}})
       .Set(1);
   folded_total_ = &folded_.Add({});
+  // The standard process metric: a restart resets every counter, and a restarted daemon that
+  // catches up on a backlog may pass its old value before the first scrape, which increase()
+  // cannot see as a reset. The start time makes every reset visible.
+  BuildGauge()
+      .Name("process_start_time_seconds")
+      .Help("Start time of the process since the Unix epoch, in seconds.")
+      .Register(*registry_)
+      .Add({})
+      .Set(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count()) /
+           1000.0);
 }
 
 std::string Metrics::CodeLabel(int status) {

@@ -3,6 +3,9 @@
 # daemon is killed with SIGKILL at random moments and restarted, and a scraper reads /metrics
 # every 200 ms. Summing the counter's increases across resets the way increase() does must give
 # exactly N: lines counted after the last scrape before a kill are read again, earlier ones not.
+# A reset is a drop of the value or a new process_start_time_seconds (a restarted daemon that
+# catches up on a backlog can pass its old value before its first scrape; the start time is how
+# a reader tells, e.g. `resets()` alone would miss it).
 source "$(dirname "$0")/lib/common.sh"
 N=${RRCA_RESTART_LINES:-200000}
 KILLS=${RRCA_RESTART_KILLS:-8}
@@ -40,10 +43,13 @@ def scrape():
             body = r.read().decode()
     except Exception:
         return None
+    value, started = 0, None
     for line in body.splitlines():
         if line.startswith('registry_rca_lines_read_total{source="registry"}'):
-            return int(float(line.split()[-1]))
-    return 0
+            value = int(float(line.split()[-1]))
+        elif line.startswith('process_start_time_seconds '):
+            started = line.split()[-1]
+    return (started, value)
 
 def scraper():
     while not stop.is_set():
@@ -60,11 +66,12 @@ def writer():
             f.flush()
             time.sleep(0.06)  # about 6 s of writing, spread over the kills
 
-def increase(values):
-    total, previous = 0, 0
-    for v in values:
-        total += v - previous if v >= previous else v   # a drop is a reset, as in increase()
-        previous = v
+def increase(samples):
+    total, previous, previous_start = 0, 0, None
+    for start, v in samples:
+        reset = v < previous or (previous_start is not None and start != previous_start)
+        total += v if reset else v - previous   # as increase() does across a reset
+        previous, previous_start = v, start
     return total
 
 start()

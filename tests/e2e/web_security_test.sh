@@ -40,7 +40,7 @@ body_has() {  # body_has REGEX CURL-ARGS...: the body (curl -f) has a line match
 }
 s_client() { openssl s_client -connect "127.0.0.1:$PORT" -servername localhost "$@" </dev/null 2>&1 || true; }
 s_verifies() { grep -q 'Verify return code: 0 (ok)' <<<"$(s_client "$@")"; }
-s_protocol() { local p=$1; shift; grep -qE "Protocol *: $p" <<<"$(s_client "$@")"; }
+s_protocol() { local p=$1; shift; grep -qE "^New, $p, Cipher is [A-Z]" <<<"$(s_client "$@")"; }
 s_refused() { ! grep -qE 'Cipher is [A-Z]' <<<"$(s_client "$@")"; }
 
 ALICE=(-u 'alice:alice-secret')
