@@ -12,6 +12,7 @@
 #include "exporter/config.h"
 #include "exporter/daemon.h"
 #include "exporter/example_check.h"
+#include "exporter/logging.h"
 #include "exporter/rules_loader.h"
 
 #ifndef RRCA_VERSION
@@ -97,27 +98,14 @@ Args ParseArgs(int argc, char** argv) {
 }
 
 bool SetUpLogging(const Args& args) {
-  auto logger = spdlog::stderr_logger_mt("registry-rca");
-  spdlog::set_default_logger(logger);
   const std::string format =
       args.flags.contains("log.format") ? args.flags.at("log.format") : "logfmt";
-  if (format == "json") {
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%v"})",
-                        spdlog::pattern_time_type::utc);
-  } else if (format == "logfmt") {
-    spdlog::set_pattern(R"(ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l msg="%v")",
-                        spdlog::pattern_time_type::utc);
-  } else {
-    std::fprintf(stderr, "registry-rca: --log.format must be logfmt or json\n");
-    return false;
-  }
   const std::string level = args.flags.contains("log.level") ? args.flags.at("log.level") : "info";
-  const spdlog::level::level_enum parsed = spdlog::level::from_str(level);
-  if (parsed == spdlog::level::off && level != "off") {
-    std::fprintf(stderr, "registry-rca: --log.level must be debug, info, warn or error\n");
+  std::string error;
+  if (!exporter::SetUpLogging(format, level, &error)) {
+    std::fprintf(stderr, "registry-rca: %s\n", error.c_str());
     return false;
   }
-  spdlog::set_level(parsed);
   return true;
 }
 

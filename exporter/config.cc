@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/time_util.h"
+#include "exporter/enricher_http.h"
 
 namespace rrca::exporter {
 namespace {
@@ -16,6 +17,8 @@ namespace {
 // Collects errors with their YAML position; every yaml-cpp call that can throw goes through it.
 class ConfigParser {
  public:
+  static constexpr double kMaxNumber = 1e18;  // fits size_t and int64_t
+  static constexpr double kMaxSeconds = 1e9;  // ~31 years; as nanoseconds, fits int64_t
   explicit ConfigParser(std::string file) : file_(std::move(file)) {}
 
   void Error(const YAML::Node& node, const std::string& path, const std::string& message) {
@@ -67,7 +70,16 @@ class ConfigParser {
       Error(node, path, "must be a number");
       return min;
     }
-    if (value < min) Error(node, path, "must be at least " + std::to_string(min));
+    // Callers cast to size_t: .nan, .inf, 1e300 or a negative value would make that undefined
+    // behaviour, so a rejected value is never returned (fuzz/regressions/config).
+    if (!(value >= min)) {  // also NaN
+      Error(node, path, "must be at least " + std::to_string(min));
+      return min;
+    }
+    if (value > kMaxNumber) {
+      Error(node, path, "must be at most 1e18");
+      return min;
+    }
     return value;
   }
 
@@ -77,8 +89,9 @@ class ConfigParser {
     int64_t nanos = 0;
     if (ParseGoDuration(text, &nanos) && nanos > 0) return static_cast<double>(nanos) / 1e9;
     try {
+      // At most kMaxSeconds: durations become int64 nanoseconds (1e300 or .inf did not fit).
       const double seconds = node.as<double>();
-      if (seconds > 0) return seconds;
+      if (seconds > 0 && seconds <= kMaxSeconds) return seconds;
     } catch (const YAML::Exception&) {
     }
     Error(node, path, "must be a positive duration such as 250ms, 60s or 1m");
@@ -131,7 +144,8 @@ class ConfigParser {
         root, "",
         {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes", "rules_files",
          "rule_params", "max_repositories", "repository_rewrites", "join_window", "access_window",
-         "web", "storage_root_directory", "max_open_uploads", "reorder_window", "clock_tolerance"});
+         "web", "storage_root_directory", "max_open_uploads", "reorder_window", "clock_tolerance",
+         "enricher"});
     const YAML::Node sources = root["sources"];
     if (!sources || !sources.IsSequence() || sources.size() == 0) {
       Error(sources ? sources : root, "sources", "a non-empty list of sources is required");
@@ -190,6 +204,7 @@ class ConfigParser {
     if (const YAML::Node node = root["clock_tolerance"]) {
       config->clock_tolerance_seconds = Seconds(node, "clock_tolerance");
     }
+    if (const YAML::Node node = root["enricher"]) ParseEnricher(node, &config->enricher);
     if (const YAML::Node node = root["web"]) {
       CheckKeys(node, "web", {"listen_address", "telemetry_path"});
       if (node["listen_address"]) {
@@ -198,6 +213,60 @@ class ConfigParser {
       if (node["telemetry_path"]) {
         config->telemetry_path = String(node["telemetry_path"], "web.telemetry_path");
       }
+    }
+  }
+
+  // enricher: downstream webhooks must be http:// (no TLS client); at least one is needed.
+  void ParseEnricher(const YAML::Node& node, EnricherConfig* enricher) {
+    enricher->enabled = true;
+    if (node.IsNull()) {
+      Error(node, "enricher", "needs at least downstream_urls");
+      return;
+    }
+    if (!node.IsMap()) {
+      Error(node, "enricher", "must be a mapping");
+      return;
+    }
+    CheckKeys(node, "enricher",
+              {"downstream_urls", "timeout", "retries", "dedupe_window", "min_window",
+               "dashboard_base_url", "runbook_base_url", "external_url", "queue_size"});
+    if (const YAML::Node urls = node["downstream_urls"]) {
+      enricher->downstream_urls = StringList(urls, "enricher.downstream_urls");
+      for (size_t i = 0; i < enricher->downstream_urls.size(); ++i) {
+        auto url = ParseHttpUrl(enricher->downstream_urls[i]);
+        if (!url.ok()) {
+          Error(urls.IsSequence() ? urls[i] : urls,
+                "enricher.downstream_urls[" + std::to_string(i) + "]", url.status().message());
+        }
+      }
+    }
+    if (enricher->downstream_urls.empty()) {
+      Error(node, "enricher.downstream_urls", "at least one downstream webhook URL is needed");
+    }
+    if (node["timeout"]) enricher->timeout_seconds = Seconds(node["timeout"], "enricher.timeout");
+    if (node["retries"]) {
+      const double retries = Number(node["retries"], "enricher.retries", 0);
+      if (retries > 10) Error(node["retries"], "enricher.retries", "must be at most 10");
+      enricher->retries = static_cast<int>(retries);
+    }
+    if (node["dedupe_window"]) {
+      enricher->dedupe_window_seconds = Seconds(node["dedupe_window"], "enricher.dedupe_window");
+    }
+    if (node["min_window"]) {
+      enricher->min_window_seconds = Seconds(node["min_window"], "enricher.min_window");
+    }
+    for (auto [key, value] : {std::pair{"dashboard_base_url", &enricher->dashboard_base_url},
+                              std::pair{"runbook_base_url", &enricher->runbook_base_url},
+                              std::pair{"external_url", &enricher->external_url}}) {
+      if (!node[key]) continue;
+      *value = String(node[key], std::string("enricher.") + key);
+      if (!value->empty() && value->rfind("http://", 0) != 0 && value->rfind("https://", 0) != 0) {
+        Error(node[key], std::string("enricher.") + key, "must be an http:// or https:// URL");
+      }
+      while (!value->empty() && value->back() == '/') value->pop_back();
+    }
+    if (node["queue_size"]) {
+      enricher->queue_size = static_cast<size_t>(Number(node["queue_size"], "enricher.queue_size", 1));
     }
   }
 

@@ -17,6 +17,21 @@ struct SourceConfig {
   tailers::EnvelopeHint envelope = tailers::EnvelopeHint::kAuto;
 };
 
+// `enricher:` (optional): the alert enricher behind POST /api/v1/alerts, see docs/enricher.md.
+struct EnricherConfig {
+  bool enabled = false;                      // the section is present
+  std::vector<std::string> downstream_urls;  // http:// webhooks that get the enriched payload
+  double timeout_seconds = 5;                // per delivery attempt
+  int retries = 3;                           // attempts after the first, backoff 1 s, 2 s, 4 s...
+  double dedupe_window_seconds = 300;        // a group key's enrichment is reused this long
+  double min_window_seconds = 600;           // an alert's range is at least this long
+  std::string dashboard_base_url;            // Grafana, e.g. http://grafana:3000; empty: no links
+  std::string runbook_base_url =
+      "https://github.com/registry-rca/registry-rca/blob/main/docs/runbook.md";
+  std::string external_url;  // how receivers reach registry-rca (explain links); empty: none
+  size_t queue_size = 64;    // notifications waiting; more are refused (503) and counted
+};
+
 // The daemon's configuration: plain values with their defaults. The smallest valid file is
 // `sources:` with one entry (name, type, paths) and optionally `start_at`.
 struct Config {
@@ -38,6 +53,7 @@ struct Config {
   double clock_tolerance_seconds = 0.25;  // clock uncertainty between registry and store
   std::string listen_address = ":9479";
   std::string telemetry_path = "/metrics";
+  EnricherConfig enricher;
 };
 
 // Parses and validates; every error at once, one per line: "file:line:col: key.path: message".

@@ -153,6 +153,15 @@ class Daemon {
     http_.Route("/-/healthy", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n"};
     });
+    // Like SIGHUP: a broken configuration is rejected with its errors, the old one keeps running.
+    http_.Route("/-/reload", [this](const HttpRequest& request) {
+      if (request.method != "POST") {
+        return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+      }
+      const std::string errors = Reload();
+      return errors.empty() ? HttpResponse{200, "text/plain; charset=utf-8", "reloaded\n"}
+                            : HttpResponse{400, "text/plain; charset=utf-8", errors + "\n"};
+    });
     http_.Route("/-/ready", [this](const HttpRequest&) {
       return ready_ ? HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
                     : HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
@@ -245,7 +254,11 @@ class Daemon {
     }
   }
 
-  void Reload() {
+  // Reloads the rules and their parameters from the configuration file, atomically: on any
+  // error nothing changes and the errors are returned (and logged). Other keys (sources, web,
+  // windows) take effect at the next start; a change to them is logged.
+  std::string Reload() {
+    std::lock_guard reload_lock(reload_mutex_);
     auto loaded = LoadConfig(config_.file);
     StatusOr<std::shared_ptr<const rules::RuleSet>> rules =
         loaded.ok() ? LoadRules(loaded.value())
@@ -255,11 +268,16 @@ class Daemon {
       spdlog::error("reload rejected, keeping the running configuration:\n{}",
                     rules.status().message());
       metrics_.SetConfigReload(false, 0);
-      return;
+      return rules.status().message();
+    }
+    if (loaded.value().sources.size() != config_.sources.size() ||
+        loaded.value().listen_address != config_.listen_address) {
+      spdlog::warn("reload: sources and web settings take effect at the next start");
     }
     pipeline_.SetRules(rules.value());
     metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
     spdlog::info("reloaded rules: {} rules", rules.value()->rules().size());
+    return "";
   }
 
   // Stop reading, finish what was read, save the positions of what was counted, stop serving.
@@ -291,6 +309,7 @@ class Daemon {
   std::map<std::pair<size_t, tailers::FileKey>, Pipeline::StreamId> streams_;
   HttpServer http_;
   std::mutex mutex_;
+  std::mutex reload_mutex_;  // one reload at a time (SIGHUP and POST /-/reload)
   bool queue_closed_ = false;
   std::atomic<bool> ready_{false};
 };

@@ -56,7 +56,7 @@ class HttpServer::Dispatcher : public CivetHandler {
       return true;
     }
     HttpResponse response;
-    auto route = server_->routes_.find(request.path);
+    auto route = server_->FindRoute(request.path);
     if (route == server_->routes_.end()) {
       response = {404, "text/plain; charset=utf-8", "404 page not found\n"};
     } else if (request.method != "GET" && request.method != "HEAD" && request.method != "POST") {
@@ -148,6 +148,22 @@ bool HttpServer::tls() const {
 std::shared_ptr<const BasicAuth> HttpServer::auth() const {
   const auto state = State();
   return state != nullptr ? state->auth : nullptr;
+}
+
+// Exact paths first; a route registered with a trailing '/' also serves the paths below it
+// (/api/v1/uploads/<uuid>), the longest such prefix winning.
+std::map<std::string, HttpServer::Handler>::const_iterator HttpServer::FindRoute(
+    const std::string& path) const {
+  auto route = routes_.find(path);
+  if (route != routes_.end()) return route;
+  for (auto it = routes_.begin(); it != routes_.end(); ++it) {
+    const std::string& prefix = it->first;
+    if (prefix.size() > 1 && prefix.back() == '/' && path.starts_with(prefix) &&
+        (route == routes_.end() || prefix.size() > route->first.size())) {
+      route = it;
+    }
+  }
+  return route;
 }
 
 void HttpServer::Route(const std::string& path, Handler handler) {

@@ -60,6 +60,7 @@ class HttpServer {
   // Connection limits and timeouts of the front (defaults are fine; tests shorten them).
   void SetFrontOptions(const FrontOptions& options) { front_options_ = options; }
 
+  // Exact paths; a path ending in '/' also serves everything below it.
   void Route(const std::string& path, Handler handler);
 
   // listen_address: ":9479", "127.0.0.1:9479", "[::1]:9479", "localhost:0" (port 0 = any free).
@@ -76,6 +77,7 @@ class HttpServer {
 
  private:
   class Dispatcher;
+  std::map<std::string, Handler>::const_iterator FindRoute(const std::string& path) const;
   std::map<std::string, Handler> routes_;
   // What a web config sets, swapped whole by SetWebConfig; requests use a snapshot.
   struct WebState {

@@ -267,7 +267,8 @@ class JsonParser {
       }
       ++pos_;
       SkipSpace();
-      object.emplace_back(std::move(key), JsonValue());
+      object.emplace_back();
+      object.back().first = std::move(key);
       if (!ParseValue(&object.back().second, depth)) return false;
       SkipSpace();
       if (pos_ < text_.size() && text_[pos_] == ',') {

@@ -1,5 +1,7 @@
 #include "exporter/pipeline.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdint>
 
@@ -142,6 +144,22 @@ void Pipeline::Tick(int64_t wall_ns) {
   }
   metrics_->SetRepositoryGauges(repositories_.tracked(), repositories_.cap(),
                                 repositories_.folded());
+  WarnAboutFolding(wall_ns);
+}
+
+// Rate-limited: at most one line a minute says how many events went to "__other__".
+void Pipeline::WarnAboutFolding(int64_t wall_ns) {
+  const uint64_t folded = repositories_.folded();
+  if (folded == folded_logged_ ||
+      (wall_ns != 0 && wall_ns - folded_logged_at_ns_ < 60'000'000'000)) {
+    return;
+  }
+  spdlog::warn(
+      "{} events counted as repository=\"__other__\": more than max_repositories={} "
+      "repositories (raise it, or add repository_rewrites)",
+      folded - folded_logged_, repositories_.cap());
+  folded_logged_ = folded;
+  folded_logged_at_ns_ = wall_ns;
 }
 
 void Pipeline::Finish() {

@@ -91,6 +91,7 @@ class Pipeline : private JoinedRequestSink {
 
   void OnRequest(const JoinedRequest& request) override;
   void OnS3Event(const S3Event& event, std::string_view source);
+  void WarnAboutFolding(int64_t wall_ns);
 
   Options options_;
   std::shared_ptr<const rules::RuleSet> rules_;
@@ -103,6 +104,8 @@ class Pipeline : private JoinedRequestSink {
   std::vector<ClassifiedObserver*> observers_;
   int64_t latest_time_ns_ = 0;
   int64_t last_activity_wall_ns_ = 0;
+  uint64_t folded_logged_ = 0;
+  int64_t folded_logged_at_ns_ = 0;
 };
 
 }  // namespace rrca::exporter

@@ -144,7 +144,15 @@ class RuleSetBuilder {
       return;
     }
     for (const auto& entry : params) {
-      const std::string name = entry.first.as<std::string>();
+      // A key that is not a scalar ({[a]: 1}) throws here; outside a try that ended the process
+      // at start-up and on reload (fuzz/regressions/rule_set).
+      std::string name;
+      try {
+        name = entry.first.as<std::string>();
+      } catch (const YAML::Exception&) {
+        errors_.push_back(Where(document.file, entry.first) + ": params: a name must be a string");
+        continue;
+      }
       try {
         set_->params_[name] = entry.second.as<double>();
       } catch (const YAML::Exception&) {

@@ -46,8 +46,12 @@ SUPP
 esac
 jobs=${JOBS:-2}
 
+# GCC's manual on -fsanitize=: "sanitizers tend to increase the rate of false positive
+# warnings, most notably those around -Wmaybe-uninitialized. We recommend against combining
+# -Werror and [the use of] sanitizers." g++ 12 does report one inside <regex> (std::function in
+# _State) under ASan; that warning alone stays a warning here, every other stays an error.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRRCA_SANITIZE="$sanitize" \
-  -DRRCA_BUILD_BENCH=OFF >/dev/null
+  -DCMAKE_CXX_FLAGS="-Wno-error=maybe-uninitialized" -DRRCA_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" -j"$jobs"
 cd "$build"
 ctest --output-on-failure -j"$jobs" --timeout "$timeout" "$@"

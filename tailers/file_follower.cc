@@ -17,6 +17,15 @@
 #include <utility>
 
 namespace rrca::tailers {
+
+// A file beside the live one that may be a copy of it made by logrotate's copytruncate.
+struct CopyCandidate {
+  std::string path;
+  FileKey key;
+  uint64_t size = 0;
+  struct timespec mtime {};
+};
+
 namespace {
 
 // Bytes compared before the read offset on every poll to notice a truncate-and-refill.
@@ -41,14 +50,6 @@ uint32_t CountNewlines(const char* data, size_t length) {
   return lines;
 }
 
-// A file beside the live one that may be a copy of it made by logrotate's copytruncate.
-struct Sibling {
-  std::string path;
-  FileKey key;
-  uint64_t size = 0;
-  struct timespec mtime {};
-};
-
 bool Newer(const struct timespec& a, const struct timespec& b) {
   return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
 }
@@ -56,12 +57,12 @@ bool Newer(const struct timespec& a, const struct timespec& b) {
 // Regular, uncompressed files in the live file's directory whose name starts with its stem
 // (registry.log -> registry.log.1, registry.log-2024..., registry-2024.log). Listed twice and
 // merged: a rotation renaming files during one listing can hide a name from it.
-std::vector<Sibling> ListSiblings(const std::string& real_path, FileKey live) {
+std::vector<CopyCandidate> ListSiblings(const std::string& real_path, FileKey live) {
   namespace fs = std::filesystem;
   const fs::path path(real_path);
   const std::string base = path.filename().string();
   const std::string stem = base.substr(0, base.find('.'));
-  std::map<FileKey, Sibling> found;
+  std::map<FileKey, CopyCandidate> found;
   for (int pass = 0; pass < 2; ++pass) {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(path.parent_path(), error)) {
@@ -73,18 +74,18 @@ std::vector<Sibling> ListSiblings(const std::string& real_path, FileKey live) {
       }
       const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
       if (key != live) {
-        found[key] =
-            Sibling{entry.path().string(), key, static_cast<uint64_t>(st.st_size), st.st_mtim};
+        found[key] = CopyCandidate{entry.path().string(), key, static_cast<uint64_t>(st.st_size),
+                                   st.st_mtim};
       }
     }
   }
-  std::vector<Sibling> siblings;
+  std::vector<CopyCandidate> siblings;
   for (auto& [key, sibling] : found) siblings.push_back(std::move(sibling));
   return siblings;
 }
 
 // Opens `sibling` if it is still the same file.
-int OpenSibling(const Sibling& sibling) {
+int OpenSibling(const CopyCandidate& sibling) {
   int fd = ::open(sibling.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   struct stat st {};
   if (fd >= 0 && (::fstat(fd, &st) != 0 || st.st_ino != sibling.key.inode)) {
@@ -95,10 +96,10 @@ int OpenSibling(const Sibling& sibling) {
 }
 
 // Opens `sibling` even if a rotation renamed it since it was listed (.1 -> .2).
-int OpenMoved(const std::string& real_path, FileKey live, Sibling* sibling) {
+int OpenMoved(const std::string& real_path, FileKey live, CopyCandidate* sibling) {
   int fd = OpenSibling(*sibling);
   if (fd >= 0) return fd;
-  for (const Sibling& now : ListSiblings(real_path, live)) {
+  for (const CopyCandidate& now : ListSiblings(real_path, live)) {
     if (now.key == sibling->key) {
       sibling->path = now.path;
       return OpenSibling(*sibling);
@@ -117,14 +118,17 @@ std::string Head(int fd, size_t n) {
 
 // The copy of the generation we were reading: it holds exactly `before` just before `offset`.
 // The newest such file wins.
-std::optional<Sibling> FindCopyOf(const std::vector<Sibling>& siblings, uint64_t offset,
-                                  const std::string& before) {
-  std::optional<Sibling> best;
-  for (const Sibling& sibling : siblings) {
+// `same(bytes)` says whether the bytes before `offset` are ours.
+template <typename Same>
+std::optional<CopyCandidate> FindCopyOf(const std::vector<CopyCandidate>& siblings, uint64_t offset,
+                                        size_t length, Same same) {
+  std::optional<CopyCandidate> best;
+  for (const CopyCandidate& sibling : siblings) {
     if (sibling.size < offset || (best && !Newer(sibling.mtime, best->mtime))) continue;
     int fd = OpenSibling(sibling);
     if (fd < 0) continue;
-    if (ReadBytesBefore(fd, offset, before.size()) == before) best = sibling;
+    std::optional<std::string> bytes = ReadBytesBefore(fd, offset, length);
+    if (bytes && same(*bytes)) best = sibling;
     ::close(fd);
   }
   return best;
@@ -133,12 +137,13 @@ std::optional<Sibling> FindCopyOf(const std::vector<Sibling>& siblings, uint64_t
 // Copies of later generations, oldest first: the file was copied and truncated again before we
 // polled. Named "<live name><.-_>...", newer than `copy`, and not a copy of what the live file
 // holds now (that one is still being made, or the live file was not truncated again yet).
-std::vector<Sibling> LaterCopies(const std::vector<Sibling>& siblings, const Sibling& copy,
-                                 const std::string& live_name, int live_fd) {
+std::vector<CopyCandidate> LaterCopies(const std::vector<CopyCandidate>& siblings,
+                                       const CopyCandidate& copy, const std::string& live_name,
+                                       int live_fd) {
   constexpr size_t kHeadBytes = 256;
   const std::string live_head = Head(live_fd, kHeadBytes);
-  std::vector<Sibling> later;
-  for (const Sibling& sibling : siblings) {
+  std::vector<CopyCandidate> later;
+  for (const CopyCandidate& sibling : siblings) {
     const std::string name = std::filesystem::path(sibling.path).filename().string();
     if (sibling.key == copy.key || sibling.size == 0 || !Newer(sibling.mtime, copy.mtime) ||
         name.size() <= live_name.size() || name.rfind(live_name, 0) != 0 ||
@@ -153,11 +158,22 @@ std::vector<Sibling> LaterCopies(const std::vector<Sibling>& siblings, const Sib
     if (!same_head) later.push_back(sibling);
   }
   std::sort(later.begin(), later.end(),
-            [](const Sibling& a, const Sibling& b) { return Newer(b.mtime, a.mtime); });
+            [](const CopyCandidate& a, const CopyCandidate& b) { return Newer(b.mtime, a.mtime); });
   return later;
 }
 
 }  // namespace
+
+std::optional<std::string> FindCopyBeside(const std::string& path, FileKey live,
+                                          const FileMark& mark) {
+  const std::string real_path = RealPath(path);
+  if (real_path.empty()) return std::nullopt;
+  std::optional<CopyCandidate> copy =
+      FindCopyOf(ListSiblings(real_path, live), mark.offset, mark.fingerprint_len,
+                 [&](const std::string& bytes) { return Fingerprint(bytes) == mark.fingerprint; });
+  if (!copy) return std::nullopt;
+  return copy->path;
+}
 
 bool IsCompressedName(std::string_view path) {
   for (std::string_view suffix : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".Z"}) {
@@ -244,7 +260,6 @@ bool FileFollower::Poll(TailClock::time_point now, const PathState* path) {
     return false;
   }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (read_offset_ > 0 && (size < read_offset_ || RewrittenBeforeOffset())) HandleTruncation();
   bool more = false;
   const size_t got = ReadFile(&more);
   if (got > 0) last_data_ = now;
@@ -294,6 +309,8 @@ size_t FileFollower::ReadFile(bool* more) {
       *more = true;
       break;
     }
+    // Before every read: handing over the last one may have waited long for room in the queue.
+    if (Truncated()) HandleTruncation();
     if (buffer_.size() < buffered_ + options_.read_bytes) {
       buffer_.resize(buffered_ + options_.read_bytes);
     }
@@ -309,6 +326,12 @@ size_t FileFollower::ReadFile(bool* more) {
       break;
     }
     if (n == 0) break;
+    // Truncated and refilled just before this read: the bytes may be the new content. (Just
+    // after it, they were ours, but then the copy holds them and HandleTruncation reads it.)
+    if (Truncated()) {
+      HandleTruncation();
+      continue;
+    }
     Absorb(static_cast<size_t>(n));
     total += static_cast<size_t>(n);
     if (static_cast<size_t>(n) < options_.read_bytes) break;  // at the end for now
@@ -442,6 +465,14 @@ std::string FileFollower::BytesBeforeRead() const {
   return bytes;
 }
 
+// Rule 1: the file is shorter than our offset, or the bytes just before it changed.
+bool FileFollower::Truncated() {
+  if (read_offset_ == 0) return false;
+  struct stat st {};
+  return (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < read_offset_) ||
+         RewrittenBeforeOffset();
+}
+
 bool FileFollower::RewrittenBeforeOffset() {
   const std::string expected = BytesBeforeRead();
   const size_t length = std::min(expected.size(), kRewriteCheckBytes);
@@ -465,40 +496,53 @@ void FileFollower::HandleTruncation() {
 // the two hold the same bytes), then any later generations copied before we polled, each to
 // its end and under its own identity. Returns false when no copy was found.
 bool FileFollower::ReadCopies() {
-  const std::vector<Sibling> siblings = ListSiblings(real_path_, key_);
-  std::optional<Sibling> copy = FindCopyOf(siblings, read_offset_, BytesBeforeRead());
+  const std::string before = BytesBeforeRead();
+  std::optional<CopyCandidate> copy =
+      FindCopyOf(ListSiblings(real_path_, key_), read_offset_, before.size(),
+                 [&](const std::string& bytes) { return bytes == before; });
   if (!copy) return false;
-  const std::string live_name = std::filesystem::path(real_path_).filename().string();
-  std::vector<Sibling> copies = LaterCopies(siblings, *copy, live_name, fd_);
-  copies.insert(copies.begin(), *copy);
   const int live_fd = fd_;
   const FileKey live_key = key_;
-  for (size_t i = 0; i < copies.size(); ++i) {
-    Sibling& sibling = copies[i];
-    fd_ = OpenMoved(real_path_, live_key, &sibling);
-    if (fd_ < 0 && i == 0) {  // renamed away since the listing: as if not found
-      fd_ = live_fd;
-      return false;
-    }
-    if (fd_ < 0) continue;
-    if (i > 0) {  // a whole later generation: from its start
-      read_offset_ = consumed_offset_ = 0;
-      tail_.clear();
-    }
-    key_ = sibling.key;
-    chunk_path_ = sibling.path;
-    const uint64_t from = read_offset_;
-    for (bool more = true; more;) ReadFile(&more);
-    Flush(/*end_of_file=*/true);
-    finished_.push_back(mark());
-    spdlog::info("{}: truncated; read bytes {}..{} from its copy {}", origin_.path, from,
-                 read_offset_, sibling.path);
-    ::close(fd_);
-    Count(stats_->copies_recovered);
+  const std::string live_name = std::filesystem::path(real_path_).filename().string();
+  if (!ReadCopy(&*copy, /*continues=*/true)) {  // renamed away since the listing
+    fd_ = live_fd;
+    key_ = live_key;
+    return false;
+  }
+  // Reading may have waited for room in the queue while more copies were made: until none.
+  for (std::vector<CopyCandidate> later =
+           LaterCopies(ListSiblings(real_path_, live_key), *copy, live_name, live_fd);
+       !later.empty();
+       later = LaterCopies(ListSiblings(real_path_, live_key), *copy, live_name, live_fd)) {
+    for (CopyCandidate& sibling : later) ReadCopy(&sibling, /*continues=*/false);
+    *copy = later.back();  // the newest: only copies made after it are left
   }
   fd_ = live_fd;
   key_ = live_key;
   chunk_path_ = origin_.path;
+  return true;
+}
+
+// Reads one copy to its end under its own identity: from our offset when it continues what we
+// read, else (a whole later generation) from its start.
+bool FileFollower::ReadCopy(CopyCandidate* sibling, bool continues) {
+  fd_ = OpenMoved(real_path_, key_, sibling);
+  if (fd_ < 0) return false;
+  if (!continues) {
+    Flush(/*end_of_file=*/false);
+    read_offset_ = consumed_offset_ = 0;
+    tail_.clear();
+  }
+  key_ = sibling->key;
+  chunk_path_ = sibling->path;
+  const uint64_t from = read_offset_;
+  for (bool more = true; more;) ReadFile(&more);
+  Flush(/*end_of_file=*/true);
+  finished_.push_back(mark());
+  spdlog::info("{}: truncated; read bytes {}..{} from its copy {}", origin_.path, from,
+               read_offset_, sibling->path);
+  ::close(fd_);
+  Count(stats_->copies_recovered);
   return true;
 }
 

@@ -51,13 +51,17 @@ struct FileOrigin {
 
 using ChunkSink = std::function<void(Chunk&&)>;
 
+struct CopyCandidate;  // a file beside ours that may be logrotate's copy of it
+
 // Reads one open file (one inode) or one pipe by polling, and hands its complete lines to a
-// sink in chunks of up to read_bytes. Owns the descriptor. Not thread-safe: one watcher thread
-// calls it. Bad input never stops it: a line longer than max_line_bytes is skipped up to its
-// newline, counted (line_too_long) and logged once per file.
+// sink, one chunk per read (at most read_bytes + max_line_bytes: a held partial line plus one
+// read). Memory per file: that buffer, freed again after an over-long line. Owns the descriptor.
+// Not thread-safe: one watcher thread calls it. Bad input never stops it: a line longer than
+// max_line_bytes is skipped up to its newline, counted (line_too_long) and logged once per file.
 //
-// THE ROTATION RULE. Every Poll(): fstat the descriptor, then
-//  1. Truncation: size below our read offset, or the bytes just before it changed (truncated
+// THE ROTATION RULE. Every Poll():
+//  1. Truncation (checked before and after every read): size below our read offset, or the bytes
+//  just before it changed (truncated
 //     and written again): count `truncations`. If the file is still the live one, look beside
 //     it for a copy (same directory, same name stem, not compressed) that holds our bytes before
 //     the offset — logrotate's copytruncate — and read the rest of that copy first: that
@@ -71,7 +75,8 @@ using ChunkSink = std::function<void(Chunk&&)>;
 //       - unlinked and nothing at the path            -> `deletions`;
 //       - unlinked and another file at the path, or the path is a symlink that now points at
 //         another name                                -> `replacements`.
-//     The watcher then opens whatever is at the path from offset 0.
+//     The watcher then opens whatever is at the path from offset 0 (and first, oldest first,
+//     any file it saw at the path in between: see SourceWatcher).
 //  4. A retired file is still read to its end, until it had no new bytes for `grace`; then
 //     its partial line is flushed, an end_of_file chunk is sent, and it is closed.
 // Permission denied can only happen when opening, so the watcher counts it.
@@ -127,9 +132,11 @@ class FileFollower {
   void SkipLongLine(size_t length);
   void Flush(bool end_of_file);
   void Close(TailClock::time_point now);
+  bool Truncated();
   bool RewrittenBeforeOffset();
   void HandleTruncation();
   bool ReadCopies();
+  bool ReadCopy(CopyCandidate* copy, bool continues);
   void CountTransition(const PathState& path);
   std::string BytesBeforeRead() const;
 
@@ -159,6 +166,12 @@ class FileFollower {
 
 // True for names of compressed files (.gz, .bz2, .xz, .zst, .lz4, .zip, .Z): never followed.
 bool IsCompressedName(std::string_view path);
+
+// Logrotate's copytruncate copy of the file at `path` (other than `live`) that holds the bytes
+// `mark` describes before its offset: beside it (same directory, same name stem, not
+// compressed); the newest if several. Its path, or nullopt.
+std::optional<std::string> FindCopyBeside(const std::string& path, FileKey live,
+                                          const FileMark& mark);
 
 // The up to kFingerprintBytes bytes before `offset` in `fd`; nullopt when they cannot be read.
 std::optional<std::string> ReadBytesBefore(int fd, uint64_t offset,

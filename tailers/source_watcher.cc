@@ -50,6 +50,29 @@ std::string RealPath(const std::string& path) {
   return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
 }
 
+// Opens the file `key` in the directory of `path` or of its symlink's target, under any
+// uncompressed name; -1 if there is none.
+int OpenBeside(const std::string& path, FileKey key, std::string* found_path) {
+  namespace fs = std::filesystem;
+  std::set<fs::path> dirs{fs::path(path).parent_path()};
+  if (std::string target = RealPath(path); !target.empty()) {
+    dirs.insert(fs::path(target).parent_path());
+  }
+  for (const fs::path& dir : dirs) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(dir, error)) {
+      struct stat st {};
+      const std::string candidate = entry.path().string();
+      if (!IsCompressedName(candidate) && ::stat(candidate.c_str(), &st) == 0 &&
+          S_ISREG(st.st_mode) && KeyOf(st) == key) {
+        *found_path = candidate;
+        return ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+      }
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 ChangeHint::ChangeHint()
@@ -177,6 +200,7 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
   for (const auto& [path, state] : found) {
     if (!active_.contains(path) && !InUse(state.key)) OpenPath(path, now);
   }
+  ForgetOldPaths(found, now);
   if (!first_scan_done_) {
     first_scan_done_ = true;
     RecoverMovedFiles(now);
@@ -296,6 +320,7 @@ void SourceWatcher::OpenPath(const std::string& path, TailClock::time_point now)
   }
   const uint64_t offset = StartOffset(path, KeyOf(st), fd, static_cast<uint64_t>(st.st_size));
   // Registered before its first read: CheckPaths watches its path while that read waits.
+  followed_paths_[path] = now;
   FileFollower& follower = *(active_[path] = Follow(path, fd, st, offset));
   hint_.WatchFile(path, KeyOf(st));
   hint_.WatchDirectory(std::filesystem::path(path).parent_path().string());
@@ -336,6 +361,10 @@ uint64_t SourceWatcher::StartOffset(const std::string& path, FileKey key, int fd
           "source {}: {}: saved position does not match its content (new or rewritten "
           "file); reading it from the start",
           config_.name, path);
+      if (!first_scan_done_) {  // truncated while we were down? its copy may hold the rest
+        truncated_while_down_.push_back(
+            FileMark{key, path, saved->offset, saved->fingerprint, saved->fingerprint_len});
+      }
       return 0;
     }
   }
@@ -346,42 +375,44 @@ uint64_t SourceWatcher::StartOffset(const std::string& path, FileKey key, int fd
   return EndOfLastLine(fd, size);
 }
 
-// Saved files of this source nobody follows now: rotated by rename while we were down (look
-// beside their path, and beside the symlink's target), or gone (forget them).
+// What happened to the saved files while we were down. Truncated (copytruncate): the rest
+// after the saved offset is in logrotate's copy, if one is found. Nobody follows them now:
+// renamed by a rotation (found beside their path or the symlink's target: read to their end),
+// or gone (forget them).
 void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
   if (positions_ == nullptr) return;
-  namespace fs = std::filesystem;
+  for (const FileMark& mark : std::exchange(truncated_while_down_, {})) {
+    std::optional<std::string> copy = FindCopyBeside(mark.path, mark.key, mark);
+    int fd = copy ? ::open(copy->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) : -1;
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || InUse(KeyOf(st)) ||
+        !FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), mark.offset, mark.fingerprint,
+                            mark.fingerprint_len)) {
+      if (fd >= 0) ::close(fd);
+      continue;
+    }
+    uint64_t offset = mark.offset;  // or further, if we were reading the copy itself
+    if (auto saved = positions_->Lookup(KeyOf(st));
+        saved && saved->offset > offset &&
+        FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), saved->offset, saved->fingerprint,
+                           saved->fingerprint_len)) {
+      offset = saved->offset;
+    }
+    spdlog::info("source {}: {} was truncated while we were down; reading its copy {} from {}",
+                 config_.name, mark.path, *copy, offset);
+    Drain(*copy, fd, st, offset, now);
+  }
   for (const auto& [key, saved] : positions_->EntriesOfSource(config_.name)) {
     if (InUse(key)) continue;
-    std::set<fs::path> dirs{fs::path(saved.path).parent_path()};
-    if (std::string target = RealPath(saved.path); !target.empty()) {
-      dirs.insert(fs::path(target).parent_path());
-    }
-    int fd = -1;
     struct stat st {};
     std::string found_path;
-    for (const fs::path& dir : dirs) {
-      std::error_code error;
-      for (const auto& entry : fs::directory_iterator(dir, error)) {
-        const std::string candidate = entry.path().string();
-        if (IsCompressedName(candidate) || ::stat(candidate.c_str(), &st) != 0 ||
-            !S_ISREG(st.st_mode) || KeyOf(st) != key) {
-          continue;
-        }
-        fd = ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        found_path = candidate;
-        break;
-      }
-      if (fd >= 0) break;
-    }
+    int fd = OpenBeside(saved.path, key, &found_path);
     if (fd >= 0 && ::fstat(fd, &st) == 0 && KeyOf(st) == key &&
         FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), saved.offset, saved.fingerprint,
                            saved.fingerprint_len)) {
       spdlog::info("source {}: {} was renamed to {} while we were down; reading it from offset {}",
                    config_.name, saved.path, found_path, saved.offset);
-      draining_.push_back(Follow(found_path, fd, st, saved.offset));
-      draining_.back()->Retire(now, nullptr);
-      draining_.back()->Poll(now, nullptr);
+      Drain(found_path, fd, st, saved.offset, now);
       continue;
     }
     if (fd >= 0) ::close(fd);
@@ -389,6 +420,13 @@ void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
                  config_.name, saved.path, key.inode);
     positions_->Forget(key);
   }
+}
+
+void SourceWatcher::Drain(const std::string& path, int fd, const struct stat& st, uint64_t offset,
+                          TailClock::time_point now) {
+  draining_.push_back(Follow(path, fd, st, offset));
+  draining_.back()->Retire(now, nullptr);
+  draining_.back()->Poll(now, nullptr);
 }
 
 bool SourceWatcher::InUse(FileKey key) const {
@@ -433,15 +471,15 @@ void SourceWatcher::Push(Chunk&& chunk) {
 // and a rotation move it away again before the next cycle; holding it open keeps it readable.
 void SourceWatcher::CheckPaths() {
   last_path_check_ = TailClock::now();
-  for (const auto& [path, follower] : active_) {
+  for (const auto& [path, last_seen] : followed_paths_) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     const FileKey key = KeyOf(st);
     auto known = pending_.find(path);
-    if (key == follower->key() || InUse(key) ||
-        (known != pending_.end() && std::ranges::any_of(known->second, [&](const auto& file) {
-           return KeyOf(file.st) == key;
-         }))) {
+    if (InUse(key) || (known != pending_.end() &&
+                       std::ranges::any_of(known->second, [&](const PendingFile& file) {
+                         return KeyOf(file.st) == key;
+                       }))) {
       continue;
     }
     PendingFile file;
@@ -478,6 +516,18 @@ void SourceWatcher::AdoptPending(const std::string& path, TailClock::time_point 
     follower->Retire(now, &now_at_path);
     draining_.push_back(std::move(follower));
     draining_.back()->Poll(now, nullptr);
+  }
+}
+
+// Paths stay watched by CheckPaths while their files drain and a while after they vanished
+// (between logrotate's rename and create, or while nothing matched for a moment).
+void SourceWatcher::ForgetOldPaths(const std::map<std::string, PathState>& found,
+                                   TailClock::time_point now) {
+  constexpr auto kKeepVanishedPaths = std::chrono::seconds(10);
+  for (auto it = followed_paths_.begin(); it != followed_paths_.end();) {
+    if (found.contains(it->first) || active_.contains(it->first)) it->second = now;
+    const bool old = now - it->second > kKeepVanishedPaths && !pending_.contains(it->first);
+    it = old ? followed_paths_.erase(it) : std::next(it);
   }
 }
 

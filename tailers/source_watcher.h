@@ -68,11 +68,14 @@ class ChangeHint {
 // Follows every file of one source on its own thread and pushes their lines, as Chunks, into
 // the shared queue (waiting while it is full: backpressure, never a drop).
 //
+// Cycles run every poll_interval while idle (inotify ends the wait at a write or a new file
+// name: ChangeHint) and every active_poll_interval while files are being written.
 // Each cycle (PollOnce): expand the patterns; poll every open file (FileFollower applies the
 // rotation rule and reads); open files that appeared, unless their (dev, inode) is already
-// being read under another name. While reading or waiting for room in the queue, the paths of
-// followed files are checked every active_poll_interval and a new file found there is opened
-// at once (read later): a file rotated away again before its turn is still read whole.
+// being read under another name. While reading or waiting for room in the queue, the paths
+// followed lately (also while their old file drains) are checked every active_poll_interval
+// and a new file found there is opened at once (read later): a file rotated away again before
+// its turn is still read whole.
 // Where a file starts:
 //   1. read earlier in this run (a rotated file reappearing under a matched name): where we
 //      stopped;
@@ -83,8 +86,10 @@ class ChangeHint {
 //   4. otherwise (present at start, never seen): `start_at` (end: after its last newline).
 // After the first scan, saved positions of this source whose file is no longer at its path
 // are looked for beside it (renamed by a rotation while we were down) and read to their end;
-// those not found are forgotten. Opening failures are retried every cycle; permission denied
-// is counted once per episode and logged with a hint.
+// those not found are forgotten. A file whose saved position no longer matches (truncated by
+// copytruncate while we were down) has its copy looked for and read from the saved offset.
+// Opening failures are retried every cycle; permission denied is counted once per episode and
+// logged with a hint.
 //
 // Ownership: borrows `queue` and `positions` (nullable), which must outlive it. Thread-safety:
 // Start/Stop from one controlling thread; stats() from any thread; PollOnce/FlushPartials only
@@ -104,6 +109,7 @@ class SourceWatcher {
   void Stop();
 
   // One cycle; returns true when a file stopped at its per-cycle budget (more to read now).
+  // One-shot reading: `while (PollOnce(now)) {}` then FlushPartials().
   bool PollOnce(TailClock::time_point now);
   // Hands over every held partial line as a line.
   void FlushPartials();
@@ -118,9 +124,12 @@ class SourceWatcher {
   void OpenPath(const std::string& path, TailClock::time_point now);
   uint64_t StartOffset(const std::string& path, FileKey key, int fd, uint64_t size);
   void RecoverMovedFiles(TailClock::time_point now);
+  void Drain(const std::string& path, int fd, const struct stat& st, uint64_t offset,
+             TailClock::time_point now);
   void PollStdin(TailClock::time_point now, bool* more);
   void NoteOpenError(const std::string& path, int error);
   void CheckPaths();
+  void ForgetOldPaths(const std::map<std::string, PathState>& found, TailClock::time_point now);
   void AdoptPending(const std::string& path, TailClock::time_point now);
   bool InUse(FileKey key) const;
   void Push(Chunk&& chunk);
@@ -140,14 +149,17 @@ class SourceWatcher {
   std::vector<std::unique_ptr<FileFollower>> draining_;          // retired, read to their end
   std::unique_ptr<FileFollower> stdin_;
   bool stdin_done_ = false;
-  std::map<FileKey, FileMark> finished_;    // read to their end in this run, still matched
-  std::map<std::string, int> open_errors_;  // path -> errno of its failing open
+  std::map<FileKey, FileMark> finished_;        // read to their end in this run, still matched
+  std::vector<FileMark> truncated_while_down_;  // saved positions that no longer matched
+  std::map<std::string, int> open_errors_;      // path -> errno of its failing open
   // Files found at a followed path by CheckPaths, oldest first: opened, not yet followed.
   struct PendingFile {
     int fd = -1;
     struct stat st {};
   };
   std::map<std::string, std::deque<PendingFile>> pending_;
+  // Paths followed in this run, with when they were last seen: what CheckPaths looks at.
+  std::map<std::string, TailClock::time_point> followed_paths_;
   TailClock::time_point last_path_check_{};
   TailClock::time_point last_data_at_{};
   std::set<std::string> failed_this_cycle_;

@@ -1,12 +1,13 @@
 // Counts the numbered lines of tail_writer, either as the tailer sees them or as they are on disk.
 //
 //   tail_count --follow FILE --expect N --done_file F [--missing_out F] [--positions F]
-//              [--ready_file F] [--timeout_s S]
+//              [--ready_file F] [--timeout_s S] [--consumer_delay_us U]
 //     Follows FILE with tailers::SourceWatcher (start at the beginning, default intervals) and
 //     one processing loop like the daemon's (pop, count, MarkProcessed, Save every 200 ms).
 //     Once --done_file exists and everything is read (nothing new for 2 s, no rotated file
 //     still open, no lag), prints what it saw and writes the numbers it never saw to
 //     --missing_out. Exit 0: finished (the test script judges the figures); 1: timeout.
+//     --consumer_delay_us makes the processing loop slow, so the queue fills (backpressure).
 //   tail_count --scan --expect N --missing_out F FILE...
 //     Which numbers are on disk in FILE... (the live file and every rotated copy).
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -36,6 +37,7 @@ struct Flags {
   std::string follow, done_file, missing_out, positions, ready_file;
   long expect = 0;
   int timeout_s = 110;
+  int consumer_delay_us = 0;
   bool scan = false;
   std::vector<std::string> files;
 };
@@ -122,6 +124,9 @@ int Follow(const Flags& flags) {
   bool ready = false, finished = false;
   while (Steady::now() < deadline) {
     if (auto chunk = queue.Pop(std::chrono::milliseconds(50))) {
+      if (flags.consumer_delay_us > 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(flags.consumer_delay_us));
+      }
       tally.Text(chunk->bytes);
       positions.MarkProcessed(*chunk);
       last_line = Steady::now();
@@ -187,6 +192,7 @@ int main(int argc, char** argv) {
       if (flag == "--ready_file") flags.ready_file = value;
       if (flag == "--expect") flags.expect = std::atol(value);
       if (flag == "--timeout_s") flags.timeout_s = std::atoi(value);
+      if (flag == "--consumer_delay_us") flags.consumer_delay_us = std::atoi(value);
       ++i;
     } else {
       flags.files.push_back(flag);

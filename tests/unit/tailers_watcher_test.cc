@@ -380,6 +380,29 @@ TEST_F(WatcherTest, FileRenamedWhileDownIsReadToItsEnd) {
   EXPECT_EQ(positions.TakeSnapshot().entries.size(), 1u);
 }
 
+TEST_F(WatcherTest, FileCopytruncatedWhileDownIsReadFromItsCopy) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    Drain(&positions);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  Append(Path("app.log"), Lines(3, 4));  // written while we were down, then copytruncated
+  fs::copy_file(Path("app.log"), Path("app.log.1"));
+  ASSERT_EQ(::truncate(Path("app.log").c_str(), 0), 0);
+  Append(Path("app.log"), Lines(5, 6));
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  ExpectEachOnce(Drain(&positions), 3, 6);
+}
+
 TEST_F(WatcherTest, ForgetsSavedFilesThatAreGone) {
   const std::string positions_path = Path("positions.json");
   Append(Path("app.log"), Lines(1, 2));

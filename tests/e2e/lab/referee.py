@@ -319,13 +319,20 @@ def store_checks(args, s, m, c):
     base = args.metrics.rsplit("/metrics", 1)[0]
     uuids = s["patch500_uuids"]
     if uuids:
+        # The endpoint is there when it answers JSON, even a JSON 404 ("unknown upload", which
+        # then fails below); a plain-text 404 is the web server's: no explain API yet.
+        body, why = None, ""
         try:
             body = fetch("%s/api/v1/uploads/%s" % (base, uuids[0]))
         except urllib.error.HTTPError as e:
-            body = None
-            why = "GET /api/v1/uploads/<uuid> answered %d" % e.code
+            text = e.read().decode(errors="replace")
+            try:
+                json.loads(text)
+                body = text
+            except ValueError:
+                why = "GET /api/v1/uploads/<uuid> answered %d %r: no explain API" % (
+                    e.code, text.strip()[:40])
         except (urllib.error.URLError, OSError) as e:
-            body = None
             why = "GET /api/v1/uploads/<uuid> failed: %s" % e
         if body is None:
             c.skip("explain API confirms each failed PATCH from the store's log", why)

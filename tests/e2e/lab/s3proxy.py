@@ -230,6 +230,9 @@ class Handler(BaseHTTPRequestHandler):
             delay = st.latency.get(op, 0.0)
         if delay:
             time.sleep(delay / 1000.0)
+            st.reload_control()
+            with st.lock:
+                down = st.down  # the store may have gone down while this request waited
         if down == "reset":
             st.event("upstream down (reset): closed connection op=%s key=%s" % (op, key))
             self.reset_connection()
@@ -376,13 +379,17 @@ class Handler(BaseHTTPRequestHandler):
         turn = total if turn is None else turn
         st = self.server.state
         auth = self.headers.get("Authorization") or ""
-        m = re.search(r"Credential=([^/]+)/", auth)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        presigned = "X-Amz-Credential" in query
+        cred = auth if auth else (query.get("X-Amz-Credential") or [""])[0]
+        m = re.search(r"(?:Credential=)?([^/=,\s]+)/\d{8}/", cred)
         requester = hashlib.sha256(m.group(1).encode()).hexdigest() if m else "-"
         when = time.strftime("[%d/%b/%Y:%H:%M:%S +0000]", time.gmtime(t0_wall))
         host = self.headers.get("Host") or "-"
         ua = self.headers.get("User-Agent") or "-"
         host_id = hashlib.sha256(str(request_id).encode()).hexdigest()[:76]
-        sig = "SigV4" if auth.startswith("AWS4-") else ("SigV2" if auth else "-")
+        sig = "SigV4" if auth.startswith("AWS4-") or presigned else ("SigV2" if auth else "-")
+        auth_type = "AuthHeader" if auth else ("QueryString" if presigned else "-")
         line = ('%s %s %s %s %s %s %s %s "%s %s %s" %s %s %s %s %d %d "-" "%s" - %s %s - %s %s '
                 '- - -' % (
                     OWNER, bucket or "-", when, self.client_address[0], requester, request_id, op,
@@ -390,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.command, self.path, self.request_version,
                     status if status else "-", err or "-", sent if sent else "-",
                     obj if obj else "-", int(round(total)), int(round(turn)), ua, host_id, sig,
-                    "AuthHeader" if auth else "-", host))
+                    auth_type, host))
         st.log_access(line)
 
 

@@ -74,7 +74,8 @@ lab_scenario_end() {
   scrape "$RCA_PORT" >"$SD/metrics.txt"
   curl -fsS --max-time 10 "http://127.0.0.1:$REG_DEBUG_PORT/metrics" >"$SD/registry-metrics.txt" || true
 
-  local line verdict what
+  local line verdict what store_args=()
+  if [[ -n $STORE_LOG && $LAB_S3_SOURCES == 1 ]]; then store_args=(--store-log "$STORE_LOG"); fi
   while IFS=$'\t' read -r verdict what; do
     case $verdict in
       ok) check "[$SCEN] $what" true ;;
@@ -84,7 +85,7 @@ lab_scenario_end() {
     esac
   done < <(python3 "$LAB_DIR/referee.py" check --metrics "http://127.0.0.1:$RCA_PORT/metrics" \
     --s3-log "$S3_ACCESS_LOG" --events "$S3_EVENTS" --bucket "$BUCKET" \
-    --store-log "${STORE_LOG:-}" "$@" "${logs[@]}" 2>"$SD/referee.err" ||
+    "${store_args[@]}" "$@" "${logs[@]}" 2>"$SD/referee.err" ||
     echo "FAIL	referee.py crashed: $(tail -n 3 "$SD/referee.err" | tr '\n' ' ')")
 
   # The registry's own count of 5xx, read through Prometheus, against registry-rca's.

@@ -1,0 +1,137 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exporter/config.h"
+#include "exporter/enricher_content.h"
+#include "exporter/enricher_history.h"
+#include "exporter/enricher_http.h"
+#include "exporter/http_server.h"
+#include "exporter/json_value.h"
+
+namespace rrca::exporter {
+
+// Internals the tests change; the defaults are what the daemon uses.
+struct EnricherOptions {
+  std::function<int64_t()> now_ns;  // wall clock (injectable for tests)
+  std::chrono::milliseconds snapshot_interval{15'000};
+  std::chrono::milliseconds max_backoff{30'000};
+  std::chrono::milliseconds first_backoff{1'000};
+  size_t max_alerts_enriched = 32;  // per notification; the rest are forwarded as they came
+  size_t max_cached_groups = 1000;
+};
+
+// The alert enricher: an Alertmanager webhook receiver (POST /api/v1/alerts, payload version 4)
+// that attaches what registry-rca knows over each alert's range (see enricher_content.h) and
+// forwards the notification to the configured downstream webhooks, same schema, with `rca_*`
+// annotations on each alert and a top-level `enrichment` object.
+//
+// Threads: Handle() runs on HTTP threads; it validates the payload and queues it, answering 202
+// at once (Alertmanager 0.25 has no per-webhook timeout, so a slow receiver would stall its
+// notification pipeline). A full queue answers 503 and counts a drop (Alertmanager retries).
+// One worker thread owns everything else: it enriches, forwards (per attempt `timeout`, up to
+// `retries` more attempts with backoff 1 s, 2 s, 4 s... capped at 30 s, only for no answer, 5xx
+// or 429) and, every snapshot interval, snapshots the metrics for windowed numbers.
+// Failures: when enrichment fails for any alert (a callback's output unusable, an exception), the
+// original body is forwarded byte for byte. Burst dedupe: within `dedupe_window` of a group key's
+// first enrichment, an alert (by fingerprint) already enriched gets the cached enrichment again
+// (marked "cached": true), and only alerts new to the group are looked up.
+// Bad input: bodies that are not an Alertmanager payload get 400 and are counted, never queued.
+// Lifetime: Start() after construction, Stop() (or the destructor) before the sources'
+// owner goes away; Stop waits for the notification in progress (at most one delivery attempt).
+class Enricher {
+ public:
+  using Options = EnricherOptions;
+
+  Enricher(EnricherConfig config, EnricherSources sources, prometheus::Registry& registry,
+           Options options = {});
+  ~Enricher();
+  Enricher(const Enricher&) = delete;
+  Enricher& operator=(const Enricher&) = delete;
+
+  void Start();
+  void Stop();
+
+  // POST /api/v1/alerts.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // What the worker does with one payload, without forwarding: the enriched body, or the
+  // original (`enriched` false) when enrichment failed. For tests and the worker.
+  struct Outcome {
+    std::string body;
+    bool enriched = false;
+    bool deduplicated = false;
+    std::string error;
+  };
+  Outcome Process(const JsonValue& payload, const std::string& original_body);
+  // Takes a metrics snapshot now (the worker does it every snapshot_interval).
+  void Snapshot();
+  // Blocks until the queue is empty and the worker idle, or the timeout passes (tests).
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
+ private:
+  struct Notification {
+    JsonValue payload;
+    std::string body;
+    std::chrono::steady_clock::time_point received;
+  };
+  struct CachedGroup {
+    int64_t created_ns = 0;
+    std::map<std::string, AlertEnrichment> alerts;  // by fingerprint
+  };
+  struct Downstream {
+    HttpUrl url;
+    prometheus::Counter* delivered = nullptr;
+    prometheus::Counter* failed = nullptr;
+    prometheus::Counter* retries = nullptr;
+  };
+
+  void Run();
+  void Deliver(const Notification& notification);
+  bool Forward(Downstream& downstream, const std::string& body);
+  bool SleepUnlessStopped(std::chrono::milliseconds duration);
+  CachedGroup& GroupFor(const std::string& group_key, int64_t now_ns);
+
+  EnricherConfig config_;
+  EnricherSources sources_;
+  Options options_;
+  std::vector<Downstream> downstreams_;
+
+  std::mutex mutex_;  // guards queue_, stopping_, busy_
+  std::condition_variable wake_;
+  std::condition_variable idle_;
+  std::deque<Notification> queue_;
+  bool stopping_ = false;
+  bool busy_ = false;
+  std::thread worker_;
+
+  // Owned by the worker (and by Process/Snapshot callers in tests, never concurrently).
+  MetricHistory history_;
+  std::map<std::string, CachedGroup> groups_;
+
+  prometheus::Counter& received_;
+  prometheus::Counter& rejected_;
+  prometheus::Counter& dropped_;
+  prometheus::Counter& enriched_;
+  prometheus::Counter& deduplicated_;
+  prometheus::Counter& failures_;
+  prometheus::Gauge& queue_length_;
+  prometheus::Histogram& delivery_seconds_;
+};
+
+}  // namespace rrca::exporter
