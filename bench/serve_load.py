@@ -325,6 +325,7 @@ def main():
     ap.add_argument("--poll", type=float, default=0.05, help="/metrics poll interval, s")
     ap.add_argument("--poll-interval", default="250ms", help="the daemon's poll_interval")
     ap.add_argument("--stamp", choices=["summary", "access"], default="summary")
+    ap.add_argument("--access-window", help="the daemon's access_window (default: its own, 5s)")
     ap.add_argument("--corpus", default="/tmp/rrca-bench/serve-corpus-50M.log")
     ap.add_argument("--corpus-size", default="50M")
     ap.add_argument("--bin", default=DEFAULT_BIN)
@@ -356,6 +357,8 @@ def main():
                 "max_repositories: 1000000\n"
                 % (json.dumps(log), json.dumps(os.path.join(tmp, "positions.json")),
                    args.poll_interval))
+        if args.access_window:
+            f.write("access_window: %s\n" % args.access_window)
     load_start = loadavg()
     daemon = subprocess.Popen([args.bin, "serve", "--config.file=" + config,
                                "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
@@ -462,6 +465,7 @@ def main():
         "stamp": args.stamp,
         "poll_s": args.poll,
         "daemon_poll_interval": args.poll_interval,
+        "access_window": args.access_window,
         "latency_samples": len(lat),
         "latency_missing": missing,
         "latency_p50_s": round(percentile(lat, 50), 3),

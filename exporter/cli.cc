@@ -26,6 +26,7 @@ const char kUsage[] = R"(registry-rca: container-registry errors, explained by r
 
 Usage:
   registry-rca serve --config.file=FILE [--web.listen-address=:9479] [--web.telemetry-path=/metrics]
+                     [--web.config.file=FILE]
       Tail the configured registry logs and serve Prometheus metrics, /-/healthy, /-/ready.
   registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] [--s3-log=FILE]... FILE...
       Read registry logs (and object-store logs) from the start ("-" = stdin), print a report
@@ -37,6 +38,7 @@ Flags:
   --config.file=FILE          configuration file (YAML)
   --web.listen-address=ADDR   address to listen on (default ":9479")
   --web.telemetry-path=PATH   path for metrics (default "/metrics")
+  --web.config.file=FILE      TLS and basic auth, in Prometheus exporter-toolkit's format
   --format=FORMAT             analyze output: text (default), jsonl, metrics
   --s3-log=FILE               analyze: an object-store log (RGW, AWS access log, ...); repeatable
   --log.level=LEVEL           debug, info (default), warn, error
@@ -58,7 +60,7 @@ Args ParseArgs(int argc, char** argv) {
   static const std::vector<std::string> kValueFlags = {
       "config.file", "web.listen-address", "web.telemetry-path",
       "format",      "log.level",          "log.format",
-      "s3-log"};
+      "s3-log",      "web.config.file"};
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -191,6 +193,9 @@ int RunCli(int argc, char** argv) {
     }
     if (args.flags.contains("web.telemetry-path")) {
       options.telemetry_path = args.flags.at("web.telemetry-path");
+    }
+    if (args.flags.contains("web.config.file")) {
+      options.web_config_file = args.flags.at("web.config.file");
     }
     return RunServe(options);
   }

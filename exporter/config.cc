@@ -140,12 +140,11 @@ class ConfigParser {
       Error(root, "(root)", "the configuration is a mapping with at least `sources:`");
       return;
     }
-    CheckKeys(
-        root, "",
-        {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes", "rules_files",
-         "rule_params", "max_repositories", "repository_rewrites", "join_window", "access_window",
-         "web", "storage_root_directory", "max_open_uploads", "reorder_window", "clock_tolerance",
-         "enricher"});
+    CheckKeys(root, "",
+              {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes",
+               "rules_files", "rule_params", "max_repositories", "repository_rewrites",
+               "join_window", "access_window", "web", "storage_root_directory", "max_open_uploads",
+               "reorder_window", "clock_tolerance", "enricher"});
     const YAML::Node sources = root["sources"];
     if (!sources || !sources.IsSequence() || sources.size() == 0) {
       Error(sources ? sources : root, "sources", "a non-empty list of sources is required");
@@ -266,7 +265,8 @@ class ConfigParser {
       while (!value->empty() && value->back() == '/') value->pop_back();
     }
     if (node["queue_size"]) {
-      enricher->queue_size = static_cast<size_t>(Number(node["queue_size"], "enricher.queue_size", 1));
+      enricher->queue_size =
+          static_cast<size_t>(Number(node["queue_size"], "enricher.queue_size", 1));
     }
   }
 

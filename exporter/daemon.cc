@@ -20,6 +20,7 @@
 #include "exporter/pipeline.h"
 #include "exporter/recent_errors.h"
 #include "exporter/rules_loader.h"
+#include "exporter/web_config.h"
 #include "tailers/bounded_queue.h"
 #include "tailers/positions_file.h"
 #include "tailers/source_watcher.h"
@@ -73,7 +74,13 @@ class Daemon {
     metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
   }
 
-  int Run(const std::string& listen_address, const std::string& telemetry_path) {
+  int Run(const std::string& listen_address, const std::string& telemetry_path,
+          const WebConfig& web_config, const std::string& web_config_file) {
+    web_config_file_ = web_config_file;
+    if (Status web = http_.SetWebConfig(web_config); !web.ok()) {
+      spdlog::error("invalid web configuration:\n{}", web.message());
+      return 2;
+    }
     if (Status loaded = positions_.Load(); !loaded.ok()) {
       spdlog::warn("positions file ignored: {}", loaded.message());
     }
@@ -86,7 +93,8 @@ class Daemon {
       return 1;
     }
     ready_ = true;
-    spdlog::info("registry-rca listening on port {} ({} sources)", http_.port(),
+    spdlog::info("registry-rca listening on port {} ({}, internal port {}, {} sources)",
+                 http_.port(), http_.tls() ? "TLS" : "plaintext", http_.internal_port(),
                  config_.sources.size());
     WaitForSignals();
     Shutdown(processor);
@@ -274,6 +282,17 @@ class Daemon {
         loaded.value().listen_address != config_.listen_address) {
       spdlog::warn("reload: sources and web settings take effect at the next start");
     }
+    if (!web_config_file_.empty()) {
+      // TLS material and users reload with the rest; a broken file keeps the running ones.
+      StatusOr<WebConfig> web = LoadWebConfig(web_config_file_);
+      Status applied = web.ok() ? http_.SetWebConfig(web.value()) : web.status();
+      if (!applied.ok()) {
+        spdlog::error("reload rejected, keeping the running web configuration:\n{}",
+                      applied.message());
+        metrics_.SetConfigReload(false, 0);
+        return applied.message();
+      }
+    }
     pipeline_.SetRules(rules.value());
     metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
     spdlog::info("reloaded rules: {} rules", rules.value()->rules().size());
@@ -309,7 +328,8 @@ class Daemon {
   std::map<std::pair<size_t, tailers::FileKey>, Pipeline::StreamId> streams_;
   HttpServer http_;
   std::mutex mutex_;
-  std::mutex reload_mutex_;  // one reload at a time (SIGHUP and POST /-/reload)
+  std::mutex reload_mutex_;
+  std::string web_config_file_;  // one reload at a time (SIGHUP and POST /-/reload)
   bool queue_closed_ = false;
   std::atomic<bool> ready_{false};
 };
@@ -343,8 +363,17 @@ int RunServe(const ServeOptions& options) {
       options.listen_address.empty() ? config.value().listen_address : options.listen_address;
   const std::string telemetry =
       options.telemetry_path.empty() ? config.value().telemetry_path : options.telemetry_path;
+  WebConfig web_config;  // none: plaintext, no auth
+  if (!options.web_config_file.empty()) {
+    StatusOr<WebConfig> loaded = LoadWebConfig(options.web_config_file);
+    if (!loaded.ok()) {
+      spdlog::error("invalid web configuration:\n{}", loaded.status().message());
+      return 2;
+    }
+    web_config = std::move(loaded.value());
+  }
   Daemon daemon(std::move(config.value()), std::move(rules.value()));
-  return daemon.Run(listen, telemetry);
+  return daemon.Run(listen, telemetry, web_config, options.web_config_file);
 }
 
 }  // namespace rrca::exporter

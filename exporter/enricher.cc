@@ -46,7 +46,8 @@ std::string CheckPayload(const JsonValue& payload) {
   }
   for (const char* key : {"groupKey", "status", "receiver"}) {
     const JsonValue* value = payload.Find(key);
-    if (value != nullptr && !value->is_string()) return std::string("`") + key + "` must be a string";
+    if (value != nullptr && !value->is_string())
+      return std::string("`") + key + "` must be a string";
   }
   return "";
 }
@@ -93,11 +94,12 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
                     .Help("Alertmanager notifications accepted on POST /api/v1/alerts.")
                     .Register(registry)
                     .Add({})),
-      rejected_(prometheus::BuildCounter()
-                    .Name("registry_rca_enricher_notifications_rejected_total")
-                    .Help("Requests to /api/v1/alerts refused as not an Alertmanager payload (400).")
-                    .Register(registry)
-                    .Add({})),
+      rejected_(
+          prometheus::BuildCounter()
+              .Name("registry_rca_enricher_notifications_rejected_total")
+              .Help("Requests to /api/v1/alerts refused as not an Alertmanager payload (400).")
+              .Register(registry)
+              .Add({})),
       dropped_(prometheus::BuildCounter()
                    .Name("registry_rca_enricher_notifications_dropped_total")
                    .Help("Notifications refused with 503 because the enricher's queue was full.")
@@ -183,6 +185,8 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   }
   JsonLimits limits;
   limits.max_bytes = HttpServer::kMaxBodyBytes;
+  // Alertmanager sends ~30 values per alert; this bounds a hostile body's tree to ~20 MiB.
+  limits.max_values = 250'000;
   StatusOr<JsonValue> payload = ParseJson(request.body, limits);
   std::string problem = payload.ok() ? CheckPayload(payload.value()) : payload.status().message();
   if (!problem.empty()) {
@@ -249,13 +253,14 @@ void Enricher::Run() {
 
 Enricher::CachedGroup& Enricher::GroupFor(const std::string& group_key, int64_t now_ns) {
   const auto window = static_cast<int64_t>(config_.dedupe_window_seconds * 1e9);
-  for (auto it = groups_.begin(); it != groups_.end() && groups_.size() >= options_.max_cached_groups;) {
+  for (auto it = groups_.begin();
+       it != groups_.end() && groups_.size() >= options_.max_cached_groups;) {
     it = now_ns - it->second.created_ns >= window ? groups_.erase(it) : std::next(it);
   }
   if (groups_.size() >= options_.max_cached_groups && !groups_.contains(group_key)) {
-    auto oldest = std::min_element(groups_.begin(), groups_.end(), [](const auto& a, const auto& b) {
-      return a.second.created_ns < b.second.created_ns;
-    });
+    auto oldest = std::min_element(
+        groups_.begin(), groups_.end(),
+        [](const auto& a, const auto& b) { return a.second.created_ns < b.second.created_ns; });
     groups_.erase(oldest);
   }
   CachedGroup& group = groups_[group_key];
@@ -341,7 +346,8 @@ void Enricher::Deliver(const Notification& notification) {
 }
 
 bool Enricher::Forward(Downstream& downstream, const std::string& body) {
-  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config_.timeout_seconds * 1000));
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(config_.timeout_seconds * 1000));
   auto backoff = options_.first_backoff;
   for (int attempt = 0;; ++attempt) {
     const PostResult result = PostJson(downstream.url, body, timeout, "registry-rca/" RRCA_VERSION);
@@ -349,14 +355,16 @@ bool Enricher::Forward(Downstream& downstream, const std::string& body) {
       downstream.delivered->Increment();
       return true;
     }
-    const std::string why = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+    const std::string why =
+        result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
     if (!result.retryable() || attempt >= config_.retries) {
       spdlog::warn("enricher: {} did not take the notification ({}), giving up after {} attempts",
                    downstream.url.redacted, why, attempt + 1);
       downstream.failed->Increment();
       return false;
     }
-    spdlog::debug("enricher: {}: {}, retrying in {} ms", downstream.url.redacted, why, backoff.count());
+    spdlog::debug("enricher: {}: {}, retrying in {} ms", downstream.url.redacted, why,
+                  backoff.count());
     downstream.retries->Increment();
     if (!SleepUnlessStopped(backoff)) {
       downstream.failed->Increment();

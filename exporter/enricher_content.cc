@@ -43,9 +43,9 @@ std::string UrlEncode(std::string_view text) {
 }
 
 bool IsCauseId(std::string_view text) {
-  return !text.empty() && text.size() <= 64 &&
-         std::all_of(text.begin(), text.end(),
-                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  return !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
 }
 
 int64_t ParseTime(const std::string& text) {
@@ -127,18 +127,33 @@ JsonValue EnrichmentBuilder::Examples(const std::vector<std::string>& focus, con
       if (example != nullptr) candidates.push_back(example->GetString("upload_uuid"));
     }
   }
-  JsonValue examples = JsonValue::EmptyArray();
+  // The newest uploads first, but an upload the correlator has decided, with the store's side of
+  // it, explains more than one whose store lines have not arrived yet.
+  std::vector<std::pair<int, JsonValue>> explained;  // (score, explain JSON)
   std::set<std::string> tried;
   for (const std::string& uuid : candidates) {
+    if (!sources_.explain_json || tried.size() >= kExplainAttempts) break;
     if (uuid.empty() || !tried.insert(uuid).second) continue;
-    if (tried.size() > kExplainAttempts || examples.AsArray().size() >= kExamples) break;
-    if (!sources_.explain_json) break;
     const std::optional<std::string> text = sources_.explain_json(uuid);
     if (!text.has_value()) continue;
-    StatusOr<JsonValue> explained = ParseJson(*text);
-    if (!explained.ok() || !explained->is_object()) continue;
-    uuids->push_back(uuid);
-    examples.Append(std::move(explained.value()));
+    StatusOr<JsonValue> parsed = ParseJson(*text);
+    if (!parsed.ok() || !parsed->is_object()) continue;
+    const std::string outcome = parsed->GetString("outcome");
+    std::set<std::string> sides;
+    const JsonValue* events = parsed->Find("events");
+    for (const JsonValue& event : events != nullptr ? events->AsArray() : JsonValue::Array{}) {
+      sides.insert(event.GetString("side"));
+    }
+    const int score = (outcome.empty() || outcome == "open" ? 0 : 2) + (sides.size() > 1 ? 1 : 0);
+    explained.emplace_back(score, std::move(parsed.value()));
+  }
+  std::stable_sort(explained.begin(), explained.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  JsonValue examples = JsonValue::EmptyArray();
+  for (auto& [score, example] : explained) {
+    if (examples.AsArray().size() >= kExamples) break;
+    uuids->push_back(example.GetString("upload_uuid"));
+    examples.Append(std::move(example));
   }
   return examples;
 }
@@ -160,11 +175,11 @@ JsonValue EnrichmentBuilder::Links(const JsonValue& labels, const std::string& c
                            range;
     links.Set("dashboard", JsonValue::String(std::move(overview)));
     if (!top_repository.empty()) {
-      links.Set("repository_dashboard",
-                JsonValue::String(config_.dashboard_base_url +
-                                  "/d/registry-rca-repository/registry-rca-repository?orgId=1" +
-                                  variables + "&var-repository=" + UrlEncode(top_repository) +
-                                  range));
+      links.Set(
+          "repository_dashboard",
+          JsonValue::String(config_.dashboard_base_url +
+                            "/d/registry-rca-repository/registry-rca-repository?orgId=1" +
+                            variables + "&var-repository=" + UrlEncode(top_repository) + range));
     }
   }
   if (!config_.runbook_base_url.empty() && IsCauseId(cause)) {
@@ -173,11 +188,11 @@ JsonValue EnrichmentBuilder::Links(const JsonValue& labels, const std::string& c
   }
   if (!config_.external_url.empty()) {
     links.Set("causes", JsonValue::String(config_.external_url + "/api/v1/causes?since=" +
-                                          std::to_string(window.since_ns / kNanosPerSecond) +
-                                          "s"));
+                                          std::to_string(window.since_ns / kNanosPerSecond) + "s"));
     JsonValue explain = JsonValue::EmptyArray();
     for (const std::string& uuid : uuids) {
-      explain.Append(JsonValue::String(config_.external_url + "/api/v1/uploads/" + UrlEncode(uuid)));
+      explain.Append(
+          JsonValue::String(config_.external_url + "/api/v1/uploads/" + UrlEncode(uuid)));
     }
     links.Set("explain", std::move(explain));
   }
@@ -185,7 +200,7 @@ JsonValue EnrichmentBuilder::Links(const JsonValue& labels, const std::string& c
 }
 
 EnrichmentBuilder::Tally EnrichmentBuilder::Count(const Window& window,
-                                                 const std::string& cause) const {
+                                                  const std::string& cause) const {
   Tally tally;
   tally.causes = JsonValue::EmptyArray();
   if (IsCauseId(cause) && cause != "any") tally.focus.push_back(cause);
@@ -256,9 +271,8 @@ std::pair<std::string, std::string> EnrichmentBuilder::StoreAndLatency(const Win
   return {store_text.empty() ? "none" : store_text,
           "create-to-visible p50 " + FormatSeconds(c2v50) + " p99 " + FormatSeconds(c2v99) +
               "; unsafe window p99 " + FormatSeconds(unsafe99) + "; client gap p5 " +
-              FormatSeconds(gap05) + " p50 " + FormatSeconds(gap50) + " (" +
-              CountText(measured) + " uploads since " +
-              ClockOf(FormatRfc3339Nanos(numbers.from_ns)) + ")"};
+              FormatSeconds(gap05) + " p50 " + FormatSeconds(gap50) + " (" + CountText(measured) +
+              " uploads since " + ClockOf(FormatRfc3339Nanos(numbers.from_ns)) + ")"};
 }
 
 // rca_example_upload[_2] and rca_example_timeline (the first example's events, compact).
@@ -274,8 +288,11 @@ void EnrichmentBuilder::AnnotateExamples(const JsonValue& examples, AlertEnrichm
     std::string timeline;
     const JsonValue* events = example.Find("events");
     for (const JsonValue& event : events != nullptr ? events->AsArray() : JsonValue::Array{}) {
-      timeline += (timeline.empty() ? "" : "; ") + ClockOf(event.GetString("time")) + " " +
-                  event.GetString("side") + " " + event.GetString("what");
+      // "store create_multipart data 200" already names its side; "POST 202" does not.
+      const std::string side = event.GetString("side");
+      std::string what = event.GetString("what");
+      if (what.rfind(side + " ", 0) != 0) what = side + " " + what;
+      timeline += (timeline.empty() ? "" : "; ") + ClockOf(event.GetString("time")) + " " + what;
     }
     out->annotations.emplace_back("rca_example_timeline", Truncate(timeline));
   }
@@ -334,12 +351,15 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
     summary += " (" + CountText(100 * tally.focused / tally.total) + "% of " +
                CountText(tally.total) + ")";
   }
-  if (!top.empty()) summary += "; top " + top + " (" + CountText(tally.repositories[0].second) + ")";
+  if (!top.empty())
+    summary += "; top " + top + " (" + CountText(tally.repositories[0].second) + ")";
   const JsonValue& latency = *detail.Find("latency");
   const double c2v99 = latency.Find("create_to_visible_p99_seconds")->is_number()
-                           ? latency.Find("create_to_visible_p99_seconds")->AsNumber() : -1;
+                           ? latency.Find("create_to_visible_p99_seconds")->AsNumber()
+                           : -1;
   const double gap05 = latency.Find("client_gap_p5_seconds")->is_number()
-                           ? latency.Find("client_gap_p5_seconds")->AsNumber() : -1;
+                           ? latency.Find("client_gap_p5_seconds")->AsNumber()
+                           : -1;
   if (c2v99 >= 0 || gap05 >= 0) {
     summary += "; create-to-visible p99 " + FormatSeconds(c2v99) + " vs client gap p5 " +
                FormatSeconds(gap05);
@@ -357,8 +377,10 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
   a.emplace_back("rca_latency", Truncate(latency_text));
   AnnotateExamples(examples, &out);
   const JsonValue& links = *detail.Find("links");
-  if (const JsonValue* url = links.Find("dashboard")) a.emplace_back("rca_dashboard_url", url->AsString());
-  if (const JsonValue* url = links.Find("runbook")) a.emplace_back("rca_runbook_url", url->AsString());
+  if (const JsonValue* url = links.Find("dashboard"))
+    a.emplace_back("rca_dashboard_url", url->AsString());
+  if (const JsonValue* url = links.Find("runbook"))
+    a.emplace_back("rca_runbook_url", url->AsString());
   if (const JsonValue* urls = links.Find("explain"); urls && !urls->AsArray().empty()) {
     a.emplace_back("rca_explain_url", urls->AsArray().front().AsString());
   }

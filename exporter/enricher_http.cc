@@ -218,9 +218,10 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
     if (port < 1 || port > 65535) return Status::Error("invalid port");
     out.port = port;
   }
-  const std::string host = out.host.find(':') != std::string::npos ? "[" + out.host + "]" : out.host;
-  out.redacted = "http://" + host + (out.port != 80 ? ":" + std::to_string(out.port) : "") +
-                 out.target;
+  const std::string host =
+      out.host.find(':') != std::string::npos ? "[" + out.host + "]" : out.host;
+  out.redacted =
+      "http://" + host + (out.port != 80 ? ":" + std::to_string(out.port) : "") + out.target;
   return out;
 }
 
@@ -230,12 +231,14 @@ PostResult PostJson(const HttpUrl& url, std::string_view body, std::chrono::mill
   PostResult result;
   const int fd = Connect(url, deadline, &result.error);
   if (fd < 0) return result;
-  const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  std::string head = "POST " + url.target + " HTTP/1.1\r\nHost: " + host +
-                     (url.port != 80 ? ":" + std::to_string(url.port) : "") +
-                     "\r\nUser-Agent: " + std::string(user_agent) +
-                     "\r\nContent-Type: application/json\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\nConnection: close\r\n";
+  const std::string host =
+      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  std::string head =
+      "POST " + url.target + " HTTP/1.1\r\nHost: " + host +
+      (url.port != 80 ? ":" + std::to_string(url.port) : "") +
+      "\r\nUser-Agent: " + std::string(user_agent) +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n";
   if (!url.authorization.empty()) head += "Authorization: " + url.authorization + "\r\n";
   head += "\r\n";
   if (!SendAll(fd, head, deadline) || !SendAll(fd, body, deadline)) {

@@ -13,7 +13,7 @@
 namespace rrca::exporter {
 
 struct HttpUrl {
-  std::string host;           // a name or an IP literal (IPv6 without brackets)
+  std::string host;  // a name or an IP literal (IPv6 without brackets)
   int port = 80;
   std::string target = "/";   // path and query
   std::string authorization;  // "Basic ..." from user:password@ in the URL, or empty

@@ -381,16 +381,34 @@ class JsonParser {
     if (pos_ >= text_.size()) return Fail("unterminated escape");
     const char c = text_[pos_++];
     switch (c) {
-      case '"': *out += '"'; return true;
-      case '\\': *out += '\\'; return true;
-      case '/': *out += '/'; return true;
-      case 'b': *out += '\b'; return true;
-      case 'f': *out += '\f'; return true;
-      case 'n': *out += '\n'; return true;
-      case 'r': *out += '\r'; return true;
-      case 't': *out += '\t'; return true;
-      case 'u': break;
-      default: return Fail("invalid escape in a string");
+      case '"':
+        *out += '"';
+        return true;
+      case '\\':
+        *out += '\\';
+        return true;
+      case '/':
+        *out += '/';
+        return true;
+      case 'b':
+        *out += '\b';
+        return true;
+      case 'f':
+        *out += '\f';
+        return true;
+      case 'n':
+        *out += '\n';
+        return true;
+      case 'r':
+        *out += '\r';
+        return true;
+      case 't':
+        *out += '\t';
+        return true;
+      case 'u':
+        break;
+      default:
+        return Fail("invalid escape in a string");
     }
     uint32_t code = 0;
     if (!Hex4(&code)) return Fail("\\u needs four hex digits");

@@ -136,10 +136,11 @@ std::optional<CopyCandidate> FindCopyOf(const std::vector<CopyCandidate>& siblin
 
 // Copies of later generations, oldest first: the file was copied and truncated again before we
 // polled. Named "<live name><.-_>...", newer than `copy`, and not a copy of what the live file
-// holds now (that one is still being made, or the live file was not truncated again yet).
+// holds now (that one is still being made, or the live file was not truncated again yet): the
+// newest of those goes to `of_live`.
 std::vector<CopyCandidate> LaterCopies(const std::vector<CopyCandidate>& siblings,
                                        const CopyCandidate& copy, const std::string& live_name,
-                                       int live_fd) {
+                                       int live_fd, std::optional<CopyCandidate>* of_live) {
   constexpr size_t kHeadBytes = 256;
   const std::string live_head = Head(live_fd, kHeadBytes);
   std::vector<CopyCandidate> later;
@@ -155,7 +156,11 @@ std::vector<CopyCandidate> LaterCopies(const std::vector<CopyCandidate>& sibling
     const size_t n = std::min<uint64_t>({sibling.size, live_head.size(), kHeadBytes});
     const bool same_head = n > 0 && Head(fd, n) == std::string_view(live_head).substr(0, n);
     ::close(fd);
-    if (!same_head) later.push_back(sibling);
+    if (!same_head) {
+      later.push_back(sibling);
+    } else if (!*of_live || Newer(sibling.mtime, (*of_live)->mtime)) {
+      *of_live = sibling;
+    }
   }
   std::sort(later.begin(), later.end(),
             [](const CopyCandidate& a, const CopyCandidate& b) { return Newer(b.mtime, a.mtime); });
@@ -310,7 +315,12 @@ size_t FileFollower::ReadFile(bool* more) {
       break;
     }
     // Before every read: handing over the last one may have waited long for room in the queue.
-    if (Truncated()) HandleTruncation();
+    // After a truncation the poll ends (the live file is read from 0 by the next one).
+    if (Truncated()) {
+      HandleTruncation();
+      *more = true;
+      break;
+    }
     if (buffer_.size() < buffered_ + options_.read_bytes) {
       buffer_.resize(buffered_ + options_.read_bytes);
     }
@@ -330,7 +340,12 @@ size_t FileFollower::ReadFile(bool* more) {
     // after it, they were ours, but then the copy holds them and HandleTruncation reads it.)
     if (Truncated()) {
       HandleTruncation();
-      continue;
+      *more = true;
+      break;
+    }
+    if (read_offset_ == 0 && unsure_copy_ && ReadMissedGeneration(static_cast<size_t>(n))) {
+      *more = true;
+      break;
     }
     Absorb(static_cast<size_t>(n));
     total += static_cast<size_t>(n);
@@ -485,6 +500,7 @@ void FileFollower::HandleTruncation() {
   Count(stats_->truncations);
   spdlog::info("{}: truncated below offset {} (copytruncate?); reading it from the start",
                origin_.path, read_offset_);
+  unsure_copy_.reset();
   if (state_ != State::kFollowing || !ReadCopies()) Flush(/*end_of_file=*/false);
   read_offset_ = consumed_offset_ = 0;
   buffered_ = 0;
@@ -500,26 +516,50 @@ bool FileFollower::ReadCopies() {
   std::optional<CopyCandidate> copy =
       FindCopyOf(ListSiblings(real_path_, key_), read_offset_, before.size(),
                  [&](const std::string& bytes) { return bytes == before; });
-  if (!copy) return false;
+  return copy && ReadCopyChain(*copy, /*continues=*/true);
+}
+
+// Reads `first` (from our offset when it continues what we read, else whole) and then every
+// copy made after it, until none is left (reading may wait for room in the queue while more are
+// made); then back to the live file. False when `first` could not be opened.
+bool FileFollower::ReadCopyChain(CopyCandidate first, bool continues) {
   const int live_fd = fd_;
   const FileKey live_key = key_;
   const std::string live_name = std::filesystem::path(real_path_).filename().string();
-  if (!ReadCopy(&*copy, /*continues=*/true)) {  // renamed away since the listing
-    fd_ = live_fd;
-    key_ = live_key;
-    return false;
+  const bool opened = ReadCopy(&first, continues);
+  std::optional<CopyCandidate> of_live;
+  for (std::vector<CopyCandidate> later; opened;) {
+    of_live.reset();
+    later = LaterCopies(ListSiblings(real_path_, live_key), first, live_name, live_fd, &of_live);
+    if (later.empty()) break;
+    for (CopyCandidate& copy : later) ReadCopy(&copy, /*continues=*/false);
+    first = later.back();  // the newest: only copies made after it are left
   }
-  // Reading may have waited for room in the queue while more copies were made: until none.
-  for (std::vector<CopyCandidate> later =
-           LaterCopies(ListSiblings(real_path_, live_key), *copy, live_name, live_fd);
-       !later.empty();
-       later = LaterCopies(ListSiblings(real_path_, live_key), *copy, live_name, live_fd)) {
-    for (CopyCandidate& sibling : later) ReadCopy(&sibling, /*continues=*/false);
-    *copy = later.back();  // the newest: only copies made after it are left
-  }
+  if (of_live) unsure_copy_ = std::make_unique<CopyCandidate>(*of_live);
   fd_ = live_fd;
   key_ = live_key;
   chunk_path_ = origin_.path;
+  return opened;
+}
+
+// At the first bytes of a generation: if a copy of the live file was being made when we last
+// looked, and the live file no longer starts like it, it was truncated again before we read a
+// byte of it: read that copy (and any later ones) whole. True when it did; the caller then
+// reads the live file again from 0.
+bool FileFollower::ReadMissedGeneration(size_t n) {
+  std::unique_ptr<CopyCandidate> copy = std::move(unsure_copy_);
+  int fd = OpenMoved(real_path_, key_, copy.get());
+  if (fd < 0) return false;
+  const std::string head = Head(fd, std::min<size_t>(n, 256));
+  ::close(fd);
+  if (head == std::string_view(buffer_.data() + buffered_, head.size())) return false;
+  Count(stats_->truncations);
+  spdlog::info("{}: truncated again before we read it; reading its copy {} whole", origin_.path,
+               copy->path);
+  ReadCopyChain(*copy, /*continues=*/false);
+  Flush(/*end_of_file=*/false);
+  read_offset_ = consumed_offset_ = 0;
+  tail_.clear();
   return true;
 }
 

@@ -136,6 +136,8 @@ class FileFollower {
   bool RewrittenBeforeOffset();
   void HandleTruncation();
   bool ReadCopies();
+  bool ReadCopyChain(CopyCandidate first, bool continues);
+  bool ReadMissedGeneration(size_t n);
   bool ReadCopy(CopyCandidate* copy, bool continues);
   void CountTransition(const PathState& path);
   std::string BytesBeforeRead() const;
@@ -162,6 +164,7 @@ class FileFollower {
   TailClock::time_point last_data_{};
   int64_t lag_bytes_ = 0;
   std::vector<FileMark> finished_;
+  std::unique_ptr<CopyCandidate> unsure_copy_;  // see ReadMissedGeneration
 };
 
 // True for names of compressed files (.gz, .bz2, .xz, .zst, .lz4, .zip, .Z): never followed.

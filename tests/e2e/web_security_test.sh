@@ -181,4 +181,30 @@ check "a missing certificate: refused, no plaintext fallback" \
   refuses "$WEB/missing_cert.badfiles.yml" 'cert_file: cannot read'
 check "a key that does not match: refused" refuses "$WEB/key_mismatch.badfiles.yml" 'key values mismatch'
 
+echo "# The daemon itself: registry-rca serve --web.config.file"
+cat > "$WORK/daemon.yaml" <<YAML
+sources:
+  - name: registry
+    type: registry
+    paths: ["$WORK/registry.log"]
+start_at: beginning
+positions_file: $WORK/positions.json
+YAML
+: > "$WORK/registry.log"
+DPORT=$(free_port)
+"$RRCA_BIN" serve --config.file="$WORK/daemon.yaml" --web.config.file="$WEB/tls_auth.good.yml" \
+  --web.listen-address="127.0.0.1:$DPORT" >"$WORK/daemon.log.out" 2>"$WORK/daemon.log.err" &
+PIDS+=($!)
+DURL=https://localhost:$DPORT
+check "daemon: https with the right password serves registry-rca's metrics" \
+  wait_for 10 body_has '^registry_rca_build_info' "${CA[@]}" "${ALICE[@]}" "$DURL/metrics"
+check "daemon: no password on the API: 401" test "$(code "${CA[@]}" "$DURL/api/v1/causes")" = 401
+check "daemon: no password on the reload endpoint: 401" \
+  test "$(code "${CA[@]}" -X POST "$DURL/-/reload")" = 401
+check "daemon: plain http to the TLS port is refused" \
+  fails curl -fsS --max-time 5 "http://127.0.0.1:$DPORT/metrics"
+check "daemon: a broken web config refuses to start (exit 2)" bash -c \
+  "'$RRCA_BIN' serve --config.file='$WORK/daemon.yaml' --web.config.file='$WEB/bad_version.bad.yml' \
+     --web.listen-address=127.0.0.1:$(free_port) >/dev/null 2>&1; [[ \$? -eq 2 ]]"
+
 finish

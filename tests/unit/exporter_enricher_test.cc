@@ -39,9 +39,10 @@ TEST(JsonValueTest, RoundTripsKeepingOrderAndNumberText) {
       R"({"b":1,"a":[true,false,null,0.10,-2e+400,"x\"y\\z\n\u00e9\ud83d\ude00"],"c":{}})";
   auto value = ParseJson(text);
   ASSERT_TRUE(value.ok()) << value.status().message();
-  EXPECT_EQ(value->Serialize(),
-            "{\"b\":1,\"a\":[true,false,null,0.10,-2e+400,\"x\\\"y\\\\z\\n\xC3\xA9\xF0\x9F\x98\x80\"],"
-            "\"c\":{}}");
+  EXPECT_EQ(
+      value->Serialize(),
+      "{\"b\":1,\"a\":[true,false,null,0.10,-2e+400,\"x\\\"y\\\\z\\n\xC3\xA9\xF0\x9F\x98\x80\"],"
+      "\"c\":{}}");
   EXPECT_EQ(value->Find("a")->AsArray()[3].AsNumber(), 0.1);
   EXPECT_EQ(value->Find("a")->AsArray()[5].AsString(), "x\"y\\z\n\xC3\xA9\xF0\x9F\x98\x80");
   auto again = ParseJson(value->Serialize());
@@ -50,21 +51,50 @@ TEST(JsonValueTest, RoundTripsKeepingOrderAndNumberText) {
 }
 
 TEST(JsonValueTest, HostileStringsBecomeReplacementCharacters) {
-  auto value = ParseJson("[\"\\ud800x\", \"\\udc00\", \"a\xff\xfe" "b\", \"\xc3\x28\"]");
+  auto value = ParseJson(
+      "[\"\\ud800x\", \"\\udc00\", \"a\xff\xfe"
+      "b\", \"\xc3\x28\"]");
   ASSERT_TRUE(value.ok()) << value.status().message();
   const auto& a = value->AsArray();
   EXPECT_EQ(a[0].AsString(), "\xEF\xBF\xBDx");
   EXPECT_EQ(a[1].AsString(), "\xEF\xBF\xBD");
-  EXPECT_EQ(a[2].AsString(), "a\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  EXPECT_EQ(a[2].AsString(),
+            "a\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(a[3].AsString(), "\xEF\xBF\xBD(");
 }
 
 TEST(JsonValueTest, RejectsWhatRfc8259Rejects) {
   const std::vector<std::string> bad = {
-      "", " ", "{", "}", "[1,]", "{\"a\":1,}", "{a:1}", "{'a':1}", "[01]", "[1.]", "[.5]",
-      "[1e]", "[-]", "[+1]", "\"unterminated", "\"tab\there\"", "[\"\\x\"]", "[\"\\u12\"]",
-      "tru", "nul", "[1] [2]", "[1]x", "/* c */ 1", "{\"a\" 1}", "[1 2]", "NaN", "Infinity",
-      std::string("[\"a\0b\"]", 7), "\xEF\xBB\xBF[]",
+      "",
+      " ",
+      "{",
+      "}",
+      "[1,]",
+      "{\"a\":1,}",
+      "{a:1}",
+      "{'a':1}",
+      "[01]",
+      "[1.]",
+      "[.5]",
+      "[1e]",
+      "[-]",
+      "[+1]",
+      "\"unterminated",
+      "\"tab\there\"",
+      "[\"\\x\"]",
+      "[\"\\u12\"]",
+      "tru",
+      "nul",
+      "[1] [2]",
+      "[1]x",
+      "/* c */ 1",
+      "{\"a\" 1}",
+      "[1 2]",
+      "NaN",
+      "Infinity",
+      std::string("[\"a\0b\"]", 7),
+      "\xEF\xBB\xBF[]",
   };
   for (const std::string& text : bad) {
     auto value = ParseJson(text);
@@ -120,9 +150,14 @@ TEST(JsonValueTest, FuzzNeverCrashesAndAcceptedInputRoundTrips) {
       for (int m = 0; m < 1 + static_cast<int>(random() % 4); ++m) {
         const size_t at = random() % text.size();
         switch (random() % 3) {
-          case 0: text[at] = alphabet[random() % alphabet.size()]; break;
-          case 1: text.erase(at, 1 + random() % 3); break;
-          default: text.insert(at, 1, alphabet[random() % alphabet.size()]);
+          case 0:
+            text[at] = alphabet[random() % alphabet.size()];
+            break;
+          case 1:
+            text.erase(at, 1 + random() % 3);
+            break;
+          default:
+            text.insert(at, 1, alphabet[random() % alphabet.size()]);
         }
         if (text.empty()) text = "x";
       }
@@ -203,7 +238,8 @@ enricher:
   ASSERT_FALSE(bad.ok());
   const std::string& m = bad.status().message();
   EXPECT_NE(m.find("c.yaml:5:7: enricher.downstream_urls[1]: https is not supported"),
-            std::string::npos) << m;
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("enricher.timeout: must be a positive duration"), std::string::npos) << m;
   EXPECT_NE(m.find("enricher.retries: must be at most 10"), std::string::npos) << m;
   EXPECT_NE(m.find("c.yaml:8:3: enricher.colour: unknown key"), std::string::npos) << m;
@@ -220,7 +256,8 @@ enricher:
 MetricSample Sample(int64_t t, double c2v_under_1s, double c2v_under_4s, double store_503) {
   MetricSample s;
   s.time_ns = t;
-  s.histograms[kCreateToVisibleFamily] = {{1.0, c2v_under_1s}, {4.0, c2v_under_4s},
+  s.histograms[kCreateToVisibleFamily] = {{1.0, c2v_under_1s},
+                                          {4.0, c2v_under_4s},
                                           {std::numeric_limits<double>::infinity(), c2v_under_4s}};
   s.store_errors[{"create_multipart", "503"}] = store_503;
   s.store_errors[{"put_part", "500"}] = 1;
@@ -250,7 +287,8 @@ TEST(MetricHistoryTest, WindowIsCurrentMinusTheSnapshotBeforeIt) {
 
 TEST(MetricHistoryTest, QuantileInTheInfBucketIsTheHighestFiniteBound) {
   WindowNumbers w;
-  w.histograms[kClientGapFamily] = {{0.5, 0}, {2, 1}, {std::numeric_limits<double>::infinity(), 10}};
+  w.histograms[kClientGapFamily] = {
+      {0.5, 0}, {2, 1}, {std::numeric_limits<double>::infinity(), 10}};
   EXPECT_DOUBLE_EQ(w.Quantile(kClientGapFamily, 0.99), 2);
   EXPECT_DOUBLE_EQ(w.Quantile(kClientGapFamily, 0.05), 1.25);  // rank 0.5 of 1 in (0.5, 2]
 }
@@ -393,7 +431,8 @@ std::string CausesJson() {
          R"({"cause":"upload_not_yet_visible","severity":"critical","count":42,"repositories":[)"
          R"({"repository":"lab/app","count":30},{"repository":"lab/b\"q","count":12}],)"
          R"("example":{"time":"2026-11-29T12:50:43Z","request_id":"r1","upload_uuid":")" +
-         std::string(kUuid1) + R"("}},)"
+         std::string(kUuid1) +
+         R"("}},)"
          R"({"cause":"blob_unknown","severity":"info","count":8,"repositories":[)"
          R"({"repository":"lab/c","count":8}],"example":{"time":"x","request_id":"r2","upload_uuid":""}}]})";
 }
@@ -414,8 +453,10 @@ std::vector<prometheus::MetricFamily> Families(double creates_slow, double store
   prometheus::ClientMetric m;
   m.label = {{"bucket", "b1"}};
   m.histogram.sample_count = static_cast<std::uint64_t>(creates_slow);
-  m.histogram.bucket = {{0, 1.0}, {static_cast<std::uint64_t>(creates_slow), 4.0},
-                        {static_cast<std::uint64_t>(creates_slow), std::numeric_limits<double>::infinity()}};
+  m.histogram.bucket = {
+      {0, 1.0},
+      {static_cast<std::uint64_t>(creates_slow), 4.0},
+      {static_cast<std::uint64_t>(creates_slow), std::numeric_limits<double>::infinity()}};
   c2v.metric.push_back(m);
   prometheus::MetricFamily s3;
   s3.name = kStoreRequestsFamily;
@@ -433,20 +474,26 @@ std::string Payload(const std::string& group_key, const std::string& fingerprint
                     const std::string& cause = "upload_not_yet_visible",
                     const std::string& starts_at = "2026-11-29T12:30:00.5Z") {
   return R"({"receiver":"registry-rca-enricher","status":"firing","alerts":[{"status":"firing",)"
-         R"("labels":{"alertname":"RegistryRCAUploadsNotYetVisible","cause":")" + cause +
+         R"("labels":{"alertname":"RegistryRCAUploadsNotYetVisible","cause":")" +
+         cause +
          R"(","cluster":"prod","severity":"critical"},)"
-         R"("annotations":{"summary":"Pushes fail.","runbook_url":"https://x/runbook.md#)" + cause +
-         R"("},"startsAt":")" + starts_at + R"(","endsAt":"0001-01-01T00:00:00Z",)"
-         R"("generatorURL":"http://prometheus/graph","fingerprint":")" + fingerprint + R"("}],)"
+         R"("annotations":{"summary":"Pushes fail.","runbook_url":"https://x/runbook.md#)" +
+         cause + R"("},"startsAt":")" + starts_at +
+         R"(","endsAt":"0001-01-01T00:00:00Z",)"
+         R"("generatorURL":"http://prometheus/graph","fingerprint":")" +
+         fingerprint +
+         R"("}],)"
          R"("groupLabels":{"alertname":"RegistryRCAUploadsNotYetVisible"},"commonLabels":{"cluster":"prod"},)"
          R"("commonAnnotations":{"summary":"Pushes fail."},"externalURL":"http://am:9093",)"
-         R"("version":"4","groupKey":")" + group_key + R"(","truncatedAlerts":0})";
+         R"("version":"4","groupKey":")" +
+         group_key + R"(","truncatedAlerts":0})";
 }
 
 struct Fixture {
   std::atomic<int> causes_calls{0};
   std::atomic<int> explain_calls{0};
   std::string causes = CausesJson();
+  std::string open_uuid;  // explained as still open, with only the registry's side
   double creates_slow = 10, store_503 = 3;
   int64_t now = kNow;
 
@@ -459,6 +506,11 @@ struct Fixture {
     s.explain_json = [this](std::string_view uuid) -> std::optional<std::string> {
       ++explain_calls;
       if (uuid != kUuid1 && uuid != kUuid2) return std::nullopt;
+      if (uuid == open_uuid) {
+        return R"({"upload_uuid":")" + std::string(uuid) +
+               R"(","repository":"lab/app","outcome":"open","verdict":"","events":[)"
+               R"({"time":"2026-11-29T12:50:43.366000000Z","side":"registry","what":"POST 202"}]})";
+      }
       return ExplainJson(uuid);
     };
     s.example_uploads = [](std::string_view cause, int64_t, size_t) {
@@ -508,8 +560,8 @@ TEST(EnricherTest, AttachesCausesRepositoriesStoreLatencyExamplesAndLinks) {
   f.creates_slow = 30;
   f.store_503 = 10;
   f.now = kNow + 60'000'000'000LL;  // 12:51:00; the alert started at 12:50:10.5
-  const std::string body =
-      Payload("{}:{alertname=\\\"A\\\"}", "fp1", "upload_not_yet_visible", "2026-11-29T12:50:10.5Z");
+  const std::string body = Payload("{}:{alertname=\\\"A\\\"}", "fp1", "upload_not_yet_visible",
+                                   "2026-11-29T12:50:10.5Z");
   auto payload = ParseJson(body);
   ASSERT_TRUE(payload.ok());
   const Enricher::Outcome outcome = enricher.Process(payload.value(), body);
@@ -534,20 +586,28 @@ TEST(EnricherTest, AttachesCausesRepositoriesStoreLatencyExamplesAndLinks) {
   EXPECT_EQ(a.GetString("rca_store_errors"), "create_multipart 503 (7)");
   // 20 slow creates in the window, all in (1 s, 4 s]: p50 = 2.5 s.
   EXPECT_NE(a.GetString("rca_latency").find("create-to-visible p50 2.5s p99 3.97s"),
-            std::string::npos) << a.GetString("rca_latency");
+            std::string::npos)
+      << a.GetString("rca_latency");
   // Two examples: the first candidate, then (the unknown UUID skipped) the second one.
-  EXPECT_EQ(a.GetString("rca_example_upload").rfind(std::string(kUuid2) + " (lab/app, raced_failed): ", 0), 0u);
+  EXPECT_EQ(a.GetString("rca_example_upload")
+                .rfind(std::string(kUuid2) + " (lab/app, raced_failed): ", 0),
+            0u);
   EXPECT_EQ(a.GetString("rca_example_upload_2").rfind(kUuid1, 0), 0u);
   EXPECT_EQ(a.GetString("rca_example_timeline"),
-            "12:50:43.366 registry POST 202; 12:50:43.400 store store create_multipart data 200; "
+            "12:50:43.366 registry POST 202; 12:50:43.400 store create_multipart data 200; "
             "12:50:43.580 registry PATCH 500 upload_not_yet_visible");
   const std::string dashboard = a.GetString("rca_dashboard_url");
-  EXPECT_EQ(dashboard.rfind("http://grafana:3000/d/registry-rca-overview/registry-rca-overview?orgId=1"
-                            "&var-cluster=prod&var-cause=upload_not_yet_visible&from=", 0), 0u)
+  EXPECT_EQ(
+      dashboard.rfind("http://grafana:3000/d/registry-rca-overview/registry-rca-overview?orgId=1"
+                      "&var-cluster=prod&var-cause=upload_not_yet_visible&from=",
+                      0),
+      0u)
       << dashboard;
   EXPECT_EQ(a.GetString("rca_runbook_url"),
-            "https://github.com/registry-rca/registry-rca/blob/main/docs/runbook.md#upload_not_yet_visible");
-  EXPECT_EQ(a.GetString("rca_explain_url"), std::string("http://rca:9479/api/v1/uploads/") + kUuid2);
+            "https://github.com/registry-rca/registry-rca/blob/main/docs/"
+            "runbook.md#upload_not_yet_visible");
+  EXPECT_EQ(a.GetString("rca_explain_url"),
+            std::string("http://rca:9479/api/v1/uploads/") + kUuid2);
 
   // The detailed object, per alert.
   const JsonValue& e = *out->Find("enrichment");
@@ -565,6 +625,24 @@ TEST(EnricherTest, AttachesCausesRepositoriesStoreLatencyExamplesAndLinks) {
   EXPECT_EQ(d.Find("latency")->Find("uploads_measured")->AsNumber(), 0);
   // A one-alert group: the rca_* annotations are common annotations too.
   EXPECT_EQ(out->Find("commonAnnotations")->GetString("rca_causes"), a.GetString("rca_causes"));
+}
+
+TEST(EnricherTest, DecidedUploadsWithBothSidesAreBetterExamples) {
+  Fixture f;
+  f.open_uuid = kUuid2;  // the newest, but its store lines have not been read yet
+  prometheus::Registry registry;
+  Enricher enricher(f.Config(), f.Sources(), registry, f.Options());
+  const std::string body = Payload("g", "fp");
+  auto outcome = enricher.Process(ParseJson(body).value(), body);
+  ASSERT_TRUE(outcome.enriched);
+  auto out = ParseJson(outcome.body);
+  const JsonValue& a = *out->Find("alerts")->AsArray()[0].Find("annotations");
+  EXPECT_EQ(a.GetString("rca_example_upload").rfind(kUuid1, 0), 0u)
+      << a.GetString("rca_example_upload");
+  EXPECT_EQ(a.GetString("rca_example_upload_2").rfind(std::string(kUuid2) + " (lab/app, open)", 0),
+            0u);
+  EXPECT_EQ(a.GetString("rca_explain_url"),
+            std::string("http://rca:9479/api/v1/uploads/") + kUuid1);
 }
 
 TEST(EnricherTest, GenericAlertSummarisesAllCausesAndExporterAlertsAreLeftAlone) {
@@ -603,7 +681,7 @@ TEST(EnricherTest, BurstOfTheSameGroupIsEnrichedOnce) {
   EXPECT_EQ(f.causes_calls, 1);
   const int explains = f.explain_calls;
 
-  f.now += 60'000'000'000LL;  // a minute later, same group: the cached enrichment
+  f.now += 60'000'000'000LL;     // a minute later, same group: the cached enrichment
   f.causes = "not json at all";  // would fail if it were asked again
   auto second = enricher.Process(payload.value(), body);
   ASSERT_TRUE(second.enriched) << second.error;

@@ -66,6 +66,11 @@ class FollowerTest : public ::testing::Test {
     const PathState state = StateOf(path_);
     return follower.Poll(now_, &state);
   }
+  // Polls until nothing more is to be read now (a truncation ends a poll early).
+  void PollAll(FileFollower& follower) {
+    while (Poll(follower)) {
+    }
+  }
   std::string Text() const {
     std::string text;
     for (const Chunk& chunk : chunks_) text += chunk.bytes;
@@ -189,7 +194,8 @@ TEST_F(FollowerTest, TruncatedToZeroAndGrownPastTheOffsetIsNoticed) {
   Poll(*follower);
   ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
   Append(path_, "cccc\ndddd\neeee\nffff\n");  // longer than our offset before we poll
-  Poll(*follower);
+  EXPECT_TRUE(Poll(*follower));               // the truncation ends the poll: more to read at once
+  PollAll(*follower);
   EXPECT_EQ(stats_.truncations.load(), 1u);
   EXPECT_EQ(Text(), "aaaa\nbbbb\ncccc\ndddd\neeee\nffff\n");
 }
@@ -203,7 +209,7 @@ TEST_F(FollowerTest, CopytruncateReadsWhatItHadNotReadFromTheCopy) {
   fs::copy_file(path_, copy);
   ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
   Append(path_, "7\n8\n");
-  Poll(*follower);
+  PollAll(*follower);
   EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n6\n7\n8\n");
   EXPECT_EQ(stats_.copies_recovered.load(), 1u);
   EXPECT_EQ(stats_.truncations.load(), 1u);
@@ -238,10 +244,50 @@ TEST_F(FollowerTest, CopytruncateTwiceBeforeAPollReadsEveryGeneration) {
   ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
   Append(path_, "6\n7\n");
   fs::copy_file(path_, path_ + ".0");  // a copy of the live generation being made right now
-  Poll(*follower);
+  PollAll(*follower);
   EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n6\n7\n");
   EXPECT_EQ(stats_.copies_recovered.load(), 2u);
   EXPECT_EQ(follower->TakeFinished().size(), 2u);
+}
+
+// A copy of the live file was being made when the copies were listed after a truncation; the
+// live file was truncated again before its first byte was read: that generation is only in
+// the copy, which must be read whole (and not be mistaken for the live file's content).
+TEST_F(FollowerTest, GenerationTruncatedBeforeItsFirstReadIsReadFromItsCopy) {
+  Append(path_, "1\n");
+  auto follower = Open();
+  Poll(*follower);
+  Append(path_, "2\n");
+  fs::copy_file(path_, path_ + ".2");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "3\n");
+  fs::copy_file(path_, path_ + ".1");  // being copied when the truncation above is handled
+  EXPECT_TRUE(Poll(*follower));        // reads the rest of .2, sees .1 being made, stops
+  EXPECT_EQ(Text(), "1\n2\n");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);  // .1 is done: "3" now only lives there
+  Append(path_, "4\n");
+  PollAll(*follower);
+  EXPECT_EQ(Text(), "1\n2\n3\n4\n");
+  EXPECT_EQ(stats_.truncations.load(), 2u);
+  EXPECT_EQ(stats_.copies_recovered.load(), 2u);
+}
+
+// Same start, but the live file was not truncated again: .1 is a copy of what it holds, and is
+// not read (that would count "3" twice).
+TEST_F(FollowerTest, CopyOfTheLiveGenerationIsNotReadTwice) {
+  Append(path_, "1\n");
+  auto follower = Open();
+  Poll(*follower);
+  Append(path_, "2\n");
+  fs::copy_file(path_, path_ + ".2");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "3\n");
+  fs::copy_file(path_, path_ + ".1");
+  PollAll(*follower);
+  Append(path_, "4\n");
+  PollAll(*follower);
+  EXPECT_EQ(Text(), "1\n2\n3\n4\n");
+  EXPECT_EQ(stats_.copies_recovered.load(), 1u);
 }
 
 TEST_F(FollowerTest, CompressedCopiesAreNotReadBack) {
