@@ -208,7 +208,7 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
   if (pending_access_.size() >= options_.max_pending) {
     // Bounded: the oldest waiting line is counted now instead of waiting out its window.
     if (!pending_access_.front().matched) EmitAccess(pending_access_.front());
-    pending_access_.pop_front();
+    PopPendingAccess();
   }
   PendingAccess access;
   access.key = key;
@@ -219,6 +219,7 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
   access.uri.assign(event.uri);
   access.status = event.status;
   pending_access_.push_back(std::move(access));
+  pending_access_index_.emplace(key, &pending_access_.back());
 }
 
 // How far a summary's arrival is from an access line's start. The access log truncates the
@@ -246,13 +247,15 @@ bool RequestJoiner::ConsumeRecentSummary(uint64_t key, int64_t start_ns) {
 }
 
 bool RequestJoiner::ConsumePendingAccess(uint64_t key, int64_t arrival_ns) {
+  auto [begin, end] = pending_access_index_.equal_range(key);
   PendingAccess* best = nullptr;
   int64_t best_distance = kAccessMatchTolerance;
-  for (auto it = pending_access_.rbegin(); it != pending_access_.rend(); ++it) {
-    if (it->key != key || it->matched) continue;
-    const int64_t distance = MatchDistance(it->time_ns, arrival_ns);
+  for (auto it = begin; it != end; ++it) {
+    PendingAccess* access = it->second;
+    if (access->matched) continue;
+    const int64_t distance = MatchDistance(access->time_ns, arrival_ns);
     if (distance <= best_distance) {
-      best = &*it;
+      best = access;
       best_distance = distance;
     }
   }
@@ -260,6 +263,18 @@ bool RequestJoiner::ConsumePendingAccess(uint64_t key, int64_t arrival_ns) {
   best->matched = true;
   ++access_lines_matched_;
   return true;
+}
+
+void RequestJoiner::PopPendingAccess() {
+  PendingAccess* front = &pending_access_.front();
+  auto [begin, end] = pending_access_index_.equal_range(front->key);
+  for (auto it = begin; it != end; ++it) {
+    if (it->second == front) {
+      pending_access_index_.erase(it);
+      break;
+    }
+  }
+  pending_access_.pop_front();
 }
 
 void RequestJoiner::RememberSummary(uint64_t key, int64_t arrival_ns) {
@@ -318,7 +333,11 @@ bool RequestJoiner::MergeWithPending(const PendingAccess& access) {
 void RequestJoiner::EmitPending(const std::string& id, Pending& pending, int status) {
   if (status == 0) {
     // Its access line may be waiting: then that line gives the status and is not counted twice.
-    for (PendingAccess& access : pending_access_) {
+    // Newest first, and only as far back as a partner could be: the scan stays short even
+    // when many lines wait (an attacker controls how many requests end without a summary).
+    for (auto it = pending_access_.rbegin(); it != pending_access_.rend(); ++it) {
+      PendingAccess& access = *it;
+      if (access.time_ns < pending.first_time_ns - 2 * kAccessMatchTolerance) break;
       if (!access.matched && access.method == pending.method && access.uri == pending.uri &&
           pending.first_time_ns - access.time_ns >= -kAccessMatchTolerance &&
           pending.first_time_ns - access.time_ns <= 2 * kAccessMatchTolerance) {
@@ -396,7 +415,7 @@ void RequestJoiner::AdvanceTo(int64_t now_ns, int64_t wall_ns) {
     if (!pending_access_.front().matched && !MergeWithPending(pending_access_.front())) {
       EmitAccess(pending_access_.front());
     }
-    pending_access_.pop_front();
+    PopPendingAccess();
   }
   ExpireRecent(access_deadline - kAccessMatchTolerance);
   while (!reported_order_.empty() && reported_order_.front().first < error_deadline && Waited(0)) {
@@ -434,6 +453,7 @@ void RequestJoiner::FlushAll() {
     if (!access.matched) EmitAccess(access);
   }
   pending_access_.clear();
+  pending_access_index_.clear();
   pending_by_key_.clear();
   recent_summaries_.clear();
   recent_order_.clear();

@@ -108,6 +108,7 @@ class RequestJoiner {
   bool MergeWithPending(const PendingAccess& access);
   void DropPending(std::unordered_map<std::string, Pending>::iterator it);
   void EmitAccess(const PendingAccess& access);
+  void PopPendingAccess();
   void Emit(JoinedRequest& request);
   void ExpireRecent(int64_t now_ns);
 
@@ -118,6 +119,8 @@ class RequestJoiner {
   std::unordered_multimap<uint64_t, std::string> pending_by_key_;
   std::deque<PendingOrder> pending_order_;  // FIFO
   std::deque<PendingAccess> pending_access_;
+  // key -> waiting access line; deque elements keep their address while others come and go.
+  std::unordered_multimap<uint64_t, PendingAccess*> pending_access_index_;
   std::unordered_multimap<uint64_t, int64_t> recent_summaries_;  // key -> arrival
   std::deque<RecentSummary> recent_order_;
   // Error summaries already reported: the registry writes one line per error code.
