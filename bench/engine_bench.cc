@@ -65,7 +65,8 @@ std::string MainCorpus() {
   const std::string dir = CorpusDir();
   const std::string path = dir + "/registry-20M.log";
   if (Exists(path)) return path;
-  const std::string command = "mkdir -p '" + dir + "' && python3 '" RRCA_SOURCE_DIR
+  const std::string command = "mkdir -p '" + dir +
+                              "' && python3 '" RRCA_SOURCE_DIR
                               "/bench/gen_logs.py' --quiet --seed 1 --size 20M --s3-log '" +
                               dir + "/s3-20M.log' --rgw-log '" + dir + "/rgw-20M.log' --out '" +
                               path + "'";
@@ -148,9 +149,9 @@ JoinedRequest Own(const JoinedRequest& in, Arena& arena) {
 
 RegistryEvent Own(const RegistryEvent& in, Arena& arena) {
   RegistryEvent out = in;
-  for (std::string_view* view : {&out.msg, &out.request_id, &out.method, &out.uri,
-                                 &out.repository, &out.upload_uuid, &out.err_code,
-                                 &out.err_message, &out.err_detail, &out.trace_func}) {
+  for (std::string_view* view :
+       {&out.msg, &out.request_id, &out.method, &out.uri, &out.repository, &out.upload_uuid,
+        &out.err_code, &out.err_message, &out.err_detail, &out.trace_func}) {
     *view = arena.Keep(*view);
   }
   return out;
@@ -178,8 +179,8 @@ class Keeper : public ex::ClassifiedObserver {
   explicit Keeper(bool errors_only) : errors_only_(errors_only) {}
   void OnClassified(const ex::Classified& c) override {
     if (errors_only_ && !c.request.IsError()) return;
-    kept.push_back({Own(c.request, arena), c.verdict, arena.Keep(c.cause),
-                    arena.Keep(c.repository_label)});
+    kept.push_back(
+        {Own(c.request, arena), c.verdict, arena.Keep(c.cause), arena.Keep(c.repository_label)});
     expected_rule.push_back(current_rule);
   }
   std::vector<OwnedClassified> kept;
@@ -360,9 +361,7 @@ BENCHMARK(BM_Classify_CorpusErrors);
 
 class EventKeeper : public t::RegistryEventSink {
  public:
-  void OnRegistryEvent(const RegistryEvent& event) override {
-    events.push_back(Own(event, arena));
-  }
+  void OnRegistryEvent(const RegistryEvent& event) override { events.push_back(Own(event, arena)); }
   std::vector<RegistryEvent> events;
   Arena arena;
 };
@@ -487,15 +486,18 @@ void BM_Correlator_OnS3Event(benchmark::State& state, const Lines* (*store)()) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.events.size()));
   state.counters["events"] = static_cast<double>(events.events.size());
 }
-BENCHMARK_CAPTURE(BM_Correlator_OnS3Event, aws, [] { return &StoreAws(); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Correlator_OnS3Event, rgw, [] { return &StoreRgw(); })
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Correlator_OnS3Event, aws, [] {
+  return &StoreAws();
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Correlator_OnS3Event, rgw, [] {
+  return &StoreRgw();
+})->Unit(benchmark::kMillisecond);
 
 // ---- the whole pipeline, with metrics ----
 
 struct PipelineUnderTest {
-  explicit PipelineUnderTest(bool with_metrics) : registry(std::make_shared<prometheus::Registry>()) {
+  explicit PipelineUnderTest(bool with_metrics)
+      : registry(std::make_shared<prometheus::Registry>()) {
     if (with_metrics) metrics = std::make_unique<ex::Metrics>(registry);
     ex::Pipeline::Options options = ex::PipelineOptionsFrom(ex::Config(), 2026);
     pipeline = std::make_unique<ex::Pipeline>(options, DefaultRules(), metrics.get());
@@ -560,10 +562,12 @@ void BM_Pipeline_Store(benchmark::State& state, const Lines* (*store)()) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * store_lines.bytes));
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * store_lines.lines.size()));
 }
-BENCHMARK_CAPTURE(BM_Pipeline_Store, aws, [] { return &StoreAws(); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Pipeline_Store, rgw, [] { return &StoreRgw(); })
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Pipeline_Store, aws, [] {
+  return &StoreAws();
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Pipeline_Store, rgw, [] {
+  return &StoreRgw();
+})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

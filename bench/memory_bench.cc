@@ -59,12 +59,11 @@ double MiB(long kib) { return static_cast<double>(kib) / 1024.0; }
 void UuidFor(uint64_t n, char out[37]) {
   const uint64_t high = n * 0x9e3779b97f4a7c15ULL;
   const uint64_t low = (n ^ 0x5bd1e9955bd1e995ULL) * 0xff51afd7ed558ccdULL + n;
-  std::snprintf(out, 37, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
-                static_cast<unsigned long long>(high >> 32),
-                static_cast<unsigned long long>((high >> 16) & 0xFFFF),
-                static_cast<unsigned long long>(high & 0xFFF),
-                static_cast<unsigned long long>(low >> 52),
-                static_cast<unsigned long long>((low & 0xFFFFFFFFFFFFULL) ^ n));
+  std::snprintf(
+      out, 37, "%08llx-%04llx-4%03llx-8%03llx-%012llx", static_cast<unsigned long long>(high >> 32),
+      static_cast<unsigned long long>((high >> 16) & 0xFFFF),
+      static_cast<unsigned long long>(high & 0xFFF), static_cast<unsigned long long>(low >> 52),
+      static_cast<unsigned long long>((low & 0xFFFFFFFFFFFFULL) ^ n));
 }
 
 struct Args {
@@ -195,7 +194,6 @@ int main(int argc, char** argv) {
   std::printf("feed: %.2f s, %.0f uploads/s\n", seconds,
               static_cast<double>(args.uploads) / seconds);
   const bool ok = MiB(hwm_after) <= args.limit_mib;
-  std::printf("peak %s %.0f MiB: %s\n", ok ? "within" : "OVER", args.limit_mib,
-              ok ? "ok" : "FAIL");
+  std::printf("peak %s %.0f MiB: %s\n", ok ? "within" : "OVER", args.limit_mib, ok ? "ok" : "FAIL");
   return ok ? 0 : 1;
 }

@@ -9,9 +9,12 @@
 // quoting, no envelope) with its AWS and RGW store logs, and 5 MB registry logs in JSON and in
 // the syslog, CRI and docker envelopes. bytes_per_second is input bytes (the line as read).
 #include <benchmark/benchmark.h>
+#include <sys/stat.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -19,7 +22,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
 #include <vector>
 
 #include "common/event.h"
@@ -52,7 +54,8 @@ std::string Corpus(const std::string& name, const std::string& args) {
   const std::string dir = CorpusDir();
   const std::string path = dir + "/" + name;
   if (Exists(path)) return path;
-  const std::string command = "mkdir -p '" + dir + "' && python3 '" RRCA_SOURCE_DIR
+  const std::string command = "mkdir -p '" + dir +
+                              "' && python3 '" RRCA_SOURCE_DIR
                               "/bench/gen_logs.py' --quiet --seed 1 " +
                               args + " --out '" + path + "'";
   std::fprintf(stderr, "generating %s\n", path.c_str());
@@ -64,8 +67,8 @@ std::string Corpus(const std::string& name, const std::string& args) {
 
 std::string MainCorpus() {
   const std::string dir = CorpusDir();
-  return Corpus("registry-20M.log", "--size 20M --s3-log '" + dir + "/s3-20M.log' --rgw-log '" +
-                                        dir + "/rgw-20M.log'");
+  return Corpus("registry-20M.log",
+                "--size 20M --s3-log '" + dir + "/s3-20M.log' --rgw-log '" + dir + "/rgw-20M.log'");
 }
 
 struct Lines {
@@ -123,8 +126,8 @@ bool Has(std::string_view line, std::string_view part) {
 
 const std::string& SuccessSummaryLine() {
   static const std::string line = FirstLine(RegistryText(), [](std::string_view l) {
-    return l.starts_with("time=") && Has(l, "msg=\"response completed\"") &&
-           Has(l, "/blobs/") && Has(l, "http.response.status=");
+    return l.starts_with("time=") && Has(l, "msg=\"response completed\"") && Has(l, "/blobs/") &&
+           Has(l, "http.response.status=");
   });
   return line;
 }
@@ -166,9 +169,8 @@ const std::string& JsonDebugLine() {
   return line;
 }
 const std::string& BeastLine() {
-  static const std::string line = FirstLine(StoreRgw(), [](std::string_view l) {
-    return Has(l, " beast: ") && Has(l, "/_uploads/");
-  });
+  static const std::string line = FirstLine(
+      StoreRgw(), [](std::string_view l) { return Has(l, " beast: ") && Has(l, "/_uploads/"); });
   return line;
 }
 const std::string& AwsLine() {
@@ -417,6 +419,44 @@ void BM_ParseUploadKey(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseUploadKey);
 
+// The UTF-8 check every store parser ends with (a quarter of the store side's instructions in
+// the profile), and a prototype of the proposed ASCII fast path, on the same parsed AWS line.
+void BM_CheckS3EventText(benchmark::State& state) {
+  S3Event event;
+  t::ParseAwsAccessLine(AwsLine(), &event);
+  for (auto _ : state) benchmark::DoNotOptimize(t::CheckS3EventText(event));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_CheckS3EventText);
+
+bool AllAscii(std::string_view text) {
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    if ((word & 0x8080808080808080ULL) != 0) return false;
+  }
+  for (; i < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) >= 0x80) return false;
+  }
+  return true;
+}
+
+void BM_PrototypeCheckAsciiFastPath(benchmark::State& state) {
+  S3Event event;
+  t::ParseAwsAccessLine(AwsLine(), &event);
+  for (auto _ : state) {
+    bool ok = true;
+    for (std::string_view text :
+         {event.raw_operation, event.bucket, event.key, event.request_id, event.error_code}) {
+      ok &= AllAscii(text) || t::CheckS3EventText(event) == t::ParseResult::kOk;
+    }
+    benchmark::DoNotOptimize(ok);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_PrototypeCheckAsciiFastPath);
+
 // ---- readers over whole logs (the realistic mix) ----
 
 class CountingRegistrySink : public t::RegistryEventSink {
@@ -448,21 +488,24 @@ void BM_RegistryReader(benchmark::State& state, const Lines* (*corpus)()) {
       static_cast<double>(sink.events) / static_cast<double>(state.iterations());
   state.counters["records"] = static_cast<double>(records);
 }
-BENCHMARK_CAPTURE(BM_RegistryReader, text_raw_20M, [] { return &RegistryText(); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_RegistryReader, json_5M, [] { return &Registry5M("json", "--format json"); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_RegistryReader, text_escaped_5M,
-                  [] { return &Registry5M("escaped", "--quoting escaped"); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_RegistryReader, syslog_5M,
-                  [] { return &Registry5M("syslog", "--envelope syslog"); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_RegistryReader, cri_5M, [] { return &Registry5M("cri", "--envelope cri"); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_RegistryReader, docker_5M,
-                  [] { return &Registry5M("docker", "--envelope docker"); })
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_RegistryReader, text_raw_20M, [] {
+  return &RegistryText();
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_RegistryReader, json_5M, [] {
+  return &Registry5M("json", "--format json");
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_RegistryReader, text_escaped_5M, [] {
+  return &Registry5M("escaped", "--quoting escaped");
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_RegistryReader, syslog_5M, [] {
+  return &Registry5M("syslog", "--envelope syslog");
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_RegistryReader, cri_5M, [] {
+  return &Registry5M("cri", "--envelope cri");
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_RegistryReader, docker_5M, [] {
+  return &Registry5M("docker", "--envelope docker");
+})->Unit(benchmark::kMillisecond);
 
 class CountingS3Sink : public t::S3EventSink {
  public:
@@ -486,10 +529,12 @@ void BM_S3Reader(benchmark::State& state, const Lines* (*corpus)()) {
   state.counters["events_per_pass"] =
       static_cast<double>(sink.events) / static_cast<double>(state.iterations());
 }
-BENCHMARK_CAPTURE(BM_S3Reader, aws_access, [] { return &StoreAws(); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_S3Reader, rgw_radosgw_log, [] { return &StoreRgw(); })
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_S3Reader, aws_access, [] {
+  return &StoreAws();
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_S3Reader, rgw_radosgw_log, [] {
+  return &StoreRgw();
+})->Unit(benchmark::kMillisecond);
 
 // What analyze does per line when it merges several files by time: peek the time first (a
 // whole parse for store lines), then parse again in the reader.
@@ -503,10 +548,12 @@ void BM_PeekS3LineTime(benchmark::State& state, const Lines* (*corpus)()) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * lines.bytes));
 }
-BENCHMARK_CAPTURE(BM_PeekS3LineTime, aws_access, [] { return &StoreAws(); })
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_PeekS3LineTime, rgw_radosgw_log, [] { return &StoreRgw(); })
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PeekS3LineTime, aws_access, [] {
+  return &StoreAws();
+})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_PeekS3LineTime, rgw_radosgw_log, [] {
+  return &StoreRgw();
+})->Unit(benchmark::kMillisecond);
 
 void BM_PeekLineTime(benchmark::State& state) {
   const Lines& lines = RegistryText();

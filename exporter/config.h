@@ -45,11 +45,11 @@ struct Config {
   std::map<std::string, double> rule_params;
   size_t max_repositories = 1000;
   std::vector<RepositoryRewrite> repository_rewrites;
-  double join_window_seconds = 60;       // error lines wait this long for their summary
-  double access_window_seconds = 5;      // access lines wait this long for a summary
-  std::string storage_root_directory;    // the s3 driver's rootdirectory, may be empty
-  size_t max_open_uploads = 100'000;     // upload states the correlator holds at most
-  double reorder_window_seconds = 600;   // how late store lines may arrive
+  double join_window_seconds = 60;        // error lines wait this long for their summary
+  double access_window_seconds = 5;       // access lines wait this long for a summary
+  std::string storage_root_directory;     // the s3 driver's rootdirectory, may be empty
+  size_t max_open_uploads = 100'000;      // upload states the correlator holds at most
+  double reorder_window_seconds = 600;    // how late store lines may arrive
   double clock_tolerance_seconds = 0.25;  // clock uncertainty between registry and store
   std::string listen_address = ":9479";
   std::string telemetry_path = "/metrics";

@@ -16,6 +16,7 @@
 
 #include "exporter/config.h"
 #include "exporter/correlator.h"
+#include "exporter/enricher.h"
 #include "exporter/http_server.h"
 #include "exporter/pipeline.h"
 #include "exporter/recent_errors.h"
@@ -71,6 +72,9 @@ class Daemon {
         positions_(config_.positions_file),
         queue_(kQueueChunks) {
     pipeline_.AddObserver(&recent_errors_);
+    if (config_.enricher.enabled) {
+      enricher_ = std::make_unique<Enricher>(config_.enricher, EnricherSourcesFor(), *registry_);
+    }
     metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
   }
 
@@ -86,6 +90,7 @@ class Daemon {
     }
     StartWatchers();
     std::thread processor([this] { ProcessLoop(); });
+    if (enricher_ != nullptr) enricher_->Start();
     RouteHttp(telemetry_path);
     if (Status started = http_.Start(listen_address); !started.ok()) {
       spdlog::error("{}", started.message());
@@ -127,7 +132,72 @@ class Daemon {
         break;
       }
       pipeline_.Tick(WallNanos());
+      PublishSourceStats();
     }
+  }
+
+  // The tailers count in atomics on their own threads; these mirror them as metrics.
+  void PublishSourceStats() {
+    if (source_metrics_.empty()) {
+      auto& bytes = prometheus::BuildCounter()
+                        .Name("registry_rca_bytes_read_total")
+                        .Help("Bytes read from the source's files.")
+                        .Register(*registry_);
+      auto& rotations = prometheus::BuildCounter()
+                            .Name("registry_rca_rotations_total")
+                            .Help(
+                                "File transitions seen, by kind (rename, truncate, delete, "
+                                "replace, permission_denied).")
+                            .Register(*registry_);
+      auto& open = prometheus::BuildGauge()
+                       .Name("registry_rca_files_open")
+                       .Help("Files of the source open now, rotated ones still drained included.")
+                       .Register(*registry_);
+      auto& lag = prometheus::BuildGauge()
+                      .Name("registry_rca_source_lag_bytes")
+                      .Help("Bytes written to the source's files not read yet.")
+                      .Register(*registry_);
+      auto& up = prometheus::BuildGauge()
+                     .Name("registry_rca_source_up")
+                     .Help("1 when at least one path of the source is open and readable.")
+                     .Register(*registry_);
+      for (const auto& watcher : watchers_) {
+        SourceMetrics m;
+        const std::string& name = watcher->name();
+        m.bytes = &bytes.Add({{"source", name}});
+        for (const char* kind : {"rename", "truncate", "delete", "replace", "permission_denied"}) {
+          m.rotations.push_back(&rotations.Add({{"source", name}, {"kind", kind}}));
+        }
+        m.open = &open.Add({{"source", name}});
+        m.lag = &lag.Add({{"source", name}});
+        m.up = &up.Add({{"source", name}});
+        source_metrics_.push_back(m);
+      }
+      positions_failures_ = &prometheus::BuildCounter()
+                                 .Name("registry_rca_positions_write_failures_total")
+                                 .Help("Positions-file writes that failed.")
+                                 .Register(*registry_)
+                                 .Add({});
+    }
+    for (size_t i = 0; i < watchers_.size(); ++i) {
+      const tailers::SourceStats& stats = watchers_[i]->stats();
+      SourceMetrics& m = source_metrics_[i];
+      Advance(m.bytes, stats.bytes_read.load());
+      const uint64_t kinds[] = {stats.rotations.load(), stats.truncations.load(),
+                                stats.deletions.load(), stats.replacements.load(),
+                                stats.permission_denied.load()};
+      for (size_t k = 0; k < m.rotations.size(); ++k) Advance(m.rotations[k], kinds[k]);
+      m.open->Set(static_cast<double>(stats.files_open.load()));
+      m.lag->Set(static_cast<double>(stats.lag_bytes.load()));
+      m.up->Set(stats.up.load() ? 1 : 0);
+    }
+    Advance(positions_failures_, positions_.stats().write_failures.load());
+  }
+
+  // Counters mirror monotonic totals: add what is new since the last look.
+  static void Advance(prometheus::Counter* counter, uint64_t total) {
+    const double delta = static_cast<double>(total) - counter->Value();
+    if (delta > 0) counter->Increment(delta);
   }
 
   void ProcessChunk(const tailers::Chunk& chunk) {
@@ -158,6 +228,10 @@ class Daemon {
 
   void RouteHttp(const std::string& telemetry_path) {
     http_.Route(telemetry_path, [this](const HttpRequest&) { return Scrape(); });
+    if (enricher_ != nullptr) {
+      http_.Route("/api/v1/alerts",
+                  [this](const HttpRequest& request) { return enricher_->Handle(request); });
+    }
     http_.Route("/-/healthy", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n"};
     });
@@ -299,6 +373,29 @@ class Daemon {
     return "";
   }
 
+  // What the alert enricher may ask. It calls from its own worker thread, holding no lock of its
+  // own, and each callback takes the processing lock like a scrape does.
+  EnricherSources EnricherSourcesFor() {
+    EnricherSources sources;
+    sources.causes_json = [this](int64_t since_ns) {
+      std::lock_guard lock(mutex_);
+      return recent_errors_.CausesJson(since_ns);
+    };
+    sources.explain_json = [this](std::string_view uuid) {
+      std::lock_guard lock(mutex_);
+      return pipeline_.correlator().ExplainJson(uuid);
+    };
+    sources.example_uploads = [this](std::string_view cause, int64_t since_ns, size_t max) {
+      std::lock_guard lock(mutex_);
+      return recent_errors_.ExampleUploads(cause, since_ns, max);
+    };
+    sources.collect = [this] {
+      std::lock_guard lock(mutex_);
+      return registry_->Collect();
+    };
+    return sources;
+  }
+
   // Stop reading, finish what was read, save the positions of what was counted, stop serving.
   void Shutdown(std::thread& processor) {
     for (auto& watcher : watchers_) watcher->Stop();
@@ -309,6 +406,7 @@ class Daemon {
     }
     processor.join();
     http_.Stop();
+    if (enricher_ != nullptr) enricher_->Stop();  // after the last POST /api/v1/alerts
     // Requests still waiting for a summary are not counted, so their lines are read again next
     // time; the positions saved describe exactly the counted lines.
     if (Status saved = positions_.Save(); !saved.ok()) {
@@ -329,9 +427,19 @@ class Daemon {
   HttpServer http_;
   std::mutex mutex_;
   std::mutex reload_mutex_;
+  struct SourceMetrics {
+    prometheus::Counter* bytes = nullptr;
+    std::vector<prometheus::Counter*> rotations;
+    prometheus::Gauge* open = nullptr;
+    prometheus::Gauge* lag = nullptr;
+    prometheus::Gauge* up = nullptr;
+  };
+  std::vector<SourceMetrics> source_metrics_;
+  prometheus::Counter* positions_failures_ = nullptr;
   std::string web_config_file_;  // one reload at a time (SIGHUP and POST /-/reload)
   bool queue_closed_ = false;
   std::atomic<bool> ready_{false};
+  std::unique_ptr<Enricher> enricher_;  // last: stopped and destroyed before what it reads
 };
 
 }  // namespace

@@ -191,7 +191,12 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   std::string problem = payload.ok() ? CheckPayload(payload.value()) : payload.status().message();
   if (!problem.empty()) {
     rejected_.Increment();
-    spdlog::warn("enricher: {} sent a bad payload: {}", request.remote_address, problem);
+    // Logged at most once a minute: the counter has the rest, a hostile client no log flood.
+    const int64_t now = WallNanos();
+    int64_t last = last_reject_log_ns_.load();
+    if (now - last >= 60'000'000'000LL && last_reject_log_ns_.compare_exchange_strong(last, now)) {
+      spdlog::warn("enricher: {} sent a bad payload: {}", request.remote_address, problem);
+    }
     return JsonAnswer(400, "error", "not an Alertmanager webhook payload: " + problem);
   }
   {

@@ -6,6 +6,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -112,6 +113,7 @@ class Enricher {
   Options options_;
   std::vector<Downstream> downstreams_;
 
+  std::atomic<int64_t> last_reject_log_ns_{0};
   std::mutex mutex_;  // guards queue_, stopping_, busy_
   std::condition_variable wake_;
   std::condition_variable idle_;

@@ -30,6 +30,27 @@ bool RecentErrors::ParseSince(const std::string& text, int64_t* since_ns) {
   return ParseGoDuration(text, since_ns) && *since_ns > 0;
 }
 
+std::vector<std::string> RecentErrors::ExampleUploads(std::string_view cause, int64_t since_ns,
+                                                      size_t max) const {
+  const int64_t from = latest_ns_ - since_ns;
+  std::vector<const Entry*> matching;
+  for (const Entry& entry : ring_) {
+    if (entry.time_ns >= from && entry.cause == cause && !entry.upload_uuid.empty()) {
+      matching.push_back(&entry);
+    }
+  }
+  std::sort(matching.begin(), matching.end(),
+            [](const Entry* a, const Entry* b) { return a->time_ns > b->time_ns; });
+  std::vector<std::string> out;
+  for (const Entry* entry : matching) {
+    if (out.size() >= max) break;
+    if (std::find(out.begin(), out.end(), entry->upload_uuid) == out.end()) {
+      out.push_back(entry->upload_uuid);
+    }
+  }
+  return out;
+}
+
 std::string RecentErrors::CausesJson(int64_t since_ns) const {
   struct CauseSummary {
     uint64_t count = 0;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/pipeline.h"
@@ -21,6 +22,10 @@ class RecentErrors : public ClassifiedObserver {
   // Counts by cause and repository over [latest - since, latest] (log time), with the latest
   // example request and upload ids per cause, as JSON.
   std::string CausesJson(int64_t since_ns) const;
+  // Upload UUIDs of the newest errors of `cause` within [latest - since, latest], distinct,
+  // newest first, at most `max` (the alert enricher's example timelines).
+  std::vector<std::string> ExampleUploads(std::string_view cause, int64_t since_ns,
+                                          size_t max) const;
   int64_t latest_time_ns() const { return latest_ns_; }
 
   // "10m", "90s", "1h" (Go durations) -> nanoseconds; false when malformed.

@@ -190,6 +190,7 @@ def main():
                     raw = base64.urlsafe_b64decode(token + b"=" * (-len(token) % 4))
                     if len(raw) > 32:
                         corpora["json_scan"].add(raw[32:])
+                        corpora["registry_uri"].add(raw[32:])  # the target encodes it
                 except ValueError:
                     pass
     for seed in (b"GET /v2/", b"GET /v2/_catalog", b"GET /v2/a/b/tags/list",

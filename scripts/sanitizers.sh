@@ -3,7 +3,8 @@
 #   scripts/sanitizers.sh asan     ASan + UBSan in build-asan/ (any report fails the test)
 #   scripts/sanitizers.sh tsan     TSan in build-tsan/
 #   scripts/sanitizers.sh asan -R tailers_    extra arguments go to ctest
-# Environment: JOBS (default 2), BUILD_DIR (default build-asan / build-tsan).
+# Environment: JOBS (default 2), BUILD_DIR (default build-asan / build-tsan), TARGETS (build only
+# these targets, e.g. TARGETS="tailers_watcher_test registry-rca" with a matching ctest -R).
 # Uses the project's compiler (g++) and the top-level RRCA_SANITIZE option. Exits non-zero when
 # the build or any test fails; sanitizer reports are in $BUILD_DIR/Testing/Temporary/LastTest.log
 # and, for the script tests, the logs they keep.
@@ -52,6 +53,11 @@ jobs=${JOBS:-2}
 # _State) under ASan; that warning alone stays a warning here, every other stays an error.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRRCA_SANITIZE="$sanitize" \
   -DCMAKE_CXX_FLAGS="-Wno-error=maybe-uninitialized" -DRRCA_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j"$jobs"
+if [[ -n ${TARGETS:-} ]]; then
+  # shellcheck disable=SC2086  # a list of target names
+  cmake --build "$build" -j"$jobs" --target $TARGETS
+else
+  cmake --build "$build" -j"$jobs"
+fi
 cd "$build"
 ctest --output-on-failure -j"$jobs" --timeout "$timeout" "$@"

@@ -18,14 +18,6 @@
 
 namespace rrca::tailers {
 
-// A file beside the live one that may be a copy of it made by logrotate's copytruncate.
-struct CopyCandidate {
-  std::string path;
-  FileKey key;
-  uint64_t size = 0;
-  struct timespec mtime {};
-};
-
 namespace {
 
 // Bytes compared before the read offset on every poll to notice a truncate-and-refill.
@@ -57,12 +49,12 @@ bool Newer(const struct timespec& a, const struct timespec& b) {
 // Regular, uncompressed files in the live file's directory whose name starts with its stem
 // (registry.log -> registry.log.1, registry.log-2024..., registry-2024.log). Listed twice and
 // merged: a rotation renaming files during one listing can hide a name from it.
-std::vector<CopyCandidate> ListSiblings(const std::string& real_path, FileKey live) {
+std::vector<SiblingFile> ListSiblings(const std::string& real_path, FileKey live) {
   namespace fs = std::filesystem;
   const fs::path path(real_path);
   const std::string base = path.filename().string();
   const std::string stem = base.substr(0, base.find('.'));
-  std::map<FileKey, CopyCandidate> found;
+  std::map<FileKey, SiblingFile> found;
   for (int pass = 0; pass < 2; ++pass) {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(path.parent_path(), error)) {
@@ -74,18 +66,18 @@ std::vector<CopyCandidate> ListSiblings(const std::string& real_path, FileKey li
       }
       const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
       if (key != live) {
-        found[key] = CopyCandidate{entry.path().string(), key, static_cast<uint64_t>(st.st_size),
-                                   st.st_mtim};
+        found[key] =
+            SiblingFile{entry.path().string(), key, static_cast<uint64_t>(st.st_size), st.st_mtim};
       }
     }
   }
-  std::vector<CopyCandidate> siblings;
+  std::vector<SiblingFile> siblings;
   for (auto& [key, sibling] : found) siblings.push_back(std::move(sibling));
   return siblings;
 }
 
 // Opens `sibling` if it is still the same file.
-int OpenSibling(const CopyCandidate& sibling) {
+int OpenSibling(const SiblingFile& sibling) {
   int fd = ::open(sibling.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   struct stat st {};
   if (fd >= 0 && (::fstat(fd, &st) != 0 || st.st_ino != sibling.key.inode)) {
@@ -96,10 +88,10 @@ int OpenSibling(const CopyCandidate& sibling) {
 }
 
 // Opens `sibling` even if a rotation renamed it since it was listed (.1 -> .2).
-int OpenMoved(const std::string& real_path, FileKey live, CopyCandidate* sibling) {
+int OpenMoved(const std::string& real_path, FileKey live, SiblingFile* sibling) {
   int fd = OpenSibling(*sibling);
   if (fd >= 0) return fd;
-  for (const CopyCandidate& now : ListSiblings(real_path, live)) {
+  for (const SiblingFile& now : ListSiblings(real_path, live)) {
     if (now.key == sibling->key) {
       sibling->path = now.path;
       return OpenSibling(*sibling);
@@ -108,22 +100,25 @@ int OpenMoved(const std::string& real_path, FileKey live, CopyCandidate* sibling
   return -1;
 }
 
-// Up to `n` bytes from the start of `fd`.
-std::string Head(int fd, size_t n) {
+}  // namespace
+
+std::string FileHead(int fd, size_t n) {
   std::string bytes(n, '\0');
   ssize_t got = ::pread(fd, bytes.data(), n, 0);
   bytes.resize(got > 0 ? static_cast<size_t>(got) : 0);
   return bytes;
 }
 
+namespace {
+
 // The copy of the generation we were reading: it holds exactly `before` just before `offset`.
 // The newest such file wins.
 // `same(bytes)` says whether the bytes before `offset` are ours.
 template <typename Same>
-std::optional<CopyCandidate> FindCopyOf(const std::vector<CopyCandidate>& siblings, uint64_t offset,
-                                        size_t length, Same same) {
-  std::optional<CopyCandidate> best;
-  for (const CopyCandidate& sibling : siblings) {
+std::optional<SiblingFile> FindCopyOf(const std::vector<SiblingFile>& siblings, uint64_t offset,
+                                      size_t length, Same same) {
+  std::optional<SiblingFile> best;
+  for (const SiblingFile& sibling : siblings) {
     if (sibling.size < offset || (best && !Newer(sibling.mtime, best->mtime))) continue;
     int fd = OpenSibling(sibling);
     if (fd < 0) continue;
@@ -138,13 +133,13 @@ std::optional<CopyCandidate> FindCopyOf(const std::vector<CopyCandidate>& siblin
 // polled. Named "<live name><.-_>...", newer than `copy`, and not a copy of what the live file
 // holds now (that one is still being made, or the live file was not truncated again yet): the
 // newest of those goes to `of_live`.
-std::vector<CopyCandidate> LaterCopies(const std::vector<CopyCandidate>& siblings,
-                                       const CopyCandidate& copy, const std::string& live_name,
-                                       int live_fd, std::optional<CopyCandidate>* of_live) {
+std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings,
+                                     const SiblingFile& copy, const std::string& live_name,
+                                     int live_fd, std::optional<SiblingFile>* of_live) {
   constexpr size_t kHeadBytes = 256;
-  const std::string live_head = Head(live_fd, kHeadBytes);
-  std::vector<CopyCandidate> later;
-  for (const CopyCandidate& sibling : siblings) {
+  const std::string live_head = FileHead(live_fd, kHeadBytes);
+  std::vector<SiblingFile> later;
+  for (const SiblingFile& sibling : siblings) {
     const std::string name = std::filesystem::path(sibling.path).filename().string();
     if (sibling.key == copy.key || sibling.size == 0 || !Newer(sibling.mtime, copy.mtime) ||
         name.size() <= live_name.size() || name.rfind(live_name, 0) != 0 ||
@@ -154,7 +149,7 @@ std::vector<CopyCandidate> LaterCopies(const std::vector<CopyCandidate>& sibling
     int fd = OpenSibling(sibling);
     if (fd < 0) continue;
     const size_t n = std::min<uint64_t>({sibling.size, live_head.size(), kHeadBytes});
-    const bool same_head = n > 0 && Head(fd, n) == std::string_view(live_head).substr(0, n);
+    const bool same_head = n > 0 && FileHead(fd, n) == std::string_view(live_head).substr(0, n);
     ::close(fd);
     if (!same_head) {
       later.push_back(sibling);
@@ -163,7 +158,7 @@ std::vector<CopyCandidate> LaterCopies(const std::vector<CopyCandidate>& sibling
     }
   }
   std::sort(later.begin(), later.end(),
-            [](const CopyCandidate& a, const CopyCandidate& b) { return Newer(b.mtime, a.mtime); });
+            [](const SiblingFile& a, const SiblingFile& b) { return Newer(b.mtime, a.mtime); });
   return later;
 }
 
@@ -173,11 +168,26 @@ std::optional<std::string> FindCopyBeside(const std::string& path, FileKey live,
                                           const FileMark& mark) {
   const std::string real_path = RealPath(path);
   if (real_path.empty()) return std::nullopt;
-  std::optional<CopyCandidate> copy =
+  std::optional<SiblingFile> copy =
       FindCopyOf(ListSiblings(real_path, live), mark.offset, mark.fingerprint_len,
                  [&](const std::string& bytes) { return Fingerprint(bytes) == mark.fingerprint; });
   if (!copy) return std::nullopt;
   return copy->path;
+}
+
+std::vector<SiblingFile> RotatedNamesOf(const std::string& path) {
+  const std::string real_path = RealPath(path);
+  if (real_path.empty()) return {};
+  const std::string name = std::filesystem::path(real_path).filename().string();
+  std::vector<SiblingFile> rotated;
+  for (SiblingFile& sibling : ListSiblings(real_path, FileKey{})) {
+    const std::string other = std::filesystem::path(sibling.path).filename().string();
+    if (other.size() > name.size() && other.rfind(name, 0) == 0 &&
+        std::strchr(".-_", other[name.size()]) != nullptr) {
+      rotated.push_back(std::move(sibling));
+    }
+  }
+  return rotated;
 }
 
 bool IsCompressedName(std::string_view path) {
@@ -513,7 +523,7 @@ void FileFollower::HandleTruncation() {
 // its end and under its own identity. Returns false when no copy was found.
 bool FileFollower::ReadCopies() {
   const std::string before = BytesBeforeRead();
-  std::optional<CopyCandidate> copy =
+  std::optional<SiblingFile> copy =
       FindCopyOf(ListSiblings(real_path_, key_), read_offset_, before.size(),
                  [&](const std::string& bytes) { return bytes == before; });
   return copy && ReadCopyChain(*copy, /*continues=*/true);
@@ -522,20 +532,20 @@ bool FileFollower::ReadCopies() {
 // Reads `first` (from our offset when it continues what we read, else whole) and then every
 // copy made after it, until none is left (reading may wait for room in the queue while more are
 // made); then back to the live file. False when `first` could not be opened.
-bool FileFollower::ReadCopyChain(CopyCandidate first, bool continues) {
+bool FileFollower::ReadCopyChain(SiblingFile first, bool continues) {
   const int live_fd = fd_;
   const FileKey live_key = key_;
   const std::string live_name = std::filesystem::path(real_path_).filename().string();
   const bool opened = ReadCopy(&first, continues);
-  std::optional<CopyCandidate> of_live;
-  for (std::vector<CopyCandidate> later; opened;) {
+  std::optional<SiblingFile> of_live;
+  for (std::vector<SiblingFile> later; opened;) {
     of_live.reset();
     later = LaterCopies(ListSiblings(real_path_, live_key), first, live_name, live_fd, &of_live);
     if (later.empty()) break;
-    for (CopyCandidate& copy : later) ReadCopy(&copy, /*continues=*/false);
+    for (SiblingFile& copy : later) ReadCopy(&copy, /*continues=*/false);
     first = later.back();  // the newest: only copies made after it are left
   }
-  if (of_live) unsure_copy_ = std::make_unique<CopyCandidate>(*of_live);
+  if (of_live) unsure_copy_ = std::make_unique<SiblingFile>(*of_live);
   fd_ = live_fd;
   key_ = live_key;
   chunk_path_ = origin_.path;
@@ -547,10 +557,10 @@ bool FileFollower::ReadCopyChain(CopyCandidate first, bool continues) {
 // byte of it: read that copy (and any later ones) whole. True when it did; the caller then
 // reads the live file again from 0.
 bool FileFollower::ReadMissedGeneration(size_t n) {
-  std::unique_ptr<CopyCandidate> copy = std::move(unsure_copy_);
+  std::unique_ptr<SiblingFile> copy = std::move(unsure_copy_);
   int fd = OpenMoved(real_path_, key_, copy.get());
   if (fd < 0) return false;
-  const std::string head = Head(fd, std::min<size_t>(n, 256));
+  const std::string head = FileHead(fd, std::min<size_t>(n, 256));
   ::close(fd);
   if (head == std::string_view(buffer_.data() + buffered_, head.size())) return false;
   Count(stats_->truncations);
@@ -565,7 +575,7 @@ bool FileFollower::ReadMissedGeneration(size_t n) {
 
 // Reads one copy to its end under its own identity: from our offset when it continues what we
 // read, else (a whole later generation) from its start.
-bool FileFollower::ReadCopy(CopyCandidate* sibling, bool continues) {
+bool FileFollower::ReadCopy(SiblingFile* sibling, bool continues) {
   fd_ = OpenMoved(real_path_, key_, sibling);
   if (fd_ < 0) return false;
   if (!continues) {

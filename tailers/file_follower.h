@@ -51,7 +51,13 @@ struct FileOrigin {
 
 using ChunkSink = std::function<void(Chunk&&)>;
 
-struct CopyCandidate;  // a file beside ours that may be logrotate's copy of it
+// A file beside a followed one that may be a rotated or copied generation of it.
+struct SiblingFile {
+  std::string path;
+  FileKey key;
+  uint64_t size = 0;
+  struct timespec mtime {};
+};
 
 // Reads one open file (one inode) or one pipe by polling, and hands its complete lines to a
 // sink, one chunk per read (at most read_bytes + max_line_bytes: a held partial line plus one
@@ -136,9 +142,9 @@ class FileFollower {
   bool RewrittenBeforeOffset();
   void HandleTruncation();
   bool ReadCopies();
-  bool ReadCopyChain(CopyCandidate first, bool continues);
+  bool ReadCopyChain(SiblingFile first, bool continues);
   bool ReadMissedGeneration(size_t n);
-  bool ReadCopy(CopyCandidate* copy, bool continues);
+  bool ReadCopy(SiblingFile* copy, bool continues);
   void CountTransition(const PathState& path);
   std::string BytesBeforeRead() const;
 
@@ -164,7 +170,7 @@ class FileFollower {
   TailClock::time_point last_data_{};
   int64_t lag_bytes_ = 0;
   std::vector<FileMark> finished_;
-  std::unique_ptr<CopyCandidate> unsure_copy_;  // see ReadMissedGeneration
+  std::unique_ptr<SiblingFile> unsure_copy_;  // see ReadMissedGeneration
 };
 
 // True for names of compressed files (.gz, .bz2, .xz, .zst, .lz4, .zip, .Z): never followed.
@@ -175,6 +181,13 @@ bool IsCompressedName(std::string_view path);
 // compressed); the newest if several. Its path, or nullopt.
 std::optional<std::string> FindCopyBeside(const std::string& path, FileKey live,
                                           const FileMark& mark);
+
+// Older generations of the file at `path` (symlinks followed) beside it: uncompressed regular
+// files named "<its name>" + one of ".-_" + anything (registry.log.1, 0.log.20240101-120000).
+std::vector<SiblingFile> RotatedNamesOf(const std::string& path);
+
+// Up to `n` bytes from the start of `fd`.
+std::string FileHead(int fd, size_t n);
 
 // The up to kFingerprintBytes bytes before `offset` in `fd`; nullopt when they cannot be read.
 std::optional<std::string> ReadBytesBefore(int fd, uint64_t offset,

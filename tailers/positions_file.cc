@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +19,12 @@ namespace rrca::tailers {
 namespace {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+int64_t NowUnixNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // A missing file reads as empty: the first start, or a new directory.
 Status ReadWholeFile(const std::string& path, std::string* out, bool* exists) {
@@ -179,6 +188,10 @@ Status ParseEntry(JsonReader* in, FileKey* key, Position* position) {
         ok = has_offset = in->Uint(&position->offset);
       } else if (name == "fingerprint_len") {
         ok = in->Uint(&fingerprint_len);
+      } else if (name == "closed_at_unix_ns") {
+        uint64_t closed_at = 0;
+        ok = in->Uint(&closed_at) && closed_at <= static_cast<uint64_t>(INT64_MAX);
+        position->closed_at_unix_ns = static_cast<int64_t>(closed_at);
       } else if (name == "fingerprint") {
         char* end = nullptr;
         ok = in->String(&hex) && hex.size() == 16;
@@ -217,16 +230,19 @@ Status ParseFiles(JsonReader* in, std::map<FileKey, Position>* entries) {
 
 }  // namespace
 
-std::string PositionsToJson(const std::map<FileKey, Position>& entries) {
-  std::string out = "{\"version\": 1, \"files\": [";
+std::string PositionsToJson(const std::map<FileKey, Position>& entries, int64_t saved_at_unix_ns) {
+  std::string out = "{\"version\": 1, \"saved_at_unix_ns\": " +
+                    std::to_string(std::max<int64_t>(saved_at_unix_ns, 0)) + ", \"files\": [";
   const char* separator = "\n  ";
   for (const auto& [key, position] : entries) {
     char numbers[200];
     std::snprintf(numbers, sizeof(numbers),
                   ", \"dev\": %" PRIu64 ", \"inode\": %" PRIu64 ", \"offset\": %" PRIu64
-                  ", \"fingerprint\": \"%016" PRIx64 "\", \"fingerprint_len\": %u}",
+                  ", \"fingerprint\": \"%016" PRIx64
+                  "\", \"fingerprint_len\": %u"
+                  ", \"closed_at_unix_ns\": %" PRId64 "}",
                   key.dev, key.inode, position.offset, position.fingerprint,
-                  position.fingerprint_len);
+                  position.fingerprint_len, std::max<int64_t>(position.closed_at_unix_ns, 0));
     out += separator;
     out += "{\"source\": ";
     AppendJsonString(position.source, &out);
@@ -239,7 +255,9 @@ std::string PositionsToJson(const std::map<FileKey, Position>& entries) {
   return out;
 }
 
-StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text) {
+StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text,
+                                                        int64_t* saved_at_unix_ns) {
+  uint64_t saved_at = 0;
   JsonReader in(text);
   std::map<FileKey, Position> entries;
   bool has_version = false;
@@ -252,6 +270,10 @@ StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text) {
         uint64_t version = 0;
         if (!in.Uint(&version) || version != 1) return in.Fail("unsupported version");
         has_version = true;
+      } else if (name == "saved_at_unix_ns") {
+        if (!in.Uint(&saved_at) || saved_at > static_cast<uint64_t>(INT64_MAX)) {
+          return in.Fail("bad saved_at_unix_ns");
+        }
       } else if (name == "files") {
         Status status = ParseFiles(&in, &entries);
         if (!status.ok()) return status;
@@ -263,20 +285,23 @@ StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text) {
   }
   if (!in.AtEnd()) return in.Fail("trailing bytes after the JSON object");
   if (!has_version) return in.Fail("no \"version\"");
+  if (saved_at_unix_ns != nullptr) *saved_at_unix_ns = static_cast<int64_t>(saved_at);
   return entries;
 }
 
-PositionsFile::PositionsFile(std::string path) : path_(std::move(path)) {}
+PositionsFile::PositionsFile(std::string path, std::chrono::seconds keep_closed)
+    : path_(std::move(path)), keep_closed_(keep_closed) {}
 
 Status PositionsFile::Load() {
   std::map<FileKey, Position> loaded;
+  int64_t saved_at = 0;
   Status status;
   if (!path_.empty()) {
     std::string text;
     bool exists = false;
     status = ReadWholeFile(path_, &text, &exists);
     if (status.ok() && exists) {
-      auto parsed = PositionsFromJson(text);
+      auto parsed = PositionsFromJson(text, &saved_at);
       if (parsed.ok()) {
         loaded = std::move(parsed).value();
       } else {
@@ -290,6 +315,7 @@ Status PositionsFile::Load() {
   }
   std::lock_guard lock(mutex_);
   entries_ = std::move(loaded);
+  loaded_saved_at_unix_ns_ = status.ok() ? saved_at : 0;
   ++sequence_;
   return status;
 }
@@ -321,6 +347,7 @@ std::vector<std::pair<FileKey, Position>> PositionsFile::EntriesOfSource(
 
 void PositionsFile::Track(FileKey key, Position position) {
   std::lock_guard lock(mutex_);
+  position.closed_at_unix_ns = 0;
   entries_[key] = std::move(position);
   ++sequence_;
 }
@@ -335,11 +362,8 @@ void PositionsFile::MarkProcessed(const Chunk& chunk) {
   if (chunk.from_pipe) return;
   std::lock_guard lock(mutex_);
   ++sequence_;
-  if (chunk.end_of_file) {
-    entries_.erase(chunk.file);
-    return;
-  }
   Position& position = entries_[chunk.file];
+  position.closed_at_unix_ns = chunk.end_of_file ? NowUnixNanos() : 0;
   if (position.source != chunk.source_name) position.source = chunk.source_name;
   if (position.path != chunk.path) position.path = chunk.path;
   position.offset = chunk.end_offset;
@@ -347,9 +371,19 @@ void PositionsFile::MarkProcessed(const Chunk& chunk) {
   position.fingerprint_len = chunk.fingerprint_len;
 }
 
-PositionsFile::Snapshot PositionsFile::TakeSnapshot() const {
+int64_t PositionsFile::saved_at_unix_ns() const {
   std::lock_guard lock(mutex_);
-  return Snapshot{sequence_, entries_};
+  return loaded_saved_at_unix_ns_;
+}
+
+PositionsFile::Snapshot PositionsFile::TakeSnapshot() {
+  const int64_t now = NowUnixNanos();
+  const int64_t keep = std::chrono::nanoseconds(keep_closed_).count();
+  std::lock_guard lock(mutex_);
+  std::erase_if(entries_, [&](const auto& entry) {
+    return entry.second.closed_at_unix_ns != 0 && now - entry.second.closed_at_unix_ns >= keep;
+  });
+  return Snapshot{sequence_, now, entries_};
 }
 
 Status PositionsFile::Save(const Snapshot& snapshot) {
@@ -357,7 +391,8 @@ Status PositionsFile::Save(const Snapshot& snapshot) {
   std::lock_guard lock(save_mutex_);
   // An older snapshot must not overwrite a newer one; an unchanged table need not be rewritten.
   if (saved_once_ && snapshot.sequence <= saved_sequence_) return Status::Ok();
-  Status status = WriteFile(PositionsToJson(snapshot.entries));
+  SyncDirectory();
+  Status status = WriteFile(PositionsToJson(snapshot.entries, snapshot.taken_at_unix_ns));
   if (!status.ok()) {
     stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("{}", status.message());
@@ -405,13 +440,31 @@ Status PositionsFile::WriteFile(const std::string& text) {
     ::unlink(temp.c_str());
     return status;
   }
-  // The rename itself is durable only once the directory is synced.
+  // The rename survives a power loss only once the directory is synced. That is done at the
+  // start of the next Save (and by the destructor), not here: Save() runs while a scrape
+  // waits for its answer, and a crash after the rename but before the answer arrives loses
+  // that scrape's lines, so the time after the rename is kept short. A power loss in between
+  // only brings back the previous positions: lines read again, none lost.
+  dir_sync_pending_ = true;
+  return Status::Ok();
+}
+
+void PositionsFile::SyncDirectory() {
+  if (!dir_sync_pending_) return;
+  const std::filesystem::path target(path_);
+  const std::filesystem::path dir =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
-  return Status::Ok();
+  dir_sync_pending_ = false;
+}
+
+PositionsFile::~PositionsFile() {
+  std::lock_guard lock(save_mutex_);
+  SyncDirectory();
 }
 
 }  // namespace rrca::tailers

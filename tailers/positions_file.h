@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -21,6 +22,9 @@ struct Position {
   uint64_t offset = 0;
   uint64_t fingerprint = 0;  // Fingerprint() of the fingerprint_len bytes before offset
   uint32_t fingerprint_len = 0;
+  // Wall clock when the file was read to its end and closed for good; 0 while it is followed.
+  // Kept for keep_closed, so that after a restart it is known as done, not as a missed file.
+  int64_t closed_at_unix_ns = 0;
 };
 
 // The positions file (config key `positions_file`, default kDefaultPositionsPath): for each
@@ -28,9 +32,10 @@ struct Position {
 // fingerprint so that a reused inode or a rewritten file is not resumed in the middle.
 //
 // Format, JSON, written by this class only (read back strictly; unknown keys are ignored):
-//   {"version": 1, "files": [{"source": "registry", "path": "/var/log/registry.log",
+//   {"version": 1, "saved_at_unix_ns": 1764421234000000000,
+//    "files": [{"source": "registry", "path": "/var/log/registry.log",
 //     "dev": 2049, "inode": 1234, "offset": 5678, "fingerprint": "0123456789abcdef",
-//     "fingerprint_len": 1024}]}
+//     "fingerprint_len": 1024, "closed_at_unix_ns": 0}]}
 //
 // Consistency with what Prometheus saw: the processing thread calls MarkProcessed(chunk) after
 // counting a chunk's lines; the scrape handler collects the metrics and takes Snapshot() with
@@ -40,11 +45,13 @@ struct Position {
 //
 // Bad input: a missing file is an empty table; an unreadable or corrupt file is logged,
 // returned as an error from Load() and ignored (empty table) — never a crash. Save() creates
-// missing directories and writes atomically (temp file, fsync, rename, fsync of the directory).
+// missing directories and writes atomically (temp file, fsync, rename; the directory is fsynced
+// before the next write, see WriteFile).
 // Thread-safe.
 class PositionsFile {
  public:
   static constexpr std::string_view kDefaultPositionsPath = "/var/lib/registry-rca/positions.json";
+  static constexpr std::chrono::seconds kKeepClosed{3600};
 
   struct Stats {
     std::atomic<uint64_t> writes{0};
@@ -55,11 +62,14 @@ class PositionsFile {
   // A copy of the table at one moment, to be written by Save().
   struct Snapshot {
     uint64_t sequence = 0;
+    int64_t taken_at_unix_ns = 0;  // wall clock: files written later were not fully processed
     std::map<FileKey, Position> entries;
   };
 
   // `path` empty: positions are kept in memory only (Save() is a no-op).
-  explicit PositionsFile(std::string path);
+  // Entries of closed files are dropped `keep_closed` after they closed.
+  explicit PositionsFile(std::string path, std::chrono::seconds keep_closed = kKeepClosed);
+  ~PositionsFile();
   PositionsFile(const PositionsFile&) = delete;
   PositionsFile& operator=(const PositionsFile&) = delete;
 
@@ -71,16 +81,18 @@ class PositionsFile {
   bool HasPath(std::string_view path) const;
   // Entries of one source, for finding files that were rotated while we were down.
   std::vector<std::pair<FileKey, Position>> EntriesOfSource(std::string_view source) const;
+  // When the loaded snapshot was taken (0: nothing loaded).
+  int64_t saved_at_unix_ns() const;
 
   // Reader side: a file was opened at `position` (nothing of it is processed yet).
   void Track(FileKey key, Position position);
   // Reader side: the file will not be read again (it could not be found after a restart).
   void Forget(FileKey key);
   // Processing thread: the chunk's lines were counted. Chunks of pipes are ignored; an
-  // end_of_file chunk drops the entry.
+  // end_of_file chunk marks the entry closed.
   void MarkProcessed(const Chunk& chunk);
 
-  Snapshot TakeSnapshot() const;
+  Snapshot TakeSnapshot();  // also drops closed entries older than keep_closed
   // Writes `snapshot` unless a later one was already written. Failures are logged and counted.
   Status Save(const Snapshot& snapshot);
   Status Save() { return Save(TakeSnapshot()); }
@@ -90,19 +102,25 @@ class PositionsFile {
 
  private:
   Status WriteFile(const std::string& text);
+  void SyncDirectory();
 
   const std::string path_;
+  const std::chrono::seconds keep_closed_;
   Stats stats_;
-  mutable std::mutex mutex_;  // guards entries_ and sequence_
+  mutable std::mutex mutex_;  // guards entries_, sequence_, loaded_saved_at_unix_ns_
   std::map<FileKey, Position> entries_;
   uint64_t sequence_ = 0;  // bumped by every change
+  int64_t loaded_saved_at_unix_ns_ = 0;
   std::mutex save_mutex_;  // one Save at a time; guards saved_sequence_
   uint64_t saved_sequence_ = 0;
+  bool dir_sync_pending_ = false;  // the last rename is not yet fsynced (see WriteFile)
   bool saved_once_ = false;
 };
 
 // The JSON text of a table, and its strict parser (exposed for tests).
-std::string PositionsToJson(const std::map<FileKey, Position>& entries);
-StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text);
+std::string PositionsToJson(const std::map<FileKey, Position>& entries,
+                            int64_t saved_at_unix_ns = 0);
+StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text,
+                                                        int64_t* saved_at_unix_ns = nullptr);
 
 }  // namespace rrca::tailers

@@ -1,5 +1,7 @@
 #include "tailers/registry_uri.h"
 
+#include <limits>
+
 #include "common/time_util.h"
 #include "tailers/json_scan.h"
 
@@ -77,6 +79,10 @@ int64_t ParseInteger(std::string_view text) {
   bool any = false;
   for (char c : text) {
     if (c < '0' || c > '9') break;
+    // `_state` is client-controlled (its HMAC is not checked here): an Offset with more digits
+    // than int64_t holds overflowed, undefined behaviour (fuzz/regressions/registry_uri).
+    // Such an offset is unknown.
+    if (value > (std::numeric_limits<int64_t>::max() - 9) / 10) return -1;
     value = value * 10 + (c - '0');
     any = true;
   }

@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <utility>
 
+#include "common/time_util.h"
+
 namespace rrca::tailers {
 namespace {
 
@@ -204,6 +206,7 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
   if (!first_scan_done_) {
     first_scan_done_ = true;
     RecoverMovedFiles(now);
+    ReadGenerationsMissedWhileDown(found, now);
     for (const std::string& pattern : config_.paths) {  // where files of the source may appear
       std::string dir = pattern.substr(0, pattern.find_first_of("*?[{"));
       hint_.WatchDirectory(dir.substr(0, dir.rfind('/') + 1));
@@ -403,7 +406,7 @@ void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
     Drain(*copy, fd, st, offset, now);
   }
   for (const auto& [key, saved] : positions_->EntriesOfSource(config_.name)) {
-    if (InUse(key)) continue;
+    if (InUse(key) || saved.closed_at_unix_ns != 0) continue;  // followed, or done
     struct stat st {};
     std::string found_path;
     int fd = OpenBeside(saved.path, key, &found_path);
@@ -419,6 +422,40 @@ void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
     spdlog::info("source {}: saved file {} (inode {}) is gone; forgetting its position",
                  config_.name, saved.path, key.inode);
     positions_->Forget(key);
+  }
+}
+
+// Older generations of our paths with no saved position but written after the saved snapshot:
+// created and rotated away while we were down (or after the last save). Read whole, except a
+// copy of what the live file holds (copytruncate not finished). Files closed before the
+// snapshot went quiet `grace` before it, so they are older than `since`.
+void SourceWatcher::ReadGenerationsMissedWhileDown(const std::map<std::string, PathState>& found,
+                                                   TailClock::time_point now) {
+  const int64_t saved_at = positions_ == nullptr ? 0 : positions_->saved_at_unix_ns();
+  if (saved_at == 0) return;
+  const int64_t since = saved_at - std::chrono::nanoseconds(options_.follower.grace).count() / 2;
+  for (const auto& [path, state] : found) {
+    if (!positions_->HasPath(path)) continue;  // not followed before: nothing was missed
+    int live_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    const std::string live_head = live_fd >= 0 ? FileHead(live_fd, 256) : std::string();
+    if (live_fd >= 0) ::close(live_fd);
+    for (const SiblingFile& file : RotatedNamesOf(path)) {
+      const int64_t mtime = file.mtime.tv_sec * kNanosPerSecond + file.mtime.tv_nsec;
+      if (mtime <= since || InUse(file.key) || positions_->Lookup(file.key)) continue;
+      int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+      struct stat st {};
+      const size_t n = std::min<size_t>(file.size, live_head.size());
+      if (fd < 0 || ::fstat(fd, &st) != 0 || KeyOf(st) != file.key ||
+          (n > 0 && FileHead(fd, n) == std::string_view(live_head).substr(0, n))) {
+        if (fd >= 0) ::close(fd);
+        continue;
+      }
+      spdlog::info(
+          "source {}: {} was written after the last saved positions and rotated away "
+          "while we were down; reading it whole",
+          config_.name, file.path);
+      Drain(file.path, fd, st, 0, now);
+    }
   }
 }
 

@@ -88,6 +88,8 @@ class ChangeHint {
 // are looked for beside it (renamed by a rotation while we were down) and read to their end;
 // those not found are forgotten. A file whose saved position no longer matches (truncated by
 // copytruncate while we were down) has its copy looked for and read from the saved offset.
+// Rotated files beside our paths that have no saved position but were written after the
+// saved snapshot (born and rotated away while we were down) are read whole.
 // Opening failures are retried every cycle; permission denied is counted once per episode and
 // logged with a hint.
 //
@@ -124,6 +126,8 @@ class SourceWatcher {
   void OpenPath(const std::string& path, TailClock::time_point now);
   uint64_t StartOffset(const std::string& path, FileKey key, int fd, uint64_t size);
   void RecoverMovedFiles(TailClock::time_point now);
+  void ReadGenerationsMissedWhileDown(const std::map<std::string, PathState>& found,
+                                      TailClock::time_point now);
   void Drain(const std::string& path, int fd, const struct stat& st, uint64_t offset,
              TailClock::time_point now);
   void PollStdin(TailClock::time_point now, bool* more);

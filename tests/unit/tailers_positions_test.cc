@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,8 +52,10 @@ TEST_F(PositionsTest, JsonRoundTripKeepsEveryFieldAndOddPaths) {
   entries[{2049, 18446744073709551615ULL}] =
       Position{"registry", "/var/log/a \"quoted\"\\back\nline\x01.log", 123456789012ULL,
                0x0123456789abcdefULL, 1024};
-  entries[{1, 2}] = Position{"s3", "/var/log/caf\xc3\xa9.log", 0, 0, 0};
-  auto parsed = PositionsFromJson(PositionsToJson(entries));
+  entries[{1, 2}] = Position{"s3", "/var/log/caf\xc3\xa9.log", 0, 0, 0, 1764421234000000001};
+  int64_t saved_at = 0;
+  auto parsed = PositionsFromJson(PositionsToJson(entries, 1764421234567890123), &saved_at);
+  EXPECT_EQ(saved_at, 1764421234567890123);
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   ASSERT_EQ(parsed->size(), 2u);
   for (const auto& [key, position] : entries) {
@@ -62,6 +65,7 @@ TEST_F(PositionsTest, JsonRoundTripKeepsEveryFieldAndOddPaths) {
     EXPECT_EQ(got.offset, position.offset);
     EXPECT_EQ(got.fingerprint, position.fingerprint);
     EXPECT_EQ(got.fingerprint_len, position.fingerprint_len);
+    EXPECT_EQ(got.closed_at_unix_ns, position.closed_at_unix_ns);
   }
 }
 
@@ -76,7 +80,13 @@ TEST_F(PositionsTest, SaveThenLoadInAnotherInstance) {
   EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
 
   PositionsFile second(path.string());
+  EXPECT_EQ(second.saved_at_unix_ns(), 0);
   ASSERT_TRUE(second.Load().ok());
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  EXPECT_GT(second.saved_at_unix_ns(), now - 60 * 1'000'000'000LL);
+  EXPECT_LE(second.saved_at_unix_ns(), now);
   auto position = second.Lookup({7, 8});
   ASSERT_TRUE(position.has_value());
   EXPECT_EQ(position->offset, 40u);
@@ -89,14 +99,25 @@ TEST_F(PositionsTest, SaveThenLoadInAnotherInstance) {
   EXPECT_TRUE(second.EntriesOfSource("s3").empty());
 }
 
-TEST_F(PositionsTest, EndOfFileDropsTheEntryAndPipesAreNotKept) {
+TEST_F(PositionsTest, EndOfFileClosesTheEntryUntilItExpiresAndPipesAreNotKept) {
   PositionsFile positions("");
   positions.MarkProcessed(ChunkOf({1, 1}, "/a", 5));
-  ASSERT_TRUE(positions.Lookup({1, 1}).has_value());
-  Chunk end = ChunkOf({1, 1}, "/a", 5);
+  EXPECT_EQ(positions.Lookup({1, 1})->closed_at_unix_ns, 0);
+  Chunk end = ChunkOf({1, 1}, "/a", 7);
   end.end_of_file = true;
   positions.MarkProcessed(end);
-  EXPECT_FALSE(positions.Lookup({1, 1}).has_value());
+  ASSERT_TRUE(positions.Lookup({1, 1}).has_value());  // known as done after a restart
+  EXPECT_GT(positions.Lookup({1, 1})->closed_at_unix_ns, 0);
+  EXPECT_EQ(positions.Lookup({1, 1})->offset, 7u);
+  EXPECT_EQ(positions.TakeSnapshot().entries.size(), 1u);        // kept for an hour
+  positions.Track({1, 1}, Position{"registry", "/a", 7, 0, 0});  // reopened: open again
+  EXPECT_EQ(positions.Lookup({1, 1})->closed_at_unix_ns, 0);
+
+  PositionsFile expiring("", std::chrono::seconds(0));
+  expiring.MarkProcessed(end);
+  EXPECT_TRUE(expiring.TakeSnapshot().entries.empty());
+  EXPECT_FALSE(expiring.Lookup({1, 1}).has_value());
+
   Chunk pipe = ChunkOf({0, 9}, "-", 5);
   pipe.from_pipe = true;
   positions.MarkProcessed(pipe);

@@ -376,8 +376,12 @@ TEST_F(WatcherTest, FileRenamedWhileDownIsReadToItsEnd) {
   Poll(*watcher);
   PollAfterGrace(*watcher);
   ExpectEachOnce(Drain(&positions), 3, 6);
-  // The drained file's entry is gone once its end was processed; the live one remains.
-  EXPECT_EQ(positions.TakeSnapshot().entries.size(), 1u);
+  // The drained file's entry is closed once its end was processed; the live one is open.
+  const auto entries = positions.TakeSnapshot().entries;
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(std::count_if(entries.begin(), entries.end(),
+                          [](const auto& e) { return e.second.closed_at_unix_ns != 0; }),
+            1);
 }
 
 TEST_F(WatcherTest, FileCopytruncatedWhileDownIsReadFromItsCopy) {
@@ -401,6 +405,65 @@ TEST_F(WatcherTest, FileCopytruncatedWhileDownIsReadFromItsCopy) {
   Poll(*watcher);
   PollAfterGrace(*watcher);
   ExpectEachOnce(Drain(&positions), 3, 6);
+}
+
+// While we were down: the followed file was renamed, a new one was written and renamed too (it
+// never had a position), then a third one appeared. All three are read, each line once.
+TEST_F(WatcherTest, FileBornAndRotatedWhileDownIsRead) {
+  const std::string positions_path = Path("positions.json");
+  options_.start_at = StartAt::kEnd;
+  Append(Path("app.log"), "0\n");
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    Append(Path("app.log"), Lines(1, 2));
+    Poll(*watcher);
+    Drain(&positions);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  Append(Path("app.log"), "3\n");
+  fs::rename(Path("app.log"), Path("app.log.2"));
+  Append(Path("app.log"), Lines(4, 5));
+  fs::rename(Path("app.log"), Path("app.log.1"));
+  Append(Path("app.log"), "6\n");
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  ExpectEachOnce(Drain(&positions), 3, 6);
+}
+
+// Files read to their end before the last save (a drained rotated file, copies read after a
+// copytruncate) are recent but done: after a restart they are not read again.
+TEST_F(WatcherTest, FilesFinishedBeforeTheLastSaveAreNotReadAgain) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    Append(Path("app.log"), "3\n");
+    fs::copy_file(Path("app.log"), Path("app.log.2"));  // copytruncate
+    ASSERT_EQ(::truncate(Path("app.log").c_str(), 0), 0);
+    Append(Path("app.log"), "4\n");
+    Poll(*watcher);
+    fs::rename(Path("app.log"), Path("app.log.1"));  // then a rename rotation
+    Append(Path("app.log"), "5\n");
+    Poll(*watcher);
+    PollAfterGrace(*watcher);
+    ExpectEachOnce(Drain(&positions), 1, 5);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  EXPECT_EQ(Drain(&positions), "");
 }
 
 TEST_F(WatcherTest, ForgetsSavedFilesThatAreGone) {
