@@ -1,6 +1,7 @@
 #include "common/json_escape.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace rrca {
 namespace {
@@ -35,6 +36,25 @@ size_t Utf8SequenceLength(std::string_view text, size_t pos) {
   // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid.
   if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
   return length;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (pos + 8 <= text.size()) {
+      uint64_t word;
+      std::memcpy(&word, text.data() + pos, sizeof word);
+      if ((word & kHighBits) == 0) {
+        pos += 8;
+        continue;
+      }
+    }
+    const size_t length = Utf8SequenceLength(text, pos);
+    if (length == 0) return false;
+    pos += length;
+  }
+  return true;
 }
 
 void AppendJsonEscaped(std::string_view text, std::string* out) {

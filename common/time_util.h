@@ -10,6 +10,14 @@ namespace rrca {
 
 inline constexpr int64_t kNanosPerSecond = 1'000'000'000;
 
+// a - b, clamped to int64's range. Times and durations come from log lines anyone can write
+// (a record from 1678 with a duration of 2,499,999 h), so their differences must not overflow.
+inline int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t out;
+  if (!__builtin_sub_overflow(a, b, &out)) return out;
+  return b < 0 ? INT64_MAX : INT64_MIN;
+}
+
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 

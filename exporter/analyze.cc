@@ -47,16 +47,14 @@ void FeedSingle(Input& input, Pipeline& pipeline) {
 
 // Several files: always feed the line with the earliest time next. A line without a time (a
 // continuation) goes with its file's previous line.
-void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline, int year) {
-  std::string scratch;
+void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline) {
   auto advance = [&](Input& input) {
     if (!input.reader->Next(&input.line)) {
       input.done = true;
       pipeline.CloseStream(input.stream);  // a finished file no longer holds back time
       return;
     }
-    const int64_t time = input.s3 ? tailers::PeekS3LineTime(input.line, &scratch)
-                                  : tailers::PeekLineTime(input.line, year, &scratch);
+    const int64_t time = pipeline.PeekTime(input.stream, input.line);
     if (time != 0) input.time_ns = time;
   };
   for (Input& input : inputs) advance(input);
@@ -113,7 +111,7 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
   if (inputs.size() == 1 && !inputs[0].s3) {
     FeedSingle(inputs[0], pipeline);
   } else {
-    FeedMerged(inputs, pipeline, CurrentYear());
+    FeedMerged(inputs, pipeline);
   }
   pipeline.Finish();
 

@@ -70,7 +70,11 @@ void UpdateCommonAnnotations(JsonValue* payload) {
   if (common == nullptr || !common->is_object()) {
     common = &payload->Set("commonAnnotations", JsonValue::EmptyObject());
   }
-  for (const auto& [key, value] : first->AsObject()) {
+  for (const auto& entry : first->AsObject()) {
+    // Named copies of the references, not a structured binding: clang 14 (the fuzz build)
+    // cannot capture bindings in a lambda.
+    const auto& key = entry.first;
+    const auto& value = entry.second;
     if (key.rfind("rca_", 0) != 0) continue;
     const bool shared = std::all_of(alerts.begin(), alerts.end(), [&](const JsonValue& alert) {
       const JsonValue* annotations = alert.Find("annotations");

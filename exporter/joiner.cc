@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "common/time_util.h"
 #include "tailers/registry_uri.h"
 
 namespace rrca::exporter {
@@ -54,16 +55,28 @@ uint64_t ResponseKey(std::string_view method, std::string_view uri, int status) 
 RequestJoiner::RequestJoiner(Options options, JoinedRequestSink* sink)
     : options_(options), sink_(sink) {}
 
-void RequestJoiner::OnEvent(const RegistryEvent& event, std::string_view source) {
-  if (event.kind == RegistryEvent::Kind::kAccessLog) {
-    OnAccessLine(event, source);
-  } else if (IsSummary(event)) {
+void RequestJoiner::OnEvent(const RegistryEvent& event, std::string_view source, uint32_t stream) {
+  const bool access = event.kind == RegistryEvent::Kind::kAccessLog;
+  const bool summary = !access && IsSummary(event);
+  NoteStreamEvent(stream, summary);
+  if (access) {
+    OnAccessLine(event, source, stream);
+  } else if (summary) {
     OnSummary(event, source);
   } else if (event.level < Level::kWarning && event.msg.starts_with("s3aws.Writer(")) {
     OnWriterTrace(event, source);
   } else {
     OnErrorLine(event, source);
   }
+}
+
+void RequestJoiner::NoteStreamEvent(uint32_t stream, bool summary) {
+  if (stream >= stream_events_.size()) {
+    stream_events_.resize(stream + 1, 0);
+    stream_has_summaries_.resize(stream + 1, false);
+  }
+  ++stream_events_[stream];
+  if (summary) stream_has_summaries_[stream] = true;
 }
 
 void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view source) {
@@ -78,7 +91,8 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
   request.source = source;
   request.time_ns = event.time_ns;
   request.duration_ns = event.duration_ns;
-  request.arrival_ns = event.duration_ns >= 0 ? event.time_ns - event.duration_ns : event.time_ns;
+  request.arrival_ns =
+      event.duration_ns >= 0 ? SaturatingSub(event.time_ns, event.duration_ns) : event.time_ns;
   request.request_id = event.request_id;
   request.method = event.method;
   request.uri = event.uri;
@@ -191,7 +205,8 @@ void RequestJoiner::OnWriterTrace(const RegistryEvent& event, std::string_view s
   if (event.trace_duration_ns >= 0) pending.writer_duration_ns = event.trace_duration_ns;
 }
 
-void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view source) {
+void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view source,
+                                 uint32_t stream) {
   const uint64_t key = ResponseKey(event.method, event.uri, event.status);
   if (ConsumeRecentSummary(key, event.time_ns)) {
     ++access_lines_matched_;
@@ -214,18 +229,42 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
   access.key = key;
   access.time_ns = event.time_ns;
   access.queued_wall_ns = wall_ns_;
+  access.stream = stream;
+  access.queued_line = stream_events_[stream];
+  access.summaries_in_stream = stream_has_summaries_[stream];
   access.source.assign(source);
   access.method.assign(event.method);
   access.uri.assign(event.uri);
   access.status = event.status;
   pending_access_.push_back(std::move(access));
   pending_access_index_.emplace(key, &pending_access_.back());
+  if (pending_access_.back().summaries_in_stream) {
+    same_stream_access_.push_back(&pending_access_.back());
+  }
+}
+
+bool RequestJoiner::SameStreamWaitOver(const PendingAccess& access) const {
+  if (stream_events_[access.stream] - access.queued_line >= kSameStreamLookahead) return true;
+  return wall_ns_ != 0 && wall_ns_ - access.queued_wall_ns >= kSameStreamWallWaitNs;
+}
+
+// Counts the waiting lines whose summary would have been read by now (see the class comment).
+// They stay in pending_access_, marked matched, until its own order drops them.
+void RequestJoiner::FlushSameStreamAccess() {
+  while (!same_stream_access_.empty() && SameStreamWaitOver(*same_stream_access_.front())) {
+    PendingAccess& access = *same_stream_access_.front();
+    same_stream_access_.pop_front();
+    if (access.matched) continue;
+    if (!MergeWithPending(access)) EmitAccess(access);
+    access.matched = true;
+  }
 }
 
 // How far a summary's arrival is from an access line's start. The access log truncates the
 // start to the second, so the best partner lies in [start, start + 1 s): measure from its middle.
 static int64_t MatchDistance(int64_t access_start_ns, int64_t arrival_ns) {
-  return std::llabs(arrival_ns - (access_start_ns + 500'000'000));
+  const int64_t distance = SaturatingSub(arrival_ns, SaturatingSub(access_start_ns, -500'000'000));
+  return distance == INT64_MIN ? INT64_MAX : std::llabs(distance);
 }
 
 // Identical requests (GET /v2/, POSTs to one repository) share a key, so each line takes the
@@ -267,6 +306,9 @@ bool RequestJoiner::ConsumePendingAccess(uint64_t key, int64_t arrival_ns) {
 
 void RequestJoiner::PopPendingAccess() {
   PendingAccess* front = &pending_access_.front();
+  if (!same_stream_access_.empty() && same_stream_access_.front() == front) {
+    same_stream_access_.pop_front();
+  }
   auto [begin, end] = pending_access_index_.equal_range(front->key);
   for (auto it = begin; it != end; ++it) {
     if (it->second == front) {
@@ -314,7 +356,7 @@ const std::string* RequestJoiner::FindPendingFor(uint64_t method_uri_key,
     auto pending = pending_.find(it->second);
     if (pending == pending_.end() || !pending->second.has_error_lines) continue;
     // The error lines are written while the request runs, after the (truncated) start second.
-    const int64_t delta = pending->second.first_time_ns - access_start_ns;
+    const int64_t delta = SaturatingSub(pending->second.first_time_ns, access_start_ns);
     if (delta >= -kAccessMatchTolerance && delta <= 2 * kAccessMatchTolerance) return &it->second;
   }
   return nullptr;
@@ -337,10 +379,10 @@ void RequestJoiner::EmitPending(const std::string& id, Pending& pending, int sta
     // when many lines wait (an attacker controls how many requests end without a summary).
     for (auto it = pending_access_.rbegin(); it != pending_access_.rend(); ++it) {
       PendingAccess& access = *it;
-      if (access.time_ns < pending.first_time_ns - 2 * kAccessMatchTolerance) break;
+      const int64_t delta = SaturatingSub(pending.first_time_ns, access.time_ns);
+      if (delta > 2 * kAccessMatchTolerance) break;
       if (!access.matched && access.method == pending.method && access.uri == pending.uri &&
-          pending.first_time_ns - access.time_ns >= -kAccessMatchTolerance &&
-          pending.first_time_ns - access.time_ns <= 2 * kAccessMatchTolerance) {
+          delta >= -kAccessMatchTolerance) {
         access.matched = true;
         status = access.status;
         ++access_lines_matched_;
@@ -386,8 +428,9 @@ void RequestJoiner::Emit(JoinedRequest& request) {
   if (request.IsError() && request.uri.find("_state=") != std::string_view::npos) {
     request.upload_state = tailers::DecodeUploadState(request.uri, &upload_scratch_);
     if (request.upload_state.valid && request.arrival_ns != 0) {
-      request.upload_age_seconds =
-          static_cast<double>(request.arrival_ns - request.upload_state.started_at_ns) / 1e9;
+      request.upload_age_seconds = static_cast<double>(SaturatingSub(
+                                       request.arrival_ns, request.upload_state.started_at_ns)) /
+                                   1e9;
       if (request.repository.empty()) request.repository = request.upload_state.name;
       if (request.upload_uuid.empty()) request.upload_uuid = request.upload_state.uuid;
     }
@@ -409,6 +452,7 @@ void RequestJoiner::AdvanceTo(int64_t now_ns, int64_t wall_ns) {
     }
     pending_order_.pop_front();
   }
+  FlushSameStreamAccess();
   const int64_t access_deadline = now_ns_ - options_.access_window_ns;
   while (!pending_access_.empty() && pending_access_.front().time_ns < access_deadline &&
          Waited(pending_access_.front().queued_wall_ns)) {
@@ -454,6 +498,7 @@ void RequestJoiner::FlushAll() {
   }
   pending_access_.clear();
   pending_access_index_.clear();
+  same_stream_access_.clear();
   pending_by_key_.clear();
   recent_summaries_.clear();
   recent_order_.clear();

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "common/event.h"
 #include "common/request.h"
@@ -26,7 +27,13 @@ class JoinedRequestSink {
 //    earlier warning/error lines of the same id say where it failed;
 //  * an access-log line counts only when no summary matches it (same method, URI and status,
 //    started within `kAccessMatchTolerance`): Harbor writes both into one file, and at level
-//    warn/error the application log has no line for successful responses;
+//    warn/error the application log has no line for successful responses. How long an unmatched
+//    access line waits depends on where its summary would be. The registry writes the summary
+//    before the access line (the access log wraps the handler), so when the line's own file
+//    (stream) also holds summaries, the partner is already read or a few lines behind (the two
+//    go through different pipes): the line waits kSameStreamLookahead more lines of its file
+//    or kSameStreamWallWaitNs, whichever comes first. Otherwise (access log in a file of its
+//    own) the summary may sit in another file read later: the line waits `access_window`;
 //  * error lines whose summary never comes are reported once `window` has passed (log time),
 //    with status unknown; error lines outside any request are reported at once.
 // Time only advances through AdvanceTo (log time), so tests step it. Owned by the processing
@@ -41,13 +48,16 @@ class RequestJoiner {
 
   RequestJoiner(Options options, JoinedRequestSink* sink);
 
-  void OnEvent(const RegistryEvent& event, std::string_view source);
+  // `stream` is the file the event was read from (the pipeline's stream id).
+  void OnEvent(const RegistryEvent& event, std::string_view source, uint32_t stream = 0);
   // Flushes what waited longer than its window, relative to `now_ns` (log time). With a wall
   // clock (`wall_ns` != 0, the daemon), an entry must also have waited kMinWallWaitNs of wall
   // time: files are read in chunks in any order, so log time alone would flush a line before
   // the file holding its partner was even read.
   void AdvanceTo(int64_t now_ns, int64_t wall_ns = 0);
   static constexpr int64_t kMinWallWaitNs = 2'000'000'000;
+  static constexpr int64_t kSameStreamWallWaitNs = 300'000'000;
+  static constexpr uint64_t kSameStreamLookahead = 64;
   // The wall clock at which the next events are queued (the daemon sets it per chunk).
   void SetWallClock(int64_t wall_ns) {
     if (wall_ns > wall_ns_) wall_ns_ = wall_ns;
@@ -75,6 +85,9 @@ class RequestJoiner {
     uint64_t key = 0;
     int64_t time_ns = 0;
     int64_t queued_wall_ns = 0;
+    uint64_t queued_line = 0;  // the stream's event count when queued
+    uint32_t stream = 0;
+    bool summaries_in_stream = false;
     bool matched = false;
     std::string source, method, uri;
     int status = 0;
@@ -94,10 +107,11 @@ class RequestJoiner {
   }
 
   void OnSummary(const RegistryEvent& event, std::string_view source);
+  void NoteStreamEvent(uint32_t stream, bool summary);
   void OnErrorLine(const RegistryEvent& event, std::string_view source);
   void OnWriterTrace(const RegistryEvent& event, std::string_view source);
   Pending& PendingFor(const RegistryEvent& event, std::string_view source);
-  void OnAccessLine(const RegistryEvent& event, std::string_view source);
+  void OnAccessLine(const RegistryEvent& event, std::string_view source, uint32_t stream);
   bool ConsumeRecentSummary(uint64_t key, int64_t start_ns);
   bool ConsumePendingAccess(uint64_t key, int64_t arrival_ns);
   void RememberSummary(uint64_t key, int64_t arrival_ns);
@@ -109,6 +123,8 @@ class RequestJoiner {
   void DropPending(std::unordered_map<std::string, Pending>::iterator it);
   void EmitAccess(const PendingAccess& access);
   void PopPendingAccess();
+  bool SameStreamWaitOver(const PendingAccess& access) const;
+  void FlushSameStreamAccess();
   void Emit(JoinedRequest& request);
   void ExpireRecent(int64_t now_ns);
 
@@ -121,6 +137,12 @@ class RequestJoiner {
   std::deque<PendingAccess> pending_access_;
   // key -> waiting access line; deque elements keep their address while others come and go.
   std::unordered_multimap<uint64_t, PendingAccess*> pending_access_index_;
+  // The waiting lines whose stream holds summaries, oldest first: a subsequence of
+  // pending_access_, so its front is always the first of them still in pending_access_.
+  std::deque<PendingAccess*> same_stream_access_;
+  // Per stream: events seen, and whether any was a summary.
+  std::vector<uint64_t> stream_events_;
+  std::vector<bool> stream_has_summaries_;
   std::unordered_multimap<uint64_t, int64_t> recent_summaries_;  // key -> arrival
   std::deque<RecentSummary> recent_order_;
   // Error summaries already reported: the registry writes one line per error code.

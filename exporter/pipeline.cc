@@ -5,17 +5,19 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/time_util.h"
 #include "exporter/correlator.h"
 #include "exporter/upload_metrics.h"
+#include "tailers/registry_parse.h"
 
 namespace rrca::exporter {
 
 // One stream's reader (registry or object-store log), forwarding what it parses to the shared
 // joiner or correlator with the source's name.
 struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3EventSink {
-  Stream(Pipeline* owner, std::string source_name, tailers::RegistryReader::Options options,
-         StreamKind stream_kind)
-      : pipeline(owner), source(std::move(source_name)), kind(stream_kind) {
+  Stream(Pipeline* owner, uint32_t stream_id, std::string source_name,
+         tailers::RegistryReader::Options options, StreamKind stream_kind)
+      : pipeline(owner), id(stream_id), source(std::move(source_name)), kind(stream_kind) {
     if (kind == StreamKind::kRegistry) {
       registry = std::make_unique<tailers::RegistryReader>(options, this);
     } else {
@@ -37,7 +39,7 @@ struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3E
 
   void OnRegistryEvent(const RegistryEvent& event) override {
     if (event.time_ns > pipeline->latest_time_ns_) pipeline->latest_time_ns_ = event.time_ns;
-    pipeline->joiner_.OnEvent(event, source);
+    pipeline->joiner_.OnEvent(event, source, id);
   }
   void OnS3Event(const S3Event& event) override { pipeline->OnS3Event(event, source); }
 
@@ -64,6 +66,7 @@ struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3E
   }
 
   Pipeline* pipeline;
+  uint32_t id;
   std::string source;
   StreamKind kind;
   std::unique_ptr<tailers::RegistryReader> registry;
@@ -81,7 +84,8 @@ Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
       joiner_(options_.join, this) {
   if (metrics_ != nullptr) {
     metrics_->DeclareCauses(rules_->causes());
-    upload_metrics_ = std::make_unique<UploadMetrics>(metrics_->registry());
+    upload_metrics_ =
+        std::make_unique<UploadMetrics>(metrics_->registry(), &metrics_->exposition());
   }
   UploadCorrelator::Options correlator_options;
   correlator_options.root_directory = options_.storage_root_directory;
@@ -101,11 +105,18 @@ Pipeline::StreamId Pipeline::OpenStream(std::string source, tailers::EnvelopeHin
   reader_options.envelope = envelope;
   reader_options.max_record_bytes = options_.max_record_bytes;
   reader_options.syslog_year = options_.syslog_year;
-  streams_.push_back(std::make_unique<Stream>(this, std::move(source), reader_options, kind));
+  const auto id = static_cast<uint32_t>(streams_.size());
+  streams_.push_back(std::make_unique<Stream>(this, id, std::move(source), reader_options, kind));
   return streams_.size() - 1;
 }
 
 void Pipeline::OnLine(StreamId stream, std::string_view line) { streams_[stream]->OnLine(line); }
+
+int64_t Pipeline::PeekTime(StreamId stream, std::string_view line) {
+  Stream& peeked = *streams_[stream];
+  if (peeked.s3 != nullptr) return peeked.s3->PeekTime(line);
+  return tailers::PeekLineTime(line, options_.syslog_year, &peek_scratch_);
+}
 
 void Pipeline::FlushStream(StreamId stream) { streams_[stream]->Flush(); }
 
@@ -147,11 +158,13 @@ void Pipeline::Tick(int64_t wall_ns) {
   WarnAboutFolding(wall_ns);
 }
 
-// Rate-limited: at most one line a minute says how many events went to "__other__".
+// Rate-limited: at most one line a minute says how many events went to "__other__". A
+// one-shot analysis has no wall clock: its minute is one of log time.
 void Pipeline::WarnAboutFolding(int64_t wall_ns) {
   const uint64_t folded = repositories_.folded();
+  const int64_t clock_ns = wall_ns != 0 ? wall_ns : latest_time_ns_;
   if (folded == folded_logged_ ||
-      (wall_ns != 0 && wall_ns - folded_logged_at_ns_ < 60'000'000'000)) {
+      (folded_logged_ != 0 && SaturatingSub(clock_ns, folded_logged_at_ns_) < 60'000'000'000)) {
     return;
   }
   spdlog::warn(
@@ -159,7 +172,7 @@ void Pipeline::WarnAboutFolding(int64_t wall_ns) {
       "repositories (raise it, or add repository_rewrites)",
       folded - folded_logged_, repositories_.cap());
   folded_logged_ = folded;
-  folded_logged_at_ns_ = wall_ns;
+  folded_logged_at_ns_ = clock_ns;
 }
 
 void Pipeline::Finish() {
@@ -170,6 +183,8 @@ void Pipeline::Finish() {
   joiner_.FlushAll();
   correlator_->FlushAll();
   Tick();
+  // One-shot callers (analyze --format=metrics) serialize the prometheus-cpp registry alone.
+  if (metrics_ != nullptr) metrics_->PublishToRegistry();
 }
 
 void Pipeline::SetRules(std::shared_ptr<const rules::RuleSet> rules) {

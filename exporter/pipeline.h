@@ -60,6 +60,9 @@ class Pipeline : private JoinedRequestSink {
   StreamId OpenStream(std::string source, tailers::EnvelopeHint envelope,
                       StreamKind kind = StreamKind::kRegistry);
   void OnLine(StreamId stream, std::string_view line);
+  // The time of the line that OnLine(stream, line) gets next (0: none), for merging files by
+  // time; an object-store line is parsed once for both calls.
+  int64_t PeekTime(StreamId stream, std::string_view line);
   // Emits a record held for a continuation line (rotation, idle stream).
   void FlushStream(StreamId stream);
   // The stream's file is gone: flush it and free its reader (its final counts are published).
@@ -94,6 +97,7 @@ class Pipeline : private JoinedRequestSink {
   void WarnAboutFolding(int64_t wall_ns);
 
   Options options_;
+  std::string peek_scratch_;
   std::shared_ptr<const rules::RuleSet> rules_;
   Metrics* metrics_;
   RepositoryTable repositories_;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what registry-rca needs from Debian's packages. Idempotent; quiet when all is there.
 #   scripts/install-deps.sh          build dependencies
-#   scripts/install-deps.sh --test   plus what the test suite drives (promtool, logrotate, ...)
+#   scripts/install-deps.sh --test   plus what the test suite drives (promtool, logrotate,
+#                                    systemd-analyze, strace, yamllint) and clang for fuzzing
 set -euo pipefail
 
 build_packages=(cmake g++ make pkg-config clang-format
@@ -9,7 +10,9 @@ build_packages=(cmake g++ make pkg-config clang-format
   libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 test_packages=(prometheus prometheus-alertmanager logrotate python3 python3-yaml curl
-  procps time psmisc openssl apache2-utils netcat-openbsd)
+  procps time psmisc openssl apache2-utils netcat-openbsd
+  systemd strace yamllint python3-kubernetes
+  clang libclang-rt-14-dev)
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then wanted+=("${test_packages[@]}"); fi

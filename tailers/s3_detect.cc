@@ -120,11 +120,7 @@ bool MillisToNanos(int64_t millis, int64_t* nanos) {
 ParseResult CheckS3EventText(const S3Event& event) {
   for (const std::string_view text :
        {event.raw_operation, event.bucket, event.key, event.request_id, event.error_code}) {
-    for (size_t pos = 0; pos < text.size();) {
-      const size_t length = Utf8SequenceLength(text, pos);
-      if (length == 0) return ParseResult::kMalformed;
-      pos += length;
-    }
+    if (!IsValidUtf8(text)) return ParseResult::kMalformed;
   }
   return ParseResult::kOk;
 }

@@ -28,21 +28,34 @@ int64_t PeekS3LineTime(std::string_view line, std::string* scratch) {
                                                                                    : 0;
 }
 
+void S3Reader::Parse(std::string_view line) {
+  parsed_.data = line.data();
+  parsed_.size = line.size();
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  parsed_.format = DetectS3Format(line);
+  parsed_.event = S3Event{};
+  parsed_.result = ParseAny(line, parsed_.format, &scratch_, &parsed_.event);
+}
+
+int64_t S3Reader::PeekTime(std::string_view line) {
+  Parse(line);
+  return parsed_.result == ParseResult::kOk ? parsed_.event.start_ns : 0;
+}
+
 void S3Reader::OnLine(std::string_view line) {
   ++stats_.lines;
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  const S3Format format = DetectS3Format(line);
-  S3Event event;
-  const ParseResult result = ParseAny(line, format, &scratch_, &event);
-  if (result == ParseResult::kNotThisFormat) {
+  if (parsed_.data != line.data() || parsed_.size != line.size()) Parse(line);
+  parsed_.data = nullptr;
+  if (parsed_.result == ParseResult::kNotThisFormat) {
     ++stats_.not_access_lines;
     return;
   }
-  if (result == ParseResult::kMalformed) {
+  if (parsed_.result == ParseResult::kMalformed) {
     ++stats_.malformed;
     return;
   }
-  ++stats_.records[static_cast<size_t>(format)];
+  const S3Event& event = parsed_.event;
+  ++stats_.records[static_cast<size_t>(parsed_.format)];
   if (event.start_ns > last_time_ns_) last_time_ns_ = event.start_ns;
   sink_->OnS3Event(event);
 }

@@ -3,6 +3,7 @@
 // written from RFC 8259 / RFC 3629 here, not by the code under test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <random>
@@ -144,6 +145,25 @@ TEST(JsonEscapeTest, SequenceLength) {
   EXPECT_EQ(Utf8SequenceLength("\xC0\x80", 0), 0u);      // overlong NUL
   EXPECT_EQ(Utf8SequenceLength("\xED\xBF\xBF", 0), 0u);  // surrogate
   EXPECT_EQ(Utf8SequenceLength("\x80", 0), 0u);
+}
+
+// IsValidUtf8's eight-bytes-at-a-time path agrees with the reference at every offset: one bad
+// or multi-byte sequence placed anywhere in a run of ASCII.
+TEST(JsonEscapeTest, IsValidUtf8AgreesWithTheReferenceAtEveryOffset) {
+  const std::string pieces[] = {"\xC2\xB5",     "\xF0\x9F\x98\x80", "\x80", "\xC0\x80",
+                                "\xED\xBF\xBF", "\xF0\x9F\x98",     "\xFF"};
+  for (const std::string& piece : pieces) {
+    for (size_t at = 0; at <= 20; ++at) {
+      for (size_t length : {at, at + 1, at + 7, size_t{24}}) {
+        std::string text(std::max(length, at), 'a');
+        text.insert(at, piece);
+        SCOPED_TRACE(testing::Message() << "piece of " << piece.size() << " at " << at);
+        EXPECT_EQ(IsValidUtf8(text), ValidUtf8(text));
+      }
+    }
+  }
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("0123456789abcdefXYZ"));
 }
 
 TEST(JsonEscapeTest, EverySingleByteGivesValidJson) {

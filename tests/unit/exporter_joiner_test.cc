@@ -12,6 +12,8 @@ namespace {
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSecond;
 
+constexpr int64_t JoinerWallStep(int64_t millis) { return millis * 1'000'000; }
+
 struct Seen {
   JoinedRequest::Origin origin;
   std::string request_id, method, uri, err_detail, messages;
@@ -189,6 +191,79 @@ TEST(JoinerTest, WallClockHoldsBackFlushingInTheDaemon) {
   EXPECT_TRUE(out.seen.empty());
   joiner.AdvanceTo(kT0 + 100 * kSecond, 1000 * kSecond + 3 * kSecond);
   EXPECT_EQ(out.seen.size(), 1u);
+}
+
+// Harbor writes the application log and the access log into one file: there the summary is
+// written before its access line, so an unmatched access line is counted within a fraction of
+// a second instead of the access window.
+TEST(JoinerTest, AccessOnlyLineInAFileWithSummariesIsCountedWithinAFractionOfASecond) {
+  Collector out;
+  RequestJoiner::Options options;
+  options.access_window_ns = 5 * kSecond;
+  RequestJoiner joiner(options, &out);
+  const int64_t wall = 1000 * kSecond;
+  joiner.AdvanceTo(kT0, wall);
+  joiner.OnEvent(Summary(kT0, "r1", 202), "registry", 3);
+  joiner.OnEvent(Access(kT0, 202), "registry", 3);  // the summary's own line: matched
+  joiner.OnEvent(Access(kT0 + kSecond, 401, "GET", "/v2/"), "registry", 3);
+  joiner.AdvanceTo(kT0 + kSecond, wall + JoinerWallStep(100));
+  EXPECT_EQ(out.seen.size(), 1u);  // the summary only
+  joiner.AdvanceTo(kT0 + kSecond, wall + JoinerWallStep(400));
+  ASSERT_EQ(out.seen.size(), 2u);
+  EXPECT_EQ(out.seen[1].status, 401);
+  EXPECT_EQ(out.seen[1].origin, JoinedRequest::Origin::kAccessLog);
+  joiner.FlushAll();
+  EXPECT_EQ(out.seen.size(), 2u);  // counted once
+}
+
+// Without a wall clock (analyze), a few more lines of the same file are enough.
+TEST(JoinerTest, AccessOnlyLineIsCountedOnceItsFileHasMovedOn) {
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  joiner.OnEvent(Summary(kT0, "r0", 200, "/v2/"), "registry", 0);
+  joiner.OnEvent(Access(kT0, 503, "GET", "/v2/x"), "registry", 0);
+  const auto other_request = [&](uint64_t i) {
+    joiner.OnEvent(Summary(kT0, "n" + std::to_string(i), 200, "/v2/n"), "registry", 0);
+  };
+  for (uint64_t i = 0; i + 1 < RequestJoiner::kSameStreamLookahead; ++i) other_request(i);
+  joiner.AdvanceTo(kT0);
+  EXPECT_EQ(out.seen.size(), RequestJoiner::kSameStreamLookahead);  // summaries only
+  other_request(RequestJoiner::kSameStreamLookahead);
+  joiner.AdvanceTo(kT0);
+  ASSERT_EQ(out.seen.size(), RequestJoiner::kSameStreamLookahead + 2);
+  EXPECT_EQ(out.seen.back().status, 503);
+  EXPECT_EQ(out.seen.back().origin, JoinedRequest::Origin::kAccessLog);
+}
+
+// A summary that comes just after its access line through the other pipe still pairs.
+TEST(JoinerTest, SummaryJustAfterItsAccessLineInTheSameFileIsNotCountedTwice) {
+  Collector out;
+  RequestJoiner joiner({}, &out);
+  const int64_t wall = 1000 * kSecond;
+  joiner.AdvanceTo(kT0, wall);
+  joiner.OnEvent(Summary(kT0, "r0", 200, "/v2/"), "registry", 1);
+  joiner.OnEvent(Access(kT0 + kSecond, 202), "registry", 1);
+  joiner.OnEvent(Summary(kT0 + kSecond + kSecond / 2, "r1", 202), "registry", 1);
+  joiner.AdvanceTo(kT0 + 2 * kSecond, wall + JoinerWallStep(500));
+  joiner.FlushAll();
+  ASSERT_EQ(out.seen.size(), 2u);
+  EXPECT_EQ(out.seen[1].origin, JoinedRequest::Origin::kSummary);
+}
+
+// An access log in a file of its own still waits for summaries from the other file.
+TEST(JoinerTest, AccessLineInAFileWithoutSummariesWaitsItsWindow) {
+  Collector out;
+  RequestJoiner::Options options;
+  options.access_window_ns = 5 * kSecond;
+  RequestJoiner joiner(options, &out);
+  const int64_t wall = 1000 * kSecond;
+  joiner.AdvanceTo(kT0, wall);
+  joiner.OnEvent(Summary(kT0, "r0", 200, "/v2/"), "registry", 0);
+  joiner.OnEvent(Access(kT0, 401, "GET", "/v2/x"), "registry", 1);
+  joiner.AdvanceTo(kT0 + kSecond, wall + kSecond);
+  EXPECT_EQ(out.seen.size(), 1u);
+  joiner.AdvanceTo(kT0 + 6 * kSecond, wall + 3 * kSecond);
+  EXPECT_EQ(out.seen.size(), 2u);
 }
 
 TEST(JoinerTest, PendingRequestsAreBounded) {
