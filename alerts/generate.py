@@ -646,8 +646,26 @@ def merge(base: dict, over: dict) -> dict:
     return out
 
 
+def seconds(duration: str) -> float:
+    """A Prometheus duration ("90s", "15m", "1h30m") in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a duration: {duration!r}")
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+def check_hold_times(cfg: dict) -> list[str]:
+    """The generic alert must hold longer than every cause alert that inhibits it."""
+    generic = seconds(cfg["generic"]["for"])
+    return [f"generic.for = {cfg['generic']['for']} is not longer than {s['alert']}'s "
+            f"for = {s['for']}: the generic alert would page before the cause alert mutes it"
+            for s in cfg["cause_alert"] if s["explains_5xx"] and seconds(s["for"]) >= generic]
+
+
 def set_all_for(cfg: dict, duration: str) -> dict:
-    """Every alert's hold time set to `duration` (keys `for` and `*_for`)."""
+    """Every alert's hold time set to `duration` (keys `for` and `*_for`), except the generic
+    alert's, set to three times that so that the cause alerts still fire first."""
     out = copy.deepcopy(cfg)
 
     def walk(node):
@@ -661,6 +679,7 @@ def set_all_for(cfg: dict, duration: str) -> dict:
             for item in node:
                 walk(item)
     walk(out)
+    out["generic"]["for"] = f"{round(3 * seconds(duration))}s"
     return out
 
 
@@ -680,7 +699,8 @@ def main() -> int:
                     help="TOML merged over the config (tables merge; cause_alert by name)")
     ap.add_argument("--out-dir", default=HERE)
     ap.add_argument("--for", dest="for_all", metavar="DURATION",
-                    help="replace every alert's `for:` (e.g. 10s for a live test)")
+                    help="replace every alert's `for:` (e.g. 10s for a live test); the "
+                         "generic alert gets three times that")
     ap.add_argument("--check", action="store_true",
                     help="compare with the files in --out-dir instead of writing them")
     args = ap.parse_args()
@@ -691,6 +711,11 @@ def main() -> int:
             cfg = merge(cfg, tomllib.load(f))
     if args.for_all:
         cfg = set_all_for(cfg, args.for_all)
+    problems = check_hold_times(cfg)
+    for problem in problems:
+        print(f"generate.py: {problem}", file=sys.stderr)
+    if problems:
+        return 2
     files = render(cfg)
     stale = 0
     for name, text in files.items():

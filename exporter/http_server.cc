@@ -172,6 +172,9 @@ void HttpServer::Route(const std::string& path, Handler handler) {
 
 Status HttpServer::Start(const std::string& listen_address, int threads) {
   if (!config_status_.ok()) return config_status_;  // never serve plaintext instead of TLS
+  // spdlog creates its default logger on first use; do that here, before the serving threads
+  // log concurrently (Debian's libspdlog is not instrumented, so TSan would see a race).
+  spdlog::default_logger();
   front_ = std::make_unique<WebFront>(front_options_, State()->tls);
   if (Status listening = front_->Listen(listen_address); !listening.ok()) {
     front_.reset();
