@@ -10,26 +10,17 @@
 
 #include "common/time_util.h"
 #include "exporter/enricher_http.h"
+#include "exporter/yaml_fields.h"
 
 namespace rrca::exporter {
 namespace {
 
-// Collects errors with their YAML position; every yaml-cpp call that can throw goes through it.
-class ConfigParser {
+// registry-rca's configuration; the field helpers (and the error list) are YamlFields'.
+class ConfigParser : public YamlFields {
  public:
   static constexpr double kMaxNumber = 1e18;  // fits size_t and int64_t
   static constexpr double kMaxSeconds = 1e9;  // ~31 years; as nanoseconds, fits int64_t
-  explicit ConfigParser(std::string file) : file_(std::move(file)) {}
-
-  void Error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    std::ostringstream out;
-    out << file_;
-    if (node.IsDefined() && node.Mark().line >= 0) {
-      out << ":" << node.Mark().line + 1 << ":" << node.Mark().column + 1;
-    }
-    out << ": " << path << ": " << message;
-    errors_.push_back(out.str());
-  }
+  using YamlFields::YamlFields;
 
   void CheckKeys(const YAML::Node& node, const std::string& path,
                  const std::set<std::string>& allowed) {
@@ -41,25 +32,9 @@ class ConfigParser {
     }
   }
 
-  std::string String(const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar()) {
-      Error(node, path, "must be a string");
-      return "";
-    }
-    return node.as<std::string>();
-  }
-
+  // `paths: /var/log/x.log` is a list of one.
   std::vector<std::string> StringList(const YAML::Node& node, const std::string& path) {
-    std::vector<std::string> out;
-    if (node.IsScalar()) return {node.as<std::string>()};
-    if (!node.IsSequence()) {
-      Error(node, path, "must be a list of strings");
-      return out;
-    }
-    for (size_t i = 0; i < node.size(); ++i) {
-      out.push_back(String(node[i], path + "[" + std::to_string(i) + "]"));
-    }
-    return out;
+    return YamlFields::StringList(node, path, /*scalar_is_list=*/true);
   }
 
   double Number(const YAML::Node& node, const std::string& path, double min) {
@@ -291,12 +266,6 @@ class ConfigParser {
       config->repository_rewrites.push_back(std::move(rewrite));
     }
   }
-
-  std::vector<std::string>& errors() { return errors_; }
-
- private:
-  std::string file_;
-  std::vector<std::string> errors_;
 };
 
 }  // namespace
@@ -305,18 +274,9 @@ StatusOr<Config> ParseConfig(const std::string& text, const std::string& file_na
   Config config;
   config.file = file_name;
   ConfigParser parser(file_name);
-  try {
-    parser.ParseRoot(YAML::Load(text), &config);
-  } catch (const YAML::Exception& e) {
-    parser.errors().push_back(file_name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                              std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
-  if (!parser.errors().empty()) {
-    std::string message;
-    for (const std::string& error : parser.errors()) message += error + "\n";
-    message.pop_back();
-    return Status::Error(message);
-  }
+  const Status parsed = ParseYamlDocument(
+      text, file_name, parser, [&](const YAML::Node& root) { parser.ParseRoot(root, &config); });
+  if (!parsed.ok()) return parsed;
   return config;
 }
 

@@ -322,17 +322,7 @@ void RequestJoiner::PopPendingAccess() {
 void RequestJoiner::RememberSummary(uint64_t key, int64_t arrival_ns) {
   recent_summaries_.emplace(key, arrival_ns);
   recent_order_.push_back({key, arrival_ns, wall_ns_});
-  if (recent_order_.size() > options_.max_pending * 2) {
-    const RecentSummary oldest = recent_order_.front();
-    recent_order_.pop_front();
-    auto [begin, end] = recent_summaries_.equal_range(oldest.key);
-    for (auto it = begin; it != end; ++it) {
-      if (it->second == oldest.arrival_ns) {
-        recent_summaries_.erase(it);
-        break;
-      }
-    }
-  }
+  if (recent_order_.size() > options_.max_pending * 2) ForgetOldestSummary();
 }
 
 void RequestJoiner::DropPending(std::unordered_map<std::string, Pending>::iterator it) {
@@ -471,14 +461,18 @@ void RequestJoiner::AdvanceTo(int64_t now_ns, int64_t wall_ns) {
 void RequestJoiner::ExpireRecent(int64_t deadline_ns) {
   while (!recent_order_.empty() && recent_order_.front().arrival_ns < deadline_ns &&
          Waited(recent_order_.front().queued_wall_ns)) {
-    const RecentSummary oldest = recent_order_.front();
-    recent_order_.pop_front();
-    auto [begin, end] = recent_summaries_.equal_range(oldest.key);
-    for (auto it = begin; it != end; ++it) {
-      if (it->second == oldest.arrival_ns) {
-        recent_summaries_.erase(it);
-        break;
-      }
+    ForgetOldestSummary();
+  }
+}
+
+void RequestJoiner::ForgetOldestSummary() {
+  const RecentSummary oldest = recent_order_.front();
+  recent_order_.pop_front();
+  auto [begin, end] = recent_summaries_.equal_range(oldest.key);
+  for (auto it = begin; it != end; ++it) {
+    if (it->second == oldest.arrival_ns) {
+      recent_summaries_.erase(it);
+      break;
     }
   }
 }

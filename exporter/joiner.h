@@ -127,6 +127,7 @@ class RequestJoiner {
   void FlushSameStreamAccess();
   void Emit(JoinedRequest& request);
   void ExpireRecent(int64_t now_ns);
+  void ForgetOldestSummary();
 
   Options options_;
   JoinedRequestSink* sink_;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "exporter/web_auth.h"
+#include "exporter/yaml_fields.h"
 
 namespace rrca::exporter {
 namespace {
@@ -24,20 +25,10 @@ const std::map<std::string, std::vector<std::string>>& AllowedHeaders() {
   return *kAllowed;
 }
 
-// Collects errors with their YAML position; every yaml-cpp call that can throw goes through it.
-class WebConfigParser {
+// The web configuration (exporter-toolkit's format); field helpers and errors are YamlFields'.
+class WebConfigParser : public YamlFields {
  public:
-  explicit WebConfigParser(std::string file) : file_(std::move(file)) {}
-
-  void Error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    std::ostringstream out;
-    out << file_;
-    if (node.IsDefined() && node.Mark().line >= 0) {
-      out << ":" << node.Mark().line + 1 << ":" << node.Mark().column + 1;
-    }
-    out << ": " << path << ": " << message;
-    errors_.push_back(out.str());
-  }
+  using YamlFields::YamlFields;
 
   bool Map(const YAML::Node& node, const std::string& path, const std::set<std::string>& keys) {
     if (node.IsNull()) return false;  // `tls_server_config:` with nothing under it
@@ -50,34 +41,6 @@ class WebConfigParser {
       if (!keys.contains(key)) Error(entry.first, path + "." + key, "unknown key");
     }
     return true;
-  }
-
-  std::string String(const YAML::Node& node, const std::string& path) {
-    if (!node.IsScalar()) {
-      Error(node, path, "must be a string");
-      return "";
-    }
-    return node.as<std::string>();
-  }
-
-  std::vector<std::string> StringList(const YAML::Node& node, const std::string& path) {
-    std::vector<std::string> out;
-    if (!node.IsSequence()) {
-      Error(node, path, "must be a list of strings");
-      return out;
-    }
-    for (size_t i = 0; i < node.size(); ++i) {
-      out.push_back(String(node[i], path + "[" + std::to_string(i) + "]"));
-    }
-    return out;
-  }
-
-  bool Bool(const YAML::Node& node, const std::string& path) {
-    bool value = false;
-    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
-      Error(node, path, "must be true or false");
-    }
-    return value;
   }
 
   TlsVersion Version(const YAML::Node& node, const std::string& path) {
@@ -242,12 +205,6 @@ class WebConfigParser {
     if (root["http_server_config"]) ParseHttp(root["http_server_config"], config);
     if (root["basic_auth_users"]) ParseUsers(root["basic_auth_users"], config);
   }
-
-  std::vector<std::string>& errors() { return errors_; }
-
- private:
-  std::string file_;
-  std::vector<std::string> errors_;
 };
 
 std::string Resolve(const std::filesystem::path& base, const std::string& file) {
@@ -261,18 +218,9 @@ StatusOr<WebConfig> ParseWebConfig(const std::string& text, const std::string& f
   WebConfig config;
   config.file = file_name;
   WebConfigParser parser(file_name);
-  try {
-    parser.ParseRoot(YAML::Load(text), &config);
-  } catch (const YAML::Exception& e) {
-    parser.errors().push_back(file_name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                              std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
-  if (!parser.errors().empty()) {
-    std::string message;
-    for (const std::string& error : parser.errors()) message += error + "\n";
-    message.pop_back();
-    return Status::Error(message);
-  }
+  const Status parsed = ParseYamlDocument(
+      text, file_name, parser, [&](const YAML::Node& root) { parser.ParseRoot(root, &config); });
+  if (!parsed.ok()) return parsed;
   return config;
 }
 
