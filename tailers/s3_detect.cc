@@ -1,5 +1,6 @@
 // Which S3 log format a line is, and the small checks every S3 parser shares.
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "common/json_escape.h"
@@ -32,11 +33,23 @@ bool LooksLikeAwsAccess(std::string_view line) {
   return time.size() > 3 && time[0] == '[' && time[1] >= '0' && time[1] <= '9' && time[3] == '/';
 }
 
+// "... beast: 0x7f..: " or "... civetweb: 0x7f..: ". Two thirds of a radosgw log are its other
+// lines ("====== starting new request req=0x..."), so the search looks for the rarer ": 0x"
+// (memmem) and only then at the word before it.
 bool LooksLikeRgwAccess(std::string_view line) {
   const std::string_view head = line.substr(0, 256);
-  for (const std::string_view marker : {"beast: 0x", "civetweb: 0x"}) {
-    const size_t at = head.find(marker);
-    if (at != std::string_view::npos && (at == 0 || head[at - 1] == ' ')) return true;
+  size_t from = 0;
+  while (from < head.size()) {
+    const void* found = ::memmem(head.data() + from, head.size() - from, ": 0x", 4);
+    if (found == nullptr) return false;
+    const size_t at = static_cast<const char*>(found) - head.data();
+    for (const std::string_view word : {std::string_view("beast"), std::string_view("civetweb")}) {
+      if (at >= word.size() && head.substr(at - word.size(), word.size()) == word &&
+          (at == word.size() || head[at - word.size() - 1] == ' ')) {
+        return true;
+      }
+    }
+    from = at + 1;
   }
   return false;
 }
