@@ -1,6 +1,9 @@
-// What a /metrics scrape costs inside the daemon with 1,000 repositories x all causes: the
-// prometheus-cpp Registry::Collect (taken under the processing lock in daemon.cc's Scrape) and
-// the TextSerializer (outside it). bench/scrape_bench.py measures the same end to end over HTTP.
+// What a /metrics scrape costs inside the daemon with 1,000 repositories x all causes, on the
+// product's path (daemon.cc's Scrape): Metrics::TakeSnapshot under the processing lock (the small
+// prometheus-cpp registry's Collect and the ExpositionStore's flat arrays copied), then
+// Metrics::Render outside it. BM_Legacy* measure the path before issue 7: the same series in
+// prometheus-cpp families (the store copied into a registry of its own), Registry::Collect and
+// TextSerializer. bench/scrape_bench.py measures the scrape end to end over HTTP.
 //
 //   build-perf/bench/scrape_bench [--benchmark_filter=...]
 //
@@ -14,10 +17,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -136,24 +137,100 @@ Filled& Fill(size_t repos) {
   return filled;
 }
 
-void Describe(benchmark::State& state, Filled& filled) {
-  size_t series = 0;
-  for (const auto& family : filled.registry->Collect()) series += family.metric.size();
-  state.counters["series"] = static_cast<double>(series);
+// The registry as it was before the ExpositionStore: every family in prometheus-cpp.
+prometheus::Registry& Legacy(Filled& filled) {
+  static std::map<Filled*, std::unique_ptr<prometheus::Registry>> cache;
+  auto& slot = cache[&filled];
+  if (!slot) {
+    slot = std::make_unique<prometheus::Registry>();
+    filled.metrics->exposition().CopyInto(*slot);
+  }
+  return *slot;
+}
+
+// Both registries: the small one stays in prometheus-cpp on either path.
+std::vector<prometheus::MetricFamily> LegacyCollect(Filled& filled) {
+  std::vector<prometheus::MetricFamily> families = filled.registry->Collect();
+  for (auto& family : Legacy(filled).Collect()) families.push_back(std::move(family));
+  return families;
+}
+
+void Describe(benchmark::State& state, Filled& filled, size_t body_bytes) {
+  state.counters["series"] = static_cast<double>(filled.metrics->exposition().series_count() + [&] {
+    size_t series = 0;
+    for (const auto& family : filled.registry->Collect()) series += family.metric.size();
+    return series;
+  }());
   state.counters["error_kinds"] = static_cast<double>(filled.error_kinds);
   state.counters["causes"] = static_cast<double>(filled.causes);
+  state.counters["body_bytes"] = static_cast<double>(body_bytes);
 }
 
-void BM_Collect(benchmark::State& state) {
-  Filled& filled = Fill(static_cast<size_t>(state.range(0)));
-  for (auto _ : state) benchmark::DoNotOptimize(filled.registry->Collect());
-  Describe(state, filled);
+std::vector<std::string> SortedLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  return lines;
 }
-BENCHMARK(BM_Collect)->Arg(1000)->Unit(benchmark::kMillisecond);
 
-void BM_Serialize(benchmark::State& state) {
+// The whole scrape as the daemon does it (without HTTP and the positions file). `same_as_legacy`
+// = 1 when the body holds exactly the lines prometheus-cpp writes for the same series (families
+// and series may come in another order).
+void BM_Scrape(benchmark::State& state) {
   Filled& filled = Fill(static_cast<size_t>(state.range(0)));
-  const auto families = filled.registry->Collect();
+  {
+    ex::Metrics::Snapshot snapshot;
+    filled.metrics->TakeSnapshot(&snapshot);
+    const bool same = SortedLines(ex::Metrics::Render(snapshot)) ==
+                      SortedLines(prometheus::TextSerializer().Serialize(LegacyCollect(filled)));
+    state.counters["same_as_legacy"] = same ? 1 : 0;
+  }
+  size_t bytes = 0;
+  for (auto _ : state) {
+    ex::Metrics::Snapshot snapshot;
+    filled.metrics->TakeSnapshot(&snapshot);
+    const std::string body = ex::Metrics::Render(snapshot);
+    bytes = body.size();
+    benchmark::DoNotOptimize(body.data());
+  }
+  Describe(state, filled, bytes);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+}
+BENCHMARK(BM_Scrape)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// The part under the processing lock: what the tailers wait for while a scrape runs.
+void BM_ScrapeUnderLock(benchmark::State& state) {
+  Filled& filled = Fill(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) {
+    ex::Metrics::Snapshot snapshot;
+    filled.metrics->TakeSnapshot(&snapshot);
+    benchmark::DoNotOptimize(snapshot.store.values.data());
+  }
+}
+BENCHMARK(BM_ScrapeUnderLock)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+// The part outside the lock.
+void BM_ScrapeRender(benchmark::State& state) {
+  Filled& filled = Fill(static_cast<size_t>(state.range(0)));
+  ex::Metrics::Snapshot snapshot;
+  filled.metrics->TakeSnapshot(&snapshot);
+  for (auto _ : state) {
+    const std::string body = ex::Metrics::Render(snapshot);
+    benchmark::DoNotOptimize(body.data());
+  }
+}
+BENCHMARK(BM_ScrapeRender)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void BM_LegacyCollect(benchmark::State& state) {
+  Filled& filled = Fill(static_cast<size_t>(state.range(0)));
+  Legacy(filled);
+  for (auto _ : state) benchmark::DoNotOptimize(LegacyCollect(filled));
+}
+BENCHMARK(BM_LegacyCollect)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void BM_LegacySerialize(benchmark::State& state) {
+  const auto families = LegacyCollect(Fill(static_cast<size_t>(state.range(0))));
   size_t bytes = 0;
   for (auto _ : state) {
     const std::string body = prometheus::TextSerializer().Serialize(families);
@@ -161,62 +238,8 @@ void BM_Serialize(benchmark::State& state) {
     benchmark::DoNotOptimize(body.data());
   }
   state.counters["body_bytes"] = static_cast<double>(bytes);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
 }
-BENCHMARK(BM_Serialize)->Arg(1000)->Unit(benchmark::kMillisecond);
-
-void BM_CollectAndSerialize(benchmark::State& state) {
-  Filled& filled = Fill(static_cast<size_t>(state.range(0)));
-  for (auto _ : state) {
-    const std::string body = prometheus::TextSerializer().Serialize(filled.registry->Collect());
-    benchmark::DoNotOptimize(body.data());
-  }
-  Describe(state, filled);
-}
-BENCHMARK(BM_CollectAndSerialize)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
-
-// A prototype of the proposed fix, for its order of magnitude: every counter series' text prefix
-// (`name{label="value",...} `) rendered once, values kept in a flat array; a scrape copies the
-// values (what would happen under the processing lock) and renders them with std::to_chars into
-// one reserved string. Counters only (they are all but a few hundred of the series); no escaping
-// needed for these label values.
-void BM_PrototypePrerendered(benchmark::State& state) {
-  Filled& filled = Fill(static_cast<size_t>(state.range(0)));
-  std::vector<std::string> prefixes;
-  std::vector<double> values;
-  for (const auto& family : filled.registry->Collect()) {
-    if (family.type != prometheus::MetricType::Counter) continue;
-    for (const auto& metric : family.metric) {
-      std::string prefix = family.name;
-      prefix += '{';
-      for (size_t i = 0; i < metric.label.size(); ++i) {
-        if (i > 0) prefix += ',';
-        prefix += metric.label[i].name + "=\"" + metric.label[i].value + "\"";
-      }
-      prefix += "} ";
-      prefixes.push_back(std::move(prefix));
-      values.push_back(metric.counter.value);
-    }
-  }
-  std::vector<double> snapshot(values.size());
-  std::string body;
-  for (auto _ : state) {
-    std::copy(values.begin(), values.end(), snapshot.begin());  // under the lock
-    body.clear();
-    body.reserve(16 << 20);
-    char number[32];
-    for (size_t i = 0; i < prefixes.size(); ++i) {
-      body += prefixes[i];
-      const auto end = std::to_chars(number, number + sizeof(number), snapshot[i]).ptr;
-      body.append(number, end);
-      body += '\n';
-    }
-    benchmark::DoNotOptimize(body.data());
-  }
-  state.counters["counter_series"] = static_cast<double>(prefixes.size());
-  state.counters["body_bytes"] = static_cast<double>(body.size());
-}
-BENCHMARK(BM_PrototypePrerendered)->Arg(1000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LegacySerialize)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

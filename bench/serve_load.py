@@ -15,8 +15,9 @@ What it does:
     these rates); every tick (10 ms) it appends the lines due with one os.write, then one
     stamped line: a unique `response completed` summary (status 200) for the repository
     `lat/<seq>`, and records when its write returned.  A summary is counted as soon as it is
-    read; an access-log-only line waits for `access_window` (5 s) by design, so `--stamp
-    access` (with `--access-window`) measures that path instead;
+    read; `--stamp access` stamps an access-log line without a summary instead (a 401, a
+    success at level warn), which is counted once 64 more lines of the file are read or 0.3 s
+    have passed (the summary would have come first in the same file);
   * a poller GETs /metrics every --poll seconds (default 0.05) and, for every new
     `registry_rca_responses_total{...repository="lat/<seq>"...}`, takes latency = time the
     response arrived - write time (an upper bound, resolution one poll);

@@ -1,5 +1,7 @@
 #include "exporter/metrics.h"
 
+#include <prometheus/text_serializer.h>
+
 #include <chrono>
 #include <cmath>
 
@@ -15,33 +17,29 @@ namespace {
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
-using prometheus::BuildHistogram;
 
 // Upload ages at failure: the race lives between tens of milliseconds and a minute.
-const prometheus::Histogram::BucketBoundaries kAgeBuckets = {0.05, 0.1, 0.25, 0.5, 1,  2,
-                                                             3,    5,   10,   30,  60, 300};
+const std::vector<double> kAgeBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300};
 
 }  // namespace
 
 Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
     : registry_(std::move(registry)),
-      responses_(BuildCounter()
-                     .Name("registry_rca_responses_total")
-                     .Help("Registry responses seen, by repository, API operation and HTTP status.")
-                     .Register(*registry_)),
-      errors_(BuildCounter()
-                  .Name("registry_rca_errors_total")
-                  .Help("Registry error responses (status >= 400, or an error code) by root cause.")
-                  .Register(*registry_)),
-      upload_age_(BuildHistogram()
-                      .Name("registry_rca_upload_age_at_failure_seconds")
-                      .Help("Age of the upload (_state StartedAt to request arrival) when an "
-                            "upload request failed, by cause.")
-                      .Register(*registry_)),
-      rule_hits_(BuildCounter()
-                     .Name("registry_rca_rule_hits_total")
-                     .Help("Error responses classified by each rule.")
-                     .Register(*registry_)),
+      responses_(
+          store_.AddFamily("registry_rca_responses_total",
+                           "Registry responses seen, by repository, API operation and HTTP status.",
+                           ExpositionStore::Kind::kCounter)),
+      errors_(store_.AddFamily(
+          "registry_rca_errors_total",
+          "Registry error responses (status >= 400, or an error code) by root cause.",
+          ExpositionStore::Kind::kCounter)),
+      upload_age_(store_.AddFamily("registry_rca_upload_age_at_failure_seconds",
+                                   "Age of the upload (_state StartedAt to request arrival) when "
+                                   "an upload request failed, by cause.",
+                                   ExpositionStore::Kind::kHistogram, kAgeBuckets)),
+      rule_hits_(store_.AddFamily("registry_rca_rule_hits_total",
+                                  "Error responses classified by each rule.",
+                                  ExpositionStore::Kind::kCounter)),
       lines_read_(BuildCounter()
                       .Name("registry_rca_lines_read_total")
                       .Help("Physical log lines read, by source.")
@@ -101,59 +99,52 @@ std::string Metrics::CodeLabel(int status) {
   return status > 0 ? std::to_string(status) : "unknown";
 }
 
+uint64_t Metrics::ResponseKey(uint32_t repository_id, Operation operation, int status) {
+  return (static_cast<uint64_t>(repository_id) << 24) | (static_cast<uint64_t>(operation) << 16) |
+         static_cast<uint64_t>(status & 0xFFFF);
+}
+
 void Metrics::DeclareCauses(const std::vector<std::string>& causes) {
   for (const std::string& cause : causes) {
-    errors_.Add({{"repository", ""}, {"operation", ""}, {"code", ""}, {"cause", cause}});
+    store_.AddSeries(errors_,
+                     {{"repository", ""}, {"operation", ""}, {"code", ""}, {"cause", cause}});
   }
 }
 
 void Metrics::CountResponse(uint32_t repository_id, std::string_view repository,
                             Operation operation, int status) {
-  const uint64_t key = (static_cast<uint64_t>(repository_id) << 24) |
-                       (static_cast<uint64_t>(operation) << 16) |
-                       static_cast<uint64_t>(status & 0xFFFF);
-  prometheus::Counter*& counter = response_cache_[key];
-  if (counter == nullptr) {
-    counter = &responses_.Add({{"repository", std::string(repository)},
-                               {"operation", std::string(OperationName(operation))},
-                               {"code", CodeLabel(status)}});
+  ExpositionStore::Series& series = response_cache_[ResponseKey(repository_id, operation, status)];
+  if (!series.valid()) {
+    series = store_.AddSeries(responses_, {{"repository", repository},
+                                           {"operation", OperationName(operation)},
+                                           {"code", CodeLabel(status)}});
   }
-  counter->Increment();
+  store_.Increment(series);
 }
 
 void Metrics::CountError(uint32_t repository_id, std::string_view repository, Operation operation,
                          int status, std::string_view cause, std::string_view rule,
                          double upload_age_seconds) {
-  // Errors are rare (about 1 % of lines), so a string key is cheap enough here.
-  std::string key = std::to_string(repository_id);
-  key.push_back('\x1f');
-  key.append(OperationName(operation));
-  key.push_back('\x1f');
-  key.append(std::to_string(status));
-  key.push_back('\x1f');
-  key.append(cause);
-  prometheus::Counter*& counter = error_cache_[key];
-  if (counter == nullptr) {
-    counter = &errors_.Add({{"repository", std::string(repository)},
-                            {"operation", std::string(OperationName(operation))},
-                            {"code", CodeLabel(status)},
-                            {"cause", std::string(cause)}});
+  const uint32_t cause_id = causes_.Intern(cause);
+  ExpositionStore::Series& series =
+      error_cache_[ErrorKey{ResponseKey(repository_id, operation, status), cause_id}];
+  if (!series.valid()) {
+    series = store_.AddSeries(errors_, {{"repository", repository},
+                                        {"operation", OperationName(operation)},
+                                        {"code", CodeLabel(status)},
+                                        {"cause", cause}});
   }
-  counter->Increment();
+  store_.Increment(series);
   if (!rule.empty()) {
-    const std::string rule_key = std::string(rule) + '\x1f' + std::string(cause);
-    prometheus::Counter*& hits = rule_cache_[rule_key];
-    if (hits == nullptr) {
-      hits = &rule_hits_.Add({{"rule", std::string(rule)}, {"cause", std::string(cause)}});
-    }
-    hits->Increment();
+    ExpositionStore::Series& hits = rule_cache_[PairKey(rules_.Intern(rule), cause_id)];
+    if (!hits.valid()) hits = store_.AddSeries(rule_hits_, {{"rule", rule}, {"cause", cause}});
+    store_.Increment(hits);
   }
   if (!std::isnan(upload_age_seconds)) {
-    prometheus::Histogram*& histogram = age_cache_[std::string(cause)];
-    if (histogram == nullptr) {
-      histogram = &upload_age_.Add({{"cause", std::string(cause)}}, kAgeBuckets);
-    }
-    histogram->Observe(upload_age_seconds);
+    if (age_by_cause_.size() <= cause_id) age_by_cause_.resize(cause_id + 1);
+    ExpositionStore::Series& histogram = age_by_cause_[cause_id];
+    if (!histogram.valid()) histogram = store_.AddSeries(upload_age_, {{"cause", cause}});
+    store_.Observe(histogram, upload_age_seconds);
   }
 }
 
@@ -224,6 +215,17 @@ void Metrics::SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_
 void Metrics::SetConfigReload(bool successful, double timestamp_seconds) {
   reload_successful_.Add({}).Set(successful ? 1 : 0);
   if (successful) reload_timestamp_.Add({}).Set(timestamp_seconds);
+}
+
+void Metrics::TakeSnapshot(Snapshot* snapshot) const {
+  snapshot->registry = registry_->Collect();
+  store_.TakeSnapshot(&snapshot->store);
+}
+
+std::string Metrics::Render(const Snapshot& snapshot) {
+  std::string body = prometheus::TextSerializer().Serialize(snapshot.registry);
+  ExpositionStore::Render(snapshot.store, &body);
+  return body;
 }
 
 }  // namespace rrca::exporter

@@ -3,7 +3,6 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <array>
@@ -14,23 +13,29 @@
 #include <vector>
 
 #include "common/request.h"
+#include "exporter/exposition.h"
+#include "exporter/exposition_interner.h"
 #include "tailers/registry_reader.h"
 #include "tailers/s3_reader.h"
 
 namespace rrca::exporter {
 
-// The Prometheus families registry-rca exports, declared once, with every hot counter reference
-// cached per label set: prometheus-cpp's Family::Add takes a lock and hashes labels, far too slow
-// per line. Written only by the processing thread; scrapes read through the prometheus Registry
-// (counters are atomic). Series are never removed.
+// The Prometheus families registry-rca exports, declared once. The high-cardinality ones (per
+// repository and cause: responses, errors, rule hits, upload age) live in an ExpositionStore,
+// because prometheus-cpp's Collect + TextSerializer cost 2.6 us per series per scrape; the small
+// self-metrics stay in the prometheus-cpp Registry. Every series is cached per label set under an
+// integer key: prometheus-cpp's Family::Add takes a lock and hashes labels, far too slow per line.
+// Written only by the processing thread. A scrape takes a Snapshot under the processing lock and
+// renders it outside (thread-safety: see ExpositionStore). Series are never removed.
 class Metrics {
  public:
   explicit Metrics(std::shared_ptr<prometheus::Registry> registry);
 
   prometheus::Registry& registry() { return *registry_; }
+  ExpositionStore& exposition() { return store_; }
 
   // Every cause exists at 0 from start-up (empty repository/operation/code), so the first real
-  // increment is visible to increase().
+  // increment is visible to increase(). Called again on each reload: existing series are kept.
   void DeclareCauses(const std::vector<std::string>& causes);
 
   void CountResponse(uint32_t repository_id, std::string_view repository, Operation operation,
@@ -47,6 +52,18 @@ class Metrics {
   void SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total);
   void SetConfigReload(bool successful, double timestamp_seconds);
 
+  // A scrape: both parts are copied under the processing lock, rendered outside it.
+  struct Snapshot {
+    std::vector<prometheus::MetricFamily> registry;
+    ExpositionStore::Snapshot store;
+  };
+  void TakeSnapshot(Snapshot* snapshot) const;
+  // The registry's families (prometheus-cpp's TextSerializer), then the store's.
+  static std::string Render(const Snapshot& snapshot);
+  // One-shot (analyze): copies the store's families into the registry, so that serializing the
+  // registry alone gives the whole exposition. Called at end of input; never by the daemon.
+  void PublishToRegistry() { store_.CopyInto(*registry_); }
+
  private:
   struct SourceCounters {
     prometheus::Counter* lines = nullptr;
@@ -56,15 +73,27 @@ class Metrics {
     prometheus::Counter* not_access_line = nullptr;
     prometheus::Counter* s3_malformed = nullptr;
   };
+  struct ErrorKey {
+    uint64_t response;  // as the response key: repository, operation, status
+    uint32_t cause;
+    bool operator==(const ErrorKey&) const = default;
+  };
+  struct ErrorKeyHash {
+    size_t operator()(const ErrorKey& key) const {
+      return std::hash<uint64_t>()(key.response * 0x9E3779B97F4A7C15ULL ^ key.cause);
+    }
+  };
 
   static std::string CodeLabel(int status);
+  static uint64_t ResponseKey(uint32_t repository_id, Operation operation, int status);
   SourceCounters& CountersFor(std::string_view source);
 
   std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>& responses_;
-  prometheus::Family<prometheus::Counter>& errors_;
-  prometheus::Family<prometheus::Histogram>& upload_age_;
-  prometheus::Family<prometheus::Counter>& rule_hits_;
+  ExpositionStore store_;
+  ExpositionStore::FamilyId responses_;
+  ExpositionStore::FamilyId errors_;
+  ExpositionStore::FamilyId upload_age_;
+  ExpositionStore::FamilyId rule_hits_;
   prometheus::Family<prometheus::Counter>& lines_read_;
   prometheus::Family<prometheus::Counter>& lines_skipped_;
   prometheus::Family<prometheus::Counter>& records_;
@@ -74,10 +103,12 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& reload_successful_;
   prometheus::Family<prometheus::Gauge>& reload_timestamp_;
 
-  std::unordered_map<uint64_t, prometheus::Counter*> response_cache_;
-  std::unordered_map<std::string, prometheus::Counter*> error_cache_;
-  std::unordered_map<std::string, prometheus::Histogram*> age_cache_;
-  std::unordered_map<std::string, prometheus::Counter*> rule_cache_;
+  LabelInterner causes_;
+  LabelInterner rules_;
+  std::unordered_map<uint64_t, ExpositionStore::Series> response_cache_;
+  std::unordered_map<ErrorKey, ExpositionStore::Series, ErrorKeyHash> error_cache_;
+  std::vector<ExpositionStore::Series> age_by_cause_;
+  std::unordered_map<uint64_t, ExpositionStore::Series> rule_cache_;  // (rule, cause)
   std::unordered_map<std::string, SourceCounters> sources_;
   prometheus::Counter* folded_total_ = nullptr;
   uint64_t folded_published_ = 0;

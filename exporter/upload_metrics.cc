@@ -13,19 +13,19 @@ const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
 const prometheus::Histogram::BucketBoundaries kRequestBuckets = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
-std::string Key(std::initializer_list<std::string_view> parts) {
-  std::string key;
-  for (std::string_view part : parts) {
-    key.append(part);
-    key.push_back('\x1f');
-  }
-  return key;
-}
+// Families of the small counters, for their cache keys.
+enum SmallFamily : uint32_t { kConfirmations = 1, kEvictions, kLateEvents };
+
+std::string CodeLabel(int status) { return status > 0 ? std::to_string(status) : "unknown"; }
 
 }  // namespace
 
-UploadMetrics::UploadMetrics(prometheus::Registry& registry)
-    : s3_requests_(BuildCounter()
+UploadMetrics::UploadMetrics(prometheus::Registry& registry) : UploadMetrics(registry, nullptr) {}
+
+UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* store)
+    : owned_store_(store == nullptr ? std::make_unique<ExpositionStore>() : nullptr),
+      store_(store != nullptr ? store : owned_store_.get()),
+      s3_requests_(BuildCounter()
                        .Name("registry_rca_s3_requests_total")
                        .Help("Requests the object store logged, by bucket, operation and status.")
                        .Register(registry)),
@@ -33,16 +33,14 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry)
                        .Name("registry_rca_s3_request_duration_seconds")
                        .Help("How long the object store took per request, as it logged it.")
                        .Register(registry)),
-      create_latest_(BuildGauge()
-                         .Name("registry_rca_upload_create_to_visible_seconds")
-                         .Help("Latest create-to-visible latency of a multipart upload: from the "
-                               "store receiving CreateMultipartUpload to the upload being "
-                               "visible (listable).")
-                         .Register(registry)),
-      create_max_(BuildGauge()
-                      .Name("registry_rca_upload_create_to_visible_max_seconds")
-                      .Help("Maximum create-to-visible latency over the last 5 minutes.")
-                      .Register(registry)),
+      create_latest_(store_->AddFamily(
+          "registry_rca_upload_create_to_visible_seconds",
+          "Latest create-to-visible latency of a multipart upload: from the store receiving "
+          "CreateMultipartUpload to the upload being visible (listable).",
+          ExpositionStore::Kind::kGauge)),
+      create_max_(store_->AddFamily("registry_rca_upload_create_to_visible_max_seconds",
+                                    "Maximum create-to-visible latency over the last 5 minutes.",
+                                    ExpositionStore::Kind::kGauge)),
       create_histogram_(BuildHistogram()
                             .Name("registry_rca_upload_create_to_visible_duration_seconds")
                             .Help("Create-to-visible latency of multipart uploads.")
@@ -57,11 +55,10 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry)
                          .Help("Time from the registry answering the POST to the client's first "
                                "PATCH/PUT of the upload.")
                          .Register(registry)),
-      outcomes_(BuildCounter()
-                    .Name("registry_rca_uploads_total")
-                    .Help("Blob uploads by outcome: completed, raced_ok, raced_failed, "
-                          "failed_other, abandoned.")
-                    .Register(registry)),
+      outcomes_(store_->AddFamily("registry_rca_uploads_total",
+                                  "Blob uploads by outcome: completed, raced_ok, raced_failed, "
+                                  "failed_other, abandoned.",
+                                  ExpositionStore::Kind::kCounter)),
       confirmations_(BuildCounter()
                          .Name("registry_rca_upload_failures_confirmed_total")
                          .Help("Upload failures whose cause is confirmed, by the evidence: "
@@ -90,17 +87,18 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry)
 
 void UploadMetrics::CountS3Request(std::string_view bucket, S3Op op, int status,
                                    int64_t duration_ns) {
-  const std::string code = status > 0 ? std::to_string(status) : "unknown";
-  const std::string key = Key({"s3", bucket, S3OpName(op), code});
-  prometheus::Counter*& counter = counters_[key];
+  const uint32_t bucket_id = buckets_.Intern(bucket);
+  const uint32_t op_status =
+      (static_cast<uint32_t>(op) << 16) | static_cast<uint32_t>(status & 0xFFFF);
+  prometheus::Counter*& counter = s3_counters_[PairKey(bucket_id, op_status)];
   if (counter == nullptr) {
     counter = &s3_requests_.Add({{"bucket", std::string(bucket)},
                                  {"operation", std::string(S3OpName(op))},
-                                 {"code", code}});
+                                 {"code", CodeLabel(status)}});
   }
   counter->Increment();
   if (duration_ns < 0) return;
-  prometheus::Histogram*& histogram = histograms_[Key({"s3d", bucket, S3OpName(op)})];
+  prometheus::Histogram*& histogram = durations_[PairKey(bucket_id, static_cast<uint32_t>(op))];
   if (histogram == nullptr) {
     histogram = &s3_duration_.Add(
         {{"bucket", std::string(bucket)}, {"operation", std::string(S3OpName(op))}},
@@ -109,35 +107,43 @@ void UploadMetrics::CountS3Request(std::string_view bucket, S3Op op, int status,
   histogram->Observe(static_cast<double>(duration_ns) / 1e9);
 }
 
+UploadMetrics::BucketHistograms& UploadMetrics::HistogramsFor(std::string_view bucket) {
+  const uint32_t id = buckets_.Intern(bucket);
+  if (bucket_histograms_.size() <= id) bucket_histograms_.resize(id + 1);
+  return bucket_histograms_[id];
+}
+
 void UploadMetrics::ObserveCreateToVisible(std::string_view repository, std::string_view bucket,
                                            int64_t time_ns, double seconds) {
-  prometheus::Histogram*& histogram = histograms_[Key({"c2v", bucket})];
+  prometheus::Histogram*& histogram = HistogramsFor(bucket).create;
   if (histogram == nullptr) {
     histogram = &create_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
   }
   histogram->Observe(seconds);
-  SlidingMax& max = maxima_[std::string(repository)];
-  if (max.latest == nullptr) {
-    max.latest = &create_latest_.Add({{"repository", std::string(repository)}});
-    max.max = &create_max_.Add({{"repository", std::string(repository)}});
+  const uint32_t id = repositories_.Intern(repository);
+  if (maxima_.size() <= id) maxima_.resize(id + 1);
+  SlidingMax& max = maxima_[id];
+  if (!max.latest.valid()) {
+    max.latest = store_->AddSeries(create_latest_, {{"repository", repository}});
+    max.max = store_->AddSeries(create_max_, {{"repository", repository}});
   }
-  max.latest->Set(seconds);
+  store_->Set(max.latest, seconds);
   while (!max.samples.empty() && max.samples.back().second <= seconds) max.samples.pop_back();
   max.samples.emplace_back(time_ns, seconds);
-  max.max->Set(max.samples.front().second);
+  store_->Set(max.max, max.samples.front().second);
 }
 
 void UploadMetrics::Expire(int64_t now_ns) {
-  for (auto& [repository, max] : maxima_) {
+  for (SlidingMax& max : maxima_) {
     while (max.samples.size() > 1 && max.samples.front().first < now_ns - kMaxWindowNs) {
       max.samples.pop_front();
     }
-    if (!max.samples.empty()) max.max->Set(max.samples.front().second);
+    if (!max.samples.empty()) store_->Set(max.max, max.samples.front().second);
   }
 }
 
 void UploadMetrics::ObserveUnsafeWindow(std::string_view bucket, double seconds) {
-  prometheus::Histogram*& histogram = histograms_[Key({"unsafe", bucket})];
+  prometheus::Histogram*& histogram = HistogramsFor(bucket).unsafe;
   if (histogram == nullptr) {
     histogram = &unsafe_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
   }
@@ -145,7 +151,7 @@ void UploadMetrics::ObserveUnsafeWindow(std::string_view bucket, double seconds)
 }
 
 void UploadMetrics::ObserveClientGap(std::string_view bucket, double seconds) {
-  prometheus::Histogram*& histogram = histograms_[Key({"gap", bucket})];
+  prometheus::Histogram*& histogram = HistogramsFor(bucket).gap;
   if (histogram == nullptr) {
     histogram = &gap_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
   }
@@ -153,16 +159,24 @@ void UploadMetrics::ObserveClientGap(std::string_view bucket, double seconds) {
 }
 
 void UploadMetrics::CountOutcome(std::string_view repository, std::string_view outcome) {
-  prometheus::Counter*& counter = counters_[Key({"outcome", repository, outcome})];
-  if (counter == nullptr) {
-    counter = &outcomes_.Add(
-        {{"repository", std::string(repository)}, {"outcome", std::string(outcome)}});
+  ExpositionStore::Series& series =
+      outcome_series_[PairKey(repositories_.Intern(repository), words_.Intern(outcome))];
+  if (!series.valid()) {
+    series = store_->AddSeries(outcomes_, {{"repository", repository}, {"outcome", outcome}});
   }
-  counter->Increment();
+  store_->Increment(series);
+}
+
+// The key: the family in the top byte, then the interned values (fewer than 2^24 distinct words
+// is a given: they come from code and rules, not from logs).
+prometheus::Counter*& UploadMetrics::SmallCounter(uint32_t family, std::string_view a,
+                                                  std::string_view b) {
+  const uint32_t high = (family << 24) | words_.Intern(a);
+  return small_counters_[PairKey(high, b.empty() ? UINT32_MAX : words_.Intern(b))];
 }
 
 void UploadMetrics::CountConfirmation(std::string_view cause, std::string_view evidence) {
-  prometheus::Counter*& counter = counters_[Key({"confirm", cause, evidence})];
+  prometheus::Counter*& counter = SmallCounter(kConfirmations, cause, evidence);
   if (counter == nullptr) {
     counter =
         &confirmations_.Add({{"cause", std::string(cause)}, {"evidence", std::string(evidence)}});
@@ -171,13 +185,13 @@ void UploadMetrics::CountConfirmation(std::string_view cause, std::string_view e
 }
 
 void UploadMetrics::CountEviction(std::string_view reason) {
-  prometheus::Counter*& counter = counters_[Key({"evict", reason})];
+  prometheus::Counter*& counter = SmallCounter(kEvictions, reason);
   if (counter == nullptr) counter = &evictions_.Add({{"reason", std::string(reason)}});
   counter->Increment();
 }
 
 void UploadMetrics::CountLateEvent(std::string_view side) {
-  prometheus::Counter*& counter = counters_[Key({"late", side})];
+  prometheus::Counter*& counter = SmallCounter(kLateEvents, side);
   if (counter == nullptr) counter = &late_.Add({{"side", std::string(side)}});
   counter->Increment();
 }

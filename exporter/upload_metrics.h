@@ -7,19 +7,29 @@
 #include <prometheus/registry.h>
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/event.h"
+#include "exporter/exposition.h"
+#include "exporter/exposition_interner.h"
 
 namespace rrca::exporter {
 
 // The object-store side's families (issue 4's contract): S3 requests, create-to-visible latency,
-// the unsafe window, the client gap and upload outcomes. Counter references are cached per
-// label set. Written only by the processing thread.
+// the unsafe window, the client gap and upload outcomes. The per-repository ones (latest and
+// maximum create-to-visible, outcomes) live in the ExpositionStore shared with Metrics; the
+// others, which the alert enricher reads through Registry::Collect, stay in prometheus-cpp.
+// Series are cached under integer keys (interned label values). Written only by the processing
+// thread.
 class UploadMetrics {
  public:
+  // `store` outlives this object (Metrics' store, so the daemon's scrape renders it).
+  UploadMetrics(prometheus::Registry& registry, ExpositionStore* store);
+  // With a store of its own, which nothing renders (benchmarks of the correlator).
   explicit UploadMetrics(prometheus::Registry& registry);
 
   void CountS3Request(std::string_view bucket, S3Op op, int status, int64_t duration_ns);
@@ -42,27 +52,44 @@ class UploadMetrics {
  private:
   struct SlidingMax {
     std::deque<std::pair<int64_t, double>> samples;  // decreasing values (monotonic queue)
-    prometheus::Gauge* latest = nullptr;
-    prometheus::Gauge* max = nullptr;
+    ExpositionStore::Series latest;
+    ExpositionStore::Series max;
+  };
+  // Per bucket label: the latency histograms.
+  struct BucketHistograms {
+    prometheus::Histogram* create = nullptr;
+    prometheus::Histogram* unsafe = nullptr;
+    prometheus::Histogram* gap = nullptr;
   };
 
+  BucketHistograms& HistogramsFor(std::string_view bucket);
+  prometheus::Counter*& SmallCounter(uint32_t family, std::string_view a, std::string_view b = {});
+
+  std::unique_ptr<ExpositionStore> owned_store_;
+  ExpositionStore* store_;
   prometheus::Family<prometheus::Counter>& s3_requests_;
   prometheus::Family<prometheus::Histogram>& s3_duration_;
-  prometheus::Family<prometheus::Gauge>& create_latest_;
-  prometheus::Family<prometheus::Gauge>& create_max_;
+  ExpositionStore::FamilyId create_latest_;
+  ExpositionStore::FamilyId create_max_;
   prometheus::Family<prometheus::Histogram>& create_histogram_;
   prometheus::Family<prometheus::Histogram>& unsafe_histogram_;
   prometheus::Family<prometheus::Histogram>& gap_histogram_;
-  prometheus::Family<prometheus::Counter>& outcomes_;
+  ExpositionStore::FamilyId outcomes_;
   prometheus::Family<prometheus::Counter>& confirmations_;
   prometheus::Family<prometheus::Counter>& evictions_;
   prometheus::Family<prometheus::Counter>& late_;
   prometheus::Gauge& open_;
   prometheus::Gauge& skew_;
 
-  std::unordered_map<std::string, prometheus::Counter*> counters_;
-  std::unordered_map<std::string, prometheus::Histogram*> histograms_;
-  std::unordered_map<std::string, SlidingMax> maxima_;
+  LabelInterner buckets_;
+  LabelInterner repositories_;
+  LabelInterner words_;  // operations, outcomes, causes, evidence, reasons, sides
+  std::unordered_map<uint64_t, prometheus::Counter*> s3_counters_;        // bucket, (op, status)
+  std::unordered_map<uint64_t, prometheus::Histogram*> durations_;        // bucket, op
+  std::vector<BucketHistograms> bucket_histograms_;                       // by bucket id
+  std::vector<SlidingMax> maxima_;                                        // by repository id
+  std::unordered_map<uint64_t, ExpositionStore::Series> outcome_series_;  // repository, outcome
+  std::unordered_map<uint64_t, prometheus::Counter*> small_counters_;     // family, a, b
 };
 
 }  // namespace rrca::exporter

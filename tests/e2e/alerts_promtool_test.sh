@@ -119,10 +119,17 @@ check "variant: no aggregation label, registry_http_requests_total, job selector
   promtool check rules '$TMP/variant/recording_rules.yml' '$TMP/variant/alerting_rules.yml' &&
   amtool check-config '$TMP/variant/alertmanager.yml' &&
   grep -q 'registry_http_requests_total{job=\"harbor-registry\", code=~\"5..\"}' '$TMP/variant/alerting_rules.yml'"
+# Every hold time becomes 10s, except the generic alert's: three times that, so that the cause
+# alerts still fire (and mute it) first.
 check "variant: --for 10s (for a live Prometheus test)" bash -c "
   python3 '$ALERTS/generate.py' --for 10s --out-dir '$TMP/fast' &&
   promtool check rules '$TMP/fast/alerting_rules.yml' &&
-  ! grep -E '^    for: ' '$TMP/fast/alerting_rules.yml' | grep -qv 'for: 10s'"
+  test \$(grep -cE '^    for: 30s' '$TMP/fast/alerting_rules.yml') -eq 1 &&
+  ! grep -E '^    for: ' '$TMP/fast/alerting_rules.yml' | grep -qvE 'for: (10s|30s)'"
+check "generate.py refuses a generic alert that holds no longer than a cause alert" \
+  bash -c "printf '[generic]\\nfor = \"5m\"\\n' > '$TMP/short.toml' &&
+  ! python3 '$ALERTS/generate.py' --override '$TMP/short.toml' --out-dir '$TMP/short' \
+    2> '$TMP/short.err' && grep -q 'is not longer than' '$TMP/short.err'"
 
 # The checks can fail.
 mkdir -p "$TMP/stale/tests"
