@@ -155,16 +155,15 @@ void Pipeline::Tick(int64_t wall_ns) {
   }
   metrics_->SetRepositoryGauges(repositories_.tracked(), repositories_.cap(),
                                 repositories_.folded());
-  WarnAboutFolding(wall_ns);
+  // A one-shot analysis (no wall clock) says it once, at the end (Finish).
+  if (wall_ns != 0) WarnAboutFolding(wall_ns);
 }
 
-// Rate-limited: at most one line a minute says how many events went to "__other__". A
-// one-shot analysis has no wall clock: its minute is one of log time.
+// Rate-limited: at most one line a minute says how many events went to "__other__".
 void Pipeline::WarnAboutFolding(int64_t wall_ns) {
   const uint64_t folded = repositories_.folded();
-  const int64_t clock_ns = wall_ns != 0 ? wall_ns : latest_time_ns_;
   if (folded == folded_logged_ ||
-      (folded_logged_ != 0 && SaturatingSub(clock_ns, folded_logged_at_ns_) < 60'000'000'000)) {
+      (folded_logged_ != 0 && SaturatingSub(wall_ns, folded_logged_at_ns_) < 60'000'000'000)) {
     return;
   }
   spdlog::warn(
@@ -172,7 +171,7 @@ void Pipeline::WarnAboutFolding(int64_t wall_ns) {
       "repositories (raise it, or add repository_rewrites)",
       folded - folded_logged_, repositories_.cap());
   folded_logged_ = folded;
-  folded_logged_at_ns_ = clock_ns;
+  folded_logged_at_ns_ = wall_ns;
 }
 
 void Pipeline::Finish() {
@@ -183,6 +182,7 @@ void Pipeline::Finish() {
   joiner_.FlushAll();
   correlator_->FlushAll();
   Tick();
+  WarnAboutFolding(0);
   // One-shot callers (analyze --format=metrics) serialize the prometheus-cpp registry alone.
   if (metrics_ != nullptr) metrics_->PublishToRegistry();
 }
