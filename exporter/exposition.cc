@@ -169,6 +169,8 @@ ExpositionStore::FamilyId ExpositionStore::AddFamily(std::string name, std::stri
 }
 
 ExpositionStore::LabelView ExpositionStore::Keep(std::string_view text) {
+  // An empty text before the first block: memcpy must not get a null pointer, even for 0 bytes.
+  if (text.empty()) return LabelView{block_next_, 0};
   if (text.size() > block_left_) {
     const size_t size = std::max(kBlockBytes, text.size());
     blocks_.push_back(std::make_unique<char[]>(size));

@@ -4,15 +4,7 @@
 # and logged (rate-limited), and memory stays bounded.
 source "$(dirname "$0")/lib/common.sh"
 CAP=200
-cat > "$WORK/config.yaml" <<YAML
-sources:
-  - name: registry
-    type: registry
-    paths: ["$WORK/registry.log"]
-start_at: beginning
-positions_file: $WORK/positions.json
-max_repositories: $CAP
-YAML
+registry_config "$WORK/config.yaml" "max_repositories: $CAP"
 python3 - "$WORK/registry.log" <<'PY'
 import sys
 with open(sys.argv[1], "w") as f:

@@ -10,15 +10,7 @@ source "$(dirname "$0")/lib/common.sh"
 N=${RRCA_RESTART_LINES:-200000}
 KILLS=${RRCA_RESTART_KILLS:-8}
 
-cat > "$WORK/config.yaml" <<YAML
-sources:
-  - name: registry
-    type: registry
-    paths: ["$WORK/registry.log"]
-start_at: beginning
-positions_file: $WORK/positions.json
-poll_interval: 50ms
-YAML
+registry_config "$WORK/config.yaml" "poll_interval: 50ms"
 : > "$WORK/registry.log"
 port=$(free_port)
 

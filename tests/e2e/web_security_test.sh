@@ -182,14 +182,7 @@ check "a missing certificate: refused, no plaintext fallback" \
 check "a key that does not match: refused" refuses "$WEB/key_mismatch.badfiles.yml" 'key values mismatch'
 
 echo "# The daemon itself: registry-rca serve --web.config.file"
-cat > "$WORK/daemon.yaml" <<YAML
-sources:
-  - name: registry
-    type: registry
-    paths: ["$WORK/registry.log"]
-start_at: beginning
-positions_file: $WORK/positions.json
-YAML
+registry_config "$WORK/daemon.yaml"
 : > "$WORK/registry.log"
 DPORT=$(free_port)
 "$RRCA_BIN" serve --config.file="$WORK/daemon.yaml" --web.config.file="$WEB/tls_auth.good.yml" \

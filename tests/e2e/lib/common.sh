@@ -59,6 +59,19 @@ finish() {
   [[ $FAILURES -eq 0 ]]
 }
 
+# registry_config FILE [YAML LINE...]: a config that reads $WORK/registry.log from its start and
+# keeps positions in $WORK/positions.json; extra top-level lines are appended.
+registry_config() {
+  local file=$1
+  shift
+  {
+    printf 'sources:\n  - name: registry\n    type: registry\n    paths: ["%s"]\n' \
+      "$WORK/registry.log"
+    printf 'start_at: beginning\npositions_file: %s\n' "$WORK/positions.json"
+    if [[ $# -gt 0 ]]; then printf '%s\n' "$@"; fi
+  } > "$file"
+}
+
 # start_daemon NAME CONFIG PORT: runs `serve` in the background, remembers its pid.
 start_daemon() {
   "$RRCA_BIN" serve --config.file="$2" --web.listen-address="127.0.0.1:$3" \
