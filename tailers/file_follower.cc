@@ -8,28 +8,17 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <map>
-#include <string_view>
 #include <utility>
 
+// FileFollower: reading, handing over lines, and retiring (rules 2 to 4 of the class comment).
+// Rule 1, truncation and the copytruncate copies, is in follower_copytruncate.cc.
 namespace rrca::tailers {
 
 namespace {
 
-// Bytes compared before the read offset on every poll to notice a truncate-and-refill.
-constexpr size_t kRewriteCheckBytes = 128;
-
 void Count(std::atomic<uint64_t>& counter, uint64_t n = 1) {
   counter.fetch_add(n, std::memory_order_relaxed);
-}
-
-std::string RealPath(const std::string& path) {
-  char resolved[PATH_MAX];
-  return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
 }
 
 uint32_t CountNewlines(const char* data, size_t length) {
@@ -42,176 +31,7 @@ uint32_t CountNewlines(const char* data, size_t length) {
   return lines;
 }
 
-bool Newer(const struct timespec& a, const struct timespec& b) {
-  return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
-}
-
-// Regular, uncompressed files in the live file's directory whose name starts with its stem
-// (registry.log -> registry.log.1, registry.log-2024..., registry-2024.log). Listed twice and
-// merged: a rotation renaming files during one listing can hide a name from it.
-std::vector<SiblingFile> ListSiblings(const std::string& real_path, FileKey live) {
-  namespace fs = std::filesystem;
-  const fs::path path(real_path);
-  const std::string base = path.filename().string();
-  const std::string stem = base.substr(0, base.find('.'));
-  std::map<FileKey, SiblingFile> found;
-  for (int pass = 0; pass < 2; ++pass) {
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(path.parent_path(), error)) {
-      const std::string name = entry.path().filename().string();
-      struct stat st {};
-      if (name == base || name.rfind(stem, 0) != 0 || IsCompressedName(name) ||
-          ::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        continue;
-      }
-      const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
-      if (key != live) {
-        found[key] =
-            SiblingFile{entry.path().string(), key, static_cast<uint64_t>(st.st_size), st.st_mtim};
-      }
-    }
-  }
-  std::vector<SiblingFile> siblings;
-  for (auto& [key, sibling] : found) siblings.push_back(std::move(sibling));
-  return siblings;
-}
-
-// Opens `sibling` if it is still the same file.
-int OpenSibling(const SiblingFile& sibling) {
-  int fd = ::open(sibling.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  struct stat st {};
-  if (fd >= 0 && (::fstat(fd, &st) != 0 || st.st_ino != sibling.key.inode)) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Opens `sibling` even if a rotation renamed it since it was listed (.1 -> .2).
-int OpenMoved(const std::string& real_path, FileKey live, SiblingFile* sibling) {
-  int fd = OpenSibling(*sibling);
-  if (fd >= 0) return fd;
-  for (const SiblingFile& now : ListSiblings(real_path, live)) {
-    if (now.key == sibling->key) {
-      sibling->path = now.path;
-      return OpenSibling(*sibling);
-    }
-  }
-  return -1;
-}
-
 }  // namespace
-
-std::string FileHead(int fd, size_t n) {
-  std::string bytes(n, '\0');
-  ssize_t got = ::pread(fd, bytes.data(), n, 0);
-  bytes.resize(got > 0 ? static_cast<size_t>(got) : 0);
-  return bytes;
-}
-
-namespace {
-
-// The copy of the generation we were reading: it holds exactly `before` just before `offset`.
-// The newest such file wins.
-// `same(bytes)` says whether the bytes before `offset` are ours.
-template <typename Same>
-std::optional<SiblingFile> FindCopyOf(const std::vector<SiblingFile>& siblings, uint64_t offset,
-                                      size_t length, Same same) {
-  std::optional<SiblingFile> best;
-  for (const SiblingFile& sibling : siblings) {
-    if (sibling.size < offset || (best && !Newer(sibling.mtime, best->mtime))) continue;
-    int fd = OpenSibling(sibling);
-    if (fd < 0) continue;
-    std::optional<std::string> bytes = ReadBytesBefore(fd, offset, length);
-    if (bytes && same(*bytes)) best = sibling;
-    ::close(fd);
-  }
-  return best;
-}
-
-// Copies of later generations, oldest first: the file was copied and truncated again before we
-// polled. Named "<live name><.-_>...", newer than `copy`, and not a copy of what the live file
-// holds now (that one is still being made, or the live file was not truncated again yet): the
-// newest of those goes to `of_live`.
-std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings,
-                                     const SiblingFile& copy, const std::string& live_name,
-                                     int live_fd, std::optional<SiblingFile>* of_live) {
-  constexpr size_t kHeadBytes = 256;
-  const std::string live_head = FileHead(live_fd, kHeadBytes);
-  std::vector<SiblingFile> later;
-  for (const SiblingFile& sibling : siblings) {
-    const std::string name = std::filesystem::path(sibling.path).filename().string();
-    if (sibling.key == copy.key || sibling.size == 0 || !Newer(sibling.mtime, copy.mtime) ||
-        name.size() <= live_name.size() || name.rfind(live_name, 0) != 0 ||
-        std::strchr(".-_", name[live_name.size()]) == nullptr) {
-      continue;
-    }
-    int fd = OpenSibling(sibling);
-    if (fd < 0) continue;
-    const size_t n = std::min<uint64_t>({sibling.size, live_head.size(), kHeadBytes});
-    const bool same_head = n > 0 && FileHead(fd, n) == std::string_view(live_head).substr(0, n);
-    ::close(fd);
-    if (!same_head) {
-      later.push_back(sibling);
-    } else if (!*of_live || Newer(sibling.mtime, (*of_live)->mtime)) {
-      *of_live = sibling;
-    }
-  }
-  std::sort(later.begin(), later.end(),
-            [](const SiblingFile& a, const SiblingFile& b) { return Newer(b.mtime, a.mtime); });
-  return later;
-}
-
-}  // namespace
-
-std::optional<std::string> FindCopyBeside(const std::string& path, FileKey live,
-                                          const FileMark& mark) {
-  const std::string real_path = RealPath(path);
-  if (real_path.empty()) return std::nullopt;
-  std::optional<SiblingFile> copy =
-      FindCopyOf(ListSiblings(real_path, live), mark.offset, mark.fingerprint_len,
-                 [&](const std::string& bytes) { return Fingerprint(bytes) == mark.fingerprint; });
-  if (!copy) return std::nullopt;
-  return copy->path;
-}
-
-std::vector<SiblingFile> RotatedNamesOf(const std::string& path) {
-  const std::string real_path = RealPath(path);
-  if (real_path.empty()) return {};
-  const std::string name = std::filesystem::path(real_path).filename().string();
-  std::vector<SiblingFile> rotated;
-  for (SiblingFile& sibling : ListSiblings(real_path, FileKey{})) {
-    const std::string other = std::filesystem::path(sibling.path).filename().string();
-    if (other.size() > name.size() && other.rfind(name, 0) == 0 &&
-        std::strchr(".-_", other[name.size()]) != nullptr) {
-      rotated.push_back(std::move(sibling));
-    }
-  }
-  return rotated;
-}
-
-bool IsCompressedName(std::string_view path) {
-  for (std::string_view suffix : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".Z"}) {
-    if (path.size() >= suffix.size() && path.substr(path.size() - suffix.size()) == suffix) {
-      return true;
-    }
-  }
-  return false;
-}
-
-std::optional<std::string> ReadBytesBefore(int fd, uint64_t offset, size_t max_bytes) {
-  const size_t length = static_cast<size_t>(std::min<uint64_t>(offset, max_bytes));
-  std::string bytes(length, '\0');
-  size_t done = 0;
-  while (done < length) {
-    ssize_t n =
-        ::pread(fd, bytes.data() + done, length - done, static_cast<off_t>(offset - length + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    done += static_cast<size_t>(n);
-  }
-  return bytes;
-}
 
 FileFollower::FileFollower(FileOrigin origin, int fd, bool stream, const FollowerOptions& options,
                            SourceStats* stats, ChunkSink sink)
@@ -238,7 +58,7 @@ std::unique_ptr<FileFollower> FileFollower::ForFile(FileOrigin origin, int fd,
                                                     SourceStats* stats, ChunkSink sink) {
   std::unique_ptr<FileFollower> follower(
       new FileFollower(std::move(origin), fd, /*stream=*/false, options, stats, std::move(sink)));
-  follower->key_ = FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+  follower->key_ = KeyOf(st);
   follower->real_path_ = RealPath(follower->origin_.path);
   follower->read_offset_ = follower->consumed_offset_ = offset;
   follower->tail_ = ReadBytesBefore(fd, offset).value_or(std::string());
@@ -478,122 +298,6 @@ void FileFollower::Close(TailClock::time_point now) {
   state_ = State::kClosed;
   last_data_ = now;
   lag_bytes_ = 0;
-}
-
-// The up to kFingerprintBytes bytes before read_offset_, from memory.
-std::string FileFollower::BytesBeforeRead() const {
-  std::string bytes;
-  const size_t from_buffer = std::min(buffered_, kFingerprintBytes);
-  const size_t from_tail = std::min(tail_.size(), kFingerprintBytes - from_buffer);
-  bytes.append(tail_, tail_.size() - from_tail, from_tail);
-  bytes.append(buffer_.data() + buffered_ - from_buffer, from_buffer);
-  return bytes;
-}
-
-// Rule 1: the file is shorter than our offset, or the bytes just before it changed.
-bool FileFollower::Truncated() {
-  if (read_offset_ == 0) return false;
-  struct stat st {};
-  return (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) < read_offset_) ||
-         RewrittenBeforeOffset();
-}
-
-bool FileFollower::RewrittenBeforeOffset() {
-  const std::string expected = BytesBeforeRead();
-  const size_t length = std::min(expected.size(), kRewriteCheckBytes);
-  auto actual = ReadBytesBefore(fd_, read_offset_, length);
-  return actual &&
-         std::string_view(*actual) != std::string_view(expected).substr(expected.size() - length);
-}
-
-void FileFollower::HandleTruncation() {
-  Count(stats_->truncations);
-  spdlog::info("{}: truncated below offset {} (copytruncate?); reading it from the start",
-               origin_.path, read_offset_);
-  unsure_copy_.reset();
-  if (state_ != State::kFollowing || !ReadCopies()) Flush(/*end_of_file=*/false);
-  read_offset_ = consumed_offset_ = 0;
-  buffered_ = 0;
-  tail_.clear();
-  skipping_ = false;
-}
-
-// copytruncate: reads the copy of the generation we were in from our read offset (up to there
-// the two hold the same bytes), then any later generations copied before we polled, each to
-// its end and under its own identity. Returns false when no copy was found.
-bool FileFollower::ReadCopies() {
-  const std::string before = BytesBeforeRead();
-  std::optional<SiblingFile> copy =
-      FindCopyOf(ListSiblings(real_path_, key_), read_offset_, before.size(),
-                 [&](const std::string& bytes) { return bytes == before; });
-  return copy && ReadCopyChain(*copy, /*continues=*/true);
-}
-
-// Reads `first` (from our offset when it continues what we read, else whole) and then every
-// copy made after it, until none is left (reading may wait for room in the queue while more are
-// made); then back to the live file. False when `first` could not be opened.
-bool FileFollower::ReadCopyChain(SiblingFile first, bool continues) {
-  const int live_fd = fd_;
-  const FileKey live_key = key_;
-  const std::string live_name = std::filesystem::path(real_path_).filename().string();
-  const bool opened = ReadCopy(&first, continues);
-  std::optional<SiblingFile> of_live;
-  for (std::vector<SiblingFile> later; opened;) {
-    of_live.reset();
-    later = LaterCopies(ListSiblings(real_path_, live_key), first, live_name, live_fd, &of_live);
-    if (later.empty()) break;
-    for (SiblingFile& copy : later) ReadCopy(&copy, /*continues=*/false);
-    first = later.back();  // the newest: only copies made after it are left
-  }
-  if (of_live) unsure_copy_ = std::make_unique<SiblingFile>(*of_live);
-  fd_ = live_fd;
-  key_ = live_key;
-  chunk_path_ = origin_.path;
-  return opened;
-}
-
-// At the first bytes of a generation: if a copy of the live file was being made when we last
-// looked, and the live file no longer starts like it, it was truncated again before we read a
-// byte of it: read that copy (and any later ones) whole. True when it did; the caller then
-// reads the live file again from 0.
-bool FileFollower::ReadMissedGeneration(size_t n) {
-  std::unique_ptr<SiblingFile> copy = std::move(unsure_copy_);
-  int fd = OpenMoved(real_path_, key_, copy.get());
-  if (fd < 0) return false;
-  const std::string head = FileHead(fd, std::min<size_t>(n, 256));
-  ::close(fd);
-  if (head == std::string_view(buffer_.data() + buffered_, head.size())) return false;
-  Count(stats_->truncations);
-  spdlog::info("{}: truncated again before we read it; reading its copy {} whole", origin_.path,
-               copy->path);
-  ReadCopyChain(*copy, /*continues=*/false);
-  Flush(/*end_of_file=*/false);
-  read_offset_ = consumed_offset_ = 0;
-  tail_.clear();
-  return true;
-}
-
-// Reads one copy to its end under its own identity: from our offset when it continues what we
-// read, else (a whole later generation) from its start.
-bool FileFollower::ReadCopy(SiblingFile* sibling, bool continues) {
-  fd_ = OpenMoved(real_path_, key_, sibling);
-  if (fd_ < 0) return false;
-  if (!continues) {
-    Flush(/*end_of_file=*/false);
-    read_offset_ = consumed_offset_ = 0;
-    tail_.clear();
-  }
-  key_ = sibling->key;
-  chunk_path_ = sibling->path;
-  const uint64_t from = read_offset_;
-  for (bool more = true; more;) ReadFile(&more);
-  Flush(/*end_of_file=*/true);
-  finished_.push_back(mark());
-  spdlog::info("{}: truncated; read bytes {}..{} from its copy {}", origin_.path, from,
-               read_offset_, sibling->path);
-  ::close(fd_);
-  Count(stats_->copies_recovered);
-  return true;
 }
 
 void FileFollower::Retire(TailClock::time_point now, const PathState* path) {

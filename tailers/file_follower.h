@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailers/rotated_files.h"
 #include "tailers/tail_types.h"
 
 namespace rrca::tailers {
@@ -51,14 +52,6 @@ struct FileOrigin {
 
 using ChunkSink = std::function<void(Chunk&&)>;
 
-// A file beside a followed one that may be a rotated or copied generation of it.
-struct SiblingFile {
-  std::string path;
-  FileKey key;
-  uint64_t size = 0;
-  struct timespec mtime {};
-};
-
 // Reads one open file (one inode) or one pipe by polling, and hands its complete lines to a
 // sink, one chunk per read (at most read_bytes + max_line_bytes: a held partial line plus one
 // read). Memory per file: that buffer, freed again after an over-long line. Owns the descriptor.
@@ -66,14 +59,16 @@ struct SiblingFile {
 // max_line_bytes is skipped up to its newline, counted (line_too_long) and logged once per file.
 //
 // THE ROTATION RULE. Every Poll():
-//  1. Truncation (checked before and after every read): size below our read offset, or the bytes
-//  just before it changed (truncated
-//     and written again): count `truncations`. If the file is still the live one, look beside
-//     it for a copy (same directory, same name stem, not compressed) that holds our bytes before
-//     the offset — logrotate's copytruncate — and read the rest of that copy first: that
-//     recovers every line written before the copy; only lines written between copy and
-//     truncate are lost, as for any tailer. Later copies (rotated again before we polled) are
-//     read whole, oldest first. Then flush the partial line and read from 0.
+//  1. Truncation, checked before and after every read: size below our read offset, or the
+//     bytes just before it changed (truncated and written again). Count `truncations`. If the
+//     file is still the live one, look beside it for a copy (same directory, same name stem,
+//     not compressed) that holds our bytes before the offset (logrotate's copytruncate) and
+//     read the rest of that copy first: every line written before the copy is recovered; only
+//     lines written between copy and truncate are lost, as for any tailer. Copies made later
+//     (rotated again before we read on) are read whole, oldest first; a copy of what the live
+//     file holds is not, unless the live file turns out to start differently when we read it
+//     again (truncated once more in between). Then flush the partial line, end this poll, and
+//     read from 0 in the next one.
 //  2. Read to EOF (at most max_bytes_per_poll).
 //  3. While following, compare the path with our (dev, inode). If the path leads elsewhere or
 //     nowhere, the file is retired and counted once:
@@ -104,7 +99,8 @@ class FileFollower {
   FileFollower& operator=(const FileFollower&) = delete;
 
   // Reads what is new and applies the rotation rule; `path` is what the path leads to now
-  // (nullptr: do not check). Returns true when it stopped at max_bytes_per_poll (more to read).
+  // (nullptr: do not check). Returns true when there is more to read at once (it stopped at
+  // max_bytes_per_poll, or after handling a truncation).
   bool Poll(TailClock::time_point now, const PathState* path);
   // Hands over a held partial line as a line (shutdown). Reading may go on afterwards.
   void FlushPartial();
@@ -173,24 +169,10 @@ class FileFollower {
   std::unique_ptr<SiblingFile> unsure_copy_;  // see ReadMissedGeneration
 };
 
-// True for names of compressed files (.gz, .bz2, .xz, .zst, .lz4, .zip, .Z): never followed.
-bool IsCompressedName(std::string_view path);
-
 // Logrotate's copytruncate copy of the file at `path` (other than `live`) that holds the bytes
 // `mark` describes before its offset: beside it (same directory, same name stem, not
-// compressed); the newest if several. Its path, or nullopt.
-std::optional<std::string> FindCopyBeside(const std::string& path, FileKey live,
+// compressed); the newest if several.
+std::optional<SiblingFile> FindCopyBeside(const std::string& path, FileKey live,
                                           const FileMark& mark);
-
-// Older generations of the file at `path` (symlinks followed) beside it: uncompressed regular
-// files named "<its name>" + one of ".-_" + anything (registry.log.1, 0.log.20240101-120000).
-std::vector<SiblingFile> RotatedNamesOf(const std::string& path);
-
-// Up to `n` bytes from the start of `fd`.
-std::string FileHead(int fd, size_t n);
-
-// The up to kFingerprintBytes bytes before `offset` in `fd`; nullopt when they cannot be read.
-std::optional<std::string> ReadBytesBefore(int fd, uint64_t offset,
-                                           size_t max_bytes = kFingerprintBytes);
 
 }  // namespace rrca::tailers

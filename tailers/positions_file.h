@@ -45,8 +45,9 @@ struct Position {
 //
 // Bad input: a missing file is an empty table; an unreadable or corrupt file is logged,
 // returned as an error from Load() and ignored (empty table) — never a crash. Save() creates
-// missing directories and writes atomically (temp file, fsync, rename; the directory is fsynced
-// before the next write, see WriteFile).
+// missing directories and writes atomically (temp file, fsync, rename). The directory is fsynced
+// (the rename made durable against power loss) at the start of the next Save and by the
+// destructor, not before Save returns: the scrape waits for Save (see WriteFile).
 // Thread-safe.
 class PositionsFile {
  public:
@@ -57,6 +58,7 @@ class PositionsFile {
     std::atomic<uint64_t> writes{0};
     std::atomic<uint64_t> write_failures{0};
     std::atomic<uint64_t> load_failures{0};
+    std::atomic<uint64_t> directory_syncs{0};  // renames made durable (see WriteFile)
   };
 
   // A copy of the table at one moment, to be written by Save().

@@ -2,40 +2,23 @@
 
 #include <fcntl.h>
 #include <glob.h>
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <utility>
 
-#include "common/time_util.h"
-
+// SourceWatcher: its thread, the cycle, and opening files. Files rotated while the daemon was
+// down are in restart_recovery.cc; the inotify hint and the path checks between cycles in
+// source_watcher_paths.cc.
 namespace rrca::tailers {
 namespace {
 
-FileKey KeyOf(const struct stat& st) {
-  return FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
-}
-
 bool HasGlobChars(const std::string& pattern) {
   return pattern.find_first_of("*?[{~") != std::string::npos;
-}
-
-// True when the saved bytes before `offset` are still there: same content, not a reused inode.
-bool FingerprintMatches(int fd, uint64_t size, uint64_t offset, uint64_t fingerprint,
-                        uint32_t length) {
-  if (offset > size) return false;
-  if (length == 0) return true;
-  auto bytes = ReadBytesBefore(fd, offset, length);
-  return bytes && bytes->size() == length && Fingerprint(*bytes) == fingerprint;
 }
 
 // Just after the last newline, so a line being written when we start is read whole.
@@ -47,81 +30,7 @@ uint64_t EndOfLastLine(int fd, uint64_t size) {
   return nl == std::string::npos ? size : size - bytes->size() + nl + 1;
 }
 
-std::string RealPath(const std::string& path) {
-  char resolved[PATH_MAX];
-  return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
-}
-
-// Opens the file `key` in the directory of `path` or of its symlink's target, under any
-// uncompressed name; -1 if there is none.
-int OpenBeside(const std::string& path, FileKey key, std::string* found_path) {
-  namespace fs = std::filesystem;
-  std::set<fs::path> dirs{fs::path(path).parent_path()};
-  if (std::string target = RealPath(path); !target.empty()) {
-    dirs.insert(fs::path(target).parent_path());
-  }
-  for (const fs::path& dir : dirs) {
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(dir, error)) {
-      struct stat st {};
-      const std::string candidate = entry.path().string();
-      if (!IsCompressedName(candidate) && ::stat(candidate.c_str(), &st) == 0 &&
-          S_ISREG(st.st_mode) && KeyOf(st) == key) {
-        *found_path = candidate;
-        return ::open(candidate.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-      }
-    }
-  }
-  return -1;
-}
-
 }  // namespace
-
-ChangeHint::ChangeHint()
-    : writes_fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
-      names_fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)),
-      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-
-ChangeHint::~ChangeHint() {
-  for (int fd : {writes_fd_, names_fd_, wake_fd_}) {
-    if (fd >= 0) ::close(fd);
-  }
-}
-
-void ChangeHint::WatchFile(const std::string& path, FileKey key) {
-  if (writes_fd_ < 0 || file_watches_.contains(key)) return;
-  int wd = ::inotify_add_watch(writes_fd_, path.c_str(), IN_MODIFY);
-  if (wd >= 0) file_watches_[key] = wd;
-}
-
-void ChangeHint::Unwatch(FileKey key) {
-  auto it = file_watches_.find(key);
-  if (it == file_watches_.end()) return;
-  ::inotify_rm_watch(writes_fd_, it->second);  // fails harmlessly if the file is gone
-  file_watches_.erase(it);
-}
-
-void ChangeHint::WatchDirectory(const std::string& dir) {
-  if (names_fd_ < 0 || dir.empty() || !dirs_.insert(dir).second) return;
-  ::inotify_add_watch(names_fd_, dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
-}
-
-void ChangeHint::Wait(std::chrono::milliseconds timeout, bool writes) {
-  struct pollfd fds[3] = {
-      {wake_fd_, POLLIN, 0}, {names_fd_, POLLIN, 0}, {writes ? writes_fd_ : -1, POLLIN, 0}};
-  if (::poll(fds, 3, static_cast<int>(timeout.count())) <= 0) return;
-  char buffer[4096];  // the events themselves do not matter: the next cycle looks at everything
-  for (const struct pollfd& ready : fds) {
-    if (ready.fd < 0 || (ready.revents & POLLIN) == 0) continue;
-    while (::read(ready.fd, buffer, sizeof(buffer)) > 0) {
-    }
-  }
-}
-
-void ChangeHint::Wake() {
-  const uint64_t one = 1;
-  if (wake_fd_ >= 0) (void)!::write(wake_fd_, &one, sizeof(one));
-}
 
 SourceWatcher::SourceWatcher(size_t source_index, SourceConfig config, WatcherOptions options,
                              BoundedQueue<Chunk>* queue, PositionsFile* positions)
@@ -199,14 +108,15 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
     if (active_.contains(path)) continue;
     AdoptPending(path, now);
   }
+  // At start-up, what was rotated while we were down comes first: it is older than the files
+  // now at the paths.
+  if (!first_scan_done_) RecoverWhileDown(found, now);
   for (const auto& [path, state] : found) {
     if (!active_.contains(path) && !InUse(state.key)) OpenPath(path, now);
   }
   ForgetOldPaths(found, now);
   if (!first_scan_done_) {
     first_scan_done_ = true;
-    RecoverMovedFiles(now);
-    ReadGenerationsMissedWhileDown(found, now);
     for (const std::string& pattern : config_.paths) {  // where files of the source may appear
       std::string dir = pattern.substr(0, pattern.find_first_of("*?[{"));
       hint_.WatchDirectory(dir.substr(0, dir.rfind('/') + 1));
@@ -306,8 +216,9 @@ void SourceWatcher::NoteOpenError(const std::string& path, int error) {
   }
 }
 
-void SourceWatcher::OpenPath(const std::string& path, TailClock::time_point now) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+// Opens `path`, or takes over `fd`, opened there a moment ago.
+void SourceWatcher::OpenPath(const std::string& path, TailClock::time_point now, int fd) {
+  if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     if (errno != ENOENT) NoteOpenError(path, errno);
     return;
@@ -360,103 +271,20 @@ uint64_t SourceWatcher::StartOffset(const std::string& path, FileKey key, int fd
                      saved->offset);
         return saved->offset;
       }
+      // (Truncated while we were down: RecoverWhileDown has read the rest from its copy.)
       spdlog::info(
           "source {}: {}: saved position does not match its content (new or rewritten "
           "file); reading it from the start",
           config_.name, path);
-      if (!first_scan_done_) {  // truncated while we were down? its copy may hold the rest
-        truncated_while_down_.push_back(
-            FileMark{key, path, saved->offset, saved->fingerprint, saved->fingerprint_len});
-      }
       return 0;
     }
   }
-  if (first_scan_done_ || (positions_ != nullptr && positions_->HasPath(path)) ||
+  if (first_scan_done_ || followed_before_.contains(path) ||
+      (positions_ != nullptr && positions_->HasPath(path)) ||
       options_.start_at == StartAt::kBeginning) {
     return 0;
   }
   return EndOfLastLine(fd, size);
-}
-
-// What happened to the saved files while we were down. Truncated (copytruncate): the rest
-// after the saved offset is in logrotate's copy, if one is found. Nobody follows them now:
-// renamed by a rotation (found beside their path or the symlink's target: read to their end),
-// or gone (forget them).
-void SourceWatcher::RecoverMovedFiles(TailClock::time_point now) {
-  if (positions_ == nullptr) return;
-  for (const FileMark& mark : std::exchange(truncated_while_down_, {})) {
-    std::optional<std::string> copy = FindCopyBeside(mark.path, mark.key, mark);
-    int fd = copy ? ::open(copy->c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) : -1;
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0 || InUse(KeyOf(st)) ||
-        !FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), mark.offset, mark.fingerprint,
-                            mark.fingerprint_len)) {
-      if (fd >= 0) ::close(fd);
-      continue;
-    }
-    uint64_t offset = mark.offset;  // or further, if we were reading the copy itself
-    if (auto saved = positions_->Lookup(KeyOf(st));
-        saved && saved->offset > offset &&
-        FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), saved->offset, saved->fingerprint,
-                           saved->fingerprint_len)) {
-      offset = saved->offset;
-    }
-    spdlog::info("source {}: {} was truncated while we were down; reading its copy {} from {}",
-                 config_.name, mark.path, *copy, offset);
-    Drain(*copy, fd, st, offset, now);
-  }
-  for (const auto& [key, saved] : positions_->EntriesOfSource(config_.name)) {
-    if (InUse(key) || saved.closed_at_unix_ns != 0) continue;  // followed, or done
-    struct stat st {};
-    std::string found_path;
-    int fd = OpenBeside(saved.path, key, &found_path);
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && KeyOf(st) == key &&
-        FingerprintMatches(fd, static_cast<uint64_t>(st.st_size), saved.offset, saved.fingerprint,
-                           saved.fingerprint_len)) {
-      spdlog::info("source {}: {} was renamed to {} while we were down; reading it from offset {}",
-                   config_.name, saved.path, found_path, saved.offset);
-      Drain(found_path, fd, st, saved.offset, now);
-      continue;
-    }
-    if (fd >= 0) ::close(fd);
-    spdlog::info("source {}: saved file {} (inode {}) is gone; forgetting its position",
-                 config_.name, saved.path, key.inode);
-    positions_->Forget(key);
-  }
-}
-
-// Older generations of our paths with no saved position but written after the saved snapshot:
-// created and rotated away while we were down (or after the last save). Read whole, except a
-// copy of what the live file holds (copytruncate not finished). Files closed before the
-// snapshot went quiet `grace` before it, so they are older than `since`.
-void SourceWatcher::ReadGenerationsMissedWhileDown(const std::map<std::string, PathState>& found,
-                                                   TailClock::time_point now) {
-  const int64_t saved_at = positions_ == nullptr ? 0 : positions_->saved_at_unix_ns();
-  if (saved_at == 0) return;
-  const int64_t since = saved_at - std::chrono::nanoseconds(options_.follower.grace).count() / 2;
-  for (const auto& [path, state] : found) {
-    if (!positions_->HasPath(path)) continue;  // not followed before: nothing was missed
-    int live_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    const std::string live_head = live_fd >= 0 ? FileHead(live_fd, 256) : std::string();
-    if (live_fd >= 0) ::close(live_fd);
-    for (const SiblingFile& file : RotatedNamesOf(path)) {
-      const int64_t mtime = file.mtime.tv_sec * kNanosPerSecond + file.mtime.tv_nsec;
-      if (mtime <= since || InUse(file.key) || positions_->Lookup(file.key)) continue;
-      int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-      struct stat st {};
-      const size_t n = std::min<size_t>(file.size, live_head.size());
-      if (fd < 0 || ::fstat(fd, &st) != 0 || KeyOf(st) != file.key ||
-          (n > 0 && FileHead(fd, n) == std::string_view(live_head).substr(0, n))) {
-        if (fd >= 0) ::close(fd);
-        continue;
-      }
-      spdlog::info(
-          "source {}: {} was written after the last saved positions and rotated away "
-          "while we were down; reading it whole",
-          config_.name, file.path);
-      Drain(file.path, fd, st, 0, now);
-    }
-  }
 }
 
 void SourceWatcher::Drain(const std::string& path, int fd, const struct stat& st, uint64_t offset,
@@ -471,101 +299,6 @@ bool SourceWatcher::InUse(FileKey key) const {
     if (follower->key() == key) return true;
   }
   return std::ranges::any_of(draining_, [&](const auto& f) { return f->key() == key; });
-}
-
-// Hands a chunk to the queue. Also the heartbeat of CheckPaths while reading or waiting.
-void SourceWatcher::Push(Chunk&& chunk) {
-  const auto interval = std::min(options_.active_poll_interval, options_.poll_interval);
-  const auto start = TailClock::now();
-  bool waited = false;
-  for (auto timeout = TailClock::duration::zero();; timeout = interval) {
-    if (TailClock::now() - last_path_check_ >= interval) CheckPaths();
-    switch (queue_->PushFor(chunk, timeout)) {
-      case BoundedQueue<Chunk>::PushResult::kPushed:
-        if (waited) {
-          stats_.queue_full_waits.fetch_add(1, std::memory_order_relaxed);
-          stats_.queue_full_wait_ns.fetch_add(
-              static_cast<uint64_t>((TailClock::now() - start).count()), std::memory_order_relaxed);
-        }
-        return;
-      case BoundedQueue<Chunk>::PushResult::kClosed:
-        queue_closed_ = true;  // shutting down: nobody will process it
-        return;
-      case BoundedQueue<Chunk>::PushResult::kTimedOut:
-        waited = true;
-        // Stopping and nobody consumes: give up rather than hang. Nothing is lost for good:
-        // positions only move when a chunk is processed, so a restart reads it again.
-        if (stop_ && TailClock::now() - start >= options_.follower.grace) {
-          queue_closed_ = true;
-          return;
-        }
-        break;
-    }
-  }
-}
-
-// Opens, without reading, a new file found at the path of a followed one: a writer may fill it
-// and a rotation move it away again before the next cycle; holding it open keeps it readable.
-void SourceWatcher::CheckPaths() {
-  last_path_check_ = TailClock::now();
-  for (const auto& [path, last_seen] : followed_paths_) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    const FileKey key = KeyOf(st);
-    auto known = pending_.find(path);
-    if (InUse(key) || (known != pending_.end() &&
-                       std::ranges::any_of(known->second, [&](const PendingFile& file) {
-                         return KeyOf(file.st) == key;
-                       }))) {
-      continue;
-    }
-    PendingFile file;
-    file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (file.fd >= 0 && ::fstat(file.fd, &file.st) == 0 && KeyOf(file.st) == key) {
-      pending_[path].push_back(file);
-    } else if (file.fd >= 0) {
-      ::close(file.fd);
-    }
-  }
-}
-
-// Follows the files CheckPaths found at `path`, oldest first; all but the one still there were
-// rotated away and are read to their end.
-void SourceWatcher::AdoptPending(const std::string& path, TailClock::time_point now) {
-  struct stat st {};
-  const PathState now_at_path =  // not the cycle's scan: CheckPaths may have found newer files
-      ::stat(path.c_str(), &st) == 0 ? PathState{true, KeyOf(st)} : PathState{};
-  auto node = pending_.extract(path);
-  for (PendingFile& file : node.mapped()) {
-    const FileKey key = KeyOf(file.st);
-    if (InUse(key)) {
-      ::close(file.fd);
-      continue;
-    }
-    const uint64_t offset = StartOffset(path, key, file.fd, static_cast<uint64_t>(file.st.st_size));
-    auto follower = Follow(path, file.fd, file.st, offset);
-    if (now_at_path.exists && now_at_path.key == key) {
-      FileFollower& active = *(active_[path] = std::move(follower));
-      hint_.WatchFile(path, key);
-      active.Poll(now, &now_at_path);
-      continue;
-    }
-    follower->Retire(now, &now_at_path);
-    draining_.push_back(std::move(follower));
-    draining_.back()->Poll(now, nullptr);
-  }
-}
-
-// Paths stay watched by CheckPaths while their files drain and a while after they vanished
-// (between logrotate's rename and create, or while nothing matched for a moment).
-void SourceWatcher::ForgetOldPaths(const std::map<std::string, PathState>& found,
-                                   TailClock::time_point now) {
-  constexpr auto kKeepVanishedPaths = std::chrono::seconds(10);
-  for (auto it = followed_paths_.begin(); it != followed_paths_.end();) {
-    if (found.contains(it->first) || active_.contains(it->first)) it->second = now;
-    const bool old = now - it->second > kKeepVanishedPaths && !pending_.contains(it->first);
-    it = old ? followed_paths_.erase(it) : std::next(it);
-  }
 }
 
 void SourceWatcher::FlushPartials() {

@@ -82,14 +82,32 @@ class ChangeHint {
 //   2. a saved position with the same (dev, inode) whose fingerprint matches: there; a
 //      mismatch (reused inode, rewritten file): 0;
 //   3. any file appearing after the first scan (a new pod, the new file after a rotation), or
-//      at a path a saved position names (rotated while we were down): 0;
+//      at a path a saved position names or whose rotated files one matches (rotated while we
+//      were down): 0;
 //   4. otherwise (present at start, never seen): `start_at` (end: after its last newline).
-// After the first scan, saved positions of this source whose file is no longer at its path
-// are looked for beside it (renamed by a rotation while we were down) and read to their end;
-// those not found are forgotten. A file whose saved position no longer matches (truncated by
-// copytruncate while we were down) has its copy looked for and read from the saved offset.
-// Rotated files beside our paths that have no saved position but were written after the
-// saved snapshot (born and rotated away while we were down) are read whole.
+// After a restart, the files now at the paths are opened (and followed through those
+// descriptors even if rotated away before their turn), then, before they are read (they are the
+// newest, so they are read last), each path's rotated siblings (same directory, "<name>" + one of
+// ".-_" + anything, not compressed: RotatedNamesOf) are put in THE GENERATION ORDER
+// (NewerGeneration: mtime, then rotation suffix, then inode number) and read oldest first:
+//   - a sibling whose saved position matches it ((dev, inode) and fingerprint) is known; the
+//     newest known one is the anchor: the file we were reading when we went down. Known files
+//     are read from their saved offset to their end (nothing if they were closed), never from
+//     0 again;
+//   - the file at the path no longer matching its saved position (copytruncate while we were
+//     down): its copy is found by the fingerprint and is a known file, read from that offset;
+//   - a sibling with no matching saved position and newer than the anchor was born and rotated
+//     away while we were down: read whole, from 0, unless it starts like the file now at the
+//     path (a copy of it that copytruncate is still making: those bytes are read there);
+//   - older ones were rotated before we read the anchor (read by then, or before our time).
+//   With no known sibling (all deleted or compressed) and a path we followed, a sibling counts
+//   as newer when it was written after the saved snapshot (the files closed before it went
+//   quiet `grace` before it). The file at the path matching its saved position: nothing was
+//   rotated, nothing is looked for. A saved path with nothing there now (restarted between a
+//   rotation's rename and create) is looked at the same way.
+// Saved positions of this source still not read then (their path is matched no more) are
+// looked for by (dev, inode) beside their path and read to their end; those not found are
+// forgotten.
 // Opening failures are retried every cycle; permission denied is counted once per episode and
 // logged with a hint.
 //
@@ -121,13 +139,22 @@ class SourceWatcher {
   const std::string& name() const { return config_.name; }
 
  private:
+  struct PendingFile {  // opened, not followed yet
+    int fd = -1;
+    struct stat st {};
+  };
+
   std::map<std::string, PathState> Scan();
   void ScanPath(const std::string& path, std::map<std::string, PathState>* found);
-  void OpenPath(const std::string& path, TailClock::time_point now);
+  void OpenPath(const std::string& path, TailClock::time_point now, int fd = -1);
   uint64_t StartOffset(const std::string& path, FileKey key, int fd, uint64_t size);
-  void RecoverMovedFiles(TailClock::time_point now);
-  void ReadGenerationsMissedWhileDown(const std::map<std::string, PathState>& found,
-                                      TailClock::time_point now);
+  void RecoverWhileDown(const std::map<std::string, PathState>& found, TailClock::time_point now);
+  std::set<std::string> PathsOfSavedFiles(const std::map<std::string, PathState>& found) const;
+  void RecoverGenerations(const std::string& path, const PendingFile* live_file,
+                          const std::set<FileKey>& live, TailClock::time_point now);
+  void ReadGeneration(const std::string& path, SiblingFile* file, uint64_t offset, bool known,
+                      TailClock::time_point now);
+  void RecoverMovedFiles(const std::set<FileKey>& live, TailClock::time_point now);
   void Drain(const std::string& path, int fd, const struct stat& st, uint64_t offset,
              TailClock::time_point now);
   void PollStdin(TailClock::time_point now, bool* more);
@@ -153,14 +180,13 @@ class SourceWatcher {
   std::vector<std::unique_ptr<FileFollower>> draining_;          // retired, read to their end
   std::unique_ptr<FileFollower> stdin_;
   bool stdin_done_ = false;
-  std::map<FileKey, FileMark> finished_;        // read to their end in this run, still matched
-  std::vector<FileMark> truncated_while_down_;  // saved positions that no longer matched
-  std::map<std::string, int> open_errors_;      // path -> errno of its failing open
+  std::map<FileKey, FileMark> finished_;    // read to their end in this run, still matched
+  std::map<std::string, int> open_errors_;  // path -> errno of its failing open
+  // At start-up: paths whose files (now there or rotated away) have saved positions.
+  std::set<std::string> followed_before_;
+  // At start-up, while older generations are read: the files opened at the paths (see CheckPaths).
+  std::set<FileKey> held_live_;
   // Files found at a followed path by CheckPaths, oldest first: opened, not yet followed.
-  struct PendingFile {
-    int fd = -1;
-    struct stat st {};
-  };
   std::map<std::string, std::deque<PendingFile>> pending_;
   // Paths followed in this run, with when they were last seen: what CheckPaths looks at.
   std::map<std::string, TailClock::time_point> followed_paths_;

@@ -69,7 +69,8 @@ struct Chunk {
   bool from_pipe = false;        // stdin or a pipe: offsets count bytes, no position is kept
   bool flushed_partial = false;  // see above
   // Last chunk of this file: it was closed for good (rotated away, deleted, pipe ended) and
-  // every byte of it was handed over. `bytes` may be empty. Its position is dropped once processed.
+  // every byte of it was handed over. `bytes` may be empty. Once processed, its position is
+  // marked closed (PositionsFile::MarkProcessed).
   bool end_of_file = false;
   std::string bytes;
 };

@@ -391,5 +391,33 @@ TEST(CompressedNameTest, KnowsTheUsualSuffixes) {
   EXPECT_FALSE(IsCompressedName("gz"));
 }
 
+// The generation order (rotated_files.h): mtime first; on the same mtime logrotate's numbers
+// (.1 newest) or names that sort up with time; then the inode number.
+TEST(GenerationOrderTest, MtimeThenRotationSuffixThenInode) {
+  auto file = [](std::string path, time_t sec, long nsec, uint64_t inode) {
+    return SiblingFile{std::move(path), FileKey{1, inode}, 10, timespec{sec, nsec}};
+  };
+  // mtime wins over names and inodes.
+  EXPECT_TRUE(NewerGeneration(file("/l/a.log.5", 100, 2, 1), file("/l/a.log.1", 100, 1, 9)));
+  EXPECT_FALSE(NewerGeneration(file("/l/a.log.1", 100, 1, 9), file("/l/a.log.5", 100, 2, 1)));
+  EXPECT_TRUE(NewerGeneration(file("/l/a.log.5", 101, 0, 1), file("/l/a.log.1", 100, 9, 9)));
+  // Same mtime: .1 is newer than .2 and than .10 (numbers, not text).
+  EXPECT_TRUE(NewerGeneration(file("/l/a.log.1", 100, 0, 1), file("/l/a.log.2", 100, 0, 9)));
+  EXPECT_TRUE(NewerGeneration(file("/l/a.log.2", 100, 0, 1), file("/l/a.log.10", 100, 0, 9)));
+  EXPECT_FALSE(NewerGeneration(file("/l/a.log.10", 100, 0, 9), file("/l/a.log.2", 100, 0, 1)));
+  // Same mtime, dated names: the later date is newer.
+  EXPECT_TRUE(NewerGeneration(file("/l/0.log.20240102-000000", 100, 0, 1),
+                              file("/l/0.log.20240101-120000", 100, 0, 9)));
+  EXPECT_TRUE(NewerGeneration(file("/l/0.log.20240101-130000", 100, 0, 1),
+                              file("/l/0.log.20240101-120000", 100, 0, 9)));
+  EXPECT_TRUE(
+      NewerGeneration(file("/l/a.log.20240102", 100, 0, 1), file("/l/a.log.20240101", 100, 0, 9)));
+  EXPECT_TRUE(
+      NewerGeneration(file("/l/a.log-20240102", 100, 0, 1), file("/l/a.log-20240101", 100, 0, 9)));
+  // Same mtime and name (listed twice across a rename): the larger inode.
+  EXPECT_TRUE(NewerGeneration(file("/l/a.log.1", 100, 0, 9), file("/l/a.log.1", 100, 0, 1)));
+  EXPECT_FALSE(NewerGeneration(file("/l/a.log.1", 100, 0, 1), file("/l/a.log.1", 100, 0, 1)));
+}
+
 }  // namespace
 }  // namespace rrca::tailers

@@ -139,6 +139,30 @@ TEST_F(PositionsTest, AnOlderSnapshotNeverOverwritesANewerOne) {
   EXPECT_EQ(positions.stats().writes.load(), 1u);
 }
 
+// The scrape waits for Save(): the rename is its last step, and the directory fsync that makes
+// the rename survive a power loss is left to the start of the next Save (even one with nothing
+// new to write), so it never lengthens the time between the rename and the scrape's answer.
+TEST_F(PositionsTest, DirectoryIsSyncedAtTheStartOfTheNextSaveNotAfterTheRename) {
+  const fs::path path = dir_ / "positions.json";
+  PositionsFile positions(path.string());
+  positions.MarkProcessed(ChunkOf({1, 1}, "/a", 5));
+  ASSERT_TRUE(positions.Save().ok());
+  EXPECT_EQ(positions.stats().writes.load(), 1u);
+  EXPECT_EQ(positions.stats().directory_syncs.load(), 0u);  // not waited for after the rename
+  ASSERT_TRUE(positions.Save().ok());                       // nothing new: only the sync
+  EXPECT_EQ(positions.stats().writes.load(), 1u);
+  EXPECT_EQ(positions.stats().directory_syncs.load(), 1u);
+  ASSERT_TRUE(positions.Save().ok());  // nothing pending: no sync
+  EXPECT_EQ(positions.stats().directory_syncs.load(), 1u);
+  positions.MarkProcessed(ChunkOf({1, 1}, "/a", 9));
+  ASSERT_TRUE(positions.Save().ok());  // the earlier rename was durable already
+  EXPECT_EQ(positions.stats().writes.load(), 2u);
+  EXPECT_EQ(positions.stats().directory_syncs.load(), 1u);
+  PositionsFile reread(path.string());
+  ASSERT_TRUE(reread.Load().ok());
+  EXPECT_EQ(reread.Lookup({1, 1})->offset, 9u);
+}
+
 TEST_F(PositionsTest, MissingDirectoryIsCreatedOnSave) {
   const fs::path path = dir_ / "not" / "yet" / "positions.json";
   PositionsFile positions(path.string());

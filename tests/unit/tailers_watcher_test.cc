@@ -436,6 +436,131 @@ TEST_F(WatcherTest, FileBornAndRotatedWhileDownIsRead) {
   ExpectEachOnce(Drain(&positions), 3, 6);
 }
 
+// Sets a file's mtime `seconds` before now: the generation order of rotated files is by mtime.
+void SetAge(const std::string& path, int seconds) {
+  struct timespec times[2];
+  ASSERT_EQ(::clock_gettime(CLOCK_REALTIME, &times[0]), 0);
+  times[0].tv_sec -= seconds;
+  times[1] = times[0];
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+}
+
+// logrotate's rotation: app.log.k -> app.log.k+1 (k = `rotated` .. 1), app.log -> app.log.1.
+void RotateNumbered(const std::string& log, int rotated) {
+  for (int k = rotated; k >= 1; --k) {
+    fs::rename(log + "." + std::to_string(k), log + "." + std::to_string(k + 1));
+  }
+  fs::rename(log, log + ".1");
+}
+
+// While we were down, logrotate-style: the followed file went to app.log.2, a newer one was born
+// and went to app.log.1, a third is at app.log; app.log.3 is from before our time. We read
+// the rest of the followed file, then the one born while down, then the live one, in that
+// order; the older file not at all.
+TEST_F(WatcherTest, GenerationsRotatedWhileDownAreReadOldestFirstAndOlderOnesNot) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log.1"), "old\n");
+  SetAge(Path("app.log.1"), 100);
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    ExpectEachOnce(Drain(&positions), 1, 2);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  Append(Path("app.log"), "3\n");
+  RotateNumbered(Path("app.log"), 1);
+  Append(Path("app.log"), Lines(4, 5));
+  RotateNumbered(Path("app.log"), 2);
+  Append(Path("app.log"), "6\n");
+  SetAge(Path("app.log.2"), 30);
+  SetAge(Path("app.log.1"), 20);
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  EXPECT_EQ(Drain(&positions), Lines(3, 6));
+}
+
+// A run that saved positions before its first cycle (a scrape right after start) and was
+// killed: the saved snapshot is newer than the files born and rotated away while the daemon
+// was down before it. They are still read, once: newer than the file we were reading is what
+// counts, not newer than the snapshot.
+TEST_F(WatcherTest, FilesBornWhileDownAreReadAfterARestartThatSavedBeforeReadingThem) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    ExpectEachOnce(Drain(&positions), 1, 2);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  Append(Path("app.log"), "3\n");
+  RotateNumbered(Path("app.log"), 0);
+  Append(Path("app.log"), Lines(4, 5));
+  RotateNumbered(Path("app.log"), 1);
+  Append(Path("app.log"), "6\n");
+  SetAge(Path("app.log.2"), 30);
+  SetAge(Path("app.log.1"), 20);
+  SetAge(Path("app.log"), 10);
+  {
+    PositionsFile positions(positions_path);  // the run killed after saving, before reading
+    ASSERT_TRUE(positions.Load().ok());
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  EXPECT_EQ(Drain(&positions), Lines(3, 6));
+  // And a further restart reads nothing again: every file is known now.
+  text_.clear();
+  ASSERT_TRUE(positions.Save().ok());
+  watcher.reset();
+  PositionsFile again(positions_path);
+  ASSERT_TRUE(again.Load().ok());
+  auto second = Make({Path("app.log")}, &again);
+  Poll(*second);
+  PollAfterGrace(*second);
+  EXPECT_EQ(Drain(&again), "");
+}
+
+// Restarted between a rotation's rename and its create: nothing is at the path, and the
+// generations rotated while we were down are still found beside it and read, oldest first.
+TEST_F(WatcherTest, GenerationsAreFoundWhenNothingIsAtThePathAtRestart) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    ExpectEachOnce(Drain(&positions), 1, 2);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  text_.clear();
+  Append(Path("app.log"), "3\n");
+  RotateNumbered(Path("app.log"), 0);
+  Append(Path("app.log"), Lines(4, 5));
+  RotateNumbered(Path("app.log"), 1);
+  SetAge(Path("app.log.2"), 30);
+  SetAge(Path("app.log.1"), 20);
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  auto watcher = Make({Path("app.log")}, &positions);
+  Poll(*watcher);
+  EXPECT_EQ(Drain(&positions), Lines(3, 5));
+  Append(Path("app.log"), "6\n");  // created at last
+  Poll(*watcher);
+  PollAfterGrace(*watcher);
+  EXPECT_EQ(Drain(&positions), Lines(3, 6));
+}
+
 // Files read to their end before the last save (a drained rotated file, copies read after a
 // copytruncate) are recent but done: after a restart they are not read again.
 TEST_F(WatcherTest, FilesFinishedBeforeTheLastSaveAreNotReadAgain) {
@@ -544,6 +669,45 @@ TEST_F(WatcherTest, FilesRotatedAwayWhileTheQueueIsFullAreStillRead) {
   while (auto chunk = small.Pop(milliseconds(0))) got += chunk->bytes;
   ExpectEachOnce(got, 1, 71);
   EXPECT_EQ(watcher->stats().rotations.load(), 2u);
+}
+
+// At a restart the older generations are read before the file at the path; while that waits
+// for room in the queue, the path is rotated twice. The file born and rotated away meanwhile is
+// held open and read too.
+TEST_F(WatcherTest, FilesRotatedAwayWhileARestartReadsOlderOnesAreStillRead) {
+  const std::string positions_path = Path("positions.json");
+  Append(Path("app.log"), Lines(1, 2));
+  {
+    PositionsFile positions(positions_path);
+    auto watcher = Make({Path("app.log")}, &positions);
+    Poll(*watcher);
+    ExpectEachOnce(Drain(&positions), 1, 2);
+    ASSERT_TRUE(positions.Save().ok());
+  }
+  Append(Path("app.log"), Lines(3, 50));  // written while we were down, then rotated
+  RotateNumbered(Path("app.log"), 0);
+  Append(Path("app.log"), Lines(51, 60));
+  PositionsFile positions(positions_path);
+  ASSERT_TRUE(positions.Load().ok());
+  BoundedQueue<Chunk> small(1);
+  options_.follower.read_bytes = 64;
+  auto watcher = std::make_unique<SourceWatcher>(1, SourceConfig{"registry", {Path("app.log")}},
+                                                 options_, &small, &positions);
+  watcher->Start();
+  ASSERT_TRUE(WaitFor([&] { return small.size() == 1; }));  // reading app.log.1, waiting
+  RotateNumbered(Path("app.log"), 1);
+  Append(Path("app.log"), Lines(61, 70));
+  ASSERT_TRUE(WaitFor([&] { return HoldsOpen(InodeOf(Path("app.log"))); }));
+  RotateNumbered(Path("app.log"), 2);
+  Append(Path("app.log"), Lines(71, 80));
+  std::string got;
+  ASSERT_TRUE(WaitFor([&] {
+    if (auto chunk = small.Pop(milliseconds(5))) got += chunk->bytes;
+    return got.size() >= Lines(3, 80).size();
+  }));
+  watcher->Stop();
+  while (auto chunk = small.Pop(milliseconds(0))) got += chunk->bytes;
+  ExpectEachOnce(got, 3, 80);
 }
 
 TEST_F(WatcherTest, StopHandsOverThePartialLineAfterTheGracePeriod) {
