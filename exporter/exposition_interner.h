@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_hash.h"
+
 namespace rrca::exporter {
 
 // Small integer ids for label values (causes, rules, buckets, outcomes...), so the metric caches
@@ -25,14 +27,8 @@ class LabelInterner {
   size_t size() const { return names_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
-  };
-  struct Equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
+  using Hash = StringViewHash;
+  using Equal = StringViewEqual;
 
   std::unordered_map<std::string, uint32_t, Hash, Equal> ids_;
   std::vector<const std::string*> names_;

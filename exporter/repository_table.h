@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_hash.h"
+
 namespace re2 {
 class RE2;
 }
@@ -44,14 +46,8 @@ class RepositoryTable {
   static std::vector<std::string> CheckRewrites(const std::vector<RepositoryRewrite>& rewrites);
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
-  };
-  struct Equal {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
+  using Hash = StringViewHash;
+  using Equal = StringViewEqual;
 
   uint32_t Resolve(std::string_view raw);
 
