@@ -59,6 +59,7 @@ std::unique_ptr<FileFollower> FileFollower::ForFile(FileOrigin origin, int fd,
   std::unique_ptr<FileFollower> follower(
       new FileFollower(std::move(origin), fd, /*stream=*/false, options, stats, std::move(sink)));
   follower->key_ = KeyOf(st);
+  follower->mtime_ = st.st_mtim;
   follower->real_path_ = RealPath(follower->origin_.path);
   follower->read_offset_ = follower->consumed_offset_ = offset;
   follower->tail_ = ReadBytesBefore(fd, offset).value_or(std::string());
@@ -95,6 +96,7 @@ bool FileFollower::Poll(TailClock::time_point now, const PathState* path) {
     return false;
   }
   const uint64_t size = static_cast<uint64_t>(st.st_size);
+  mtime_ = st.st_mtim;
   bool more = false;
   const size_t got = ReadFile(&more);
   if (got > 0) last_data_ = now;

@@ -114,6 +114,8 @@ class FileFollower {
   const std::string& path() const { return origin_.path; }
   bool has_partial() const { return buffered_ > 0; }
   int64_t lag_bytes() const { return lag_bytes_; }
+  // The file's mtime when it was last polled: where it stands in THE GENERATION ORDER.
+  const struct timespec& mtime() const { return mtime_; }
   // Where reading stopped (for resuming the same inode later in this process).
   FileMark mark() const;
   // Other files this follower read to their end (copies found on truncation).
@@ -165,6 +167,7 @@ class FileFollower {
   bool warned_read_error_ = false;
   TailClock::time_point last_data_{};
   int64_t lag_bytes_ = 0;
+  struct timespec mtime_ {};
   std::vector<FileMark> finished_;
   std::unique_ptr<SiblingFile> unsure_copy_;  // see ReadMissedGeneration
 };

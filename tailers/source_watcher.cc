@@ -98,16 +98,13 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
       ++it;
       continue;
     }
+    // What ReadSkippedGenerations reads after, before the next file at the path is followed.
+    retired_[it->first] = SiblingFile{it->first, it->second->key(), 0, it->second->mtime()};
     draining_.push_back(std::move(it->second));
     it = active_.erase(it);
   }
   for (auto& follower : draining_) more |= follower->Poll(now, nullptr);
-  std::vector<std::string> pending_paths;  // AdoptPending changes pending_
-  for (const auto& [path, files] : pending_) pending_paths.push_back(path);
-  for (const std::string& path : pending_paths) {
-    if (active_.contains(path)) continue;
-    AdoptPending(path, now);
-  }
+  MoveOnFromRotated(now);
   // At start-up, what was rotated while we were down comes first: it is older than the files
   // now at the paths.
   if (!first_scan_done_) RecoverWhileDown(found, now);
@@ -122,10 +119,22 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
       hint_.WatchDirectory(dir.substr(0, dir.rfind('/') + 1));
     }
   }
-  // Remember where finished files stopped, as long as a pattern still matches them.
+  KeepFinishedMarks(found);
+  std::erase_if(open_errors_, [&](const auto& e) { return !failed_this_cycle_.contains(e.first); });
+  UpdateGauges();
+  return more;
+}
+
+// Remembers where finished files stopped, as long as a pattern still matches them.
+void SourceWatcher::KeepFinishedMarks(const std::map<std::string, PathState>& found) {
   std::map<FileKey, FileMark> finished;
   auto keep = [&](const FileMark& mark) { finished[mark.key] = mark; };
-  for (auto& [path, follower] : active_) std::ranges::for_each(follower->TakeFinished(), keep);
+  for (auto& [path, follower] : active_) {
+    for (const FileMark& copy : follower->TakeFinished()) {
+      keep(copy);
+      followed_at_[path].insert(copy.key);  // a copytruncate copy is no skipped generation
+    }
+  }
   for (auto& follower : draining_) {
     std::ranges::for_each(follower->TakeFinished(), keep);
     if (follower->state() == FileFollower::State::kClosed) {
@@ -140,9 +149,6 @@ bool SourceWatcher::PollOnce(TailClock::time_point now) {
     return std::ranges::none_of(found, [&](const auto& p) { return p.second.key == entry.first; });
   });
   finished_ = std::move(finished);
-  std::erase_if(open_errors_, [&](const auto& e) { return !failed_this_cycle_.contains(e.first); });
-  UpdateGauges();
-  return more;
 }
 
 void SourceWatcher::PollStdin(TailClock::time_point now, bool* more) {
@@ -235,6 +241,7 @@ void SourceWatcher::OpenPath(const std::string& path, TailClock::time_point now,
   const uint64_t offset = StartOffset(path, KeyOf(st), fd, static_cast<uint64_t>(st.st_size));
   // Registered before its first read: CheckPaths watches its path while that read waits.
   followed_paths_[path] = now;
+  followed_at_[path].insert(KeyOf(st));
   FileFollower& follower = *(active_[path] = Follow(path, fd, st, offset));
   hint_.WatchFile(path, KeyOf(st));
   hint_.WatchDirectory(std::filesystem::path(path).parent_path().string());

@@ -128,17 +128,15 @@ void SourceWatcher::AdoptPending(const std::string& path, TailClock::time_point 
       ::close(file.fd);
       continue;
     }
-    const uint64_t offset = StartOffset(path, key, file.fd, static_cast<uint64_t>(file.st.st_size));
-    auto follower = Follow(path, file.fd, file.st, offset);
-    if (now_at_path.exists && now_at_path.key == key) {
-      FileFollower& active = *(active_[path] = std::move(follower));
-      hint_.WatchFile(path, key);
-      active.Poll(now, &now_at_path);
+    if (!now_at_path.exists || now_at_path.key != key) {
+      DrainRotated(path, file.fd, file.st, now_at_path, now);
       continue;
     }
-    follower->Retire(now, &now_at_path);
-    draining_.push_back(std::move(follower));
-    draining_.back()->Poll(now, nullptr);
+    const uint64_t offset = StartOffset(path, key, file.fd, static_cast<uint64_t>(file.st.st_size));
+    followed_at_[path].insert(key);
+    FileFollower& active = *(active_[path] = Follow(path, file.fd, file.st, offset));
+    hint_.WatchFile(path, key);
+    active.Poll(now, &now_at_path);
   }
 }
 
@@ -150,7 +148,13 @@ void SourceWatcher::ForgetOldPaths(const std::map<std::string, PathState>& found
   for (auto it = followed_paths_.begin(); it != followed_paths_.end();) {
     if (found.contains(it->first) || active_.contains(it->first)) it->second = now;
     const bool old = now - it->second > kKeepVanishedPaths && !pending_.contains(it->first);
-    it = old ? followed_paths_.erase(it) : std::next(it);
+    if (!old) {
+      ++it;
+      continue;
+    }
+    retired_.erase(it->first);
+    followed_at_.erase(it->first);
+    it = followed_paths_.erase(it);
   }
 }
 
