@@ -14,6 +14,7 @@
 #include "tailers/bounded_queue.h"
 #include "tailers/source_watcher.h"
 #include "tailers/tail_types.h"
+#include "tests/unit/tailers_test_files.h"
 
 // SourceWatcher while running: generations born and rotated away while the reader waited for
 // room in the queue, too fast for the path checks between chunks to hold them open.
@@ -23,41 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-void Append(const std::string& path, const std::string& text) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0) << path;
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-}
-
-std::string Lines(int from, int to) {  // "from\n...to\n"
-  std::string text;
-  for (int i = from; i <= to; ++i) text += std::to_string(i) + "\n";
-  return text;
-}
-
-// Every numbered line from..to exactly once, nothing else.
-void ExpectEachOnce(const std::string& text, int from, int to) {
-  std::map<std::string, int> seen;
-  size_t start = 0;
-  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-    ++seen[text.substr(start, nl - start)];
-  }
-  EXPECT_EQ(start, text.size()) << "text does not end with a newline";
-  std::map<std::string, int> expected;
-  for (int i = from; i <= to; ++i) expected[std::to_string(i)] = 1;
-  EXPECT_EQ(seen, expected);
-}
-
-template <typename Predicate>
-bool WaitFor(Predicate predicate, std::chrono::seconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
+using test_files::Append;
+using test_files::ExpectEachOnce;
+using test_files::Lines;
+using test_files::WaitFor;
 
 // Sets the mtime `seconds_ago` in the past: generations get distinct, ordered mtimes even when
 // written within one clock tick.
