@@ -3,7 +3,7 @@
 set -euo pipefail
 
 RRCA_BIN=${RRCA_BIN:?RRCA_BIN must name the registry-rca binary}
-RRCA_SOURCE_DIR=${RRCA_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+export RRCA_SOURCE_DIR=${RRCA_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 TESTDATA=$RRCA_SOURCE_DIR/tests/testdata
 WORK=$(mktemp -d "/tmp/rrca-e2e-$(basename "$0" .sh).XXXXXX")
 PIDS=()
