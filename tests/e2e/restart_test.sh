@@ -21,7 +21,10 @@ from restart_harness import ACCESS_LINE, Harness
 work, binary, port, n, kills = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 random.seed(7)
 log = os.path.join(work, "registry.log")
-harness = Harness(work, binary, port)
+# Kills wait for a scrape in flight: a kill between the daemon saving the scrape's positions and
+# the answer reaching the scraper loses that scrape's lines (the one window of the positions
+# file, in the README), which this test must not trip over at random.
+harness = Harness(work, binary, port, kills_wait_for_scrapes=True)
 
 def writer():
     with open(log, "a") as f:
