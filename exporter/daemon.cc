@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "exporter/carry_over.h"
 #include "exporter/config.h"
 #include "exporter/correlator.h"
 #include "exporter/enricher.h"
@@ -20,6 +22,7 @@
 #include "exporter/pipeline.h"
 #include "exporter/recent_errors.h"
 #include "exporter/rules_loader.h"
+#include "exporter/upload_metrics.h"
 #include "exporter/web_config.h"
 #include "tailers/bounded_queue.h"
 #include "tailers/positions_file.h"
@@ -31,6 +34,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kQueueChunks = 64;  // x up to 8 MiB per chunk: the bound on buffered input
+// Entries per POST /api/v1/ingest/minio-audit (MinIO sends one, or its batch_size): bounds how
+// long one request holds the processing lock.
+constexpr size_t kMaxIngestEntries = 10'000;
 
 int64_t WallNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -84,9 +90,11 @@ class Daemon {
       spdlog::error("invalid web configuration:\n{}", web.message());
       return 2;
     }
+    metrics_.SetTlsCertificateExpiry(http_.tls_certificate_expiry());
     if (Status loaded = positions_.Load(); !loaded.ok()) {
       spdlog::warn("positions file ignored: {}", loaded.message());
     }
+    RestoreCarriedState();
     StartWatchers();
     std::thread processor([this] { ProcessLoop(); });
     if (enricher_ != nullptr) enricher_->Start();
@@ -106,6 +114,50 @@ class Daemon {
   }
 
  private:
+  std::vector<std::string> SourceNames() const {
+    std::vector<std::string> names;
+    for (const SourceConfig& source : config_.sources) names.push_back(source.name);
+    return names;
+  }
+
+  // Before the watchers start: what the last scrape's process had read but not counted.
+  void RestoreCarriedState() {
+    const std::string text = positions_.loaded_pipeline_state();
+    if (text.empty()) return;
+    std::lock_guard lock(mutex_);
+    auto carried = RestoreCarryOver(text, &pipeline_, SourceNames());
+    if (!carried.ok()) {
+      spdlog::warn("positions file: {}; responses waiting at the last scrape are not counted",
+                   carried.status().message());
+      return;
+    }
+    for (CarriedHeld& held : carried.value()) {
+      pipeline_.RestoreHeld(StreamFor(held.source_index, held.file), std::move(held.held));
+    }
+    spdlog::info("carried over from the last scrape: {} requests and {} access lines waiting",
+                 pipeline_.pending_requests(), pipeline_.pending_access_lines());
+  }
+
+  Pipeline::StreamId StreamFor(size_t source_index, tailers::FileKey file) {
+    const auto key = std::make_pair(source_index, file);
+    auto stream = streams_.find(key);
+    if (stream == streams_.end()) {
+      const SourceConfig& source = config_.sources[source_index];
+      const Pipeline::StreamKind kind =
+          source.type == "s3" ? Pipeline::StreamKind::kS3 : Pipeline::StreamKind::kRegistry;
+      stream =
+          streams_.emplace(key, pipeline_.OpenStream(source.name, source.envelope, kind)).first;
+    }
+    return stream->second;
+  }
+
+  // With the processing lock held.
+  std::string CarryOver() const {
+    std::vector<OpenFileStream> open;
+    for (const auto& [key, stream] : streams_) open.push_back({key.first, key.second, stream});
+    return SaveCarryOver(pipeline_, open, SourceNames());
+  }
+
   void StartWatchers() {
     tailers::WatcherOptions options;
     options.poll_interval =
@@ -211,27 +263,20 @@ class Daemon {
   }
 
   void ProcessChunk(const tailers::Chunk& chunk) {
-    const auto key = std::make_pair(chunk.source_index, chunk.file);
-    auto stream = streams_.find(key);
-    if (stream == streams_.end()) {
-      const SourceConfig& source = config_.sources[chunk.source_index];
-      const Pipeline::StreamKind kind =
-          source.type == "s3" ? Pipeline::StreamKind::kS3 : Pipeline::StreamKind::kRegistry;
-      stream =
-          streams_.emplace(key, pipeline_.OpenStream(source.name, source.envelope, kind)).first;
-    }
-    pipeline_.NoteActivity(stream->second, WallNanos());
+    const Pipeline::StreamId id = StreamFor(chunk.source_index, chunk.file);
+    auto stream = streams_.find(std::make_pair(chunk.source_index, chunk.file));
+    pipeline_.NoteActivity(id, WallNanos());
     std::string_view bytes = chunk.bytes;
     while (!bytes.empty()) {
       const size_t newline = bytes.find('\n');
       const size_t length = newline == std::string_view::npos ? bytes.size() : newline;
-      pipeline_.OnLine(stream->second, bytes.substr(0, length));
+      pipeline_.OnLine(id, bytes.substr(0, length));
       bytes.remove_prefix(std::min(bytes.size(), length + 1));
     }
-    if (chunk.flushed_partial || chunk.end_of_file) pipeline_.FlushStream(stream->second);
+    if (chunk.flushed_partial || chunk.end_of_file) pipeline_.FlushStream(id);
     if (!chunk.from_pipe) positions_.MarkProcessed(chunk);
     if (chunk.end_of_file) {
-      pipeline_.CloseStream(stream->second);
+      pipeline_.CloseStream(id);
       streams_.erase(stream);
     }
   }
@@ -239,21 +284,29 @@ class Daemon {
   void RouteHttp(const std::string& telemetry_path) {
     http_.Route(telemetry_path, [this](const HttpRequest&) { return Scrape(); });
     if (enricher_ != nullptr) {
-      http_.Route("/api/v1/alerts",
-                  [this](const HttpRequest& request) { return enricher_->Handle(request); });
+      http_.Route(
+          "/api/v1/alerts",
+          [this](const HttpRequest& request) { return enricher_->Handle(request); },
+          HttpServer::RouteKind::kStateChanging);
     }
     http_.Route("/-/healthy", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n"};
     });
-    // Like SIGHUP: a broken configuration is rejected with its errors, the old one keeps running.
-    http_.Route("/-/reload", [this](const HttpRequest& request) {
-      if (request.method != "POST") {
-        return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
-      }
-      const std::string errors = Reload();
-      return errors.empty() ? HttpResponse{200, "text/plain; charset=utf-8", "reloaded\n"}
-                            : HttpResponse{400, "text/plain; charset=utf-8", errors + "\n"};
-    });
+    // Like SIGHUP: a broken configuration is rejected, the old one keeps running. The errors
+    // name files and paths: they go to the log, not to whoever asked.
+    http_.Route(
+        "/-/reload",
+        [this](const HttpRequest& request) {
+          if (request.method != "POST") {
+            return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+          }
+          return Reload().empty()
+                     ? HttpResponse{200, "text/plain; charset=utf-8", "reloaded\n"}
+                     : HttpResponse{400, "text/plain; charset=utf-8",
+                                    "reload failed; the running configuration is kept (see the "
+                                    "log)\n"};
+        },
+        HttpServer::RouteKind::kStateChanging);
     http_.Route("/-/ready", [this](const HttpRequest&) {
       return ready_ ? HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
                     : HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
@@ -283,30 +336,43 @@ class Daemon {
     });
     // MinIO has no audit log file: its audit webhook target posts entries here (JSON objects,
     // one per line or one per request), read like a store log line.
-    http_.Route("/api/v1/ingest/minio-audit", [this](const HttpRequest& request) {
-      if (request.method != "POST") {
-        return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
-      }
-      std::lock_guard lock(mutex_);
-      if (!minio_stream_.has_value()) {
-        minio_stream_ = pipeline_.OpenStream("minio-audit", tailers::EnvelopeHint::kNone,
-                                             Pipeline::StreamKind::kS3);
-      }
-      std::string_view body = request.body;
-      while (!body.empty()) {
-        const size_t newline = body.find('\n');
-        const std::string_view line = body.substr(0, newline);
-        if (!line.empty()) pipeline_.OnLine(*minio_stream_, line);
-        if (newline == std::string_view::npos) break;
-        body.remove_prefix(newline + 1);
-      }
-      return HttpResponse{200, "text/plain; charset=utf-8", ""};
-    });
+    http_.Route(
+        "/api/v1/ingest/minio-audit",
+        [this](const HttpRequest& request) { return IngestMinioAudit(request); },
+        HttpServer::RouteKind::kStateChanging);
     std::string landing = kLandingPage;
     landing.replace(landing.find("%TELEMETRY%"), 11, telemetry_path);
     http_.Route("/", [landing](const HttpRequest&) {
       return HttpResponse{200, "text/html; charset=utf-8", landing};
     });
+  }
+
+  HttpResponse IngestMinioAudit(const HttpRequest& request) {
+    if (request.method != "POST") {
+      return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+    }
+    const std::string_view text = request.body;
+    const size_t entries = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) +
+                           (text.empty() || text.back() == '\n' ? 0 : 1);
+    std::lock_guard lock(mutex_);
+    if (entries > kMaxIngestEntries) {
+      metrics_.CountIngestRejected();
+      return HttpResponse{413, "text/plain; charset=utf-8",
+                          "at most " + std::to_string(kMaxIngestEntries) + " entries per request\n"};
+    }
+    if (!minio_stream_.has_value()) {
+      minio_stream_ = pipeline_.OpenStream("minio-audit", tailers::EnvelopeHint::kNone,
+                                           Pipeline::StreamKind::kS3);
+    }
+    std::string_view body = request.body;
+    while (!body.empty()) {
+      const size_t newline = body.find('\n');
+      const std::string_view line = body.substr(0, newline);
+      if (!line.empty()) pipeline_.OnLine(*minio_stream_, line);
+      if (newline == std::string_view::npos) break;
+      body.remove_prefix(newline + 1);
+    }
+    return HttpResponse{200, "text/plain; charset=utf-8", ""};
   }
 
   // The metrics and the positions saved for them describe the same lines: both are taken with
@@ -322,6 +388,7 @@ class Daemon {
       scrapes_waiting_.fetch_sub(1, std::memory_order_relaxed);
       metrics_.TakeSnapshot(&metrics);
       snapshot = positions_.TakeSnapshot();
+      snapshot.pipeline_state = CarryOver();
     }
     // Render first, so that once the positions are on disk only sending the body remains:
     // the window in which a crash loses lines Prometheus did not get is as small as it can be.
@@ -380,10 +447,19 @@ class Daemon {
         metrics_.SetConfigReload(false, 0);
         return applied.message();
       }
+      metrics_.SetTlsCertificateExpiry(http_.tls_certificate_expiry());
     }
     pipeline_.SetRules(rules.value());
     metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
-    spdlog::info("reloaded rules: {} rules", rules.value()->rules().size());
+    // At most one line per 10 s: POST /-/reload may come in a flood.
+    ++reloads_unlogged_;
+    const int64_t now = WallNanos();
+    if (now - reload_logged_ns_ >= 10'000'000'000) {
+      spdlog::info("reloaded rules: {} rules ({} reloads since the last line)",
+                   rules.value()->rules().size(), reloads_unlogged_);
+      reloads_unlogged_ = 0;
+      reload_logged_ns_ = now;
+    }
     return "";
   }
 
@@ -424,11 +500,9 @@ class Daemon {
     processor.join();
     http_.Stop();
     if (enricher_ != nullptr) enricher_->Stop();  // after the last POST /api/v1/alerts
-    // Requests still waiting for a summary are not counted, so their lines are read again next
-    // time; the positions saved describe exactly the counted lines.
-    if (Status saved = positions_.Save(); !saved.ok()) {
-      spdlog::warn("saving positions at shutdown: {}", saved.message());
-    }
+    // No positions are saved here: the file holds those of the last scrape, whose metrics
+    // Prometheus has. What was counted since then no scrape exported, so the next process must
+    // count it again (positions saved now would skip it, as a SIGKILL never does).
   }
 
   Config config_;
@@ -454,6 +528,8 @@ class Daemon {
   std::vector<SourceMetrics> source_metrics_;
   prometheus::Counter* positions_failures_ = nullptr;
   std::string web_config_file_;  // one reload at a time (SIGHUP and POST /-/reload)
+  int64_t reload_logged_ns_ = 0;  // under reload_mutex_
+  uint64_t reloads_unlogged_ = 0;
   bool queue_closed_ = false;
   std::atomic<bool> ready_{false};
   std::atomic<int> scrapes_waiting_{0};  // scrapes blocked on mutex_: see LetScrapesIn
@@ -498,6 +574,7 @@ int RunServe(const ServeOptions& options) {
     }
     web_config = std::move(loaded.value());
   }
+  UploadMetrics::SetDefaultMaxBuckets(config.value().max_buckets);  // before the pipeline
   Daemon daemon(std::move(config.value()), std::move(rules.value()));
   return daemon.Run(listen, telemetry, web_config, options.web_config_file);
 }

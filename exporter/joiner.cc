@@ -212,14 +212,10 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
     ++access_lines_matched_;
     return;
   }
-  if (const std::string* id =
-          FindPendingFor(ResponseKey(event.method, event.uri, 0), event.time_ns)) {
-    auto pending = pending_.find(*id);
-    EmitPending(pending->first, pending->second, event.status);
-    DropPending(pending);
-    ++access_lines_matched_;
-    return;
-  }
+  // A request known so far only from its error lines may still get its summary: in another
+  // file read later, or later in this file's time order. So the line waits like any other and
+  // is merged with those error lines only when its wait is over (FlushSameStreamAccess,
+  // AdvanceTo); merging now counted the response twice once the summary came.
   if (pending_access_.size() >= options_.max_pending) {
     // Bounded: the oldest waiting line is counted now instead of waiting out its window.
     if (!pending_access_.front().matched) EmitAccess(pending_access_.front());
@@ -237,7 +233,7 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
   access.uri.assign(event.uri);
   access.status = event.status;
   pending_access_.push_back(std::move(access));
-  pending_access_index_.emplace(key, &pending_access_.back());
+  pending_access_index_[key].push_back(&pending_access_.back());
   if (pending_access_.back().summaries_in_stream) {
     same_stream_access_.push_back(&pending_access_.back());
   }
@@ -270,30 +266,43 @@ static int64_t MatchDistance(int64_t access_start_ns, int64_t arrival_ns) {
 // Identical requests (GET /v2/, POSTs to one repository) share a key, so each line takes the
 // closest partner, not the first one within tolerance: greedy first-fit strands later lines.
 bool RequestJoiner::ConsumeRecentSummary(uint64_t key, int64_t start_ns) {
-  auto [begin, end] = recent_summaries_.equal_range(key);
-  auto best = end;
-  int64_t best_distance = kAccessMatchTolerance;
-  for (auto it = begin; it != end; ++it) {
-    const int64_t distance = MatchDistance(start_ns, it->second);
-    if (distance <= best_distance) {
+  auto summaries = recent_summaries_.find(key);
+  if (summaries == recent_summaries_.end()) return false;
+  std::deque<int64_t>& arrivals = summaries->second;
+  auto best = arrivals.end();
+  int64_t best_distance = kAccessMatchTolerance + 1;
+  for (auto it = arrivals.begin(); it != arrivals.end(); ++it) {
+    // In reading order, so roughly in arrival order: far past the line's start, none is closer
+    // (the slack covers long requests finishing out of order).
+    if (SaturatingSub(*it, start_ns) > 4 * kAccessMatchTolerance) break;
+    const int64_t distance = MatchDistance(start_ns, *it);
+    if (distance < best_distance) {
       best = it;
       best_distance = distance;
     }
   }
-  if (best == end) return false;
-  recent_summaries_.erase(best);
+  if (best == arrivals.end()) return false;
+  arrivals.erase(best);
+  if (arrivals.empty()) recent_summaries_.erase(summaries);
   return true;
 }
 
 bool RequestJoiner::ConsumePendingAccess(uint64_t key, int64_t arrival_ns) {
-  auto [begin, end] = pending_access_index_.equal_range(key);
+  auto lines = pending_access_index_.find(key);
+  if (lines == pending_access_index_.end()) return false;
+  std::deque<PendingAccess*>& same_key = lines->second;
+  // Matched lines at the front are never a partner again: dropped here, so that a long run of
+  // identical requests is not scanned again for every summary.
+  while (!same_key.empty() && same_key.front()->matched) same_key.pop_front();
   PendingAccess* best = nullptr;
-  int64_t best_distance = kAccessMatchTolerance;
-  for (auto it = begin; it != end; ++it) {
-    PendingAccess* access = it->second;
+  int64_t best_distance = kAccessMatchTolerance + 1;
+  for (PendingAccess* access : same_key) {
     if (access->matched) continue;
+    // Lines are in reading order, which is time order within a file: past the tolerance on the
+    // late side, no later line is closer.
+    if (SaturatingSub(access->time_ns, arrival_ns) > 2 * kAccessMatchTolerance) break;
     const int64_t distance = MatchDistance(access->time_ns, arrival_ns);
-    if (distance <= best_distance) {
+    if (distance < best_distance) {  // ties: the oldest line, so a run is consumed from its front
       best = access;
       best_distance = distance;
     }
@@ -309,18 +318,17 @@ void RequestJoiner::PopPendingAccess() {
   if (!same_stream_access_.empty() && same_stream_access_.front() == front) {
     same_stream_access_.pop_front();
   }
-  auto [begin, end] = pending_access_index_.equal_range(front->key);
-  for (auto it = begin; it != end; ++it) {
-    if (it->second == front) {
-      pending_access_index_.erase(it);
-      break;
-    }
+  // The oldest line of all is the oldest of its key, unless ConsumePendingAccess dropped it.
+  auto lines = pending_access_index_.find(front->key);
+  if (lines != pending_access_index_.end()) {
+    if (!lines->second.empty() && lines->second.front() == front) lines->second.pop_front();
+    if (lines->second.empty()) pending_access_index_.erase(lines);
   }
   pending_access_.pop_front();
 }
 
 void RequestJoiner::RememberSummary(uint64_t key, int64_t arrival_ns) {
-  recent_summaries_.emplace(key, arrival_ns);
+  recent_summaries_[key].push_back(arrival_ns);
   recent_order_.push_back({key, arrival_ns, wall_ns_});
   if (recent_order_.size() > options_.max_pending * 2) ForgetOldestSummary();
 }
@@ -468,13 +476,12 @@ void RequestJoiner::ExpireRecent(int64_t deadline_ns) {
 void RequestJoiner::ForgetOldestSummary() {
   const RecentSummary oldest = recent_order_.front();
   recent_order_.pop_front();
-  auto [begin, end] = recent_summaries_.equal_range(oldest.key);
-  for (auto it = begin; it != end; ++it) {
-    if (it->second == oldest.arrival_ns) {
-      recent_summaries_.erase(it);
-      break;
-    }
-  }
+  // The oldest remembered is the oldest of its key, unless an access line consumed it already.
+  auto summaries = recent_summaries_.find(oldest.key);
+  if (summaries == recent_summaries_.end()) return;
+  auto it = std::find(summaries->second.begin(), summaries->second.end(), oldest.arrival_ns);
+  if (it != summaries->second.end()) summaries->second.erase(it);
+  if (summaries->second.empty()) recent_summaries_.erase(summaries);
 }
 
 void RequestJoiner::FlushAll() {

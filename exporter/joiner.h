@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 
 #include "common/event.h"
 #include "common/request.h"
+#include "common/status.h"
 
 namespace rrca::exporter {
 
@@ -64,6 +66,13 @@ class RequestJoiner {
   }
   // End of input: flushes everything still waiting.
   void FlushAll();
+
+  // What waits to be counted (error lines without their summary, access lines without their
+  // partner) and what a later line may still match (summaries already counted, error requests
+  // already reported), for the positions file: see joiner_state.cc. RestoreState replaces the
+  // joiner's waiting state with a saved one, or changes nothing and says why.
+  nlohmann::json SaveState() const;
+  Status RestoreState(const nlohmann::json& state);
 
   size_t pending_requests() const { return pending_.size(); }
   size_t pending_access_lines() const { return pending_access_.size(); }
@@ -136,15 +145,18 @@ class RequestJoiner {
   std::unordered_multimap<uint64_t, std::string> pending_by_key_;
   std::deque<PendingOrder> pending_order_;  // FIFO
   std::deque<PendingAccess> pending_access_;
-  // key -> waiting access line; deque elements keep their address while others come and go.
-  std::unordered_multimap<uint64_t, PendingAccess*> pending_access_index_;
+  // key -> the waiting access lines of that key in arrival order (a subsequence of
+  // pending_access_, whose elements keep their address while others come and go). FIFO per key,
+  // so popping the oldest line is O(1) however many identical requests wait (GET /v2/ floods).
+  std::unordered_map<uint64_t, std::deque<PendingAccess*>> pending_access_index_;
   // The waiting lines whose stream holds summaries, oldest first: a subsequence of
   // pending_access_, so its front is always the first of them still in pending_access_.
   std::deque<PendingAccess*> same_stream_access_;
   // Per stream: events seen, and whether any was a summary.
   std::vector<uint64_t> stream_events_;
   std::vector<bool> stream_has_summaries_;
-  std::unordered_multimap<uint64_t, int64_t> recent_summaries_;  // key -> arrival
+  // key -> arrivals of the summaries counted recently, in reading order (see the FIFO above).
+  std::unordered_map<uint64_t, std::deque<int64_t>> recent_summaries_;
   std::deque<RecentSummary> recent_order_;
   // Error summaries already reported: the registry writes one line per error code.
   std::unordered_set<std::string> reported_errors_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 
 #include "common/time_util.h"
 #include "exporter/correlator.h"
@@ -185,6 +186,33 @@ void Pipeline::Finish() {
   WarnAboutFolding(0);
   // One-shot callers (analyze --format=metrics) serialize the prometheus-cpp registry alone.
   if (metrics_ != nullptr) metrics_->PublishToRegistry();
+}
+
+nlohmann::json Pipeline::SaveState() const {
+  return {{"latest_time", latest_time_ns_}, {"joiner", joiner_.SaveState()}};
+}
+
+Status Pipeline::RestoreState(const nlohmann::json& state) {
+  if (!state.is_object() || !state.contains("joiner") || !state.contains("latest_time") ||
+      !state["latest_time"].is_number_integer()) {
+    return Status::Error("pipeline state: not an object with joiner and latest_time");
+  }
+  if (Status restored = joiner_.RestoreState(state["joiner"]); !restored.ok()) return restored;
+  latest_time_ns_ = std::max(latest_time_ns_, state["latest_time"].get<int64_t>());
+  return Status::Ok();
+}
+
+std::optional<tailers::RegistryReader::Held> Pipeline::HeldOf(StreamId stream) const {
+  if (stream >= streams_.size() || streams_[stream] == nullptr) return std::nullopt;
+  const tailers::RegistryReader* reader = streams_[stream]->registry.get();
+  if (reader == nullptr || reader->held().empty()) return std::nullopt;
+  return reader->held();
+}
+
+void Pipeline::RestoreHeld(StreamId stream, tailers::RegistryReader::Held held) {
+  if (stream >= streams_.size() || streams_[stream] == nullptr) return;
+  if (streams_[stream]->registry != nullptr)
+    streams_[stream]->registry->RestoreHeld(std::move(held));
 }
 
 void Pipeline::SetRules(std::shared_ptr<const rules::RuleSet> rules) {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,11 +83,20 @@ class Pipeline : private JoinedRequestSink {
   // End of input: every held record and waiting request is reported.
   void Finish();
 
+  // What waits to be counted, for the positions file (see RequestJoiner::SaveState); a stream's
+  // held record likewise (nullopt: the stream holds nothing). Restoring changes nothing on error.
+  nlohmann::json SaveState() const;
+  Status RestoreState(const nlohmann::json& state);
+  std::optional<tailers::RegistryReader::Held> HeldOf(StreamId stream) const;
+  void RestoreHeld(StreamId stream, tailers::RegistryReader::Held held);
+
   void AddObserver(ClassifiedObserver* observer) { observers_.push_back(observer); }
   void SetRules(std::shared_ptr<const rules::RuleSet> rules);
   const rules::RuleSet& rules() const { return *rules_; }
   const RepositoryTable& repositories() const { return repositories_; }
   int64_t latest_time_ns() const { return latest_time_ns_; }
+  size_t pending_requests() const { return joiner_.pending_requests(); }
+  size_t pending_access_lines() const { return joiner_.pending_access_lines(); }
   static constexpr int64_t kIdleNs = 2'000'000'000;
   const UploadCorrelator& correlator() const { return *correlator_; }
 

@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_packages=(cmake g++ make pkg-config clang-format
   prometheus-cpp-dev libcivetweb-dev libre2-dev libspdlog-dev libyaml-cpp-dev libssl-dev
-  libcrypt-dev
+  libcrypt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev)
 test_packages=(prometheus prometheus-alertmanager logrotate python3 python3-yaml curl
   procps time psmisc openssl apache2-utils netcat-openbsd

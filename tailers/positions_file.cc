@@ -58,13 +58,14 @@ PositionsFile::PositionsFile(std::string path, std::chrono::seconds keep_closed)
 Status PositionsFile::Load() {
   std::map<FileKey, Position> loaded;
   int64_t saved_at = 0;
+  std::string pipeline_state;
   Status status;
   if (!path_.empty()) {
     std::string text;
     bool exists = false;
     status = ReadWholeFile(path_, &text, &exists);
     if (status.ok() && exists) {
-      auto parsed = PositionsFromJson(text, &saved_at);
+      auto parsed = PositionsFromJson(text, &saved_at, &pipeline_state);
       if (parsed.ok()) {
         loaded = std::move(parsed).value();
       } else {
@@ -79,6 +80,7 @@ Status PositionsFile::Load() {
   std::lock_guard lock(mutex_);
   entries_ = std::move(loaded);
   loaded_saved_at_unix_ns_ = status.ok() ? saved_at : 0;
+  loaded_pipeline_state_ = status.ok() ? std::move(pipeline_state) : std::string();
   ++sequence_;
   return status;
 }
@@ -139,6 +141,11 @@ int64_t PositionsFile::saved_at_unix_ns() const {
   return loaded_saved_at_unix_ns_;
 }
 
+std::string PositionsFile::loaded_pipeline_state() const {
+  std::lock_guard lock(mutex_);
+  return loaded_pipeline_state_;
+}
+
 PositionsFile::Snapshot PositionsFile::TakeSnapshot() {
   const int64_t now = NowUnixNanos();
   const int64_t keep = std::chrono::nanoseconds(keep_closed_).count();
@@ -146,7 +153,7 @@ PositionsFile::Snapshot PositionsFile::TakeSnapshot() {
   std::erase_if(entries_, [&](const auto& entry) {
     return entry.second.closed_at_unix_ns != 0 && now - entry.second.closed_at_unix_ns >= keep;
   });
-  return Snapshot{sequence_, now, entries_};
+  return Snapshot{sequence_, ++snapshots_taken_, now, entries_, {}};
 }
 
 Status PositionsFile::Save(const Snapshot& snapshot) {
@@ -157,8 +164,15 @@ Status PositionsFile::Save(const Snapshot& snapshot) {
   // right after the rename.
   SyncDirectory();
   // An older snapshot must not overwrite a newer one; an unchanged table need not be rewritten.
-  if (saved_once_ && snapshot.sequence <= saved_sequence_) return Status::Ok();
-  Status status = WriteFile(PositionsToJson(snapshot.entries, snapshot.taken_at_unix_ns));
+  // The pipeline state changes without new lines (what waited is counted when its time is up),
+  // and a stale one on disk would count it again after a crash.
+  const size_t state_hash = std::hash<std::string>()(snapshot.pipeline_state);
+  if (saved_once_ && (snapshot.order <= saved_order_ ||
+                      (snapshot.sequence == saved_sequence_ && state_hash == saved_state_hash_))) {
+    return Status::Ok();
+  }
+  Status status = WriteFile(
+      PositionsToJson(snapshot.entries, snapshot.taken_at_unix_ns, snapshot.pipeline_state));
   if (!status.ok()) {
     stats_.write_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("{}", status.message());
@@ -166,6 +180,8 @@ Status PositionsFile::Save(const Snapshot& snapshot) {
   }
   stats_.writes.fetch_add(1, std::memory_order_relaxed);
   saved_sequence_ = snapshot.sequence;
+  saved_order_ = snapshot.order;
+  saved_state_hash_ = state_hash;
   saved_once_ = true;
   return status;
 }

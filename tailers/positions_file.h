@@ -35,7 +35,10 @@ struct Position {
 //   {"version": 1, "saved_at_unix_ns": 1764421234000000000,
 //    "files": [{"source": "registry", "path": "/var/log/registry.log",
 //     "dev": 2049, "inode": 1234, "offset": 5678, "fingerprint": "0123456789abcdef",
-//     "fingerprint_len": 1024, "closed_at_unix_ns": 0}]}
+//     "fingerprint_len": 1024, "closed_at_unix_ns": 0}],
+//    "pipeline_state": {...}}
+// `pipeline_state` is any JSON value the processing side hands over with the snapshot (what it
+// read but has not counted yet, see exporter/carry_over.h); this class keeps its text as it is.
 //
 // Consistency with what Prometheus saw: the processing thread calls MarkProcessed(chunk) after
 // counting a chunk's lines; the scrape handler collects the metrics and takes Snapshot() with
@@ -64,8 +67,11 @@ class PositionsFile {
   // A copy of the table at one moment, to be written by Save().
   struct Snapshot {
     uint64_t sequence = 0;
+    uint64_t order = 0;            // TakeSnapshot calls so far: a later snapshot has a larger order
     int64_t taken_at_unix_ns = 0;  // wall clock: files written later were not fully processed
     std::map<FileKey, Position> entries;
+    // JSON text of one value (empty: none), written as the file's "pipeline_state".
+    std::string pipeline_state;
   };
 
   // `path` empty: positions are kept in memory only (Save() is a no-op).
@@ -85,6 +91,8 @@ class PositionsFile {
   std::vector<std::pair<FileKey, Position>> EntriesOfSource(std::string_view source) const;
   // When the loaded snapshot was taken (0: nothing loaded).
   int64_t saved_at_unix_ns() const;
+  // The loaded file's "pipeline_state" text (empty: none).
+  std::string loaded_pipeline_state() const;
 
   // Reader side: a file was opened at `position` (nothing of it is processed yet).
   void Track(FileKey key, Position position);
@@ -112,17 +120,23 @@ class PositionsFile {
   mutable std::mutex mutex_;  // guards entries_, sequence_, loaded_saved_at_unix_ns_
   std::map<FileKey, Position> entries_;
   uint64_t sequence_ = 0;  // bumped by every change
+  uint64_t snapshots_taken_ = 0;
   int64_t loaded_saved_at_unix_ns_ = 0;
-  std::mutex save_mutex_;  // one Save at a time; guards saved_sequence_
+  std::string loaded_pipeline_state_;
+  std::mutex save_mutex_;  // one Save at a time; guards the saved_* members
   uint64_t saved_sequence_ = 0;
+  uint64_t saved_order_ = 0;
+  size_t saved_state_hash_ = 0;
   bool dir_sync_pending_ = false;  // the last rename is not yet fsynced (see WriteFile)
   bool saved_once_ = false;
 };
 
-// The JSON text of a table, and its strict parser (exposed for tests).
+// The JSON text of a table, and its strict parser (exposed for tests). `pipeline_state` must be
+// the text of one JSON value or empty; the parser returns that text as it stands in the file.
 std::string PositionsToJson(const std::map<FileKey, Position>& entries,
-                            int64_t saved_at_unix_ns = 0);
+                            int64_t saved_at_unix_ns = 0, std::string_view pipeline_state = {});
 StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text,
-                                                        int64_t* saved_at_unix_ns = nullptr);
+                                                        int64_t* saved_at_unix_ns = nullptr,
+                                                        std::string* pipeline_state = nullptr);
 
 }  // namespace rrca::tailers

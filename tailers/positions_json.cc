@@ -48,6 +48,10 @@ class JsonReader {
     }
     return false;
   }
+  size_t Position() {
+    SkipSpace();
+    return pos_;
+  }
   bool AtEnd() {
     SkipSpace();
     return pos_ == text_.size();
@@ -189,7 +193,8 @@ Status ParseFiles(JsonReader* in, std::map<FileKey, Position>* entries) {
 
 }  // namespace
 
-std::string PositionsToJson(const std::map<FileKey, Position>& entries, int64_t saved_at_unix_ns) {
+std::string PositionsToJson(const std::map<FileKey, Position>& entries, int64_t saved_at_unix_ns,
+                            std::string_view pipeline_state) {
   std::string out = "{\"version\": 1, \"saved_at_unix_ns\": " +
                     std::to_string(std::max<int64_t>(saved_at_unix_ns, 0)) + ", \"files\": [";
   const char* separator = "\n  ";
@@ -210,12 +215,18 @@ std::string PositionsToJson(const std::map<FileKey, Position>& entries, int64_t 
     out += numbers;
     separator = ",\n  ";
   }
-  out += "\n]}\n";
+  out += "\n]";
+  if (!pipeline_state.empty()) {
+    out += ",\n\"pipeline_state\": ";
+    out += pipeline_state;
+  }
+  out += "}\n";
   return out;
 }
 
 StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text,
-                                                        int64_t* saved_at_unix_ns) {
+                                                        int64_t* saved_at_unix_ns,
+                                                        std::string* pipeline_state) {
   uint64_t saved_at = 0;
   JsonReader in(text);
   std::map<FileKey, Position> entries;
@@ -236,6 +247,10 @@ StatusOr<std::map<FileKey, Position>> PositionsFromJson(std::string_view text,
       } else if (name == "files") {
         Status status = ParseFiles(&in, &entries);
         if (!status.ok()) return status;
+      } else if (name == "pipeline_state") {
+        const size_t start = in.Position();
+        if (!in.SkipValue()) return in.Fail("bad value for \"pipeline_state\"");
+        if (pipeline_state != nullptr) *pipeline_state = text.substr(start, in.Position() - start);
       } else if (!in.SkipValue()) {
         return in.Fail("bad value for \"" + name + "\"");
       }

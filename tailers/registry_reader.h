@@ -60,6 +60,29 @@ class RegistryReader {
   // Emits a held record (end of input, idle stream, rotation).
   void Flush();
 
+  // What the reader holds between lines: a record waiting for its continuation, the CRI or
+  // json-file pieces of a line not yet complete. Carried over a restart with the positions
+  // (which already moved past those lines): see Pipeline::SaveState.
+  struct Held {
+    std::string record;
+    int64_t record_envelope_time_ns = 0;
+    std::string fragments;
+    int64_t fragments_time_ns = 0;
+    int64_t last_time_ns = 0;
+    bool empty() const { return record.empty() && fragments.empty(); }
+  };
+  Held held() const {
+    return {held_, held_envelope_time_ns_, fragments_, fragments_time_ns_, last_time_ns_};
+  }
+  void RestoreHeld(Held held) {
+    held_ = std::move(held.record);
+    held_envelope_time_ns_ = held.record_envelope_time_ns;
+    fragments_ = std::move(held.fragments);
+    fragments_time_ns_ = held.fragments_time_ns;
+    if (held.last_time_ns > last_time_ns_) last_time_ns_ = held.last_time_ns;
+    if (!held_.empty()) after_text_record_ = previous_record_interesting_ = true;
+  }
+
   const ReaderStats& stats() const { return stats_; }
   // The time of the latest record seen (interesting or not); 0 before the first.
   int64_t last_time_ns() const { return last_time_ns_; }

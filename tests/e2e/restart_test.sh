@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Exactly once, as Prometheus sees it: a writer appends N numbered lines at full speed while the
+# Exactly once, as Prometheus sees it: a writer appends N numbered access-log lines at full speed while the
 # daemon is killed with SIGKILL at random moments and restarted, and a scraper reads /metrics
 # every 200 ms. Summing the counter's increases across resets the way increase() does must give
 # exactly N: lines counted after the last scrape before a kill are read again, earlier ones not.
@@ -41,10 +41,15 @@ for _ in range(kills):
     harness.kill()
     harness.start()
 writing.join()
-harness.finish(n)
-print(f"lines={n} kills={kills} scrapes={harness.scrapes()} increase={harness.increase()}")
+# Access-only lines wait access_window (5 s) before they are counted: settle past it, so that a
+# late double count would show.
+harness.finish(n, "registry_rca_responses_total", settle=6.0)
+print(f"lines={n} kills={kills} scrapes={harness.scrapes()} increase={harness.increase()} "
+      f"responses={harness.increase('registry_rca_responses_total')}")
 PY
 cat "$WORK/restart.out"
 check "increase() across $KILLS SIGKILL restarts equals the $N lines written" \
-  grep -q "increase=$N\$" "$WORK/restart.out"
+  grep -q "increase=$N " "$WORK/restart.out"
+check "increase(registry_rca_responses_total) equals the $N responses written" \
+  grep -q "responses=$N\$" "$WORK/restart.out"
 finish

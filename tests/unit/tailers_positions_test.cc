@@ -139,6 +139,38 @@ TEST_F(PositionsTest, AnOlderSnapshotNeverOverwritesANewerOne) {
   EXPECT_EQ(positions.stats().writes.load(), 1u);
 }
 
+// The processing side's waiting state rides along with the offsets (exporter/carry_over.h): it
+// is written as it is, read back as it is, and rewritten when only it changed (what waited was
+// counted since), but an older snapshot's state never replaces a newer one's.
+TEST_F(PositionsTest, PipelineStateIsKeptRewrittenWhenItChangesAndNeverOlder) {
+  const fs::path path = dir_ / "positions.json";
+  PositionsFile positions(path.string());
+  positions.MarkProcessed(ChunkOf({1, 1}, "/a", 5));
+  auto waiting = positions.TakeSnapshot();
+  waiting.pipeline_state = R"({"access": [{"uri": "/v2/\u00e9\n"}], "n": -1.5e3, "ok": null})";
+  ASSERT_TRUE(positions.Save(waiting).ok());
+  auto older = positions.TakeSnapshot();
+  older.pipeline_state = R"({"stale": true})";
+  auto counted = positions.TakeSnapshot();  // no new lines, but nothing waits any more
+  counted.pipeline_state = R"({"access": []})";
+  ASSERT_TRUE(positions.Save(counted).ok());
+  ASSERT_TRUE(positions.Save(older).ok());
+  EXPECT_EQ(positions.stats().writes.load(), 2u);
+  PositionsFile reread(path.string());
+  ASSERT_TRUE(reread.Load().ok());
+  EXPECT_EQ(reread.loaded_pipeline_state(), R"({"access": []})");
+  EXPECT_EQ(reread.Lookup({1, 1})->offset, 5u);
+
+  auto unchanged = positions.TakeSnapshot();
+  unchanged.pipeline_state = R"({"access": []})";
+  ASSERT_TRUE(positions.Save(unchanged).ok());
+  EXPECT_EQ(positions.stats().writes.load(), 2u);  // same offsets, same state: not rewritten
+  Write(path, Read(path).replace(Read(path).find(R"({"access": []})"), 14, R"({"access": [})"));
+  PositionsFile broken(path.string());
+  EXPECT_FALSE(broken.Load().ok());
+  EXPECT_EQ(broken.loaded_pipeline_state(), "");
+}
+
 // The scrape waits for Save(): the rename is its last step, and the directory fsync that makes
 // the rename survive a power loss is left to the start of the next Save (even one with nothing
 // new to write), so it never lengthens the time between the rename and the scrape's answer.

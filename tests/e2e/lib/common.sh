@@ -38,9 +38,12 @@ wait_for() {
 
 scrape() { curl -fsS "http://127.0.0.1:$1/metrics"; }
 
-# metric_sum PORT REGEX: the sum of the samples whose series matches REGEX (grep -E).
+# metric_sum PORT REGEX: the sum of the samples whose series matches REGEX (grep -E). A failed
+# scrape prints "scrape-failed" and fails, so that no comparison with 0 passes on it.
 metric_sum() {
-  scrape "$1" | grep -E "^$2" | awk '{s += $NF} END {printf "%d\n", s}'
+  local body
+  body=$(scrape "$1") || { echo "scrape-failed"; return 1; }
+  printf '%s\n' "$body" | grep -E "^$2" | awk '{s += $NF} END {printf "%d\n", s}'
 }
 
 metric_is() { [[ "$(metric_sum "$1" "$2")" == "$3" ]]; }

@@ -1,6 +1,9 @@
-"""What the SIGKILL restart tests share: a registry-rca serve that is killed and restarted, a
-scraper that records registry_rca_lines_read_total like Prometheus, and increase() over the
-scrapes as Prometheus computes it across counter resets."""
+"""What the restart tests share: a registry-rca serve that is killed (SIGKILL, or SIGTERM for a
+clean stop) and restarted, a scraper that records counters like Prometheus, and increase() over
+the scrapes as Prometheus computes it across counter resets. The counters recorded are the sums
+over all series of registry_rca_lines_read_total, registry_rca_responses_total and
+registry_rca_errors_total: what a user's dashboards show."""
+import signal
 import subprocess
 import threading
 import time
@@ -10,9 +13,14 @@ ACCESS_LINE = '127.0.0.1 - - [29/Nov/2026:13:00:00 +0000] "GET /v2/ HTTP/1.1" 20
 
 
 class Harness:
-    def __init__(self, work, binary, port, kills_wait_for_scrapes=False):
+    COUNTERS = ("registry_rca_lines_read_total", "registry_rca_responses_total",
+                "registry_rca_errors_total")
+
+    def __init__(self, work, binary, port, kills_wait_for_scrapes=False, stop_signal=signal.SIGKILL):
         self.work, self.binary, self.port = work, binary, port
-        self.samples = []  # (process start time, value) per successful scrape; (x, None): a kill
+        self.stop_signal = stop_signal
+        # (process start time, {counter: value}) per successful scrape; (x, None): a kill
+        self.samples = []
         self.daemon = None
         self.stop = threading.Event()
         # With it, a kill never lands while a scrape is in flight (see tailer_restart_rotation).
@@ -28,9 +36,13 @@ class Harness:
     def kill(self):
         if self.in_flight:
             with self.in_flight:
-                self.daemon.kill(); self.daemon.wait()
+                self._stop_daemon()
         else:
-            self.daemon.kill(); self.daemon.wait()
+            self._stop_daemon()
+
+    def _stop_daemon(self):
+        self.daemon.send_signal(self.stop_signal)
+        self.daemon.wait(timeout=30)
 
     def scrape(self):
         try:
@@ -38,13 +50,16 @@ class Harness:
                 body = r.read().decode()
         except Exception:
             return None
-        value, started = 0, None
+        values, started = {name: 0 for name in self.COUNTERS}, None
         for line in body.splitlines():
-            if line.startswith('registry_rca_lines_read_total{source="registry"}'):
-                value = int(float(line.split()[-1]))
-            elif line.startswith('process_start_time_seconds '):
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name in values:
+                values[name] += int(float(line.split()[-1]))
+            elif name == "process_start_time_seconds":
                 started = line.split()[-1]
-        return (started, value)
+        if started is None:
+            return None  # not a whole scrape: a missing value is no sample, never a zero
+        return (started, values)
 
     def _scraper(self):
         while not self.stop.is_set():
@@ -60,23 +75,25 @@ class Harness:
         if value is not None:
             self.samples.append(value)
 
-    def increase(self):
+    def increase(self, counter="registry_rca_lines_read_total"):
         total, previous, previous_start = 0, 0, None
-        for start, v in list(self.samples):
-            if v is None:
+        for start, values in list(self.samples):
+            if values is None:
                 continue  # a kill, noted for the post-mortem
+            v = values[counter]
             reset = v < previous or (previous_start is not None and start != previous_start)
             total += v if reset else v - previous  # as increase() does across a reset
             previous, previous_start = v, start
         return total
 
-    def finish(self, n):
-        """Waits until all n lines are counted (60 s at most), scrapes on for a second (nothing
-        may be counted twice after catching up), stops the scraper and the daemon."""
-        deadline = time.time() + 60
-        while time.time() < deadline and self.increase() < n:
+    def finish(self, n, counter="registry_rca_lines_read_total", settle=1.0):
+        """Waits until the counter's increase reaches n (90 s at most), scrapes on for `settle`
+        seconds (nothing may be counted twice after catching up), stops the scraper and the
+        daemon."""
+        deadline = time.time() + 90
+        while time.time() < deadline and self.increase(counter) < n:
             time.sleep(0.2)
-        time.sleep(1)
+        time.sleep(settle)
         self.stop.set(); self.thread.join()
         self.daemon.terminate(); self.daemon.wait(timeout=10)
 

@@ -1,0 +1,75 @@
+#include "exporter/carry_over.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace rrca::exporter {
+
+using nlohmann::json;
+
+std::string SaveCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStream>& streams,
+                          const std::vector<std::string>& source_names) {
+  json held = json::array();
+  for (const OpenFileStream& open : streams) {
+    std::optional<tailers::RegistryReader::Held> record = pipeline.HeldOf(open.stream);
+    if (!record.has_value() || open.source_index >= source_names.size()) continue;
+    held.push_back({{"source", source_names[open.source_index]},
+                    {"dev", open.file.dev},
+                    {"inode", open.file.inode},
+                    {"record", record->record},
+                    {"record_time", record->record_envelope_time_ns},
+                    {"fragments", record->fragments},
+                    {"fragments_time", record->fragments_time_ns},
+                    {"last_time", record->last_time_ns}});
+  }
+  const json state = {{"version", 1}, {"pipeline", pipeline.SaveState()}, {"held", held}};
+  std::string text = state.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > kMaxCarryOverBytes) {
+    spdlog::warn(
+        "{} bytes of responses waiting for their partners are more than the {} the positions "
+        "file carries: a crash before they are counted loses them",
+        text.size(), kMaxCarryOverBytes);
+    return {};
+  }
+  return text;
+}
+
+StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipeline* pipeline,
+                                                    const std::vector<std::string>& source_names) {
+  const json state = json::parse(text, nullptr, false);
+  if (state.is_discarded() || !state.is_object() || state.value("version", 0) != 1 ||
+      !state.contains("pipeline") || !state.contains("held") || !state["held"].is_array()) {
+    return Status::Error("pipeline_state: not a version 1 carry-over object");
+  }
+  std::vector<CarriedHeld> carried;
+  try {
+    for (const json& entry : state["held"]) {
+      const std::string source = entry.at("source").get<std::string>();
+      auto named = std::find(source_names.begin(), source_names.end(), source);
+      if (named == source_names.end()) {
+        spdlog::warn("pipeline_state: source {} is no longer configured; its held record is lost",
+                     source);
+        continue;
+      }
+      CarriedHeld held;
+      held.source_index = static_cast<size_t>(named - source_names.begin());
+      held.file = {entry.at("dev").get<uint64_t>(), entry.at("inode").get<uint64_t>()};
+      held.held.record = entry.at("record").get<std::string>();
+      held.held.record_envelope_time_ns = entry.at("record_time").get<int64_t>();
+      held.held.fragments = entry.at("fragments").get<std::string>();
+      held.held.fragments_time_ns = entry.at("fragments_time").get<int64_t>();
+      held.held.last_time_ns = entry.at("last_time").get<int64_t>();
+      carried.push_back(std::move(held));
+    }
+  } catch (const json::exception& e) {
+    return Status::Error(std::string("pipeline_state: held records: ") + e.what());
+  }
+  if (Status restored = pipeline->RestoreState(state["pipeline"]); !restored.ok()) {
+    return Status::Error("pipeline_state: " + restored.message());
+  }
+  return carried;
+}
+
+}  // namespace rrca::exporter

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "exporter/pipeline.h"
+#include "tailers/registry_reader.h"
+#include "tailers/tail_types.h"
+
+namespace rrca::exporter {
+
+// What the processing thread has read but not counted yet, carried across a restart inside the
+// positions file: the joiner's waiting requests and access lines, the summaries a later access
+// line may still match, and each file's record held for its continuation line. The positions
+// saved at a scrape are past those lines, so without this a restart lost every response still
+// waiting for its partner; with it, a restart neither loses nor counts twice (the state and the
+// positions are taken under the same lock as the scraped metrics).
+//
+// The text is one JSON value (invalid UTF-8 in log text is replaced, which can only change what
+// a rule sees of a broken byte). Above kMaxCarryOverBytes nothing is carried (logged): the
+// positions file must stay loadable.
+struct OpenFileStream {
+  size_t source_index = 0;
+  tailers::FileKey file;
+  Pipeline::StreamId stream = 0;
+};
+
+struct CarriedHeld {
+  size_t source_index = 0;
+  tailers::FileKey file;
+  tailers::RegistryReader::Held held;
+};
+
+inline constexpr size_t kMaxCarryOverBytes = 32u << 20;
+
+// Called with the processing lock held. Empty when the state is too large to carry.
+std::string SaveCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStream>& streams,
+                          const std::vector<std::string>& source_names);
+
+// Restores the joiner's state into `pipeline` and returns the held records to put back into
+// their files' streams. Sources are matched by name (a source removed from the configuration
+// loses its held record, logged). On error the pipeline is unchanged.
+StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipeline* pipeline,
+                                                    const std::vector<std::string>& source_names);
+
+}  // namespace rrca::exporter

@@ -1,0 +1,141 @@
+// The joiner's durable state: what it holds between reading a line and counting its response.
+// Saved with the positions at every scrape, so that a restart neither loses a response that
+// was waiting for its partner (the positions already moved past its lines) nor counts one twice
+// (a summary already counted whose access line comes after the restart).
+#include <nlohmann/json.hpp>
+
+#include "exporter/joiner.h"
+
+namespace rrca::exporter {
+
+using nlohmann::json;
+
+// Stream ids are the pipeline's and mean nothing to the next process: a restored access line
+// is treated as one whose summary may be in another file (it waits access_window), which
+// can only make it wait longer, never count it twice.
+json RequestJoiner::SaveState() const {
+  json pending = json::array();
+  for (const PendingOrder& order : pending_order_) {
+    auto it = pending_.find(order.id);
+    if (it == pending_.end() || it->second.first_time_ns != order.first_time_ns) continue;
+    const Pending& p = it->second;
+    pending.push_back({{"id", it->first},
+                       {"source", p.source},
+                       {"first", p.first_time_ns},
+                       {"last", p.last_time_ns},
+                       {"queued_wall", order.queued_wall_ns},
+                       {"level", static_cast<int>(p.level)},
+                       {"error_lines", p.has_error_lines},
+                       {"writer_ns", p.writer_duration_ns},
+                       {"method", p.method},
+                       {"uri", p.uri},
+                       {"repository", p.repository},
+                       {"upload", p.upload_uuid},
+                       {"last_msg", p.last_msg},
+                       {"messages", p.messages},
+                       {"detail", p.detail}});
+  }
+  json access = json::array();
+  for (const PendingAccess& a : pending_access_) {
+    if (a.matched) continue;  // counted or merged: kept only for the order of the deque
+    access.push_back({{"time", a.time_ns},
+                      {"queued_wall", a.queued_wall_ns},
+                      {"source", a.source},
+                      {"method", a.method},
+                      {"uri", a.uri},
+                      {"status", a.status}});
+  }
+  json recent = json::array();
+  for (const RecentSummary& r : recent_order_) {
+    recent.push_back({r.key, r.arrival_ns, r.queued_wall_ns});
+  }
+  json reported = json::array();
+  for (const auto& [time_ns, id] : reported_order_) reported.push_back({time_ns, id});
+  return {{"now", now_ns_},
+          {"pending", std::move(pending)},
+          {"access", std::move(access)},
+          {"recent_summaries", std::move(recent)},
+          {"reported_errors", std::move(reported)}};
+}
+
+Status RequestJoiner::RestoreState(const json& state) {
+  // Built aside and swapped in: a state that does not read leaves the joiner as it was.
+  RequestJoiner restored(options_, sink_);
+  try {
+    restored.now_ns_ = state.at("now").get<int64_t>();
+    for (const json& p : state.at("pending")) {
+      if (restored.pending_.size() >= options_.max_pending) break;
+      const std::string id = p.at("id").get<std::string>();
+      auto [it, inserted] = restored.pending_.try_emplace(id);
+      if (!inserted) continue;
+      Pending& pending = it->second;
+      pending.source = p.at("source").get<std::string>();
+      pending.first_time_ns = p.at("first").get<int64_t>();
+      pending.last_time_ns = p.at("last").get<int64_t>();
+      const int level = p.at("level").get<int>();
+      if (level < static_cast<int>(Level::kUnknown) || level > static_cast<int>(Level::kPanic)) {
+        return Status::Error("pending request " + id + ": level out of range");
+      }
+      pending.level = static_cast<Level>(level);
+      pending.has_error_lines = p.at("error_lines").get<bool>();
+      pending.writer_duration_ns = p.at("writer_ns").get<int64_t>();
+      pending.method = p.at("method").get<std::string>();
+      pending.uri = p.at("uri").get<std::string>();
+      pending.repository = p.at("repository").get<std::string>();
+      pending.upload_uuid = p.at("upload").get<std::string>();
+      pending.last_msg = p.at("last_msg").get<std::string>();
+      pending.messages = p.at("messages").get<std::string>();
+      pending.detail = p.at("detail").get<std::string>();
+      restored.pending_order_.push_back(
+          {pending.first_time_ns, p.at("queued_wall").get<int64_t>(), id});
+      if (pending.has_error_lines && !pending.uri.empty()) {
+        restored.pending_by_key_.emplace(ResponseKey(pending.method, pending.uri, 0), id);
+      }
+    }
+    for (const json& a : state.at("access")) {
+      if (restored.pending_access_.size() >= options_.max_pending) break;
+      PendingAccess access;
+      access.time_ns = a.at("time").get<int64_t>();
+      access.queued_wall_ns = a.at("queued_wall").get<int64_t>();
+      access.source = a.at("source").get<std::string>();
+      access.method = a.at("method").get<std::string>();
+      access.uri = a.at("uri").get<std::string>();
+      access.status = a.at("status").get<int>();
+      access.key = ResponseKey(access.method, access.uri, access.status);
+      restored.pending_access_.push_back(std::move(access));
+      restored.pending_access_index_[restored.pending_access_.back().key].push_back(
+          &restored.pending_access_.back());
+    }
+    for (const json& r : state.at("recent_summaries")) {
+      if (restored.recent_order_.size() >= options_.max_pending * 2) break;
+      const RecentSummary summary{r.at(0).get<uint64_t>(), r.at(1).get<int64_t>(),
+                                  r.at(2).get<int64_t>()};
+      restored.recent_summaries_[summary.key].push_back(summary.arrival_ns);
+      restored.recent_order_.push_back(summary);
+    }
+    for (const json& r : state.at("reported_errors")) {
+      if (restored.reported_order_.size() >= options_.max_pending) break;
+      const std::string id = r.at(1).get<std::string>();
+      if (restored.reported_errors_.insert(id).second) {
+        restored.reported_order_.emplace_back(r.at(0).get<int64_t>(), id);
+      }
+    }
+  } catch (const json::exception& e) {
+    return Status::Error(std::string("joiner state: ") + e.what());
+  }
+  // The deques' elements keep their addresses when the containers are moved.
+  pending_ = std::move(restored.pending_);
+  pending_by_key_ = std::move(restored.pending_by_key_);
+  pending_order_ = std::move(restored.pending_order_);
+  pending_access_ = std::move(restored.pending_access_);
+  pending_access_index_ = std::move(restored.pending_access_index_);
+  same_stream_access_.clear();
+  recent_summaries_ = std::move(restored.recent_summaries_);
+  recent_order_ = std::move(restored.recent_order_);
+  reported_errors_ = std::move(restored.reported_errors_);
+  reported_order_ = std::move(restored.reported_order_);
+  now_ns_ = std::max(now_ns_, restored.now_ns_);
+  return Status::Ok();
+}
+
+}  // namespace rrca::exporter
