@@ -22,7 +22,8 @@ std::string SaveCarryOver(const Pipeline& pipeline, const std::vector<OpenFileSt
                     {"record_time", record->record_envelope_time_ns},
                     {"fragments", record->fragments},
                     {"fragments_time", record->fragments_time_ns},
-                    {"last_time", record->last_time_ns}});
+                    {"last_time", record->last_time_ns},
+                    {"error_fragment", record->error_fragment}});
   }
   const json state = {{"version", 1}, {"pipeline", pipeline.SaveState()}, {"held", held}};
   std::string text = state.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -61,6 +62,7 @@ StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipel
       held.held.fragments = entry.at("fragments").get<std::string>();
       held.held.fragments_time_ns = entry.at("fragments_time").get<int64_t>();
       held.held.last_time_ns = entry.at("last_time").get<int64_t>();
+      held.held.error_fragment = entry.value("error_fragment", std::string());
       carried.push_back(std::move(held));
     }
   } catch (const json::exception& e) {

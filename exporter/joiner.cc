@@ -126,7 +126,9 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
 
 void RequestJoiner::OnErrorLine(const RegistryEvent& event, std::string_view source) {
   if (event.request_id.empty()) {
-    if (event.level < Level::kError) return;  // startup warnings and the like
+    // Startup warnings and the like are no errors; a warning that says "error ..." is one whose
+    // request fields were cut off (a pasted "error authorizing context: ..." is a 401).
+    if (event.level < Level::kError && !event.msg.starts_with("error ")) return;
     JoinedRequest request;
     request.origin = JoinedRequest::Origin::kBackground;
     request.source = source;

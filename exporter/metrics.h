@@ -51,6 +51,10 @@ class Metrics {
 
   void SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total);
   void SetConfigReload(bool successful, double timestamp_seconds);
+  // The server certificate's notAfter, Unix seconds; 0 (no TLS) leaves the series absent.
+  void SetTlsCertificateExpiry(int64_t unix_seconds);
+  // A POST /api/v1/ingest/minio-audit refused for carrying more than the cap of entries.
+  void CountIngestRejected() { ingest_rejected_->Increment(); }
 
   // A scrape: both parts are copied under the processing lock, rendered outside it.
   struct Snapshot {
@@ -67,7 +71,7 @@ class Metrics {
  private:
   struct SourceCounters {
     prometheus::Counter* lines = nullptr;
-    std::array<prometheus::Counter*, 5> records{};
+    std::array<prometheus::Counter*, tailers::kRecordFormats> records{};
     std::array<prometheus::Counter*, static_cast<size_t>(tailers::RecordSkip::kCount)> skipped{};
     std::array<prometheus::Counter*, 5> s3_records{};
     prometheus::Counter* not_access_line = nullptr;
@@ -111,6 +115,8 @@ class Metrics {
   std::unordered_map<uint64_t, ExpositionStore::Series> rule_cache_;  // (rule, cause)
   std::unordered_map<std::string, SourceCounters> sources_;
   prometheus::Counter* folded_total_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* tls_expiry_ = nullptr;
+  prometheus::Counter* ingest_rejected_ = nullptr;
   uint64_t folded_published_ = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include "common/time_util.h"
 #include "tailers/json_scan.h"
+#include "tailers/record_finder.h"
 
 namespace rrca::tailers {
 namespace {
@@ -271,6 +272,10 @@ std::string_view RecordFormatName(RecordFormat format) {
       return "logrus_tty";
     case RecordFormat::kAccessLog:
       return "access_log";
+    case RecordFormat::kHarborGoLog:
+      return "harbor_golog";
+    case RecordFormat::kFragment:
+      return "fragment";
     case RecordFormat::kUnknown:
       break;
   }
@@ -289,6 +294,9 @@ RecordFormat DetectRecordStart(std::string_view payload) {
        payload.starts_with("DEBU") || payload.starts_with("FATA") || payload.starts_with("PANI") ||
        payload.starts_with("TRAC"))) {  // logrus' trace level (TRAC[0000]) was missing
     return RecordFormat::kLogrusTty;
+  }
+  if (((first >= '0' && first <= '9') || first == '[') && IsHarborGoLogStart(payload)) {
+    return RecordFormat::kHarborGoLog;
   }
   // Access log: "<host> <ident> <user> [<time>] "..." -- look for " [dd/" in the first bytes.
   const size_t window = std::min<size_t>(payload.size(), 320);

@@ -12,11 +12,14 @@ namespace rrca::tailers {
 
 enum class RecordFormat : uint8_t {
   kUnknown,
-  kLogrusText,  // time="..." level=... msg="..." k=v ... (also GitLab's snake_case keys)
-  kLogrusJson,  // {"level":"...","msg":"...","time":"...",...}
-  kLogrusTty,   // INFO[0000] message   k=v  (logrus on a terminal)
-  kAccessLog,   // 10.0.0.1 - - [02/Jan/2006:15:04:05 -0700] "GET /v2/ HTTP/1.1" 200 2 "" "ua"
+  kLogrusText,   // time="..." level=... msg="..." k=v ... (also GitLab's snake_case keys)
+  kLogrusJson,   // {"level":"...","msg":"...","time":"...",...}
+  kLogrusTty,    // INFO[0000] message   k=v  (logrus on a terminal)
+  kAccessLog,    // 10.0.0.1 - - [02/Jan/2006:15:04:05 -0700] "GET /v2/ HTTP/1.1" 200 2 "" "ua"
+  kHarborGoLog,  // 2023-05-01T10:00:00Z [ERROR] [/pkg/file.go:123]: message (core, jobservice)
+  kFragment,     // no record, but error evidence: "s3aws: ...", "caused by: ...", err.detail=...
 };
+inline constexpr size_t kRecordFormats = 7;
 
 std::string_view RecordFormatName(RecordFormat format);
 

@@ -1,5 +1,9 @@
 #include "tailers/registry_reader.h"
 
+#include "tailers/fragment_parse.h"
+#include "tailers/json_scan.h"
+#include "tailers/record_finder.h"
+
 namespace rrca::tailers {
 namespace {
 
@@ -111,6 +115,16 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
     plain = StripColors(payload);
     payload = plain;
   }
+  if (!held_fragment_.empty()) {
+    if (ContinuesFragment(payload) &&
+        held_fragment_.size() + payload.size() + 1 <= options_.max_record_bytes) {
+      ++stats_.continuation_lines;
+      held_fragment_.push_back('\n');
+      held_fragment_.append(payload);
+      return;
+    }
+    EmitHeldFragment();
+  }
   const RecordFormat format = DetectRecordStart(payload);
   if (format != RecordFormat::kUnknown) {
     if (!held_.empty()) EmitHeld();
@@ -126,7 +140,83 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
     ++stats_.continuation_lines;
     return;
   }
+  // A record behind a prefix no envelope explains (docker logs -t, kubectl --prefix, grep, a
+  // log viewer's columns): read from where it starts. One level only: the prefix is gone then.
+  if (const size_t at = FindEmbeddedRecord(payload); at != std::string_view::npos) {
+    const std::string_view record = payload.substr(at);
+    if (DetectRecordStart(record) != RecordFormat::kUnknown) {
+      StartRecord(record, DetectRecordStart(record), envelope_time_ns);
+      return;
+    }
+  }
+  // A blog or chat rendering turned the quotes typographic (time=”...”): read it with ASCII
+  // quotes. Only here, on a line nothing else could read, so no good line pays for the check.
+  if (payload.find("=\xe2\x80\x9d") != std::string_view::npos ||
+      payload.find("=\xe2\x80\x9c") != std::string_view::npos) {
+    std::string ascii;
+    for (size_t i = 0; i < payload.size(); ++i) {
+      if (payload.compare(i, 2, "\xe2\x80") == 0 && i + 2 < payload.size() &&
+          (payload[i + 2] == '\x9c' || payload[i + 2] == '\x9d')) {
+        ascii.push_back('"');
+        i += 2;
+      } else {
+        ascii.push_back(payload[i]);
+      }
+    }
+    if (DetectRecordStart(ascii) != RecordFormat::kUnknown ||
+        FindEmbeddedRecord(ascii) != std::string_view::npos) {
+      OnPayload(ascii, envelope_time_ns);
+      return;
+    }
+  }
+  // No record, but error evidence (a pasted fragment, a GC's error chain): one error, held for
+  // its continuation lines ("caused by: ...", an indented "status code: 403, ...").
+  RegistryEvent event;
+  if (ParseFragment(payload, &parse_scratch_, &event)) {
+    ++stats_.records[static_cast<size_t>(RecordFormat::kFragment)];
+    after_text_record_ = false;
+    previous_record_interesting_ = true;
+    held_fragment_.assign(payload);
+    held_fragment_time_ns_ = envelope_time_ns;
+    return;
+  }
   Skip(after_text_record_ ? RecordSkip::kOrphanContinuation : RecordSkip::kUnknownFormat);
+}
+
+// Log shippers keep the record in one string member: fluent-bit, fluentd and Vector's "log" or
+// "message" (with "stream"/"logtag"), journald's "MESSAGE", some in "msg". When the member holds
+// a record of its own, that record is what to read; a logrus JSON record is read as it is.
+bool RegistryReader::UnwrapShipperJson(std::string_view payload, int64_t envelope_time_ns,
+                                       int depth) {
+  if (depth > 0) return false;
+  JsonObjectScanner scanner(payload);
+  JsonMember member;
+  while (scanner.Next(&member)) {
+    // "M": zap's development encoder (chartmuseum, which Harbor ships).
+    if (!member.is_string ||
+        (member.key != "log" && member.key != "message" && member.key != "MESSAGE" &&
+         member.key != "msg" && member.key != "M")) {
+      continue;
+    }
+    std::string inner;
+    if (member.has_escapes) {
+      AppendJsonUnescaped(member.value, &inner);
+    } else {
+      inner.assign(member.value);
+    }
+    while (!inner.empty() && (inner.back() == '\n' || inner.back() == '\r')) inner.pop_back();
+    const RecordFormat format = DetectRecordStart(inner);
+    if (format == RecordFormat::kLogrusJson ||
+        (format == RecordFormat::kUnknown && FindEmbeddedRecord(inner) == std::string_view::npos &&
+         !HasErrorEvidence(inner))) {
+      continue;
+    }
+    shipper_depth_ = depth + 1;
+    OnPayload(inner, envelope_time_ns);
+    shipper_depth_ = 0;
+    return true;
+  }
+  return false;
 }
 
 void RegistryReader::StartRecord(std::string_view payload, RecordFormat format,
@@ -139,9 +229,21 @@ void RegistryReader::StartRecord(std::string_view payload, RecordFormat format,
     case RecordFormat::kLogrusText:
       status = ParseLogrusText(payload, true, &parse_scratch_, &event, &interesting);
       break;
-    case RecordFormat::kLogrusJson:
+    case RecordFormat::kLogrusJson: {
+      // A pasted array element or a viewer's row ends in "," or " |" after the object.
+      const size_t close = payload.rfind('}');
+      if (close != std::string_view::npos) payload = payload.substr(0, close + 1);
       status = ParseLogrusJson(payload, &parse_scratch_, &event);
+      if (event.level == Level::kUnknown &&
+          UnwrapShipperJson(payload, envelope_time_ns, shipper_depth_)) {
+        return;
+      }
       interesting = IsInteresting(event.level, event.msg);
+      break;
+    }
+    case RecordFormat::kHarborGoLog:
+      status = ParseHarborGoLog(payload, &event);
+      interesting = event.level >= Level::kWarning;
       break;
     case RecordFormat::kLogrusTty:
       status = ParseLogrusTty(payload, &parse_scratch_, &event);
@@ -150,6 +252,7 @@ void RegistryReader::StartRecord(std::string_view payload, RecordFormat format,
     case RecordFormat::kAccessLog:
       status = ParseAccessLog(payload, &event);
       break;
+    case RecordFormat::kFragment:  // not a record start: see OnPayload
     case RecordFormat::kUnknown:
       break;
   }
@@ -224,6 +327,22 @@ void RegistryReader::Emit(RegistryEvent& event, RecordFormat format, int64_t env
 
 void RegistryReader::Flush() {
   if (!held_.empty()) EmitHeld();
+  if (!held_fragment_.empty()) EmitHeldFragment();
+}
+
+// What a Go error chain or an AWS error puts on the lines after the first one.
+bool RegistryReader::ContinuesFragment(std::string_view line) {
+  return line.starts_with(' ') || line.starts_with('\t') || line.starts_with("caused by: ") ||
+         line.starts_with("status code: ");
+}
+
+void RegistryReader::EmitHeldFragment() {
+  const std::string fragment = std::move(held_fragment_);
+  held_fragment_.clear();
+  RegistryEvent event;
+  if (ParseFragment(fragment, &parse_scratch_, &event)) {
+    Emit(event, RecordFormat::kFragment, held_fragment_time_ns_);
+  }
 }
 
 }  // namespace rrca::tailers

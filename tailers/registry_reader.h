@@ -25,9 +25,9 @@ std::string_view RecordSkipName(RecordSkip reason);
 struct ReaderStats {
   uint64_t lines = 0;  // physical lines seen
   uint64_t empty_lines = 0;
-  uint64_t continuation_lines = 0;    // lines that continued a multi-line record
-  uint64_t unterminated_records = 0;  // records emitted with a quote still open
-  std::array<uint64_t, 5> records{};  // by RecordFormat
+  uint64_t continuation_lines = 0;                 // lines that continued a multi-line record
+  uint64_t unterminated_records = 0;               // records emitted with a quote still open
+  std::array<uint64_t, kRecordFormats> records{};  // by RecordFormat
   std::array<uint64_t, static_cast<size_t>(RecordSkip::kCount)> skipped{};
 };
 
@@ -69,10 +69,12 @@ class RegistryReader {
     std::string fragments;
     int64_t fragments_time_ns = 0;
     int64_t last_time_ns = 0;
-    bool empty() const { return record.empty() && fragments.empty(); }
+    std::string error_fragment;  // see ParseFragment
+    bool empty() const { return record.empty() && fragments.empty() && error_fragment.empty(); }
   };
   Held held() const {
-    return {held_, held_envelope_time_ns_, fragments_, fragments_time_ns_, last_time_ns_};
+    return {held_,         held_envelope_time_ns_, fragments_, fragments_time_ns_,
+            last_time_ns_, held_fragment_};
   }
   void RestoreHeld(Held held) {
     held_ = std::move(held.record);
@@ -80,6 +82,7 @@ class RegistryReader {
     fragments_ = std::move(held.fragments);
     fragments_time_ns_ = held.fragments_time_ns;
     if (held.last_time_ns > last_time_ns_) last_time_ns_ = held.last_time_ns;
+    held_fragment_ = std::move(held.error_fragment);
     if (!held_.empty()) after_text_record_ = previous_record_interesting_ = true;
   }
 
@@ -90,6 +93,9 @@ class RegistryReader {
  private:
   void OnPayload(std::string_view payload, int64_t envelope_time_ns);
   void StartRecord(std::string_view payload, RecordFormat format, int64_t envelope_time_ns);
+  bool UnwrapShipperJson(std::string_view payload, int64_t envelope_time_ns, int depth);
+  static bool ContinuesFragment(std::string_view line);
+  void EmitHeldFragment();
   void ContinueHeld(std::string_view payload);
   void EmitHeld();
   void Emit(RegistryEvent& event, RecordFormat format, int64_t envelope_time_ns);
@@ -109,6 +115,10 @@ class RegistryReader {
   bool after_text_record_ = false;
   bool previous_record_interesting_ = false;
   int64_t last_time_ns_ = 0;
+  int shipper_depth_ = 0;
+  std::string held_fragment_;  // a fragment (see ParseFragment) waiting for continuation lines
+  int64_t held_fragment_time_ns_ =
+      0;  // a shipper's JSON inside a shipper's JSON is not unwrapped again
 };
 
 }  // namespace rrca::tailers
