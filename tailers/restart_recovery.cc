@@ -120,6 +120,29 @@ bool SameHead(const SiblingFile& file, const std::string& live_head) {
 
 }  // namespace
 
+void SourceWatcher::RecordStart() {
+  if (positions_ == nullptr || first_scan_done_ || recorded_start_ ||
+      positions_->saved_at_unix_ns() != 0) {
+    return;
+  }
+  recorded_start_ = true;
+  for (const auto& [path, state] : Scan()) {
+    const int fd = OpenReadOnly(path);
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      const uint64_t offset = StartOffset(path, KeyOf(st), fd, static_cast<uint64_t>(st.st_size));
+      const std::string before = ReadBytesBefore(fd, offset).value_or(std::string());
+      positions_->Track(KeyOf(st), Position{config_.name, path, offset, Fingerprint(before),
+                                            static_cast<uint32_t>(before.size())});
+    }
+    if (fd >= 0) ::close(fd);
+  }
+  // Nothing is processed yet (see the class comment): the table holds loaded or start offsets.
+  if (Status saved = positions_->Save(); !saved.ok()) {
+    spdlog::warn("source {}: saving where reading begins: {}", config_.name, saved.message());
+  }
+}
+
 void SourceWatcher::RecoverWhileDown(const std::map<std::string, PathState>& found,
                                      TailClock::time_point now) {
   if (positions_ == nullptr) return;

@@ -49,6 +49,7 @@ SourceWatcher::~SourceWatcher() {
 
 void SourceWatcher::Start() {
   if (thread_.joinable()) return;
+  RecordStart();
   stop_ = false;
   thread_ = std::thread([this] { Run(); });
 }

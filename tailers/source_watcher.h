@@ -114,15 +114,22 @@ class ChangeHint {
 // Saved positions of this source still not read then (their path is matched no more) are
 // looked for by (dev, inode) beside their path and read to their end; those not found are
 // forgotten.
+// A run leaves its trace before it reads: positions are saved only with a scrape, so a run
+// killed before its first scrape (a slow start, a crash loop, a restart within the first scrape
+// interval) would leave no positions file, and the next run, taking itself for the first, would
+// skip every generation rotated away meanwhile. So when no positions were loaded, Start() first
+// tracks the files now at the paths where reading them will begin and saves the positions file
+// (RecordStart); the first cycle then resumes there, and a later run finds them as above.
 // Opening failures are retried every cycle; permission denied is counted once per episode and
 // logged with a hint.
 //
 // Ownership: borrows `queue` and `positions` (nullable), which must outlive it. Thread-safety:
-// Start/Stop from one controlling thread; stats() from any thread; PollOnce/FlushPartials only
-// when not started (tests, one-shot runs). Stop() waits up to options.follower.grace for
-// partial lines to be completed, hands them over and returns; if the queue stays full that long
-// it gives up handing over (those lines are read again after a restart: their positions were
-// never marked processed).
+// Start/Stop from one controlling thread, Start before any chunk is processed (RecordStart's
+// save must hold no processed offset that no scrape exported); stats() from any thread;
+// PollOnce/FlushPartials/RecordStart only when not started (tests, one-shot runs). Stop() waits up
+// to options.follower.grace for partial lines to be completed, hands them over and returns; if the
+// queue stays full that long it gives up handing over (those lines are read again after a restart:
+// their positions were never marked processed).
 class SourceWatcher {
  public:
   SourceWatcher(size_t source_index, SourceConfig config, WatcherOptions options,
@@ -131,8 +138,13 @@ class SourceWatcher {
   SourceWatcher(const SourceWatcher&) = delete;
   SourceWatcher& operator=(const SourceWatcher&) = delete;
 
-  void Start();
+  void Start();  // RecordStart(), then the thread
   void Stop();
+
+  // When no positions were loaded (none saved yet, or the file was ignored): tracks the files at
+  // the paths at the offsets their reading will begin at, and saves the positions file. Reads
+  // nothing. Does nothing after the first cycle or without a positions file.
+  void RecordStart();
 
   // One cycle; returns true when a file stopped at its per-cycle budget (more to read now).
   // One-shot reading: `while (PollOnce(now)) {}` then FlushPartials().
@@ -212,6 +224,7 @@ class SourceWatcher {
   TailClock::time_point last_data_at_{};
   std::set<std::string> failed_this_cycle_;
   bool first_scan_done_ = false;
+  bool recorded_start_ = false;
   bool queue_closed_ = false;
 
   std::thread thread_;
