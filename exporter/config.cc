@@ -115,11 +115,12 @@ class ConfigParser : public YamlFields {
       Error(root, "(root)", "the configuration is a mapping with at least `sources:`");
       return;
     }
-    CheckKeys(root, "",
-              {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes",
-               "rules_files", "rule_params", "max_repositories", "repository_rewrites",
-               "join_window", "access_window", "web", "storage_root_directory", "max_open_uploads",
-               "reorder_window", "clock_tolerance", "enricher"});
+    CheckKeys(
+        root, "",
+        {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes", "rules_files",
+         "rule_params", "max_repositories", "max_buckets", "repository_rewrites", "join_window",
+         "access_window", "web", "storage_root_directory", "max_open_uploads", "reorder_window",
+         "clock_tolerance", "enricher"});
     const YAML::Node sources = root["sources"];
     if (!sources || !sources.IsSequence() || sources.size() == 0) {
       Error(sources ? sources : root, "sources", "a non-empty list of sources is required");
@@ -158,6 +159,9 @@ class ConfigParser : public YamlFields {
     }
     if (const YAML::Node node = root["max_repositories"]) {
       config->max_repositories = static_cast<size_t>(Number(node, "max_repositories", 1));
+    }
+    if (const YAML::Node node = root["max_buckets"]) {
+      config->max_buckets = static_cast<size_t>(Number(node, "max_buckets", 1));
     }
     if (const YAML::Node node = root["repository_rewrites"]) ParseRewrites(node, config);
     if (const YAML::Node node = root["join_window"]) {
@@ -203,7 +207,8 @@ class ConfigParser : public YamlFields {
     }
     CheckKeys(node, "enricher",
               {"downstream_urls", "timeout", "retries", "dedupe_window", "min_window",
-               "dashboard_base_url", "runbook_base_url", "external_url", "queue_size"});
+               "dashboard_base_url", "runbook_base_url", "external_url", "queue_size",
+               "queue_max_bytes"});
     if (const YAML::Node urls = node["downstream_urls"]) {
       enricher->downstream_urls = StringList(urls, "enricher.downstream_urls");
       for (size_t i = 0; i < enricher->downstream_urls.size(); ++i) {
@@ -242,6 +247,11 @@ class ConfigParser : public YamlFields {
     if (node["queue_size"]) {
       enricher->queue_size =
           static_cast<size_t>(Number(node["queue_size"], "enricher.queue_size", 1));
+    }
+    if (node["queue_max_bytes"]) {
+      // At least one body of the largest size the HTTP layer takes (8 MiB).
+      enricher->queue_max_bytes =
+          static_cast<size_t>(Number(node["queue_max_bytes"], "enricher.queue_max_bytes", 8 << 20));
     }
   }
 

@@ -30,6 +30,7 @@ struct EnricherConfig {
       "https://github.com/registry-rca/registry-rca/blob/main/docs/runbook.md";
   std::string external_url;  // how receivers reach registry-rca (explain links); empty: none
   size_t queue_size = 64;    // notifications waiting; more are refused (503) and counted
+  size_t queue_max_bytes = 32 << 20;  // their bodies' bytes at most; more are refused likewise
 };
 
 // The daemon's configuration: plain values with their defaults. The smallest valid file is
@@ -44,6 +45,7 @@ struct Config {
   std::vector<std::string> rules_files;  // globs, relative to the config file's folder
   std::map<std::string, double> rule_params;
   size_t max_repositories = 1000;
+  size_t max_buckets = 100;  // bucket label values (store logs, MinIO audit); then __other__
   std::vector<RepositoryRewrite> repository_rewrites;
   double join_window_seconds = 60;        // error lines wait this long for their summary
   double access_window_seconds = 5;       // access lines wait this long for a summary

@@ -357,8 +357,9 @@ class Daemon {
     std::lock_guard lock(mutex_);
     if (entries > kMaxIngestEntries) {
       metrics_.CountIngestRejected();
-      return HttpResponse{413, "text/plain; charset=utf-8",
-                          "at most " + std::to_string(kMaxIngestEntries) + " entries per request\n"};
+      return HttpResponse{
+          413, "text/plain; charset=utf-8",
+          "at most " + std::to_string(kMaxIngestEntries) + " entries per request\n"};
     }
     if (!minio_stream_.has_value()) {
       minio_stream_ = pipeline_.OpenStream("minio-audit", tailers::EnvelopeHint::kNone,
@@ -527,7 +528,7 @@ class Daemon {
   };
   std::vector<SourceMetrics> source_metrics_;
   prometheus::Counter* positions_failures_ = nullptr;
-  std::string web_config_file_;  // one reload at a time (SIGHUP and POST /-/reload)
+  std::string web_config_file_;   // one reload at a time (SIGHUP and POST /-/reload)
   int64_t reload_logged_ns_ = 0;  // under reload_mutex_
   uint64_t reloads_unlogged_ = 0;
   bool queue_closed_ = false;
@@ -574,7 +575,6 @@ int RunServe(const ServeOptions& options) {
     }
     web_config = std::move(loaded.value());
   }
-  UploadMetrics::SetDefaultMaxBuckets(config.value().max_buckets);  // before the pipeline
   Daemon daemon(std::move(config.value()), std::move(rules.value()));
   return daemon.Run(listen, telemetry, web_config, options.web_config_file);
 }

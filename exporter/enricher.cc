@@ -7,11 +7,14 @@
 #include <stdexcept>
 
 #include "common/time_util.h"
+#include "exporter/enricher_payload.h"
 
 namespace rrca::exporter {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
+// Alertmanager sends ~30 values per alert; this bounds a hostile body's tree to ~20 MiB.
+constexpr size_t kMaxJsonValues = 250'000;
 
 int64_t WallNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -25,66 +28,6 @@ HttpResponse JsonAnswer(int status, const std::string& key, const std::string& m
   return {status, "application/json", body.Serialize() + "\n"};
 }
 
-// Empty when `payload` has Alertmanager's webhook shape (the parts the enricher touches), else
-// what is wrong.
-std::string CheckPayload(const JsonValue& payload) {
-  if (!payload.is_object()) return "the payload must be a JSON object";
-  const JsonValue* alerts = payload.Find("alerts");
-  if (alerts == nullptr || !alerts->is_array()) return "`alerts` must be an array";
-  for (size_t i = 0; i < alerts->AsArray().size(); ++i) {
-    const JsonValue& alert = alerts->AsArray()[i];
-    const std::string where = "alerts[" + std::to_string(i) + "]";
-    if (!alert.is_object()) return where + " must be an object";
-    for (const char* key : {"labels", "annotations"}) {
-      const JsonValue* map = alert.Find(key);
-      if (map == nullptr || map->is_null()) continue;
-      if (!map->is_object()) return where + "." + key + " must be an object";
-      for (const auto& [name, value] : map->AsObject()) {
-        if (!value.is_string()) return where + "." + key + "." + name + " must be a string";
-      }
-    }
-  }
-  for (const char* key : {"groupKey", "status", "receiver"}) {
-    const JsonValue* value = payload.Find(key);
-    if (value != nullptr && !value->is_string())
-      return std::string("`") + key + "` must be a string";
-  }
-  return "";
-}
-
-std::string FingerprintOf(const JsonValue& alert) {
-  std::string fingerprint = alert.GetString("fingerprint");
-  if (!fingerprint.empty()) return fingerprint;
-  const JsonValue* labels = alert.Find("labels");
-  return labels != nullptr ? labels->Serialize() : "{}";
-}
-
-// commonAnnotations holds what every alert of the group shares: an rca_* annotation that all
-// alerts got with the same value belongs there too (templates often read only the common ones).
-void UpdateCommonAnnotations(JsonValue* payload) {
-  const JsonValue::Array& alerts = payload->Find("alerts")->AsArray();
-  if (alerts.empty()) return;
-  const JsonValue* first = alerts.front().Find("annotations");
-  if (first == nullptr) return;
-  JsonValue* common = payload->Find("commonAnnotations");
-  if (common == nullptr || !common->is_object()) {
-    common = &payload->Set("commonAnnotations", JsonValue::EmptyObject());
-  }
-  for (const auto& entry : first->AsObject()) {
-    // Named copies of the references, not a structured binding: clang 14 (the fuzz build)
-    // cannot capture bindings in a lambda.
-    const auto& key = entry.first;
-    const auto& value = entry.second;
-    if (key.rfind("rca_", 0) != 0) continue;
-    const bool shared = std::all_of(alerts.begin(), alerts.end(), [&](const JsonValue& alert) {
-      const JsonValue* annotations = alert.Find("annotations");
-      const JsonValue* other = annotations != nullptr ? annotations->Find(key) : nullptr;
-      return other != nullptr && *other == value;
-    });
-    if (shared) common->Set(key, value);
-  }
-}
-
 }  // namespace
 
 Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::Registry& registry,
@@ -93,6 +36,7 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
       sources_(std::move(sources)),
       options_(std::move(options)),
       history_(options_.now_ns ? options_.now_ns() : WallNanos()),
+      cache_(options_.dedupe, static_cast<int64_t>(config_.dedupe_window_seconds * 1e9), registry),
       received_(prometheus::BuildCounter()
                     .Name("registry_rca_enricher_notifications_received_total")
                     .Help("Alertmanager notifications accepted on POST /api/v1/alerts.")
@@ -130,6 +74,13 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
                         .Help("Notifications waiting for the enricher's worker.")
                         .Register(registry)
                         .Add({})),
+      queue_bytes_gauge_(prometheus::BuildGauge()
+                             .Name("registry_rca_enricher_queue_bytes")
+                             .Help("Bytes of the notifications waiting for the enricher's worker "
+                                   "(at most enricher.queue_max_bytes).")
+                             .Register(registry)
+                             .Add({})),
+
       delivery_seconds_(prometheus::BuildHistogram()
                             .Name("registry_rca_enricher_delivery_duration_seconds")
                             .Help("From a notification's arrival to its delivery to every "
@@ -138,6 +89,14 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
                             .Add({}, prometheus::Histogram::BucketBoundaries{
                                          0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120})) {
   if (!options_.now_ns) options_.now_ns = WallNanos;
+  auto& not_enriched = prometheus::BuildCounter()
+                           .Name("registry_rca_enricher_alerts_not_enriched_total")
+                           .Help(
+                               "Alerts forwarded without enrichment because a bound was reached "
+                               "(alerts_per_notification, annotations_per_alert).")
+                           .Register(registry);
+  not_enriched_[0] = &not_enriched.Add({{"reason", "alerts_per_notification"}});
+  not_enriched_[1] = &not_enriched.Add({{"reason", "annotations_per_alert"}});
   auto& forwarded = prometheus::BuildCounter()
                         .Name("registry_rca_enricher_forwarded_total")
                         .Help("Notifications delivered to a downstream webhook (2xx answer).")
@@ -189,8 +148,7 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   }
   JsonLimits limits;
   limits.max_bytes = HttpServer::kMaxBodyBytes;
-  // Alertmanager sends ~30 values per alert; this bounds a hostile body's tree to ~20 MiB.
-  limits.max_values = 250'000;
+  limits.max_values = kMaxJsonValues;
   StatusOr<JsonValue> payload = ParseJson(request.body, limits);
   std::string problem = payload.ok() ? CheckPayload(payload.value()) : payload.status().message();
   if (!problem.empty()) {
@@ -203,14 +161,18 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
     }
     return JsonAnswer(400, "error", "not an Alertmanager webhook payload: " + problem);
   }
+  payload = JsonValue();  // only the body waits: the worker parses it again
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= config_.queue_size || stopping_) {
+    if (queue_.size() >= config_.queue_size ||
+        queue_bytes_ + request.body.size() > config_.queue_max_bytes || stopping_) {
       dropped_.Increment();
       return JsonAnswer(503, "error", "the enricher's queue is full");
     }
-    queue_.push_back({std::move(payload.value()), request.body, SteadyClock::now()});
+    queue_.push_back({request.body, SteadyClock::now()});
+    queue_bytes_ += request.body.size();
     queue_length_.Set(static_cast<double>(queue_.size()));
+    queue_bytes_gauge_.Set(static_cast<double>(queue_bytes_));
   }
   received_.Increment();
   wake_.notify_one();
@@ -243,7 +205,9 @@ void Enricher::Run() {
     if (queue_.empty()) continue;
     Notification notification = std::move(queue_.front());
     queue_.pop_front();
+    queue_bytes_ -= notification.body.size();
     queue_length_.Set(static_cast<double>(queue_.size()));
+    queue_bytes_gauge_.Set(static_cast<double>(queue_bytes_));
     busy_ = true;
     lock.unlock();
     Deliver(notification);
@@ -255,29 +219,10 @@ void Enricher::Run() {
     spdlog::warn("enricher: stopping with {} notifications not forwarded", queue_.size());
     dropped_.Increment(static_cast<double>(queue_.size()));
     queue_.clear();
+    queue_bytes_ = 0;
   }
   busy_ = false;
   idle_.notify_all();
-}
-
-Enricher::CachedGroup& Enricher::GroupFor(const std::string& group_key, int64_t now_ns) {
-  const auto window = static_cast<int64_t>(config_.dedupe_window_seconds * 1e9);
-  for (auto it = groups_.begin();
-       it != groups_.end() && groups_.size() >= options_.max_cached_groups;) {
-    it = now_ns - it->second.created_ns >= window ? groups_.erase(it) : std::next(it);
-  }
-  if (groups_.size() >= options_.max_cached_groups && !groups_.contains(group_key)) {
-    auto oldest = std::min_element(
-        groups_.begin(), groups_.end(),
-        [](const auto& a, const auto& b) { return a.second.created_ns < b.second.created_ns; });
-    groups_.erase(oldest);
-  }
-  CachedGroup& group = groups_[group_key];
-  if (group.alerts.empty() || now_ns - group.created_ns >= window) {
-    group.alerts.clear();
-    group.created_ns = now_ns;
-  }
-  return group;
 }
 
 Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string& original_body) {
@@ -286,21 +231,34 @@ Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string&
     const int64_t now = options_.now_ns();
     JsonValue out = payload;
     const std::string group_key = payload.GetString("groupKey");
-    CachedGroup* group = group_key.empty() ? nullptr : &GroupFor(group_key, now);
+    if (!group_key.empty()) cache_.Open(group_key, now);
     EnrichmentBuilder builder(config_, sources_, history_, now);
     JsonValue details = JsonValue::EmptyArray();
     size_t enriched = 0, cached = 0, skipped = 0;
     for (JsonValue& alert : out.Find("alerts")->MutableArray()) {
       const JsonValue* labels = alert.Find("labels");
       const std::string cause = labels != nullptr ? labels->GetString("cause") : "";
-      if (cause == "exporter" || enriched + cached >= options_.max_alerts_enriched) {
+      if (cause == "exporter") {
         ++skipped;  // registry-rca's own health: nothing of the registry's to add
+        continue;
+      }
+      if (enriched + cached >= options_.max_alerts_enriched) {
+        ++skipped;
+        not_enriched_[0]->Increment();
+        continue;
+      }
+      const JsonValue* given = alert.Find("annotations");
+      if (given != nullptr && given->AsObject().size() > options_.max_annotations_per_alert) {
+        ++skipped;
+        not_enriched_[1]->Increment();
         continue;
       }
       const std::string fingerprint = FingerprintOf(alert);
       AlertEnrichment enrichment;
-      if (group != nullptr && group->alerts.contains(fingerprint)) {
-        enrichment = group->alerts[fingerprint];
+      const AlertEnrichment* hit =
+          group_key.empty() ? nullptr : cache_.Find(group_key, fingerprint);
+      if (hit != nullptr) {
+        enrichment = *hit;
         enrichment.detail.Set("cached", JsonValue::Bool(true));
         ++cached;
       } else {
@@ -308,7 +266,7 @@ Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string&
         if (!built.ok()) throw std::runtime_error(built.status().message());
         enrichment = std::move(built.value());
         enrichment.detail.Set("cached", JsonValue::Bool(false));
-        if (group != nullptr) group->alerts[fingerprint] = enrichment;
+        if (!group_key.empty()) cache_.Put(group_key, fingerprint, enrichment);
         ++enriched;
       }
       JsonValue* annotations = alert.Find("annotations");
@@ -341,7 +299,12 @@ Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string&
 }
 
 void Enricher::Deliver(const Notification& notification) {
-  const Outcome outcome = Process(notification.payload, notification.body);
+  JsonLimits limits;
+  limits.max_bytes = HttpServer::kMaxBodyBytes;
+  limits.max_values = kMaxJsonValues;
+  StatusOr<JsonValue> payload = ParseJson(notification.body, limits);  // Handle checked it
+  const Outcome outcome = payload.ok() ? Process(payload.value(), notification.body)
+                                       : Outcome{notification.body, false, false, "unparsable"};
   if (outcome.enriched) {
     enriched_.Increment();
     if (outcome.deduplicated) deduplicated_.Increment();

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "exporter/config.h"
+#include "exporter/enricher_cache.h"
 #include "exporter/enricher_content.h"
 #include "exporter/enricher_history.h"
 #include "exporter/enricher_http.h"
@@ -34,7 +35,9 @@ struct EnricherOptions {
   std::chrono::milliseconds max_backoff{30'000};
   std::chrono::milliseconds first_backoff{1'000};
   size_t max_alerts_enriched = 32;  // per notification; the rest are forwarded as they came
-  size_t max_cached_groups = 1000;
+  // Alerts with more annotations are forwarded as they came (bounds the work per alert).
+  size_t max_annotations_per_alert = 256;
+  DedupeCacheLimits dedupe;  // the burst-dedupe cache's bounds (see DedupeCache)
 };
 
 // The alert enricher: an Alertmanager webhook receiver (POST /api/v1/alerts, payload version 4)
@@ -42,16 +45,19 @@ struct EnricherOptions {
 // forwards the notification to the configured downstream webhooks, same schema, with `rca_*`
 // annotations on each alert and a top-level `enrichment` object.
 //
-// Threads: Handle() runs on HTTP threads; it validates the payload and queues it, answering 202
-// at once (Alertmanager 0.25 has no per-webhook timeout, so a slow receiver would stall its
-// notification pipeline). A full queue answers 503 and counts a drop (Alertmanager retries).
+// Threads: Handle() runs on HTTP threads; it validates the payload and queues its body (not the
+// parsed tree: the worker parses again), answering 202 at once (Alertmanager 0.25 has no
+// per-webhook timeout, so a slow receiver would stall its notification pipeline). The queue is
+// bounded in bytes (`queue_max_bytes`) and in notifications (`queue_size`); a full queue answers
+// 503 and counts a drop (Alertmanager retries).
 // One worker thread owns everything else: it enriches, forwards (per attempt `timeout`, up to
 // `retries` more attempts with backoff 1 s, 2 s, 4 s... capped at 30 s, only for no answer, 5xx
 // or 429) and, every snapshot interval, snapshots the metrics for windowed numbers.
 // Failures: when enrichment fails for any alert (a callback's output unusable, an exception), the
 // original body is forwarded byte for byte. Burst dedupe: within `dedupe_window` of a group key's
 // first enrichment, an alert (by fingerprint) already enriched gets the cached enrichment again
-// (marked "cached": true), and only alerts new to the group are looked up.
+// (marked "cached": true), and only alerts new to the group are looked up. The cache is bounded
+// (EnricherOptions), as is the work per alert (annotations; common annotations in linear time).
 // Bad input: bodies that are not an Alertmanager payload get 400 and are counted, never queued.
 // Lifetime: Start() after construction, Stop() (or the destructor) before the sources'
 // owner goes away; Stop waits for the notification in progress (at most one delivery attempt).
@@ -87,13 +93,8 @@ class Enricher {
 
  private:
   struct Notification {
-    JsonValue payload;
     std::string body;
     std::chrono::steady_clock::time_point received;
-  };
-  struct CachedGroup {
-    int64_t created_ns = 0;
-    std::map<std::string, AlertEnrichment> alerts;  // by fingerprint
   };
   struct Downstream {
     HttpUrl url;
@@ -106,7 +107,6 @@ class Enricher {
   void Deliver(const Notification& notification);
   bool Forward(Downstream& downstream, const std::string& body);
   bool SleepUnlessStopped(std::chrono::milliseconds duration);
-  CachedGroup& GroupFor(const std::string& group_key, int64_t now_ns);
 
   EnricherConfig config_;
   EnricherSources sources_;
@@ -114,17 +114,18 @@ class Enricher {
   std::vector<Downstream> downstreams_;
 
   std::atomic<int64_t> last_reject_log_ns_{0};
-  std::mutex mutex_;  // guards queue_, stopping_, busy_
+  std::mutex mutex_;  // guards queue_, queue_bytes_, stopping_, busy_
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::deque<Notification> queue_;
+  size_t queue_bytes_ = 0;
   bool stopping_ = false;
   bool busy_ = false;
   std::thread worker_;
 
   // Owned by the worker (and by Process/Snapshot callers in tests, never concurrently).
   MetricHistory history_;
-  std::map<std::string, CachedGroup> groups_;
+  DedupeCache cache_;
 
   prometheus::Counter& received_;
   prometheus::Counter& rejected_;
@@ -133,6 +134,8 @@ class Enricher {
   prometheus::Counter& deduplicated_;
   prometheus::Counter& failures_;
   prometheus::Gauge& queue_length_;
+  prometheus::Gauge& queue_bytes_gauge_;
+  prometheus::Counter* not_enriched_[2] = {};  // alerts per notification, annotations per alert
   prometheus::Histogram& delivery_seconds_;
 };
 

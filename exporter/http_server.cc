@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "exporter/tls_context.h"
@@ -16,6 +18,58 @@ namespace rrca::exporter {
 
 static_assert(FrontOptions{}.max_body_bytes == HttpServer::kMaxBodyBytes,
               "the front refuses bodies civetweb would");
+
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// "application/json", parameters (charset) allowed, any case.
+bool IsJson(const char* content_type) {
+  if (content_type == nullptr) return false;
+  std::string_view type(content_type);
+  type = Trim(type.substr(0, type.find(';')));
+  return Lower(type) == "application/json";
+}
+
+// "scheme://host[:port]" without a default port, lower case, for comparing origins.
+std::string NormalizeOrigin(std::string_view scheme, std::string_view authority) {
+  std::string host = Lower(Trim(authority));
+  const std::string default_port = scheme == "https" ? ":443" : ":80";
+  if (host.ends_with(default_port)) host.resize(host.size() - default_port.size());
+  return std::string(scheme) + "://" + host;
+}
+
+}  // namespace
+
+// Browsers send Origin with every cross-site POST, and cannot send application/json cross-site
+// without a preflight, which we never answer.
+HttpResponse CrossSiteRefusal(const char* origin, const char* host, const char* content_type,
+                              bool empty_body, bool tls) {
+  if (origin != nullptr) {
+    const std::string own = NormalizeOrigin(tls ? "https" : "http", host != nullptr ? host : "");
+    std::string_view given = Trim(origin);
+    const size_t scheme_end = given.find("://");
+    if (host == nullptr || scheme_end == std::string_view::npos ||
+        NormalizeOrigin(Lower(given.substr(0, scheme_end)), given.substr(scheme_end + 3)) != own) {
+      return {403, "text/plain; charset=utf-8", "cross-origin requests are refused\n"};
+    }
+  }
+  if (content_type == nullptr && empty_body && origin == nullptr) return {0, "", ""};
+  if (!IsJson(content_type)) {
+    return {415, "text/plain; charset=utf-8", "Content-Type must be application/json\n"};
+  }
+  return {0, "", ""};
+}
 
 // One civetweb handler for "/" and below: checks that the connection came through the front,
 // then basic auth, then dispatches on the exact path.
@@ -60,16 +114,28 @@ class HttpServer::Dispatcher : public CivetHandler {
     if (route == server_->routes_.end()) {
       response = {404, "text/plain; charset=utf-8", "404 page not found\n"};
     } else if (request.method != "GET" && request.method != "HEAD" && request.method != "POST") {
-      response = {405, "text/plain; charset=utf-8", "method not allowed\n"};
+      response = {405, "text/plain; charset=utf-8", "method not allowed\n"};  // OPTIONS too
+    } else if (request.method == "POST" && route->second.kind == RouteKind::kStateChanging &&
+               (response = CheckCrossSite(conn, info, *state)).status != 0) {
+      spdlog::debug("http: {} POST {}: {} (cross-site check)", client->address, request.path,
+                    response.status);
     } else if (!ReadBody(conn, info, &request.body)) {
       response = {413, "text/plain; charset=utf-8", "request body too large\n"};
     } else {
-      response = route->second(request);
+      response = route->second.handler(request);
     }
     Send(conn, *state, request.method, response, "");
     spdlog::debug("http: {} {} {} {}", client->address, request.method, request.path,
                   response.status);
     return true;
+  }
+
+  static HttpResponse CheckCrossSite(mg_connection* conn, const mg_request_info* info,
+                                     const WebState& state) {
+    const bool empty_body =
+        info->content_length <= 0 && mg_get_header(conn, "Transfer-Encoding") == nullptr;
+    return CrossSiteRefusal(mg_get_header(conn, "Origin"), mg_get_header(conn, "Host"),
+                            mg_get_header(conn, "Content-Type"), empty_body, state.tls != nullptr);
   }
 
   static void Send(mg_connection* conn, const WebState& state, const std::string& method,
@@ -152,7 +218,7 @@ std::shared_ptr<const BasicAuth> HttpServer::auth() const {
 
 // Exact paths first; a route registered with a trailing '/' also serves the paths below it
 // (/api/v1/uploads/<uuid>), the longest such prefix winning.
-std::map<std::string, HttpServer::Handler>::const_iterator HttpServer::FindRoute(
+std::map<std::string, HttpServer::RouteEntry>::const_iterator HttpServer::FindRoute(
     const std::string& path) const {
   auto route = routes_.find(path);
   if (route != routes_.end()) return route;
@@ -166,8 +232,13 @@ std::map<std::string, HttpServer::Handler>::const_iterator HttpServer::FindRoute
   return route;
 }
 
-void HttpServer::Route(const std::string& path, Handler handler) {
-  routes_[path] = std::move(handler);
+void HttpServer::Route(const std::string& path, Handler handler, RouteKind kind) {
+  routes_[path] = RouteEntry{std::move(handler), kind};
+}
+
+int64_t HttpServer::tls_certificate_expiry() const {
+  const auto state = State();
+  return state != nullptr && state->tls != nullptr ? state->tls->not_after() : 0;
 }
 
 Status HttpServer::Start(const std::string& listen_address, int threads) {
@@ -180,11 +251,19 @@ Status HttpServer::Start(const std::string& listen_address, int threads) {
     front_.reset();
     return listening;
   }
-  // civetweb serves only the front, on loopback; keep-alive off: one request per relay.
+  // civetweb serves only the front, on loopback; keep-alive off: one request per relay. Empty
+  // CORS settings: civetweb would otherwise answer preflights itself, allowing any origin.
+  // clang-format off
   const std::vector<std::string> options = {
-      "listening_ports",    "127.0.0.1:0", "num_threads",       std::to_string(threads),
-      "request_timeout_ms", "10000",       "enable_keep_alive", "no",
+      "listening_ports", "127.0.0.1:0",
+      "num_threads", std::to_string(threads),
+      "request_timeout_ms", "10000",
+      "enable_keep_alive", "no",
+      "access_control_allow_origin", "",
+      "access_control_allow_methods", "",
+      "access_control_allow_headers", "",
   };
+  // clang-format on
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {

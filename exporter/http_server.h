@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,9 +44,17 @@ struct HttpResponse {
 // (web config basic_auth_users) is checked before routing, for every path and method; failures
 // get 401 with `WWW-Authenticate: Basic`. The configured http_server_config.headers go on every
 // response. If TLS is configured and cannot be set up, Start fails: never plaintext instead.
+//
+// Cross-site requests (issue 13, finding 11): a browser on another site can POST to us with
+// text/plain or a form type and no preflight. So a POST to a state-changing route needs
+// `Content-Type: application/json` (415 otherwise), except an empty body with no Content-Type
+// and no Origin (`curl -X POST .../-/reload`), and an Origin header, when sent, must be our own
+// (scheme, Host; 403 otherwise). No route answers CORS preflights: OPTIONS gets 405 with no
+// Access-Control-* header, civetweb's own preflight answer being switched off.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  enum class RouteKind { kRead, kStateChanging };
   static constexpr size_t kMaxBodyBytes = 8 << 20;
 
   HttpServer();
@@ -61,7 +70,7 @@ class HttpServer {
   void SetFrontOptions(const FrontOptions& options) { front_options_ = options; }
 
   // Exact paths; a path ending in '/' also serves everything below it.
-  void Route(const std::string& path, Handler handler);
+  void Route(const std::string& path, Handler handler, RouteKind kind = RouteKind::kRead);
 
   // listen_address: ":9479", "127.0.0.1:9479", "[::1]:9479", "localhost:0" (port 0 = any free).
   Status Start(const std::string& listen_address, int threads = 4);
@@ -70,6 +79,9 @@ class HttpServer {
   int port() const { return port_; }
   bool tls() const;
 
+  // The server certificate's notAfter (Unix seconds), 0 without TLS.
+  int64_t tls_certificate_expiry() const;
+
   // The private civetweb port (tests check that it serves nobody but the front).
   int internal_port() const { return internal_port_; }
   const FrontCounters* front_counters() const { return front_ ? &front_->counters() : nullptr; }
@@ -77,8 +89,12 @@ class HttpServer {
 
  private:
   class Dispatcher;
-  std::map<std::string, Handler>::const_iterator FindRoute(const std::string& path) const;
-  std::map<std::string, Handler> routes_;
+  struct RouteEntry {
+    Handler handler;
+    RouteKind kind = RouteKind::kRead;
+  };
+  std::map<std::string, RouteEntry>::const_iterator FindRoute(const std::string& path) const;
+  std::map<std::string, RouteEntry> routes_;
   // What a web config sets, swapped whole by SetWebConfig; requests use a snapshot.
   struct WebState {
     std::shared_ptr<const TlsContext> tls;  // null: plaintext
@@ -97,5 +113,12 @@ class HttpServer {
   int port_ = 0;
   int internal_port_ = 0;
 };
+
+// The cross-site check of a POST to a state-changing route, from its headers (null: absent):
+// status 0 when it may go on, else the refusal (403 foreign Origin, 415 not JSON). The Origin
+// must equal "http[s]://" + Host; a DNS-rebinding page controls Host too, which this does not
+// catch (basic auth does).
+HttpResponse CrossSiteRefusal(const char* origin, const char* host, const char* content_type,
+                              bool empty_body, bool tls);
 
 }  // namespace rrca::exporter

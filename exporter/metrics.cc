@@ -81,6 +81,19 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       .Add({{"version", RRCA_VERSION}, {"revision", RRCA_REVISION}})
       .Set(1);
   folded_total_ = &folded_.Add({});
+  tls_expiry_ = &BuildGauge()
+                     .Name("registry_rca_tls_certificate_expiry_timestamp_seconds")
+                     .Help(
+                         "When the server certificate (web config cert_file) expires, Unix "
+                         "seconds; absent without TLS.")
+                     .Register(*registry_);
+  ingest_rejected_ = &BuildCounter()
+                          .Name("registry_rca_ingest_requests_rejected_total")
+                          .Help(
+                              "POST /api/v1/ingest/minio-audit requests refused (413) for "
+                              "carrying more entries than the per-request cap.")
+                          .Register(*registry_)
+                          .Add({{"reason", "too_many_entries"}});
   // The standard process metric: a restart resets every counter, and a restarted daemon that
   // catches up on a backlog may pass its old value before the first scrape, which increase()
   // cannot see as a reset. The start time makes every reset visible.
@@ -93,6 +106,10 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count()) /
            1000.0);
+}
+
+void Metrics::SetTlsCertificateExpiry(int64_t unix_seconds) {
+  if (unix_seconds != 0) tls_expiry_->Add({}).Set(static_cast<double>(unix_seconds));
 }
 
 std::string Metrics::CodeLabel(int status) {

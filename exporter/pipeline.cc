@@ -86,7 +86,8 @@ Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
   if (metrics_ != nullptr) {
     metrics_->DeclareCauses(rules_->causes());
     upload_metrics_ =
-        std::make_unique<UploadMetrics>(metrics_->registry(), &metrics_->exposition());
+        std::make_unique<UploadMetrics>(metrics_->registry(), &metrics_->exposition(),
+                                        std::max<size_t>(options_.max_buckets, 1));
   }
   UploadCorrelator::Options correlator_options;
   correlator_options.root_directory = options_.storage_root_directory;

@@ -43,6 +43,7 @@ class Pipeline : private JoinedRequestSink {
   struct Options {
     RequestJoiner::Options join;
     size_t max_repositories = 1000;
+    size_t max_buckets = 100;  // bucket label values before "__other__" (see UploadMetrics)
     std::vector<RepositoryRewrite> repository_rewrites;
     size_t max_record_bytes = 1 << 20;
     int syslog_year = 1970;

@@ -25,6 +25,7 @@ Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year) {
   options.join.window_ns = static_cast<int64_t>(config.join_window_seconds * 1e9);
   options.join.access_window_ns = static_cast<int64_t>(config.access_window_seconds * 1e9);
   options.max_repositories = config.max_repositories;
+  options.max_buckets = config.max_buckets;
   options.repository_rewrites = config.repository_rewrites;
   options.max_record_bytes = config.max_line_bytes;
   options.syslog_year = syslog_year;

@@ -4,11 +4,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
+
+#include "common/time_util.h"
 
 namespace rrca::exporter {
 namespace {
@@ -65,6 +69,13 @@ Status Fail(const std::string& file, const std::string& key, const std::string& 
   return Status::Error(file + ": tls_server_config." + key + ": " + message);
 }
 
+int64_t NotAfter(const X509* cert) {
+  const ASN1_TIME* not_after = cert != nullptr ? X509_get0_notAfter(cert) : nullptr;
+  std::tm tm{};
+  if (not_after == nullptr || ASN1_TIME_to_tm(not_after, &tm) != 1) return 0;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 Status CheckReadable(const std::string& file, const std::string& key, const std::string& path) {
   std::ifstream in(path);
   if (!in) return Fail(file, key, "cannot read " + path + ": " + std::strerror(errno));
@@ -119,6 +130,11 @@ StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerConfig& 
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     return Fail(file, "key_file", "does not match cert_file: " + OpenSslError());
+  }
+  self->not_after_ = NotAfter(SSL_CTX_get0_certificate(ctx));
+  if (self->not_after_ != 0 && self->not_after_ < static_cast<int64_t>(std::time(nullptr))) {
+    spdlog::warn("{}: tls_server_config.cert_file: {} expired at {}: clients will refuse it", file,
+                 config.cert_file, FormatRfc3339Nanos(self->not_after_ * 1'000'000'000));
   }
 
   std::string tls12_list;

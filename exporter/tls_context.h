@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   ssl_ctx_st* ctx() const { return ctx_; }
+  // The server certificate's notAfter in Unix seconds (0 if unreadable); Create warns in the
+  // log when it has passed (a client will refuse the handshake, the daemon still starts).
+  int64_t not_after() const { return not_after_; }
 
   // For logs: the subject of the client certificate of a finished handshake, or "".
   static std::string PeerSubject(ssl_st* ssl);
@@ -40,6 +44,7 @@ class TlsContext {
 
   ssl_ctx_st* ctx_ = nullptr;
   bool verify_chain_ = false;
+  int64_t not_after_ = 0;
   std::vector<std::string> allowed_sans_;
 };
 

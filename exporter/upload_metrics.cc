@@ -1,5 +1,8 @@
 #include "exporter/upload_metrics.h"
 
+#include <algorithm>
+#include <atomic>
+
 namespace rrca::exporter {
 namespace {
 
@@ -18,11 +21,46 @@ enum SmallFamily : uint32_t { kConfirmations = 1, kEvictions, kLateEvents };
 
 std::string CodeLabel(int status) { return status > 0 ? std::to_string(status) : "unknown"; }
 
+
+constexpr uint32_t kEmptyBucket = 0;
+constexpr uint32_t kOtherBucket = 1;
+constexpr uint32_t kInvalidBucket = 2;
+constexpr size_t kMaxBucketName = 63;
+
+bool IsIpv4(std::string_view name) {
+  int parts = 0;
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t dot = std::min(name.find('.', start), name.size());
+    const std::string_view part = name.substr(start, dot - start);
+    if (part.empty() || part.size() > 3 ||
+        part.find_first_not_of("0123456789") != std::string_view::npos) {
+      return false;
+    }
+    ++parts;
+    start = dot + 1;
+  }
+  return parts == 4;
+}
+
 }  // namespace
 
-UploadMetrics::UploadMetrics(prometheus::Registry& registry) : UploadMetrics(registry, nullptr) {}
 
-UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* store)
+bool UploadMetrics::IsValidBucketName(std::string_view name) {
+  if (name.size() < 3 || name.size() > kMaxBucketName) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  for (char c : name) {
+    if (!alnum(c) && c != '.' && c != '-') return false;
+  }
+  return alnum(name.front()) && alnum(name.back()) && name.find("..") == std::string_view::npos &&
+         !IsIpv4(name);
+}
+
+UploadMetrics::UploadMetrics(prometheus::Registry& registry, size_t max_buckets)
+    : UploadMetrics(registry, nullptr, max_buckets) {}
+
+UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* store,
+                             size_t max_buckets)
     : owned_store_(store == nullptr ? std::make_unique<ExpositionStore>() : nullptr),
       store_(store != nullptr ? store : owned_store_.get()),
       s3_requests_(BuildCounter()
@@ -83,16 +121,66 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* st
                 .Help("Estimated clock offset of the object store relative to the registry "
                       "(store minus registry), from matched POST/create pairs.")
                 .Register(registry)
-                .Add({})) {}
+                .Add({})),
+      buckets_folded_(BuildCounter()
+                          .Name("registry_rca_buckets_folded_total")
+                          .Help("Store events counted under bucket=\"__other__\" because the "
+                                "bucket cap (max_buckets) was reached.")
+                          .Register(registry)
+                          .Add({})),
+      buckets_invalid_(BuildCounter()
+                           .Name("registry_rca_buckets_invalid_total")
+                           .Help("Store events counted under bucket=\"__invalid__\": the name "
+                                 "is not a valid S3 bucket name.")
+                           .Register(registry)
+                           .Add({})),
+      buckets_tracked_(BuildGauge()
+                           .Name("registry_rca_buckets_tracked")
+                           .Help("Distinct bucket label values in use (at most max_buckets).")
+                           .Register(registry)
+                           .Add({})),
+      max_buckets_(std::max<size_t>(max_buckets, 1)) {
+  BuildGauge()
+      .Name("registry_rca_buckets_limit")
+      .Help("The configured cap on bucket label values (max_buckets).")
+      .Register(registry)
+      .Add({})
+      .Set(static_cast<double>(max_buckets_));
+  buckets_.Intern("");
+  buckets_.Intern("__other__");
+  buckets_.Intern("__invalid__");
+}
 
-void UploadMetrics::CountS3Request(std::string_view bucket, S3Op op, int status,
+uint32_t UploadMetrics::BucketId(std::string_view raw, bool count) {
+  if (raw.empty()) return kEmptyBucket;
+  const auto cached = raw_buckets_.find(raw);
+  uint32_t id;
+  if (cached != raw_buckets_.end()) {
+    id = cached->second;
+  } else if (!IsValidBucketName(raw)) {
+    id = kInvalidBucket;  // not cached: the raw text may be a megabyte
+  } else if (buckets_.size() - 3 >= max_buckets_) {
+    id = kOtherBucket;
+    if (raw_buckets_.size() < 4 * max_buckets_ + 1024) raw_buckets_.emplace(raw, id);
+  } else {
+    id = buckets_.Intern(raw);
+    raw_buckets_.emplace(raw, id);
+    buckets_tracked_.Set(static_cast<double>(buckets_.size() - 3));
+  }
+  if (count && id == kOtherBucket) buckets_folded_.Increment();
+  if (count && id == kInvalidBucket) buckets_invalid_.Increment();
+  return id;
+}
+
+void UploadMetrics::CountS3Request(std::string_view raw_bucket, S3Op op, int status,
                                    int64_t duration_ns) {
-  const uint32_t bucket_id = buckets_.Intern(bucket);
+  const uint32_t bucket_id = BucketId(raw_bucket, /*count=*/true);
+  const std::string& bucket = buckets_.Name(bucket_id);
   const uint32_t op_status =
       (static_cast<uint32_t>(op) << 16) | static_cast<uint32_t>(status & 0xFFFF);
   prometheus::Counter*& counter = s3_counters_[PairKey(bucket_id, op_status)];
   if (counter == nullptr) {
-    counter = &s3_requests_.Add({{"bucket", std::string(bucket)},
+    counter = &s3_requests_.Add({{"bucket", bucket},
                                  {"operation", std::string(S3OpName(op))},
                                  {"code", CodeLabel(status)}});
   }
@@ -100,24 +188,23 @@ void UploadMetrics::CountS3Request(std::string_view bucket, S3Op op, int status,
   if (duration_ns < 0) return;
   prometheus::Histogram*& histogram = durations_[PairKey(bucket_id, static_cast<uint32_t>(op))];
   if (histogram == nullptr) {
-    histogram = &s3_duration_.Add(
-        {{"bucket", std::string(bucket)}, {"operation", std::string(S3OpName(op))}},
-        kRequestBuckets);
+    histogram = &s3_duration_.Add({{"bucket", bucket}, {"operation", std::string(S3OpName(op))}},
+                                  kRequestBuckets);
   }
   histogram->Observe(static_cast<double>(duration_ns) / 1e9);
 }
 
-UploadMetrics::BucketHistograms& UploadMetrics::HistogramsFor(std::string_view bucket) {
-  const uint32_t id = buckets_.Intern(bucket);
+UploadMetrics::BucketHistograms& UploadMetrics::HistogramsFor(uint32_t id) {
   if (bucket_histograms_.size() <= id) bucket_histograms_.resize(id + 1);
   return bucket_histograms_[id];
 }
 
 void UploadMetrics::ObserveCreateToVisible(std::string_view repository, std::string_view bucket,
                                            int64_t time_ns, double seconds) {
-  prometheus::Histogram*& histogram = HistogramsFor(bucket).create;
+  const uint32_t bucket_id = BucketId(bucket, /*count=*/false);
+  prometheus::Histogram*& histogram = HistogramsFor(bucket_id).create;
   if (histogram == nullptr) {
-    histogram = &create_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
+    histogram = &create_histogram_.Add({{"bucket", buckets_.Name(bucket_id)}}, kLatencyBuckets);
   }
   histogram->Observe(seconds);
   const uint32_t id = repositories_.Intern(repository);
@@ -143,17 +230,19 @@ void UploadMetrics::Expire(int64_t now_ns) {
 }
 
 void UploadMetrics::ObserveUnsafeWindow(std::string_view bucket, double seconds) {
-  prometheus::Histogram*& histogram = HistogramsFor(bucket).unsafe;
+  const uint32_t bucket_id = BucketId(bucket, /*count=*/false);
+  prometheus::Histogram*& histogram = HistogramsFor(bucket_id).unsafe;
   if (histogram == nullptr) {
-    histogram = &unsafe_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
+    histogram = &unsafe_histogram_.Add({{"bucket", buckets_.Name(bucket_id)}}, kLatencyBuckets);
   }
   histogram->Observe(seconds);
 }
 
 void UploadMetrics::ObserveClientGap(std::string_view bucket, double seconds) {
-  prometheus::Histogram*& histogram = HistogramsFor(bucket).gap;
+  const uint32_t bucket_id = BucketId(bucket, /*count=*/false);
+  prometheus::Histogram*& histogram = HistogramsFor(bucket_id).gap;
   if (histogram == nullptr) {
-    histogram = &gap_histogram_.Add({{"bucket", std::string(bucket)}}, kLatencyBuckets);
+    histogram = &gap_histogram_.Add({{"bucket", buckets_.Name(bucket_id)}}, kLatencyBuckets);
   }
   histogram->Observe(seconds);
 }

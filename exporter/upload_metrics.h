@@ -25,12 +25,25 @@ namespace rrca::exporter {
 // others, which the alert enricher reads through Registry::Collect, stay in prometheus-cpp.
 // Series are cached under integer keys (interned label values). Written only by the processing
 // thread.
+//
+// Bucket label values come from store log lines and from POST /api/v1/ingest/minio-audit, i.e.
+// from anyone who can write either (issue 13, finding 4). Like repositories they are validated
+// (S3's bucket-name grammar: 3 to 63 of a-z 0-9 . -, a letter or digit at both ends, no "..",
+// not an IPv4 address; anything else counts as "__invalid__") and capped: past `max_buckets`
+// distinct names, new ones count as "__other__". Both are counted
+// (registry_rca_buckets_folded_total, registry_rca_buckets_invalid_total, per store request). An
+// empty bucket (not known) stays empty.
 class UploadMetrics {
  public:
+  static constexpr size_t kDefaultMaxBuckets = 100;
+
   // `store` outlives this object (Metrics' store, so the daemon's scrape renders it).
-  UploadMetrics(prometheus::Registry& registry, ExpositionStore* store);
+  // `max_buckets`: the config's cap (Pipeline::Options::max_buckets), at least 1.
+  UploadMetrics(prometheus::Registry& registry, ExpositionStore* store,
+                size_t max_buckets = kDefaultMaxBuckets);
   // With a store of its own, which nothing renders (benchmarks of the correlator).
-  explicit UploadMetrics(prometheus::Registry& registry);
+  explicit UploadMetrics(prometheus::Registry& registry, size_t max_buckets = kDefaultMaxBuckets);
+  static bool IsValidBucketName(std::string_view name);
 
   void CountS3Request(std::string_view bucket, S3Op op, int status, int64_t duration_ns);
   // A create's latency until the upload was visible, per repository label and bucket.
@@ -62,7 +75,10 @@ class UploadMetrics {
     prometheus::Histogram* gap = nullptr;
   };
 
-  BucketHistograms& HistogramsFor(std::string_view bucket);
+  // The bucket's label id (validated, capped) in buckets_; `count`: a store request, whose
+  // folding is counted (the latency observations of its upload are not counted again).
+  uint32_t BucketId(std::string_view raw, bool count);
+  BucketHistograms& HistogramsFor(uint32_t bucket_id);
   prometheus::Counter*& SmallCounter(uint32_t family, std::string_view a, std::string_view b = {});
 
   std::unique_ptr<ExpositionStore> owned_store_;
@@ -80,8 +96,13 @@ class UploadMetrics {
   prometheus::Family<prometheus::Counter>& late_;
   prometheus::Gauge& open_;
   prometheus::Gauge& skew_;
+  prometheus::Counter& buckets_folded_;
+  prometheus::Counter& buckets_invalid_;
+  prometheus::Gauge& buckets_tracked_;
+  const size_t max_buckets_;
 
-  LabelInterner buckets_;
+  LabelInterner buckets_;  // label values: "", "__other__", "__invalid__", then names
+  std::unordered_map<std::string, uint32_t, StringViewHash, StringViewEqual> raw_buckets_;
   LabelInterner repositories_;
   LabelInterner words_;  // operations, outcomes, causes, evidence, reasons, sides
   std::unordered_map<uint64_t, prometheus::Counter*> s3_counters_;        // bucket, (op, status)

@@ -6,8 +6,10 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <map>
 #include <memory>
 
 namespace rrca::exporter {
@@ -50,9 +52,10 @@ bool IsBcryptAlphabet(char c) {
 
 }  // namespace
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users, Clock clock)
+BasicAuth::BasicAuth(std::map<std::string, std::string> users, Clock clock, size_t cache_entries)
     : users_(std::move(users)),
-      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
+      cache_entries_(std::max<size_t>(cache_entries, 1)) {
   if (RAND_bytes(key_, sizeof(key_)) != 1) {
     // No randomness: keep a fixed key. The cache key is then only a plain hash of the secret,
     // still never the password itself.
@@ -122,6 +125,71 @@ std::string BasicAuth::CacheKey(const std::string& user, const std::string& hash
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
+bool BasicAuth::Cached(const std::string& key, std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(cache_mutex_);
+  const auto found = index_.find(key);
+  if (found == index_.end()) return false;
+  if (found->second->second <= now) {  // expired: verify again
+    lru_.erase(found->second);
+    index_.erase(found);
+    return false;
+  }
+  lru_.splice(lru_.begin(), lru_, found->second);
+  return true;
+}
+
+void BasicAuth::Remember(const std::string& key, std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(cache_mutex_);
+  if (const auto found = index_.find(key); found != index_.end()) {
+    found->second->second = now + kCacheTtl;
+    lru_.splice(lru_.begin(), lru_, found->second);
+    return;
+  }
+  if (index_.size() >= cache_entries_) {  // only valid credentials get here: evict the stalest
+    index_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  lru_.emplace_front(key, now + kCacheTtl);
+  index_.emplace(key, lru_.begin());
+}
+
+int BasicAuth::BcryptCost(std::string_view hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
+
+const std::string& BasicAuth::dummy_hash() {
+  std::call_once(dummy_once_, [this] {
+    // The cost most users have (ties: the higher one), so that an unknown user costs what a
+    // known one does.
+    std::map<int, int> costs;
+    for (const auto& [name, hash] : users_) {
+      if (IsBcryptHash(hash)) ++costs[BcryptCost(hash)];
+    }
+    int cost = 10;
+    int most = 0;
+    for (const auto& [c, n] : costs) {
+      if (n >= most) {
+        cost = c;
+        most = n;
+      }
+    }
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    auto data = std::make_unique<crypt_data>();
+    const char* made =
+        crypt_gensalt_rn("$2b$", static_cast<unsigned long>(cost), nullptr, 0, salt, sizeof(salt));
+    const char* hashed =
+        made != nullptr ? crypt_rn("registry-rca: no such user", salt, data.get(), sizeof(*data))
+                        : nullptr;
+    if (hashed != nullptr && IsBcryptHash(hashed)) {
+      dummy_hash_ = hashed;
+    } else {
+      // No random salt: a configured hash of that cost does as well (the result is ignored).
+      for (const auto& [name, hash] : users_) {
+        if (IsBcryptHash(hash) && BcryptCost(hash) == cost) dummy_hash_ = hash;
+      }
+    }
+  });
+  return dummy_hash_;
+}
+
 bool BasicAuth::Check(const char* authorization, std::string* user) {
   if (!enabled()) return true;
   std::string name;
@@ -129,32 +197,15 @@ bool BasicAuth::Check(const char* authorization, std::string* user) {
   if (authorization == nullptr || !DecodeBasic(authorization, &name, &password)) return false;
   const auto found = users_.find(name);
   const bool known = found != users_.end();
-  // Unknown users pay for a real verification too (against some user's hash; result ignored).
-  const std::string& hash = known ? found->second : users_.begin()->second;
+  // Unknown users pay for a real verification too, of the same cost (result ignored).
+  const std::string& hash = known ? found->second : dummy_hash();
   const std::string key = CacheKey(name, hash, password);
   const auto now = clock_();
-  bool ok = false;
-  bool cached = false;
-  {
-    std::lock_guard lock(cache_mutex_);
-    const auto entry = cache_.find(key);
-    if (entry != cache_.end() && entry->second.expires > now) {
-      ok = entry->second.ok;
-      cached = true;
-    }
-  }
-  if (!cached) {
-    {
-      std::lock_guard lock(bcrypt_mutex_);
-      ok = VerifyBcrypt(password, hash) && known;
-      bcrypt_runs_.fetch_add(1);
-    }
-    std::lock_guard lock(cache_mutex_);
-    if (cache_.size() >= kCacheEntries) {
-      std::erase_if(cache_, [now](const auto& e) { return e.second.expires <= now; });
-      if (cache_.size() >= kCacheEntries) cache_.clear();  // bounded; costs one re-verification
-    }
-    cache_[key] = Entry{ok, now + kCacheTtl};
+  bool ok = known && Cached(key, now);
+  if (!ok) {
+    ok = VerifyBcrypt(password, hash) && known;
+    bcrypt_runs_.fetch_add(1);
+    if (ok) Remember(key, now);
   }
   OPENSSL_cleanse(password.data(), password.size());
   if (ok) *user = name;

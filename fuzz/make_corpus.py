@@ -135,7 +135,8 @@ def main():
 
     corpora = {name: Corpus(name) for name in (
         "envelope", "registry_parse", "registry_reader", "registry_uri", "s3_parse",
-        "json_scan", "config", "rule_set", "example_check")}
+        "json_scan", "config", "rule_set", "example_check", "alert_payload", "web_config",
+        "positions")}
 
     # Raw physical lines (envelopes) and their payloads.
     for path in registry_inputs:
@@ -249,6 +250,44 @@ def main():
             for example in rule.get("examples", {}).get(kind, [])[:1]:
                 corpora["example_check"].add(example)
     corpora["rule_set"].add("rules:\n  - name: x\n    disabled: true\n")
+
+    # Alertmanager webhook payloads (version 4): firing and resolved, with and without the parts
+    # the enricher reads (labels, annotations, startsAt, fingerprint, commonAnnotations).
+    alert = {"status": "firing", "labels": {"alertname": "RegistryRCAUploadsNotYetVisible",
+                                            "cause": "upload_not_yet_visible", "severity": "critical"},
+             "annotations": {"summary": "uploads not yet visible"},
+             "startsAt": "2026-11-29T12:30:00Z", "endsAt": "0001-01-01T00:00:00Z",
+             "generatorURL": "http://prometheus:9090/graph", "fingerprint": "1a2b3c4d5e6f7a8b"}
+    payload = {"version": "4", "groupKey": "{}:{alertname=\"RegistryRCAUploadsNotYetVisible\"}",
+               "truncatedAlerts": 0, "status": "firing", "receiver": "registry-rca",
+               "groupLabels": {"alertname": "RegistryRCAUploadsNotYetVisible"},
+               "commonLabels": alert["labels"], "commonAnnotations": alert["annotations"],
+               "externalURL": "http://alertmanager:9093", "alerts": [alert]}
+    corpora["alert_payload"].add(json.dumps(payload))
+    other = dict(alert, labels={"alertname": "RegistryRCAStorageThrottled"}, fingerprint="",
+                 status="resolved", endsAt="2026-11-29T12:40:00Z",
+                 annotations={"rca_cause": "storage_throttled"})
+    corpora["alert_payload"].add(json.dumps(dict(payload, status="resolved", alerts=[alert, other])))
+    corpora["alert_payload"].add(json.dumps({"alerts": [{}], "status": "firing"}))
+    corpora["alert_payload"].add(b'{"alerts":[],"x":[1.5e3,-0,true,null,"\\u00e9\\ud800"]}')
+
+    # Web configs: every fixture of the web config tests, good and bad.
+    for path in sorted(glob.glob(os.path.join(TESTDATA, "web", "*.yml"))):
+        corpora["web_config"].add(open(path, "rb").read())
+
+    # Positions files as PositionsToJson writes them: empty, followed and closed files, with a
+    # pipeline state, and the version-0 form without one.
+    entry = ('{"source": "registry", "path": "/var/log/harbor/registry.log", "dev": 65024, '
+             '"inode": 10977725, "offset": 3252, "fingerprint": "08fa2601f064b5ba", '
+             '"fingerprint_len": 1024, "closed_at_unix_ns": %d}')
+    head = '{"version": 1, "saved_at_unix_ns": 1796616069103901226, "files": [\n'
+    corpora["positions"].add(head + "],\n\"pipeline_state\": null}\n")
+    corpora["positions"].add(head + "  " + entry % 0 + ",\n  " +
+                             (entry % 1796616000000000000).replace("10977725", "10977726") +
+                             '\n],\n"pipeline_state": {"held":[],"pipeline":{"joiner":{"access":'
+                             '[],"now":1796612400000000000,"pending":[]},"latest_time":1},'
+                             '"version":1}}\n')
+    corpora["positions"].add('{"version": 1, "files": [' + entry % 0 + "]}")
 
     total_files = total_bytes = 0
     for corpus in corpora.values():

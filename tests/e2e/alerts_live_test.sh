@@ -67,6 +67,7 @@ enricher:
 YAML
 check "registry-rca serve starts with an enricher: section" start_daemon rca "$WORK/registry-rca.yaml" "$rca_port"
 enricher_status=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{"alerts":[]}' \
+  -H 'Content-Type: application/json' \
   "http://127.0.0.1:$rca_port/api/v1/alerts")
 if [[ $enricher_status != 202 ]]; then
   check "POST /api/v1/alerts is served (got $enricher_status: the enricher is not wired into the daemon, see docs/enricher.md)" false

@@ -56,7 +56,7 @@ check "causes API: a bad since is a 400" \
 
 # MinIO's audit webhook posts entries; they count like any store log line.
 minio='{"version":"1","deploymentid":"x","time":"2026-11-29T12:51:00.100Z","trigger":"incoming","api":{"name":"NewMultipartUpload","bucket":"minio-registry","object":"docker/registry/v2/repositories/m/app/_uploads/11111111-2222-3333-4444-555555555555/data","status":"OK","statusCode":200,"timeToResponse":"2200000000ns"},"requestID":"17A","userAgent":"aws-sdk-go"}'
-check "MinIO audit webhook accepted" curl -fsS -X POST --data-binary "$minio" "http://127.0.0.1:$port/api/v1/ingest/minio-audit"
+check "MinIO audit webhook accepted" curl -fsS -X POST -H 'Content-Type: application/json' --data-binary "$minio" "http://127.0.0.1:$port/api/v1/ingest/minio-audit"
 check "MinIO create counted" wait_for 10 metric_is "$port" \
   'registry_rca_s3_requests_total\{bucket="minio-registry",code="200",operation="create_multipart"\}' 1
 

@@ -192,6 +192,14 @@ DURL=https://localhost:$DPORT
 check "daemon: https with the right password serves registry-rca's metrics" \
   wait_for 10 body_has '^registry_rca_build_info' "${CA[@]}" "${ALICE[@]}" "$DURL/metrics"
 check "daemon: no password on the API: 401" test "$(code "${CA[@]}" "$DURL/api/v1/causes")" = 401
+expiry_exported() {  # the metric equals the certificate's notAfter (issue 13, finding 16)
+  local want got
+  want=$(date -u -d "$(openssl x509 -enddate -noout -in "$WEB/server.crt" | cut -d= -f2)" +%s)
+  got=$(curl -fsS --max-time 5 "${CA[@]}" "${ALICE[@]}" "$DURL/metrics" |
+    awk '/^registry_rca_tls_certificate_expiry_timestamp_seconds /{printf "%.0f", $2}')
+  [[ -n $got && $got == "$want" ]]
+}
+check "daemon: the server certificate's expiry is exported" expiry_exported
 check "daemon: no password on the reload endpoint: 401" \
   test "$(code "${CA[@]}" -X POST "$DURL/-/reload")" = 401
 check "daemon: plain http to the TLS port is refused" \
@@ -199,5 +207,37 @@ check "daemon: plain http to the TLS port is refused" \
 check "daemon: a broken web config refuses to start (exit 2)" bash -c \
   "'$RRCA_BIN' serve --config.file='$WORK/daemon.yaml' --web.config.file='$WEB/bad_version.bad.yml' \
      --web.listen-address=127.0.0.1:$(free_port) >/dev/null 2>&1; [[ \$? -eq 2 ]]"
+
+# An expired server certificate: the daemon starts (clients decide), warns, and exports when.
+python3 - "$WORK" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - datetime.timedelta(days=10))
+        .not_valid_after(now - datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+open(sys.argv[1] + "/expired.crt", "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[1] + "/expired.key", "wb").write(key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+PY
+printf 'tls_server_config:\n  cert_file: expired.crt\n  key_file: expired.key\n' >"$WORK/expired.yml"
+EPORT=$(free_port)
+"$RRCA_BIN" serve --config.file="$WORK/daemon.yaml" --web.config.file="$WORK/expired.yml" \
+  --web.listen-address="127.0.0.1:$EPORT" >"$WORK/expired.log.out" 2>"$WORK/expired.log.err" &
+PIDS+=($!)
+expired_exported() {
+  local got
+  got=$(curl -fsSk --max-time 5 "https://127.0.0.1:$EPORT/metrics" |
+    awk '/^registry_rca_tls_certificate_expiry_timestamp_seconds /{printf "%.0f", $2}')
+  [[ -n $got ]] && ((got < $(date +%s)))
+}
+check "daemon: an expired certificate: its (past) expiry is exported" wait_for 10 expired_exported
+check "daemon: ... and the start warns about it" \
+  grep -q "expired at" "$WORK/expired.log.out" "$WORK/expired.log.err"
 
 finish

@@ -211,6 +211,7 @@ enricher:
   runbook_base_url: https://wiki.example/runbook
   external_url: http://registry-rca:9479
   queue_size: 8
+  queue_max_bytes: 16777216
 )",
                             "c.yaml");
   ASSERT_TRUE(config.ok()) << config.status().message();
@@ -224,6 +225,8 @@ enricher:
   EXPECT_EQ(e.dashboard_base_url, "https://grafana.example");
   EXPECT_EQ(e.external_url, "http://registry-rca:9479");
   EXPECT_EQ(e.queue_size, 8u);
+  EXPECT_EQ(e.queue_max_bytes, 16u << 20);
+  EXPECT_EQ(plain->enricher.queue_max_bytes, 32u << 20);
 
   auto bad = ParseConfig(R"(sources: [{name: r, paths: [/x]}]
 enricher:
@@ -233,6 +236,7 @@ enricher:
   timeout: never
   retries: 50
   colour: blue
+  queue_max_bytes: 1000
 )",
                          "c.yaml");
   ASSERT_FALSE(bad.ok());
@@ -243,6 +247,7 @@ enricher:
   EXPECT_NE(m.find("enricher.timeout: must be a positive duration"), std::string::npos) << m;
   EXPECT_NE(m.find("enricher.retries: must be at most 10"), std::string::npos) << m;
   EXPECT_NE(m.find("c.yaml:8:3: enricher.colour: unknown key"), std::string::npos) << m;
+  EXPECT_NE(m.find("enricher.queue_max_bytes: must be at least"), std::string::npos) << m;
 
   auto empty = ParseConfig("sources: [{name: r, paths: [/x]}]\nenricher: {}\n", "c.yaml");
   ASSERT_FALSE(empty.ok());
@@ -800,7 +805,14 @@ TEST(EnricherTest, StopIsPromptDuringBackoff) {
   enricher.Start();
   HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(post).status, 202);
-  std::this_thread::sleep_for(100ms);  // let the first attempt fail and the backoff begin
+  // The first attempt failed and the 10 s backoff began once a retry is counted.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Value(registry, "registry_rca_enricher_forward_retries_total") < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(Value(registry, "registry_rca_enricher_forward_retries_total"), 1)
+      << "the worker never reached the backoff";
   const auto started = std::chrono::steady_clock::now();
   enricher.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);

@@ -79,9 +79,7 @@ lab_scenario_end() {
   while IFS=$'\t' read -r verdict what; do
     case $verdict in
       ok) check "[$SCEN] $what" true ;;
-      FAIL) check "[$SCEN] $what" false ;;
-      SKIP) echo "SKIP - [$SCEN] $what"; SKIPS+=("[$SCEN] $what") ;;
-      *) echo "$verdict $what" ;;
+      *) check "[$SCEN] $what (referee said: $verdict)" false ;;  # FAIL, or anything unexpected
     esac
   done < <(python3 "$LAB_DIR/referee.py" check --metrics "http://127.0.0.1:$RCA_PORT/metrics" \
     --s3-log "$S3_ACCESS_LOG" --events "$S3_EVENTS" --bucket "$BUCKET" \

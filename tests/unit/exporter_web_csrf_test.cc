@@ -1,0 +1,136 @@
+// Cross-site requests and CORS preflights (issue 13, finding 11): a page on another site POSTed
+// text/plain alerts and reloads that were accepted (202), and civetweb answered preflights itself
+// with `Access-Control-Allow-Origin: *`, even on the internal port. State-changing routes now
+// take only JSON (or an empty POST with neither Content-Type nor Origin), only from their own
+// origin, and no route answers a preflight.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+#include "exporter/http_server.h"
+
+namespace rrca::exporter {
+namespace {
+
+std::string Exchange(int port, const std::string& request) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) out.append(buffer, n);
+  }
+  ::close(fd);
+  return out;
+}
+
+int Status(const std::string& response) {
+  return response.rfind("HTTP/1.", 0) == 0 && response.size() >= 12
+             ? std::stoi(response.substr(9, 3))
+             : 0;
+}
+
+class CrossSiteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.Route(
+        "/-/reload",
+        [this](const HttpRequest&) {
+          ++calls_;
+          return HttpResponse{200, "text/plain", "reloaded\n"};
+        },
+        HttpServer::RouteKind::kStateChanging);
+    server_.Route("/metrics", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain", ""};
+    });
+    ASSERT_TRUE(server_.Start("127.0.0.1:0", 2).ok());
+    host_ = "127.0.0.1:" + std::to_string(server_.port());
+  }
+
+  // A POST to /-/reload with `headers` and `body` (Content-Length added).
+  int Post(const std::string& headers, const std::string& body = "{}") {
+    return Status(Exchange(
+        server_.port(), "POST /-/reload HTTP/1.1\r\nHost: " + host_ + "\r\n" + headers +
+                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+  }
+
+  HttpServer server_;
+  std::string host_;
+  std::atomic<int> calls_{0};
+};
+
+TEST_F(CrossSiteTest, ForgedPostsAreRefusedBeforeTheHandler) {
+  // The attacks: a cross-site form or fetch without preflight.
+  EXPECT_EQ(Post("Content-Type: text/plain\r\nOrigin: http://evil.example\r\n"), 403);
+  EXPECT_EQ(Post("Content-Type: application/json\r\nOrigin: http://evil.example\r\n"), 403);
+  EXPECT_EQ(Post("Content-Type: application/json\r\nOrigin: null\r\n"), 403);
+  EXPECT_EQ(Post("Content-Type: application/x-www-form-urlencoded\r\n", ""), 415);  // curl -d ''
+  EXPECT_EQ(Post("Content-Type: text/plain\r\n"), 415);
+  EXPECT_EQ(Post("Origin: http://evil.example\r\n", ""), 403);
+  EXPECT_EQ(Post("Origin: http://" + host_ + "\r\n", ""), 415);  // a body-less fetch from a page
+  EXPECT_EQ(Post("Origin: http://" + host_ +
+                 ".evil.example\r\n"
+                 "Content-Type: application/json\r\n"),
+            403);
+  EXPECT_EQ(Status(Exchange(server_.port(),
+                            "POST /-/reload HTTP/1.1\r\nHost: " + host_ +
+                                "\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")),
+            415);
+  EXPECT_EQ(calls_, 0);
+
+  // Control: what tools and Alertmanager send.
+  EXPECT_EQ(Post("", ""), 200);  // curl -X POST .../-/reload
+  EXPECT_EQ(Post("Content-Type: application/json\r\n"), 200);
+  EXPECT_EQ(Post("Content-Type: Application/JSON; charset=utf-8\r\n"), 200);
+  EXPECT_EQ(Post("Content-Type: application/json\r\nOrigin: HTTP://" + host_ + "\r\n"), 200);
+  EXPECT_EQ(calls_, 4);
+  // Routes that change nothing are not checked.
+  EXPECT_EQ(Status(Exchange(server_.port(), "GET /metrics HTTP/1.1\r\nHost: " + host_ +
+                                                "\r\nOrigin: http://evil.example\r\n\r\n")),
+            200);
+}
+
+TEST_F(CrossSiteTest, NoRouteAnswersPreflights) {
+  const std::string preflight =
+      "OPTIONS /-/reload HTTP/1.1\r\nHost: " + host_ +
+      "\r\nOrigin: http://evil.example\r\nAccess-Control-Request-Method: POST\r\n"
+      "Access-Control-Request-Headers: content-type\r\n\r\n";
+  const std::string answer = Exchange(server_.port(), preflight);
+  EXPECT_EQ(Status(answer), 405) << answer;
+  EXPECT_EQ(answer.find("Access-Control-"), std::string::npos) << answer;
+  // The internal civetweb port: refused by our handler, not answered by civetweb itself.
+  const std::string internal = Exchange(server_.internal_port(), preflight);
+  EXPECT_EQ(Status(internal), 403) << internal;
+  EXPECT_EQ(internal.find("Access-Control-"), std::string::npos) << internal;
+  EXPECT_EQ(calls_, 0);
+}
+
+TEST(CrossSiteRefusal, Rules) {
+  const char* json = "application/json";
+  EXPECT_EQ(CrossSiteRefusal(nullptr, "h:1", json, false, false).status, 0);
+  EXPECT_EQ(CrossSiteRefusal("https://h:1", "h:1", json, false, true).status, 0);
+  EXPECT_EQ(CrossSiteRefusal("http://h:1", "h:1", json, false, true).status, 403);  // scheme
+  EXPECT_EQ(CrossSiteRefusal("https://h", "h:443", json, false, true).status, 0);   // default port
+  EXPECT_EQ(CrossSiteRefusal("http://h:1", nullptr, json, false, false).status, 403);
+  EXPECT_EQ(CrossSiteRefusal("http://h:1", "h:1", nullptr, true, false).status, 415);
+  EXPECT_EQ(CrossSiteRefusal(nullptr, "h:1", nullptr, true, false).status, 0);
+  EXPECT_EQ(CrossSiteRefusal(nullptr, "h:1", nullptr, false, false).status, 415);
+  EXPECT_EQ(CrossSiteRefusal(nullptr, "h:1", "application/jsonp", false, false).status, 415);
+  EXPECT_EQ(CrossSiteRefusal(nullptr, "h:1", "text/json", false, false).status, 415);
+}
+
+}  // namespace
+}  // namespace rrca::exporter
