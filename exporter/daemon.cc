@@ -252,6 +252,9 @@ class Daemon {
       m.open->Set(static_cast<double>(stats.files_open.load()));
       m.lag->Set(static_cast<double>(stats.lag_bytes.load()));
       m.up->Set(stats.up.load() ? 1 : 0);
+      metrics_.SetLinesTooLong(
+          watchers_[i]->name(),
+          stats.lines_skipped[static_cast<size_t>(tailers::SkipReason::kLineTooLong)].load());
     }
     Advance(positions_failures_, positions_.stats().write_failures.load());
   }

@@ -351,15 +351,25 @@ void RequestJoiner::DropPending(std::unordered_map<std::string, Pending>::iterat
 
 const std::string* RequestJoiner::FindPendingFor(uint64_t method_uri_key,
                                                  int64_t access_start_ns) const {
+  // Identical requests (a burst of 401s on GET /v2/) wait together: each access line takes the
+  // closest, so that no line takes another's partner and strands its own request, which then
+  // counted twice (alone with status unknown, and its line alone).
   auto [begin, end] = pending_by_key_.equal_range(method_uri_key);
+  const std::string* best = nullptr;
+  int64_t best_distance = INT64_MAX;
   for (auto it = begin; it != end; ++it) {
     auto pending = pending_.find(it->second);
     if (pending == pending_.end() || !pending->second.has_error_lines) continue;
     // The error lines are written while the request runs, after the (truncated) start second.
     const int64_t delta = SaturatingSub(pending->second.first_time_ns, access_start_ns);
-    if (delta >= -kAccessMatchTolerance && delta <= 2 * kAccessMatchTolerance) return &it->second;
+    if (delta < -kAccessMatchTolerance || delta > 2 * kAccessMatchTolerance) continue;
+    const int64_t distance = MatchDistance(access_start_ns, pending->second.first_time_ns);
+    if (distance < best_distance) {
+      best = &it->second;
+      best_distance = distance;
+    }
   }
-  return nullptr;
+  return best;
 }
 
 bool RequestJoiner::MergeWithPending(const PendingAccess& access) {

@@ -197,6 +197,13 @@ void Metrics::AddReaderStats(std::string_view source, const tailers::ReaderStats
   }
 }
 
+void Metrics::SetLinesTooLong(std::string_view source, uint64_t total) {
+  prometheus::Counter& counter =
+      lines_skipped_.Add({{"source", std::string(source)}, {"reason", "line_too_long"}});
+  const double delta = static_cast<double>(total) - counter.Value();
+  if (delta > 0) counter.Increment(delta);
+}
+
 void Metrics::AddS3ReaderStats(std::string_view source, const tailers::S3ReaderStats& delta) {
   SourceCounters& counters = CountersFor(source);
   const std::string name(source);

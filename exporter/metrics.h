@@ -48,6 +48,9 @@ class Metrics {
   // stats are plain integers of the processing thread, the exported counters are atomic.
   void AddReaderStats(std::string_view source, const tailers::ReaderStats& delta);
   void AddS3ReaderStats(std::string_view source, const tailers::S3ReaderStats& delta);
+  // The tailer's own skips (lines longer than max_line_bytes), which no reader sees: the
+  // daemon mirrors its per-source total here (`total` is monotonic).
+  void SetLinesTooLong(std::string_view source, uint64_t total);
 
   void SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total);
   void SetConfigReload(bool successful, double timestamp_seconds);
