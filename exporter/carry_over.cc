@@ -9,23 +9,33 @@ namespace rrca::exporter {
 
 using nlohmann::json;
 
-std::string SaveCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStream>& streams,
-                          const std::vector<std::string>& source_names) {
-  json held = json::array();
+CarryOver TakeCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStream>& streams,
+                        const std::vector<std::string>& source_names) {
+  CarryOver carry_over{pipeline.TakeWaiting(), {}};
   for (const OpenFileStream& open : streams) {
     std::optional<tailers::RegistryReader::Held> record = pipeline.HeldOf(open.stream);
     if (!record.has_value() || open.source_index >= source_names.size()) continue;
-    held.push_back({{"source", source_names[open.source_index]},
-                    {"dev", open.file.dev},
-                    {"inode", open.file.inode},
-                    {"record", record->record},
-                    {"record_time", record->record_envelope_time_ns},
-                    {"fragments", record->fragments},
-                    {"fragments_time", record->fragments_time_ns},
-                    {"last_time", record->last_time_ns},
-                    {"error_fragment", record->error_fragment}});
+    carry_over.held.push_back({source_names[open.source_index], open.file, std::move(*record)});
   }
-  const json state = {{"version", 1}, {"pipeline", pipeline.SaveState()}, {"held", held}};
+  return carry_over;
+}
+
+std::string EncodeCarryOver(const CarryOver& carry_over) {
+  json held = json::array();
+  for (const CarryOver::HeldRecord& record : carry_over.held) {
+    held.push_back({{"source", record.source},
+                    {"dev", record.file.dev},
+                    {"inode", record.file.inode},
+                    {"record", record.held.record},
+                    {"record_time", record.held.record_envelope_time_ns},
+                    {"fragments", record.held.fragments},
+                    {"fragments_time", record.held.fragments_time_ns},
+                    {"last_time", record.held.last_time_ns},
+                    {"error_fragment", record.held.error_fragment}});
+  }
+  const json state = {{"version", 1},
+                      {"pipeline", Pipeline::WaitingJson(carry_over.pipeline)},
+                      {"held", std::move(held)}};
   std::string text = state.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > kMaxCarryOverBytes) {
     spdlog::warn(

@@ -35,9 +35,26 @@ struct CarriedHeld {
 
 inline constexpr size_t kMaxCarryOverBytes = 32u << 20;
 
-// Called with the processing lock held. Empty when the state is too large to carry.
-std::string SaveCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStream>& streams,
-                          const std::vector<std::string>& source_names);
+// A copy of what waits, taken with the processing lock held (copies only: a scrape holds the
+// lock for it), encoded after the lock is released.
+struct CarryOver {
+  Pipeline::Waiting pipeline;
+  struct HeldRecord {
+    std::string source;
+    tailers::FileKey file;
+    tailers::RegistryReader::Held held;
+  };
+  std::vector<HeldRecord> held;
+};
+CarryOver TakeCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStream>& streams,
+                        const std::vector<std::string>& source_names);
+// The positions file's "pipeline_state" text; empty when it is too large to carry (logged).
+std::string EncodeCarryOver(const CarryOver& carry_over);
+inline std::string SaveCarryOver(const Pipeline& pipeline,
+                                 const std::vector<OpenFileStream>& streams,
+                                 const std::vector<std::string>& source_names) {
+  return EncodeCarryOver(TakeCarryOver(pipeline, streams, source_names));
+}
 
 // Restores the joiner's state into `pipeline` and returns the held records to put back into
 // their files' streams. Sources are matched by name (a source removed from the configuration

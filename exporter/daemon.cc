@@ -151,11 +151,11 @@ class Daemon {
     return stream->second;
   }
 
-  // With the processing lock held.
-  std::string CarryOver() const {
+  // With the processing lock held: copies only.
+  exporter::CarryOver TakeCarryOver() const {
     std::vector<OpenFileStream> open;
     for (const auto& [key, stream] : streams_) open.push_back({key.first, key.second, stream});
-    return SaveCarryOver(pipeline_, open, SourceNames());
+    return exporter::TakeCarryOver(pipeline_, open, SourceNames());
   }
 
   void StartWatchers() {
@@ -386,17 +386,19 @@ class Daemon {
   HttpResponse Scrape() {
     Metrics::Snapshot metrics;
     tailers::PositionsFile::Snapshot snapshot;
+    exporter::CarryOver carry_over;
     scrapes_waiting_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex_);
       scrapes_waiting_.fetch_sub(1, std::memory_order_relaxed);
       metrics_.TakeSnapshot(&metrics);
       snapshot = positions_.TakeSnapshot();
-      snapshot.pipeline_state = CarryOver();
+      carry_over = TakeCarryOver();
     }
     // Render first, so that once the positions are on disk only sending the body remains:
     // the window in which a crash loses lines Prometheus did not get is as small as it can be.
     std::string body = Metrics::Render(metrics);
+    snapshot.pipeline_state = EncodeCarryOver(carry_over);
     if (Status saved = positions_.Save(snapshot); !saved.ok()) {
       spdlog::warn("saving positions: {}", saved.message());
     }

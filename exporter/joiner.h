@@ -71,6 +71,11 @@ class RequestJoiner {
   // partner) and what a later line may still match (summaries already counted, error requests
   // already reported), for the positions file: see joiner_state.cc. RestoreState replaces the
   // joiner's waiting state with a saved one, or changes nothing and says why.
+  // TakeWaiting only copies (the scrape holds the processing lock for it); WaitingJson, called
+  // after the lock is released, builds the text's value.
+  struct Waiting;
+  Waiting TakeWaiting() const;
+  static nlohmann::json WaitingJson(const Waiting& waiting);
   nlohmann::json SaveState() const;
   Status RestoreState(const nlohmann::json& state);
 
@@ -111,6 +116,22 @@ class RequestJoiner {
     int64_t queued_wall_ns;
     std::string id;
   };
+
+ public:
+  struct Waiting {
+    struct Request {
+      std::string id;
+      Pending pending;
+      int64_t queued_wall_ns = 0;
+    };
+    int64_t now_ns = 0;
+    std::vector<Request> requests;
+    std::vector<PendingAccess> access;  // not yet matched
+    std::vector<RecentSummary> recent_summaries;
+    std::vector<std::pair<int64_t, std::string>> reported_errors;
+  };
+
+ private:
   bool Waited(int64_t queued_wall_ns) const {
     return wall_ns_ == 0 || wall_ns_ - queued_wall_ns >= kMinWallWaitNs;
   }

@@ -13,17 +13,33 @@ using nlohmann::json;
 // Stream ids are the pipeline's and mean nothing to the next process: a restored access line
 // is treated as one whose summary may be in another file (it waits access_window), which
 // can only make it wait longer, never count it twice.
-json RequestJoiner::SaveState() const {
-  json pending = json::array();
+RequestJoiner::Waiting RequestJoiner::TakeWaiting() const {
+  Waiting waiting;
+  waiting.now_ns = now_ns_;
+  waiting.requests.reserve(pending_order_.size());
   for (const PendingOrder& order : pending_order_) {
     auto it = pending_.find(order.id);
     if (it == pending_.end() || it->second.first_time_ns != order.first_time_ns) continue;
-    const Pending& p = it->second;
-    pending.push_back({{"id", it->first},
+    waiting.requests.push_back({it->first, it->second, order.queued_wall_ns});
+  }
+  for (const PendingAccess& access : pending_access_) {
+    if (!access.matched) waiting.access.push_back(access);  // matched: kept only for the order
+  }
+  waiting.recent_summaries.assign(recent_order_.begin(), recent_order_.end());
+  waiting.reported_errors.assign(reported_order_.begin(), reported_order_.end());
+  return waiting;
+}
+
+// Access lines, the bulk of it, as arrays: [time, queued_wall, source, method, uri, status].
+json RequestJoiner::WaitingJson(const Waiting& waiting) {
+  json pending = json::array();
+  for (const Waiting::Request& request : waiting.requests) {
+    const Pending& p = request.pending;
+    pending.push_back({{"id", request.id},
                        {"source", p.source},
                        {"first", p.first_time_ns},
                        {"last", p.last_time_ns},
-                       {"queued_wall", order.queued_wall_ns},
+                       {"queued_wall", request.queued_wall_ns},
                        {"level", static_cast<int>(p.level)},
                        {"error_lines", p.has_error_lines},
                        {"writer_ns", p.writer_duration_ns},
@@ -36,27 +52,23 @@ json RequestJoiner::SaveState() const {
                        {"detail", p.detail}});
   }
   json access = json::array();
-  for (const PendingAccess& a : pending_access_) {
-    if (a.matched) continue;  // counted or merged: kept only for the order of the deque
-    access.push_back({{"time", a.time_ns},
-                      {"queued_wall", a.queued_wall_ns},
-                      {"source", a.source},
-                      {"method", a.method},
-                      {"uri", a.uri},
-                      {"status", a.status}});
+  for (const PendingAccess& a : waiting.access) {
+    access.push_back({a.time_ns, a.queued_wall_ns, a.source, a.method, a.uri, a.status});
   }
   json recent = json::array();
-  for (const RecentSummary& r : recent_order_) {
+  for (const RecentSummary& r : waiting.recent_summaries) {
     recent.push_back({r.key, r.arrival_ns, r.queued_wall_ns});
   }
   json reported = json::array();
-  for (const auto& [time_ns, id] : reported_order_) reported.push_back({time_ns, id});
-  return {{"now", now_ns_},
+  for (const auto& [time_ns, id] : waiting.reported_errors) reported.push_back({time_ns, id});
+  return {{"now", waiting.now_ns},
           {"pending", std::move(pending)},
           {"access", std::move(access)},
           {"recent_summaries", std::move(recent)},
           {"reported_errors", std::move(reported)}};
 }
+
+json RequestJoiner::SaveState() const { return WaitingJson(TakeWaiting()); }
 
 Status RequestJoiner::RestoreState(const json& state) {
   // Built aside and swapped in: a state that does not read leaves the joiner as it was.
@@ -95,12 +107,12 @@ Status RequestJoiner::RestoreState(const json& state) {
     for (const json& a : state.at("access")) {
       if (restored.pending_access_.size() >= options_.max_pending) break;
       PendingAccess access;
-      access.time_ns = a.at("time").get<int64_t>();
-      access.queued_wall_ns = a.at("queued_wall").get<int64_t>();
-      access.source = a.at("source").get<std::string>();
-      access.method = a.at("method").get<std::string>();
-      access.uri = a.at("uri").get<std::string>();
-      access.status = a.at("status").get<int>();
+      access.time_ns = a.at(0).get<int64_t>();
+      access.queued_wall_ns = a.at(1).get<int64_t>();
+      access.source = a.at(2).get<std::string>();
+      access.method = a.at(3).get<std::string>();
+      access.uri = a.at(4).get<std::string>();
+      access.status = a.at(5).get<int>();
       access.key = ResponseKey(access.method, access.uri, access.status);
       restored.pending_access_.push_back(std::move(access));
       restored.pending_access_index_[restored.pending_access_.back().key].push_back(

@@ -85,9 +85,8 @@ Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
       joiner_(options_.join, this) {
   if (metrics_ != nullptr) {
     metrics_->DeclareCauses(rules_->causes());
-    upload_metrics_ =
-        std::make_unique<UploadMetrics>(metrics_->registry(), &metrics_->exposition(),
-                                        std::max<size_t>(options_.max_buckets, 1));
+    upload_metrics_ = std::make_unique<UploadMetrics>(metrics_->registry(), &metrics_->exposition(),
+                                                      std::max<size_t>(options_.max_buckets, 1));
   }
   UploadCorrelator::Options correlator_options;
   correlator_options.root_directory = options_.storage_root_directory;
@@ -189,8 +188,11 @@ void Pipeline::Finish() {
   if (metrics_ != nullptr) metrics_->PublishToRegistry();
 }
 
-nlohmann::json Pipeline::SaveState() const {
-  return {{"latest_time", latest_time_ns_}, {"joiner", joiner_.SaveState()}};
+nlohmann::json Pipeline::SaveState() const { return WaitingJson(TakeWaiting()); }
+
+nlohmann::json Pipeline::WaitingJson(const Waiting& waiting) {
+  return {{"latest_time", waiting.latest_time_ns},
+          {"joiner", RequestJoiner::WaitingJson(waiting.joiner)}};
 }
 
 Status Pipeline::RestoreState(const nlohmann::json& state) {

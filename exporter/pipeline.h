@@ -86,6 +86,12 @@ class Pipeline : private JoinedRequestSink {
 
   // What waits to be counted, for the positions file (see RequestJoiner::SaveState); a stream's
   // held record likewise (nullopt: the stream holds nothing). Restoring changes nothing on error.
+  struct Waiting {
+    int64_t latest_time_ns = 0;
+    RequestJoiner::Waiting joiner;
+  };
+  Waiting TakeWaiting() const { return {latest_time_ns_, joiner_.TakeWaiting()}; }
+  static nlohmann::json WaitingJson(const Waiting& waiting);
   nlohmann::json SaveState() const;
   Status RestoreState(const nlohmann::json& state);
   std::optional<tailers::RegistryReader::Held> HeldOf(StreamId stream) const;
