@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <array>
 #include <ctime>
 #include <limits>
 #include <memory>
@@ -26,8 +27,72 @@ int CurrentYear() {
   return utc.tm_year + 1900;
 }
 
+class NullSink : public tailers::RegistryEventSink, public tailers::S3EventSink {
+ public:
+  void OnRegistryEvent(const RegistryEvent&) override {}
+  void OnS3Event(const S3Event&) override {}
+};
+
+// One file's lines again, through a reader of its own, to learn which line each skip came from:
+// after every line, the reason whose count grew gets that line as its first example.
+class LineAudit {
+ public:
+  LineAudit(bool s3, const tailers::RegistryReader::Options& options) {
+    if (s3) {
+      s3_ = std::make_unique<tailers::S3Reader>(&sink_);
+    } else {
+      registry_ = std::make_unique<tailers::RegistryReader>(options, &sink_);
+    }
+  }
+  void OnLine(std::string_view line) {
+    if (s3_ != nullptr) {
+      s3_->OnLine(line);
+      Note(kNotAccessLine, s3_->stats().not_access_lines, line);
+      Note(kS3Malformed, s3_->stats().malformed, line);
+      return;
+    }
+    registry_->OnLine(line);
+    const auto& skipped = registry_->stats().skipped;
+    for (size_t i = 0; i < skipped.size(); ++i) Note(i, skipped[i], line);
+  }
+  void Finish() {
+    if (registry_ == nullptr) return;
+    registry_->Flush();
+    const auto& skipped = registry_->stats().skipped;
+    for (size_t i = 0; i < skipped.size(); ++i) Note(i, skipped[i], {});
+  }
+  void AddTo(LineAccount* account) const {
+    account->lines += s3_ != nullptr ? s3_->stats().lines : registry_->stats().lines;
+    for (size_t i = 0; i < kReasons; ++i) account->Add(Name(i), seen_[i], examples_[i]);
+  }
+
+ private:
+  static constexpr size_t kSkips = static_cast<size_t>(tailers::RecordSkip::kCount);
+  static constexpr size_t kNotAccessLine = kSkips;
+  static constexpr size_t kS3Malformed = kSkips + 1;
+  static constexpr size_t kReasons = kSkips + 2;
+  static std::string_view Name(size_t reason) {
+    if (reason == kNotAccessLine) return "not_access_line";  // as the metric's reason label
+    if (reason == kS3Malformed) return "s3_malformed";
+    return tailers::RecordSkipName(static_cast<tailers::RecordSkip>(reason));
+  }
+  void Note(size_t reason, uint64_t count, std::string_view line) {
+    if (count == seen_[reason]) return;
+    if (seen_[reason] == 0 && examples_[reason].empty()) {
+      examples_[reason] = std::string(line.substr(0, LineAccount::kExampleBytes));
+    }
+    seen_[reason] = count;
+  }
+  NullSink sink_;
+  std::unique_ptr<tailers::RegistryReader> registry_;
+  std::unique_ptr<tailers::S3Reader> s3_;
+  std::array<uint64_t, kReasons> seen_{};
+  std::array<std::string, kReasons> examples_;
+};
+
 struct Input {
   std::unique_ptr<tailers::LineReader> reader;
+  std::unique_ptr<LineAudit> audit;
   Pipeline::StreamId stream = 0;
   std::string_view line;
   int64_t time_ns = 0;
@@ -41,6 +106,7 @@ void FeedSingle(Input& input, Pipeline& pipeline) {
   std::string_view line;
   while (input.reader->Next(&line)) {
     pipeline.OnLine(input.stream, line);
+    if (input.audit != nullptr) input.audit->OnLine(line);
     if (++count % kLinesPerTick == 0) pipeline.Tick();
   }
 }
@@ -66,6 +132,7 @@ void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline) {
     }
     if (next == nullptr) break;
     pipeline.OnLine(next->stream, next->line);
+    if (next->audit != nullptr) next->audit->OnLine(next->line);
     if (++count % kLinesPerTick == 0) pipeline.Tick();
     advance(*next);
   }
@@ -73,20 +140,10 @@ void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline) {
 
 }  // namespace
 
-int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
-  auto rules = LoadRules(options.config);
-  if (!rules.ok()) {
-    std::fprintf(err, "registry-rca: invalid rules:\n%s\n", rules.status().message().c_str());
-    return 2;
-  }
-  auto registry = std::make_shared<prometheus::Registry>();
-  Metrics metrics(registry);
-  Pipeline pipeline(PipelineOptionsFrom(options.config, CurrentYear()), rules.value(), &metrics);
-  JsonlWriter jsonl(out);
-  TextReport report;
-  if (options.format == "jsonl") pipeline.AddObserver(&jsonl);
-  if (options.format == "text") pipeline.AddObserver(&report);
-
+int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* account,
+              std::FILE* err) {
+  const tailers::RegistryReader::Options audit_options{
+      tailers::EnvelopeHint::kAuto, options.config.max_line_bytes, CurrentYear()};
   std::vector<Input> inputs;
   std::vector<std::pair<std::string, Pipeline::StreamKind>> files;
   for (const std::string& file : options.files)
@@ -99,11 +156,12 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
         tailers::LineReader::Open(file, options.config.max_line_bytes, &error);
     if (reader == nullptr) {
       std::fprintf(err, "registry-rca: %s\n", error.c_str());
-      return 1;
+      return -1;
     }
     Input input;
     input.reader.reset(reader);
     input.s3 = kind == Pipeline::StreamKind::kS3;
+    if (account != nullptr) input.audit = std::make_unique<LineAudit>(input.s3, audit_options);
     input.stream =
         pipeline.OpenStream(file == "-" ? "stdin" : file, tailers::EnvelopeHint::kAuto, kind);
     inputs.push_back(std::move(input));
@@ -117,6 +175,12 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
 
   int status = 0;
   for (const Input& input : inputs) {
+    if (input.audit != nullptr) {
+      input.audit->Finish();
+      input.audit->AddTo(account);
+      account->lines += input.reader->lines_too_long();
+      account->Add("line_too_long", input.reader->lines_too_long(), {});
+    }
     if (!input.reader->error().empty()) {
       std::fprintf(err, "registry-rca: read error: %s\n", input.reader->error().c_str());
       status = 1;
@@ -127,10 +191,31 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
                    options.config.max_line_bytes);
     }
   }
+  return status;
+}
+
+int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
+  auto rules = LoadRules(options.config);
+  if (!rules.ok()) {
+    std::fprintf(err, "registry-rca: invalid rules:\n%s\n", rules.status().message().c_str());
+    return 2;
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(registry);
+  Pipeline pipeline(PipelineOptionsFrom(options.config, CurrentYear()), rules.value(), &metrics);
+  JsonlWriter jsonl(out);
+  TextReport report;
+  LineAccount lines;
+  const bool reporting = options.format == "text" || options.format == "jsonl";
+  if (options.format == "jsonl") pipeline.AddObserver(&jsonl);
+  if (reporting) pipeline.AddObserver(&report);
+  const int status = FeedFiles(options, pipeline, reporting ? &lines : nullptr, err);
+  if (status < 0) return 1;  // a file could not be opened: nothing was read, no report
   if (options.format == "text") {
-    report.Print(out);
+    report.Print(lines, out);
     PrintUploadReport(pipeline.correlator(), out);
   }
+  if (options.format == "jsonl") report.PrintJsonSummary(lines, out);
   if (options.format == "metrics") {
     const std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
     std::fwrite(text.data(), 1, text.size(), out);

@@ -13,6 +13,7 @@
 #include "exporter/daemon.h"
 #include "exporter/example_check.h"
 #include "exporter/logging.h"
+#include "exporter/rule_suggest.h"
 #include "exporter/rules_loader.h"
 
 #ifndef RRCA_VERSION
@@ -31,15 +32,23 @@ Usage:
   registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] [--s3-log=FILE]... FILE...
       Read registry logs (and object-store logs) from the start ("-" = stdin), print a report
       and exit.
+      text: causes ranked, unclassified errors by message template, and "N of M lines not
+      understood" with the first line of each reason. jsonl: one object per error response
+      (each has a "cause" key), then one last {"summary": {...}} object (no "cause" key) with
+      responses, errors, lines, lines_not_understood by reason and the unclassified templates.
   registry-rca check --config.file=FILE
       Validate the configuration and the rules, and run every rule's examples.
+  registry-rca rules suggest [--config.file=FILE] FILE...
+      Read registry logs as analyze does and print a rules file with one rule skeleton per
+      frequent message template of the errors no rule names, each with real lines as its
+      example (proven to classify); rename the cause, save it under rules_files, run check.
 
 Flags:
   --config.file=FILE          configuration file (YAML)
   --web.listen-address=ADDR   address to listen on (default ":9479")
   --web.telemetry-path=PATH   path for metrics (default "/metrics")
   --web.config.file=FILE      TLS and basic auth, in Prometheus exporter-toolkit's format
-  --format=FORMAT             analyze output: text (default), jsonl, metrics
+  --format=FORMAT             analyze output: text (default), jsonl (+ a final summary), metrics
   --s3-log=FILE               analyze: an object-store log (RGW, AWS access log, ...); repeatable
   --log.level=LEVEL           debug, info (default), warn, error
   --log.format=FORMAT         logfmt (default) or json
@@ -164,6 +173,29 @@ int RunAnalyzeCommand(const Args& args) {
   return RunAnalyze(options, stdout, stderr);
 }
 
+int RunRulesCommand(const Args& args) {
+  if (args.positional.empty() || args.positional[0] != "suggest") {
+    std::fprintf(stderr, "registry-rca rules: the only subcommand is: suggest FILE...\n");
+    return 2;
+  }
+  SuggestOptions options;
+  options.files.assign(args.positional.begin() + 1, args.positional.end());
+  if (options.files.empty()) {
+    std::fprintf(stderr,
+                 "registry-rca rules suggest: name at least one log file (\"-\" = stdin)\n");
+    return 2;
+  }
+  if (args.flags.contains("config.file")) {
+    auto config = LoadConfig(args.flags.at("config.file"));
+    if (!config.ok()) {
+      std::fprintf(stderr, "%s\n", config.status().message().c_str());
+      return 2;
+    }
+    options.config = std::move(config.value());
+  }
+  return RunRulesSuggest(options, stdout, stderr);
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -201,6 +233,7 @@ int RunCli(int argc, char** argv) {
   }
   if (args.command == "analyze") return RunAnalyzeCommand(args);
   if (args.command == "check") return RunCheck(args);
+  if (args.command == "rules") return RunRulesCommand(args);
   std::fprintf(
       stderr, "registry-rca: %s\n\n%s",
       args.command.empty() ? "a command is needed" : ("unknown command " + args.command).c_str(),

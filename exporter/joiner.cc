@@ -84,7 +84,7 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
   if (is_error && !event.request_id.empty()) {
     // The registry writes one "response completed with error" line per error code.
     if (!reported_errors_.emplace(event.request_id).second) return;
-    reported_order_.emplace_back(event.time_ns, std::string(event.request_id));
+    reported_order_.push_back({event.time_ns, wall_ns_, std::string(event.request_id)});
   }
   JoinedRequest request;
   request.origin = JoinedRequest::Origin::kSummary;
@@ -472,8 +472,9 @@ void RequestJoiner::AdvanceTo(int64_t now_ns, int64_t wall_ns) {
     PopPendingAccess();
   }
   ExpireRecent(access_deadline - kAccessMatchTolerance);
-  while (!reported_order_.empty() && reported_order_.front().first < error_deadline && Waited(0)) {
-    reported_errors_.erase(reported_order_.front().second);
+  while (!reported_order_.empty() && reported_order_.front().time_ns < error_deadline &&
+         Waited(reported_order_.front().queued_wall_ns)) {
+    reported_errors_.erase(reported_order_.front().id);
     reported_order_.pop_front();
   }
 }

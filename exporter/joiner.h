@@ -116,6 +116,11 @@ class RequestJoiner {
     int64_t queued_wall_ns;
     std::string id;
   };
+  struct Reported {
+    int64_t time_ns;
+    int64_t queued_wall_ns;  // forgotten only after kMinWallWaitNs too, like everything here
+    std::string id;
+  };
 
  public:
   struct Waiting {
@@ -128,7 +133,7 @@ class RequestJoiner {
     std::vector<Request> requests;
     std::vector<PendingAccess> access;  // not yet matched
     std::vector<RecentSummary> recent_summaries;
-    std::vector<std::pair<int64_t, std::string>> reported_errors;
+    std::vector<Reported> reported_errors;
   };
 
  private:
@@ -181,7 +186,7 @@ class RequestJoiner {
   std::deque<RecentSummary> recent_order_;
   // Error summaries already reported: the registry writes one line per error code.
   std::unordered_set<std::string> reported_errors_;
-  std::deque<std::pair<int64_t, std::string>> reported_order_;
+  std::deque<Reported> reported_order_;
   std::string upload_scratch_;
   uint64_t access_lines_matched_ = 0;
   int64_t now_ns_ = 0;

@@ -60,7 +60,9 @@ json RequestJoiner::WaitingJson(const Waiting& waiting) {
     recent.push_back({r.key, r.arrival_ns, r.queued_wall_ns});
   }
   json reported = json::array();
-  for (const auto& [time_ns, id] : waiting.reported_errors) reported.push_back({time_ns, id});
+  for (const Reported& r : waiting.reported_errors) {
+    reported.push_back({r.time_ns, r.id, r.queued_wall_ns});
+  }
   return {{"now", waiting.now_ns},
           {"pending", std::move(pending)},
           {"access", std::move(access)},
@@ -129,7 +131,8 @@ Status RequestJoiner::RestoreState(const json& state) {
       if (restored.reported_order_.size() >= options_.max_pending) break;
       const std::string id = r.at(1).get<std::string>();
       if (restored.reported_errors_.insert(id).second) {
-        restored.reported_order_.emplace_back(r.at(0).get<int64_t>(), id);
+        restored.reported_order_.push_back(
+            {r.at(0).get<int64_t>(), r.size() > 2 ? r.at(2).get<int64_t>() : 0, id});
       }
     }
   } catch (const json::exception& e) {

@@ -5,6 +5,7 @@
 
 #include "common/json_escape.h"
 #include "common/time_util.h"
+#include "exporter/templates.h"
 
 namespace rrca::exporter {
 
@@ -17,7 +18,17 @@ void RecentErrors::OnClassified(const Classified& classified) {
               classified.verdict.rule != nullptr ? classified.verdict.rule->severity : "critical",
               std::string(classified.repository_label),
               std::string(request.request_id),
-              std::string(request.upload_uuid)};
+              std::string(request.upload_uuid),
+              {},
+              {},
+              {}};
+  if (classified.verdict.rule == nullptr) {
+    // Templates are only mined for errors no rule named: they are few, and never labels.
+    MessageTemplate tmpl = TemplateOf(request);
+    entry.template_field = std::move(tmpl.field);
+    entry.template_text = tmpl.text.substr(0, kMaxTemplateBytes);
+    entry.message = std::string(TemplateSource(request).second.substr(0, kMaxExampleBytes));
+  }
   if (ring_.size() < capacity_) {
     ring_.push_back(std::move(entry));
   } else {
@@ -102,10 +113,43 @@ std::string RecentErrors::CausesJson(int64_t since_ns) const {
     AppendJsonEscaped(summary->latest->request_id, &out);
     out += "\",\"upload_uuid\":\"";
     AppendJsonEscaped(summary->latest->upload_uuid, &out);
-    out += "\"}}";
+    out += "\"}";
+    if (cause == rules::RuleSet::kUnclassified) AppendTemplates(from, &out);
+    out += "}";
   }
   out += "]}";
   return out;
+}
+
+void RecentErrors::AppendTemplates(int64_t from, std::string* out) const {
+  struct Group {
+    uint64_t count = 0;
+    const Entry* latest = nullptr;
+  };
+  std::map<std::pair<std::string_view, std::string_view>, Group> groups;
+  for (const Entry& entry : ring_) {
+    if (entry.time_ns < from || entry.template_field.empty()) continue;
+    Group& group = groups[{entry.template_field, entry.template_text}];
+    ++group.count;
+    if (group.latest == nullptr || entry.time_ns >= group.latest->time_ns) group.latest = &entry;
+  }
+  std::vector<const Group*> ranked;
+  for (const auto& [key, group] : groups) ranked.push_back(&group);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Group* a, const Group* b) { return a->count > b->count; });
+  *out += ",\"templates_total\":" + std::to_string(groups.size()) + ",\"templates\":[";
+  for (size_t i = 0; i < ranked.size() && i < kTopTemplates; ++i) {
+    const Entry& latest = *ranked[i]->latest;
+    if (i > 0) *out += ",";
+    *out += "{\"field\":\"";
+    AppendJsonEscaped(latest.template_field, out);
+    *out += "\",\"template\":\"";
+    AppendJsonEscaped(latest.template_text, out);
+    *out += "\",\"count\":" + std::to_string(ranked[i]->count) + ",\"example\":\"";
+    AppendJsonEscaped(latest.message, out);
+    *out += "\"}";
+  }
+  *out += "]";
 }
 
 }  // namespace rrca::exporter

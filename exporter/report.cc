@@ -89,10 +89,29 @@ void JsonlWriter::OnClassified(const Classified& classified) {
   std::fwrite(line_.data(), 1, line_.size(), out_);
 }
 
+void LineAccount::Add(std::string_view reason, uint64_t count, std::string_view example) {
+  if (count == 0) return;
+  for (Reason& known : reasons) {
+    if (known.name != reason) continue;
+    known.count += count;
+    if (known.example.empty()) known.example = std::string(example.substr(0, kExampleBytes));
+    return;
+  }
+  reasons.push_back({std::string(reason), count, std::string(example.substr(0, kExampleBytes))});
+}
+
+uint64_t LineAccount::not_understood() const {
+  uint64_t total = 0;
+  for (const Reason& reason : reasons) total += reason.count;
+  return total;
+}
+
 void TextReport::OnClassified(const Classified& classified) {
   if (classified.request.origin != JoinedRequest::Origin::kBackground) ++responses_;
   if (!classified.request.IsError()) return;
   ++errors_;
+  // Only errors no rule named are mined for templates (the costly part stays off the hot path).
+  if (classified.verdict.rule == nullptr) templates_.Add(classified.request);
   CauseStats& stats = causes_[std::string(classified.cause)];
   ++stats.count;
   ++stats.repositories[std::string(classified.repository_label)];
@@ -107,12 +126,70 @@ void TextReport::OnClassified(const Classified& classified) {
   }
 }
 
-void TextReport::Print(std::FILE* out) const {
-  std::fprintf(out, "registry-rca report: %llu responses, %llu errors\n\n",
-               static_cast<unsigned long long>(responses_),
-               static_cast<unsigned long long>(errors_));
+namespace {
+
+// Log text for a terminal: JSON-escaped (no control bytes, valid UTF-8) in quotes, cut to
+// `max` bytes (and then said so).
+std::string Quoted(std::string_view text, size_t max = 120) {
+  std::string out = "\"";
+  size_t cut = std::min(text.size(), max);
+  while (cut > 0 && cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;  // not inside a UTF-8 sequence
+  }
+  AppendJsonEscaped(text.substr(0, cut), &out);
+  out += "\"";
+  if (cut < text.size()) out += "... (cut)";
+  return out;
+}
+
+void PrintTemplates(const TemplateTable& templates, std::FILE* out) {
+  if (templates.total() == 0) return;
+  const auto top = templates.Top(TextReport::kTopTemplates);
+  std::fprintf(out, "\nUnclassified errors by message template (%zu templates, top %zu):\n",
+               templates.size(), top.size());
+  for (const TemplateTable::Entry* entry : top) {
+    std::fprintf(out, "  %8llu  %s: %s\n", static_cast<unsigned long long>(entry->count),
+                 entry->tmpl.field.c_str(), Quoted(entry->tmpl.text, 200).c_str());
+    std::fprintf(out, "            e.g. %s\n", Quoted(entry->example).c_str());
+  }
+  if (templates.not_kept() > 0) {
+    std::fprintf(out, "  %8llu  errors of further templates (not kept: table full)\n",
+                 static_cast<unsigned long long>(templates.not_kept()));
+  }
+  std::fprintf(out, "  Name one: registry-rca rules suggest FILE... prints a rule for each.\n");
+}
+
+void PrintLines(const LineAccount& lines, std::FILE* out) {
+  if (lines.not_understood() == 0) return;
+  std::fprintf(out, "\nLines not understood: %llu of %llu\n",
+               static_cast<unsigned long long>(lines.not_understood()),
+               static_cast<unsigned long long>(lines.lines));
+  for (const LineAccount::Reason& reason : lines.reasons) {
+    std::fprintf(out, "  %-20s %8llu  first: %s\n", reason.name.c_str(),
+                 static_cast<unsigned long long>(reason.count),
+                 reason.example.empty() ? "(not kept)" : Quoted(reason.example).c_str());
+  }
+}
+
+}  // namespace
+
+void TextReport::Print(const LineAccount& lines, std::FILE* out) const {
+  std::fprintf(
+      out,
+      "registry-rca report: %llu responses, %llu errors; %llu of %llu lines not understood\n\n",
+      static_cast<unsigned long long>(responses_), static_cast<unsigned long long>(errors_),
+      static_cast<unsigned long long>(lines.not_understood()),
+      static_cast<unsigned long long>(lines.lines));
   if (errors_ == 0) {
-    std::fprintf(out, "No error responses.\n");
+    if (lines.not_understood() == 0) {
+      std::fprintf(out, "No error responses.\n");
+    } else {
+      std::fprintf(out,
+                   "No error responses in the lines understood; %llu lines were not understood "
+                   "(below) and may hold errors.\n",
+                   static_cast<unsigned long long>(lines.not_understood()));
+    }
+    PrintLines(lines, out);
     return;
   }
   std::vector<std::pair<std::string, const CauseStats*>> ranked;
@@ -145,9 +222,41 @@ void TextReport::Print(std::FILE* out) const {
       std::fprintf(out, "  example request: %s\n", stats->example_request_id.c_str());
     }
     if (!stats->example_detail.empty()) {
-      std::fprintf(out, "  example detail:  %s\n", stats->example_detail.c_str());
+      std::string detail;  // escaped: log text must not drive the terminal
+      AppendJsonEscaped(stats->example_detail, &detail);
+      std::fprintf(out, "  example detail:  %s\n", detail.c_str());
     }
   }
+  PrintTemplates(templates_, out);
+  PrintLines(lines, out);
+}
+
+void TextReport::PrintJsonSummary(const LineAccount& lines, std::FILE* out) const {
+  std::string json =
+      "{\"summary\":{\"responses\":" + std::to_string(responses_) +
+      ",\"errors\":" + std::to_string(errors_) + ",\"lines\":" + std::to_string(lines.lines) +
+      ",\"lines_not_understood\":{\"total\":" + std::to_string(lines.not_understood()) +
+      ",\"by_reason\":{";
+  for (size_t i = 0; i < lines.reasons.size(); ++i) {
+    const LineAccount::Reason& reason = lines.reasons[i];
+    json += std::string(i > 0 ? "," : "") + "\"" + reason.name +
+            "\":{\"count\":" + std::to_string(reason.count) + ",\"first\":\"";
+    AppendJsonEscaped(reason.example, &json);
+    json += "\"}";
+  }
+  json += "}},\"unclassified_templates\":[";
+  const auto top = templates_.Top(kTopTemplates);
+  for (size_t i = 0; i < top.size(); ++i) {
+    json += i > 0 ? "," : "";
+    json += "{\"field\":\"" + top[i]->tmpl.field + "\",\"template\":\"";
+    AppendJsonEscaped(top[i]->tmpl.text, &json);
+    json += "\",\"count\":" + std::to_string(top[i]->count) + ",\"example\":\"";
+    AppendJsonEscaped(top[i]->example, &json);
+    json += "\"}";
+  }
+  json += "],\"unclassified_templates_total\":" + std::to_string(templates_.size()) +
+          ",\"unclassified_not_kept\":" + std::to_string(templates_.not_kept()) + "}}\n";
+  std::fwrite(json.data(), 1, json.size(), out);
 }
 
 }  // namespace rrca::exporter

@@ -3,10 +3,27 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "exporter/pipeline.h"
+#include "exporter/templates.h"
 
 namespace rrca::exporter {
+
+// What analyze could not read: physical lines by reason (the reader's skip reasons, lines too
+// long to read), with the first line of each reason.
+struct LineAccount {
+  struct Reason {
+    std::string name;
+    uint64_t count = 0;
+    std::string example;  // the first such line, at most kExampleBytes; empty when not kept
+  };
+  static constexpr size_t kExampleBytes = 240;
+  uint64_t lines = 0;           // physical lines read, not understood ones included
+  std::vector<Reason> reasons;  // count > 0 only, in the order first met
+  void Add(std::string_view reason, uint64_t count, std::string_view example);
+  uint64_t not_understood() const;
+};
 
 // `analyze --format=jsonl`: one JSON object per error response, written as it is judged.
 class JsonlWriter : public ClassifiedObserver {
@@ -20,12 +37,18 @@ class JsonlWriter : public ClassifiedObserver {
 };
 
 // `analyze --format=text`: causes ranked by count with their share, the top repositories per
-// cause and one example request per cause. Memory: one entry per (cause, repository label),
-// which the repository cap bounds.
+// cause and one example request per cause, the unclassified errors by message template and the
+// lines not understood. Memory: one entry per (cause, repository label), which the repository
+// cap bounds, and the bounded template table.
 class TextReport : public ClassifiedObserver {
  public:
   void OnClassified(const Classified& classified) override;
-  void Print(std::FILE* out) const;
+  void Print(const LineAccount& lines, std::FILE* out) const;
+  // `analyze --format=jsonl`'s last line: {"summary":{...}} (no "cause" key, so a reader that
+  // takes objects with a cause as errors skips it).
+  void PrintJsonSummary(const LineAccount& lines, std::FILE* out) const;
+  const TemplateTable& templates() const { return templates_; }
+  static constexpr size_t kTopTemplates = 10;
 
  private:
   struct CauseStats {
@@ -39,6 +62,7 @@ class TextReport : public ClassifiedObserver {
   uint64_t responses_ = 0;
   uint64_t errors_ = 0;
   std::map<std::string, CauseStats> causes_;
+  TemplateTable templates_;
 };
 
 class UploadCorrelator;

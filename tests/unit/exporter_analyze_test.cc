@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
@@ -51,7 +52,9 @@ std::map<std::string, double> SumBy(const std::string& exposition, const std::st
 
 TEST(AnalyzeSeedTest, TheIncidentIsOneYoungUploadNotYetVisible) {
   const std::string jsonl = RunAnalyzeToString({kCorpus + "/seed/registry.log"}, "jsonl");
-  ASSERT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 1) << jsonl;
+  // One error, then the summary.
+  ASSERT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 2) << jsonl;
+  EXPECT_NE(jsonl.find("\n{\"summary\":{\"responses\":"), std::string::npos) << jsonl;
   EXPECT_NE(jsonl.find("\"status\":500"), std::string::npos) << jsonl;
   EXPECT_NE(jsonl.find("\"cause\":\"upload_not_yet_visible\""), std::string::npos);
   EXPECT_NE(jsonl.find("\"repository\":\"gitlab-ci/100017681\""), std::string::npos);
@@ -117,6 +120,65 @@ TEST(AnalyzeTextTest, ReportRanksCausesWithShareAndExample) {
   EXPECT_NE(upload, std::string::npos) << text;
   EXPECT_LT(blob, upload);
   EXPECT_NE(text.find("example request:"), std::string::npos);
+}
+
+const std::string kHonest = std::string(RRCA_TESTDATA_DIR) + "/analyze/";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The whole text report of a file with unclassified errors of one template, a success, lines of
+// no known format (one with terminal escapes) and a cut JSON record: every line is accounted
+// for, each reason with its first line escaped. RRCA_UPDATE_GOLDEN=1 rewrites the golden file.
+TEST(AnalyzeHonestTest, TextReportSaysWhatItCouldNotRead) {
+  const std::string text = RunAnalyzeToString({kHonest + "honest_report.log"}, "text");
+  const std::string golden_path = kHonest + "honest_report.txt";
+  if (std::getenv("RRCA_UPDATE_GOLDEN") != nullptr) std::ofstream(golden_path) << text;
+  EXPECT_EQ(text, ReadFile(golden_path));
+}
+
+TEST(AnalyzeHonestTest, NoErrorsFoundIsNotSaidAsNoErrorsWhenLinesWereSkipped) {
+  const std::string text = RunAnalyzeToString({kHonest + "only_unknown.log"}, "text");
+  EXPECT_EQ(text.find("No error responses."), std::string::npos) << text;
+  EXPECT_NE(text.find("0 responses, 0 errors; 2 of 2 lines not understood"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("unknown_format              2  first: \"hello\""), std::string::npos)
+      << text;
+}
+
+TEST(AnalyzeHonestTest, JsonlEndsWithASummaryWithoutCause) {
+  const std::string jsonl = RunAnalyzeToString({kHonest + "honest_report.log"}, "jsonl");
+  std::istringstream lines(jsonl);
+  std::vector<nlohmann::json> records;
+  std::string line;
+  while (std::getline(lines, line)) records.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(records.size(), 3u) << jsonl;
+  EXPECT_EQ(records[0]["cause"], "unclassified");
+  EXPECT_EQ(records[1]["cause"], "unclassified");
+  const nlohmann::json& last = records[2];
+  ASSERT_TRUE(last.contains("summary")) << jsonl;
+  EXPECT_FALSE(
+      last.contains("cause"));  // realworld_accuracy.py takes objects with a cause as errors
+  const nlohmann::json& summary = last["summary"];
+  EXPECT_EQ(summary["responses"], 3);
+  EXPECT_EQ(summary["errors"], 2);
+  EXPECT_EQ(summary["lines"], 6);
+  EXPECT_EQ(summary["lines_not_understood"]["total"], 3);
+  EXPECT_EQ(summary["lines_not_understood"]["by_reason"]["unknown_format"]["count"], 2);
+  // The first line of the reason, cut to LineAccount::kExampleBytes (JSON escapes it).
+  const std::string first = summary["lines_not_understood"]["by_reason"]["unknown_format"]["first"];
+  EXPECT_EQ(first.size(), 240u);
+  EXPECT_EQ(first.rfind("\x1b[31mregistry starting\x1b[0m on a \"tty\", then", 0), 0u) << first;
+  EXPECT_EQ(summary["lines_not_understood"]["by_reason"]["malformed"]["count"], 1);
+  ASSERT_EQ(summary["unclassified_templates"].size(), 1u);
+  EXPECT_EQ(summary["unclassified_templates"][0]["template"],
+            "frobnicator: widget <num> jammed at <path>");
+  EXPECT_EQ(summary["unclassified_templates"][0]["count"], 2);
+  EXPECT_EQ(summary["unclassified_templates_total"], 1);
 }
 
 }  // namespace

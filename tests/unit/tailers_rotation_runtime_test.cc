@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -64,17 +65,41 @@ class WatcherRotationTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-  // Pops chunks until `text_size` bytes arrived; then stops the watcher and takes the rest.
+  // Pops chunks until `text_size` bytes arrived; then stops the watcher and runs three more of
+  // its cycles by hand, each a poll interval later, as its thread would have: anything read
+  // twice comes then. (Waiting 300 ms for a 3 s poll saw nothing.)
   std::string Collect(SourceWatcher& watcher, size_t text_size) {
     std::string got;
     EXPECT_TRUE(WaitFor([&] {
       if (auto chunk = queue_.Pop(milliseconds(5))) got += chunk->bytes;
       return got.size() >= text_size;
     }));
-    std::this_thread::sleep_for(milliseconds(300));  // anything read twice would come now
     watcher.Stop();
     while (auto chunk = queue_.Pop(milliseconds(0))) got += chunk->bytes;
-    return got;
+    std::atomic<bool> polled{false};
+    std::string late;
+    std::thread reader([&] {  // the queue holds one chunk: PollOnce needs a reader
+      while (!polled) {
+        if (auto chunk = queue_.Pop(milliseconds(5))) late += chunk->bytes;
+      }
+    });
+    auto now = TailClock::now();
+    for (int cycle = 0; cycle < 3; ++cycle) {
+      now += options_.poll_interval;
+      while (watcher.PollOnce(now)) {
+      }
+    }
+    watcher.FlushPartials();
+    polled = true;
+    reader.join();
+    while (auto chunk = queue_.Pop(milliseconds(0))) late += chunk->bytes;
+    return got + late;
+  }
+  // Setup: the file's whole text was read and the reader waits for room in the full queue.
+  void WaitUntilTheReaderWaits(const SourceWatcher& watcher, const std::string& log) {
+    const uint64_t size = fs::file_size(log);
+    ASSERT_TRUE(
+        WaitFor([&] { return queue_.size() == 1 && watcher.stats().bytes_read.load() == size; }));
   }
 
   fs::path dir_;
@@ -92,8 +117,8 @@ TEST_F(WatcherRotationTest, GenerationsBornAndRotatedWhileTheQueueIsFullAreRead)
   SetAge(log, 40);
   SourceWatcher watcher(0, SourceConfig{"s", {log}}, options_, &queue_, nullptr);
   watcher.Start();
-  ASSERT_TRUE(WaitFor([&] { return queue_.size() == 1; }));  // full: the reader waits
-  std::this_thread::sleep_for(milliseconds(20));
+  WaitUntilTheReaderWaits(watcher, log);
+  ASSERT_FALSE(HasFatalFailure());
   RotateNumbered(log, 0);
   Append(log, Lines(41, 50));
   SetAge(log, 30);
@@ -109,6 +134,7 @@ TEST_F(WatcherRotationTest, GenerationsBornAndRotatedWhileTheQueueIsFullAreRead)
   EXPECT_LT(got.find("\n50\n"), got.find("\n51\n"));
   EXPECT_LT(got.find("\n60\n"), got.find("\n61\n"));
   EXPECT_EQ(watcher.stats().rotations.load(), 3u);
+  EXPECT_GE(watcher.stats().queue_full_waits.load(), 1u) << "the rotations came while it waited";
 }
 
 // A generation older than the one being read (rotated before our time) is not read.
@@ -120,8 +146,8 @@ TEST_F(WatcherRotationTest, OlderGenerationsThanTheOneBeingReadAreNotRead) {
   SetAge(log, 40);
   SourceWatcher watcher(0, SourceConfig{"s", {log}}, options_, &queue_, nullptr);
   watcher.Start();
-  ASSERT_TRUE(WaitFor([&] { return queue_.size() == 1; }));
-  std::this_thread::sleep_for(milliseconds(20));
+  WaitUntilTheReaderWaits(watcher, log);
+  ASSERT_FALSE(HasFatalFailure());
   RotateNumbered(log, 1);
   Append(log, Lines(41, 50));
   SetAge(log, 30);
