@@ -31,7 +31,8 @@ std::string EncodeCarryOver(const CarryOver& carry_over) {
                     {"fragments", record.held.fragments},
                     {"fragments_time", record.held.fragments_time_ns},
                     {"last_time", record.held.last_time_ns},
-                    {"error_fragment", record.held.error_fragment}});
+                    {"error_fragment", record.held.error_fragment},
+                    {"error_fragment_is_golog", record.held.error_fragment_is_golog}});
   }
   const json state = {{"version", 1},
                       {"pipeline", Pipeline::WaitingJson(carry_over.pipeline)},
@@ -73,6 +74,7 @@ StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipel
       held.held.fragments_time_ns = entry.at("fragments_time").get<int64_t>();
       held.held.last_time_ns = entry.at("last_time").get<int64_t>();
       held.held.error_fragment = entry.value("error_fragment", std::string());
+      held.held.error_fragment_is_golog = entry.value("error_fragment_is_golog", false);
       carried.push_back(std::move(held));
     }
   } catch (const json::exception& e) {

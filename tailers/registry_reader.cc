@@ -1,5 +1,7 @@
 #include "tailers/registry_reader.h"
 
+#include <cstring>
+
 #include "tailers/fragment_parse.h"
 #include "tailers/json_scan.h"
 #include "tailers/record_finder.h"
@@ -115,9 +117,45 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
     plain = StripColors(payload);
     payload = plain;
   }
+  // A record pasted out of a JSON string ("time=\"...\" level=error msg=\"...\""): one level
+  // of escaping removed. Checked on two bytes, so other lines pay nothing.
+  std::string unescaped;
+  if (payload.starts_with("time=\\\"")) {
+    unescaped.reserve(payload.size());
+    for (size_t i = 0; i < payload.size(); ++i) {
+      if (payload[i] == '\\' && i + 1 < payload.size() &&
+          (payload[i + 1] == '"' || payload[i + 1] == '\\')) {
+        ++i;
+      }
+      unescaped.push_back(payload[i]);
+    }
+    payload = unescaped;
+  }
+  // A blog or chat rendering turned the quotes typographic (time=”...”): read ASCII quotes.
+  std::string ascii;
+  if (std::memchr(payload.data(), '\xe2', payload.size()) != nullptr &&
+      (payload.find("=\xe2\x80\x9d") != std::string_view::npos ||
+       payload.find("=\xe2\x80\x9c") != std::string_view::npos)) {
+    for (size_t i = 0; i < payload.size(); ++i) {
+      if (payload.compare(i, 2, "\xe2\x80") == 0 && i + 2 < payload.size() &&
+          (payload[i + 2] == '\x9c' || payload[i + 2] == '\x9d')) {
+        ascii.push_back('"');
+        i += 2;
+      } else {
+        ascii.push_back(payload[i]);
+      }
+    }
+    payload = ascii;
+  }
   if (!held_fragment_.empty()) {
-    if (ContinuesFragment(payload) &&
-        held_fragment_.size() + payload.size() + 1 <= options_.max_record_bytes) {
+    // A Go-log message goes on until a line starts a record; a JSON object inside it (a
+    // relayed error body on a line of its own) is part of the message.
+    const size_t embedded = held_is_golog_ ? FindEmbeddedRecord(payload) : std::string_view::npos;
+    const bool continues =
+        held_is_golog_ ? DetectRecordStart(payload) == RecordFormat::kUnknown &&
+                             (embedded == std::string_view::npos || payload[embedded] == '{')
+                       : ContinuesFragment(payload) || held_fragment_.back() == ':';
+    if (continues && held_fragment_.size() + payload.size() + 1 <= options_.max_record_bytes) {
       ++stats_.continuation_lines;
       held_fragment_.push_back('\n');
       held_fragment_.append(payload);
@@ -149,26 +187,6 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
       return;
     }
   }
-  // A blog or chat rendering turned the quotes typographic (time=”...”): read it with ASCII
-  // quotes. Only here, on a line nothing else could read, so no good line pays for the check.
-  if (payload.find("=\xe2\x80\x9d") != std::string_view::npos ||
-      payload.find("=\xe2\x80\x9c") != std::string_view::npos) {
-    std::string ascii;
-    for (size_t i = 0; i < payload.size(); ++i) {
-      if (payload.compare(i, 2, "\xe2\x80") == 0 && i + 2 < payload.size() &&
-          (payload[i + 2] == '\x9c' || payload[i + 2] == '\x9d')) {
-        ascii.push_back('"');
-        i += 2;
-      } else {
-        ascii.push_back(payload[i]);
-      }
-    }
-    if (DetectRecordStart(ascii) != RecordFormat::kUnknown ||
-        FindEmbeddedRecord(ascii) != std::string_view::npos) {
-      OnPayload(ascii, envelope_time_ns);
-      return;
-    }
-  }
   // No record, but error evidence (a pasted fragment, a GC's error chain): one error, held for
   // its continuation lines ("caused by: ...", an indented "status code: 403, ...").
   RegistryEvent event;
@@ -178,6 +196,7 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
     previous_record_interesting_ = true;
     held_fragment_.assign(payload);
     held_fragment_time_ns_ = envelope_time_ns;
+    held_is_golog_ = false;
     return;
   }
   Skip(after_text_record_ ? RecordSkip::kOrphanContinuation : RecordSkip::kUnknownFormat);
@@ -244,6 +263,17 @@ void RegistryReader::StartRecord(std::string_view payload, RecordFormat format,
     case RecordFormat::kHarborGoLog:
       status = ParseHarborGoLog(payload, &event);
       interesting = event.level >= Level::kWarning;
+      if (status == ParseStatus::kOk && interesting) {
+        // Its message may go on over the next lines (a relayed error, a reporter's wrap):
+        // held like a fragment until a line starts a record.
+        ++stats_.records[static_cast<size_t>(format)];
+        previous_record_interesting_ = true;
+        if (event.time_ns != 0) last_time_ns_ = event.time_ns;
+        held_fragment_.assign(payload);
+        held_fragment_time_ns_ = envelope_time_ns;
+        held_is_golog_ = true;
+        return;
+      }
       break;
     case RecordFormat::kLogrusTty:
       status = ParseLogrusTty(payload, &parse_scratch_, &event);
@@ -340,7 +370,11 @@ void RegistryReader::EmitHeldFragment() {
   const std::string fragment = std::move(held_fragment_);
   held_fragment_.clear();
   RegistryEvent event;
-  if (ParseFragment(fragment, &parse_scratch_, &event)) {
+  if (held_is_golog_) {
+    if (ParseHarborGoLog(fragment, &event) == ParseStatus::kOk) {
+      Emit(event, RecordFormat::kHarborGoLog, held_fragment_time_ns_);
+    }
+  } else if (ParseFragment(fragment, &parse_scratch_, &event)) {
     Emit(event, RecordFormat::kFragment, held_fragment_time_ns_);
   }
 }

@@ -69,12 +69,13 @@ class RegistryReader {
     std::string fragments;
     int64_t fragments_time_ns = 0;
     int64_t last_time_ns = 0;
-    std::string error_fragment;  // see ParseFragment
+    std::string error_fragment;            // see ParseFragment
+    bool error_fragment_is_golog = false;  // a Harbor Go-log record held for its next lines
     bool empty() const { return record.empty() && fragments.empty() && error_fragment.empty(); }
   };
   Held held() const {
-    return {held_,         held_envelope_time_ns_, fragments_, fragments_time_ns_,
-            last_time_ns_, held_fragment_};
+    return {held_,         held_envelope_time_ns_, fragments_,    fragments_time_ns_,
+            last_time_ns_, held_fragment_,         held_is_golog_};
   }
   void RestoreHeld(Held held) {
     held_ = std::move(held.record);
@@ -83,6 +84,7 @@ class RegistryReader {
     fragments_time_ns_ = held.fragments_time_ns;
     if (held.last_time_ns > last_time_ns_) last_time_ns_ = held.last_time_ns;
     held_fragment_ = std::move(held.error_fragment);
+    held_is_golog_ = held.error_fragment_is_golog;
     if (!held_.empty()) after_text_record_ = previous_record_interesting_ = true;
   }
 
@@ -115,10 +117,10 @@ class RegistryReader {
   bool after_text_record_ = false;
   bool previous_record_interesting_ = false;
   int64_t last_time_ns_ = 0;
-  int shipper_depth_ = 0;
+  int shipper_depth_ = 0;      // a shipper's JSON inside a shipper's JSON is not unwrapped again
   std::string held_fragment_;  // a fragment (see ParseFragment) waiting for continuation lines
-  int64_t held_fragment_time_ns_ =
-      0;  // a shipper's JSON inside a shipper's JSON is not unwrapped again
+  int64_t held_fragment_time_ns_ = 0;
+  bool held_is_golog_ = false;  // the held text is a Harbor Go-log record, not a fragment
 };
 
 }  // namespace rrca::tailers

@@ -177,5 +177,30 @@ TEST(Fragments, TypographicQuotesAreRead) {
   EXPECT_EQ(seen[0].status, 500);
 }
 
+// A record copied out of a JSON string keeps its escaping (catalogue-017); a Go-log record goes
+// on over the reporter's next lines (harbor-015); a fragment cut after a colon (distribution-012).
+TEST(Fragments, EscapedPastesWrappedGoLogAndCutFragments) {
+  auto seen =
+      Read(R"(time=\"2025-06-10T09:58:24Z\" level=error msg=\"response completed with error\" )"
+           R"(err.detail=\"upload part: RequestCanceled: request context canceled\\ncaused by: )"
+           R"(context canceled\" http.request.id=r5 http.response.status=500)");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].err_detail,
+            "upload part: RequestCanceled: request context canceled\ncaused by: context canceled");
+  seen = Read(
+      "[ERROR] [/server/middleware/repoproxy/proxy.go:162]: failed to proxy manifest, fallback "
+      "to local,\nrequest uri: /v2/cache/library/node/manifests/sha256:d32c,\nerror: login to "
+      "dockerhub error: {\"detail\": \"Rate limit exceeded\", \"error\": false}\n"
+      "time=\"2024-07-31T11:28:18Z\" level=error msg=\"response completed with error\" "
+      "http.response.status=500");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0].err_detail.find("Rate limit exceeded"), std::string::npos);
+  EXPECT_EQ(seen[1].status, 500);
+  seen = Read("s3aws: Path not found:\n/docker/registry/v2/repositories/r/_uploads/u/data");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].err_detail,
+            "s3aws: Path not found:\n/docker/registry/v2/repositories/r/_uploads/u/data");
+}
+
 }  // namespace
 }  // namespace rrca::tailers
