@@ -158,8 +158,13 @@ void RequestJoiner::OnErrorLine(const RegistryEvent& event, std::string_view sou
   AssignIfEmpty(pending.repository, event.repository);
   AssignIfEmpty(pending.upload_uuid, event.upload_uuid);
   pending.last_msg.assign(event.msg);
+  AssignIfEmpty(pending.err_code, event.err_code);
+  AssignIfEmpty(pending.err_message, event.err_message);
   if (!event.err_detail.empty()) {
     pending.detail.assign(event.err_detail);
+  } else if (!event.err_message.empty() && event.err_message != "unknown error") {
+    // Registry 2.0/2.1 logged "An error occured" with the store's text in err.message.
+    pending.detail.assign(event.err_message);
   } else if (pending.detail.empty() || event.level >= Level::kError) {
     pending.detail.assign(DetailOf(event.msg));
   }
@@ -414,6 +419,8 @@ void RequestJoiner::EmitPending(const std::string& id, Pending& pending, int sta
   request.level = pending.level;
   request.msg = pending.last_msg;
   request.err_detail = pending.detail;
+  request.err_code = pending.err_code;
+  request.err_message = pending.err_message;
   request.messages = pending.messages;
   Emit(request);
 }

@@ -93,6 +93,7 @@ class RequestJoiner {
     bool has_error_lines = false;  // false: only storage traces, nothing to report on its own
     int64_t writer_duration_ns = -1;
     std::string method, uri, repository, upload_uuid, last_msg, messages, detail;
+    std::string err_code, err_message;  // registry 2.0/2.1 "An error occured" lines carry them
   };
   // An access-log response waiting for a summary that would make it a duplicate.
   struct PendingAccess {

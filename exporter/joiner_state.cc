@@ -49,7 +49,9 @@ json RequestJoiner::WaitingJson(const Waiting& waiting) {
                        {"upload", p.upload_uuid},
                        {"last_msg", p.last_msg},
                        {"messages", p.messages},
-                       {"detail", p.detail}});
+                       {"detail", p.detail},
+                       {"err_code", p.err_code},
+                       {"err_message", p.err_message}});
   }
   json access = json::array();
   for (const PendingAccess& a : waiting.access) {
@@ -100,6 +102,8 @@ Status RequestJoiner::RestoreState(const json& state) {
       pending.last_msg = p.at("last_msg").get<std::string>();
       pending.messages = p.at("messages").get<std::string>();
       pending.detail = p.at("detail").get<std::string>();
+      pending.err_code = p.value("err_code", std::string());
+      pending.err_message = p.value("err_message", std::string());
       restored.pending_order_.push_back(
           {pending.first_time_ns, p.at("queued_wall").get<int64_t>(), id});
       if (pending.has_error_lines && !pending.uri.empty()) {

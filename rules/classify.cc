@@ -37,7 +37,12 @@ std::string_view FieldText(const JoinedRequest& request, RequestField field,
     case RequestField::kLevel:
       return LevelName(request.level);
     case RequestField::kSourceKind:
-      return request.origin == JoinedRequest::Origin::kAccessLog ? "access" : "app";
+      // GitLab's registry writes its access record through the application logger ("msg":
+      // "access"); alone, without error lines, it is the same evidence as an access-log line.
+      return request.origin == JoinedRequest::Origin::kAccessLog ||
+                     (request.msg == "access" && request.messages.empty())
+                 ? "access"
+                 : "app";
   }
   return {};
 }

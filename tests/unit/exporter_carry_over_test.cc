@@ -11,61 +11,15 @@
 #include "exporter/joiner.h"
 #include "exporter/pipeline.h"
 #include "exporter/rules_loader.h"
+#include "tests/unit/exporter_joiner_events.h"
 
 namespace rrca::exporter {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
-constexpr int64_t kT0 = 1'700'000'000 * kSecond;
+using namespace joiner_events;  // NOLINT: the joiner tests' events and sink
 
-struct Seen {
-  JoinedRequest::Origin origin;
-  std::string request_id, uri, err_detail;
-  int status;
-};
-
-class Collector : public JoinedRequestSink {
- public:
-  void OnRequest(const JoinedRequest& r) override {
-    seen.push_back({r.origin, std::string(r.request_id), std::string(r.uri),
-                    std::string(r.err_detail), r.status});
-  }
-  std::vector<Seen> seen;
-};
-
-RegistryEvent ErrorLine(int64_t time, std::string_view id, std::string_view uri) {
-  RegistryEvent e;
-  e.time_ns = time;
-  e.level = Level::kError;
-  e.msg = "error resolving upload: s3aws: Path not found: /x/_uploads/u/data";
-  e.request_id = id;
-  e.method = "PATCH";
-  e.uri = uri;
-  return e;
-}
-
-RegistryEvent Summary(int64_t time, std::string_view id, std::string_view uri, int status) {
-  RegistryEvent e;
-  e.time_ns = time;
-  e.level = status >= 400 ? Level::kError : Level::kInfo;
-  e.msg = status >= 400 ? "response completed with error" : "response completed";
-  e.request_id = id;
-  e.method = "PATCH";
-  e.uri = uri;
-  e.status = status;
-  e.duration_ns = kSecond / 10;
-  return e;
-}
-
-RegistryEvent AccessLine(int64_t time, std::string_view uri, int status) {
-  RegistryEvent e;
-  e.kind = RegistryEvent::Kind::kAccessLog;
-  e.time_ns = time;
-  e.method = "PATCH";
-  e.uri = uri;
-  e.status = status;
-  return e;
-}
+constexpr std::string_view kPathNotFound =
+    "error resolving upload: s3aws: Path not found: /x/_uploads/u/data";
 
 // The three kinds of waiting state, each resolved after the restart the way it would have been
 // without one: a pending error request gets its summary, a waiting access line is counted when
@@ -73,9 +27,9 @@ RegistryEvent AccessLine(int64_t time, std::string_view uri, int status) {
 TEST(JoinerCarryOver, RestartResolvesEveryWaitingResponseOnce) {
   Collector before;
   RequestJoiner first({}, &before);
-  first.OnEvent(ErrorLine(kT0, "pending", "/v2/a/blobs/uploads/1"), "app");
-  first.OnEvent(AccessLine(kT0, "/v2/a/blobs/uploads/2", 202), "access", 1);
-  first.OnEvent(Summary(kT0 + kSecond / 10, "counted", "/v2/a/blobs/uploads/3", 202), "app");
+  first.OnEvent(ErrorLine(kT0, "pending", kPathNotFound, "PATCH", "/v2/a/blobs/uploads/1"), "app");
+  first.OnEvent(Access(kT0, 202, "PATCH", "/v2/a/blobs/uploads/2"), "access", 1);
+  first.OnEvent(Summary(kT0 + kSecond / 10, "counted", 202, "/v2/a/blobs/uploads/3"), "app");
   ASSERT_EQ(before.seen.size(), 1u);  // only the summary is counted before the restart
   // Through the text the positions file stores: the state must survive serialization.
   const nlohmann::json saved = nlohmann::json::parse(first.SaveState().dump());
@@ -85,8 +39,9 @@ TEST(JoinerCarryOver, RestartResolvesEveryWaitingResponseOnce) {
   ASSERT_TRUE(second.RestoreState(saved).ok());
   EXPECT_EQ(second.pending_requests(), 1u);
   EXPECT_EQ(second.pending_access_lines(), 1u);
-  second.OnEvent(Summary(kT0 + kSecond, "pending", "/v2/a/blobs/uploads/1", 500), "app");
-  second.OnEvent(AccessLine(kT0, "/v2/a/blobs/uploads/3", 202), "access", 0);  // counted before
+  second.OnEvent(Summary(kT0 + kSecond, "pending", 500, "/v2/a/blobs/uploads/1"), "app");
+  second.OnEvent(Access(kT0, 202, "PATCH", "/v2/a/blobs/uploads/3"), "access",
+                 0);  // counted before
   second.AdvanceTo(kT0 + 60 * kSecond);
   second.FlushAll();
   ASSERT_EQ(after.seen.size(), 2u);
@@ -100,12 +55,12 @@ TEST(JoinerCarryOver, RestartResolvesEveryWaitingResponseOnce) {
 TEST(JoinerCarryOver, ReportedErrorsAreNotReportedAgain) {
   Collector before;
   RequestJoiner first({}, &before);
-  first.OnEvent(Summary(kT0, "twice", "/v2/a/blobs/uploads/1", 500), "app");
+  first.OnEvent(Summary(kT0, "twice", 500, "/v2/a/blobs/uploads/1"), "app");
   Collector after;
   RequestJoiner second({}, &after);
   ASSERT_TRUE(second.RestoreState(first.SaveState()).ok());
   // The registry writes one summary per error code: the second one, read after the restart.
-  second.OnEvent(Summary(kT0, "twice", "/v2/a/blobs/uploads/1", 500), "app");
+  second.OnEvent(Summary(kT0, "twice", 500, "/v2/a/blobs/uploads/1"), "app");
   second.FlushAll();
   EXPECT_TRUE(after.seen.empty());
 }
@@ -113,7 +68,7 @@ TEST(JoinerCarryOver, ReportedErrorsAreNotReportedAgain) {
 TEST(JoinerCarryOver, BrokenStateChangesNothing) {
   Collector sink;
   RequestJoiner joiner({}, &sink);
-  joiner.OnEvent(ErrorLine(kT0, "kept", "/v2/a/blobs/uploads/1"), "app");
+  joiner.OnEvent(ErrorLine(kT0, "kept", kPathNotFound, "PATCH", "/v2/a/blobs/uploads/1"), "app");
   for (const char* text :
        {R"({})", R"({"now": "x", "pending": [], "access": [], "recent_summaries": [],
            "reported_errors": []})",
@@ -135,7 +90,8 @@ TEST(JoinerCarryOver, RestoreKeepsTheBound) {
   RequestJoiner::Options big;
   RequestJoiner first(big, &sink);
   for (int i = 0; i < 50; ++i) {
-    first.OnEvent(AccessLine(kT0, "/v2/a/blobs/uploads/" + std::to_string(i), 202), "access", 1);
+    first.OnEvent(Access(kT0, 202, "PATCH", "/v2/a/blobs/uploads/" + std::to_string(i)), "access",
+                  1);
   }
   RequestJoiner::Options small;
   small.max_pending = 10;
