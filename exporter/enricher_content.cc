@@ -6,6 +6,7 @@
 
 #include "common/json_escape.h"
 #include "common/time_util.h"
+#include "rules/rule_set.h"
 
 namespace rrca::exporter {
 namespace {
@@ -298,6 +299,29 @@ void EnrichmentBuilder::AnnotateExamples(const JsonValue& examples, AlertEnrichm
   }
 }
 
+// Errors no rule names, grouped by their masked message (RecentErrors' templates): what a new
+// failure mode looks like, and `registry-rca rules suggest` turns one into a rule.
+void EnrichmentBuilder::AnnotateTemplates(const Window& window, AlertEnrichment* out) const {
+  JsonValue templates = JsonValue::EmptyArray();
+  std::string text;
+  for (const JsonValue& entry : window.causes->Find("causes")->AsArray()) {
+    if (entry.GetString("cause") != rules::RuleSet::kUnclassified) continue;
+    const JsonValue* found = entry.Find("templates");
+    if (found == nullptr || !found->is_array()) break;
+    for (const JsonValue& item : found->AsArray()) {
+      templates.Append(item);
+      const JsonValue* count = item.Find("count");
+      text += (text.empty() ? "" : "; ") +
+              CountText(count != nullptr && count->is_number() ? count->AsNumber() : 0) + "x " +
+              item.GetString("template");
+    }
+    break;
+  }
+  out->annotations.emplace_back("rca_unclassified_templates",
+                                Truncate(text.empty() ? "none" : text));
+  out->detail.Set("unclassified_templates", std::move(templates));
+}
+
 StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
   const JsonValue* labels_value = alert.Find("labels");
   const JsonValue labels = labels_value != nullptr ? *labels_value : JsonValue::EmptyObject();
@@ -376,6 +400,7 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
   a.emplace_back("rca_store_errors", Truncate(store_text));
   a.emplace_back("rca_latency", Truncate(latency_text));
   AnnotateExamples(examples, &out);
+  if (cause == rules::RuleSet::kUnclassified) AnnotateTemplates(window, &out);
   const JsonValue& links = *detail.Find("links");
   if (const JsonValue* url = links.Find("dashboard"))
     a.emplace_back("rca_dashboard_url", url->AsString());

@@ -76,6 +76,7 @@ class EnrichmentBuilder {
   static std::pair<std::string, std::string> StoreAndLatency(const WindowNumbers& numbers,
                                                              JsonValue* detail);
   static void AnnotateExamples(const JsonValue& examples, AlertEnrichment* out);
+  void AnnotateTemplates(const Window& window, AlertEnrichment* out) const;
   JsonValue Examples(const std::vector<std::string>& focus, const Window& window,
                      std::vector<std::string>* uuids);
   JsonValue Links(const JsonValue& labels, const std::string& cause, const Window& window,

@@ -143,6 +143,9 @@ void RequestJoiner::OnErrorLine(const RegistryEvent& event, std::string_view sou
     Emit(request);
     return;
   }
+  // Lines shipped newest-first (a pasted block, some shippers' exports) put the summary before
+  // its error lines: the response is counted already, and its detail line adds nothing.
+  if (reported_errors_.contains(std::string(event.request_id))) return;
   Pending& pending = PendingFor(event, source);
   const bool was_indexed = pending.has_error_lines && !pending.uri.empty();
   pending.has_error_lines = true;

@@ -149,12 +149,11 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
   }
   if (!held_fragment_.empty()) {
     // A Go-log message goes on until a line starts a record; a JSON object inside it (a
-    // relayed error body on a line of its own) is part of the message.
-    const size_t embedded = held_is_golog_ ? FindEmbeddedRecord(payload) : std::string_view::npos;
+    // relayed error body) is part of the message unless it is a log record itself.
     const bool continues =
-        held_is_golog_ ? DetectRecordStart(payload) == RecordFormat::kUnknown &&
-                             (embedded == std::string_view::npos || payload[embedded] == '{')
-                       : ContinuesFragment(payload) || held_fragment_.back() == ':';
+        held_is_golog_
+            ? DetectRecordStart(payload) == RecordFormat::kUnknown && !StartsEmbeddedRecord(payload)
+            : ContinuesFragment(payload) || held_fragment_.back() == ':';
     if (continues && held_fragment_.size() + payload.size() + 1 <= options_.max_record_bytes) {
       ++stats_.continuation_lines;
       held_fragment_.push_back('\n');
@@ -170,13 +169,13 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
     return;
   }
   if (!held_.empty()) {
-    ContinueHeld(payload);
-    return;
-  }
-  if (after_text_record_ && !previous_record_interesting_) {
-    // Part of a multi-line record nobody needs (e.g. a debug trace); it was counted already.
-    ++stats_.continuation_lines;
-    return;
+    // A record behind a prefix starts a new record: the held one was cut where it was pasted
+    // (its quote never closes). A JSON object does not: an error's text may quote one.
+    if (!StartsEmbeddedRecord(payload)) {
+      ContinueHeld(payload);
+      return;
+    }
+    EmitHeld();
   }
   // A record behind a prefix no envelope explains (docker logs -t, kubectl --prefix, grep, a
   // log viewer's columns): read from where it starts. One level only: the prefix is gone then.
@@ -186,6 +185,11 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
       StartRecord(record, DetectRecordStart(record), envelope_time_ns);
       return;
     }
+  }
+  if (after_text_record_ && !previous_record_interesting_) {
+    // Part of a multi-line record nobody needs (e.g. a debug trace); it was counted already.
+    ++stats_.continuation_lines;
+    return;
   }
   // No record, but error evidence (a pasted fragment, a GC's error chain): one error, held for
   // its continuation lines ("caused by: ...", an indented "status code: 403, ...").
@@ -358,6 +362,21 @@ void RegistryReader::Emit(RegistryEvent& event, RecordFormat format, int64_t env
 void RegistryReader::Flush() {
   if (!held_.empty()) EmitHeld();
   if (!held_fragment_.empty()) EmitHeldFragment();
+}
+
+// Whether a line that does not start a record holds one behind a prefix. An embedded JSON object
+// counts only when it is a log record or a shipper's envelope of one: an error's text may quote
+// a registry error body ({"errors":[...]}) on the next line.
+bool RegistryReader::StartsEmbeddedRecord(std::string_view line) {
+  const size_t at = FindEmbeddedRecord(line);
+  if (at == std::string_view::npos) return false;
+  if (line[at] != '{') return true;
+  const std::string_view json = line.substr(at);
+  for (std::string_view key :
+       {"\"level\":", "\"msg\":", "\"log\":", "\"message\":", "\"MESSAGE\":"}) {
+    if (json.find(key) != std::string_view::npos) return true;
+  }
+  return false;
 }
 
 // What a Go error chain or an AWS error puts on the lines after the first one.

@@ -97,6 +97,7 @@ class RegistryReader {
   void StartRecord(std::string_view payload, RecordFormat format, int64_t envelope_time_ns);
   bool UnwrapShipperJson(std::string_view payload, int64_t envelope_time_ns, int depth);
   static bool ContinuesFragment(std::string_view line);
+  static bool StartsEmbeddedRecord(std::string_view line);
   void EmitHeldFragment();
   void ContinueHeld(std::string_view payload);
   void EmitHeld();

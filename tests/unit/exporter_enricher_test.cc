@@ -632,6 +632,37 @@ TEST(EnricherTest, AttachesCausesRepositoriesStoreLatencyExamplesAndLinks) {
   EXPECT_EQ(out->Find("commonAnnotations")->GetString("rca_causes"), a.GetString("rca_causes"));
 }
 
+// The unclassified alert fires for errors no rule names: their masked templates (from
+// /api/v1/causes) go with it, so the receiver sees what the new failure looks like.
+TEST(EnricherTest, UnclassifiedAlertCarriesTheTemplates) {
+  Fixture f;
+  f.causes =
+      R"({"since_seconds":900,"until":"2026-11-29T12:50:43Z","truncated":false,"causes":[)"
+      R"({"cause":"unclassified","severity":"warning","count":7,"repositories":[)"
+      R"({"repository":"lab/app","count":7}],"example":{"time":"x","request_id":"r9","upload_uuid":""},)"
+      R"("templates_total":2,"templates":[{"field":"err.detail","template":"s3aws: XMinioFoo: <n> <path>",)"
+      R"("count":5,"example":"s3aws: XMinioFoo: 12 /a/b"},{"field":"err.detail","template":"boom <host>",)"
+      R"("count":2,"example":"boom x.example"}]}]})";
+  prometheus::Registry registry;
+  Enricher enricher(f.Config(), f.Sources(), registry, f.Options());
+  for (const std::string cause : {"unclassified", "upload_not_yet_visible"}) {
+    const std::string body = Payload("{}:{alertname=\\\"U\\\"}", "fp-" + cause, cause);
+    auto payload = ParseJson(body);
+    ASSERT_TRUE(payload.ok());
+    const Enricher::Outcome outcome = enricher.Process(payload.value(), body);
+    ASSERT_TRUE(outcome.enriched) << outcome.error;
+    auto out = ParseJson(outcome.body);
+    ASSERT_TRUE(out.ok());
+    const JsonValue& a = *out->Find("alerts")->AsArray()[0].Find("annotations");
+    if (cause == "unclassified") {
+      EXPECT_EQ(a.GetString("rca_unclassified_templates"),
+                "5x s3aws: XMinioFoo: <n> <path>; 2x boom <host>");
+    } else {
+      EXPECT_EQ(a.Find("rca_unclassified_templates"), nullptr);  // only for that alert
+    }
+  }
+}
+
 TEST(EnricherTest, DecidedUploadsWithBothSidesAreBetterExamples) {
   Fixture f;
   f.open_uuid = kUuid2;  // the newest, but its store lines have not been read yet
