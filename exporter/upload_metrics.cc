@@ -21,7 +21,6 @@ enum SmallFamily : uint32_t { kConfirmations = 1, kEvictions, kLateEvents };
 
 std::string CodeLabel(int status) { return status > 0 ? std::to_string(status) : "unknown"; }
 
-
 constexpr uint32_t kEmptyBucket = 0;
 constexpr uint32_t kOtherBucket = 1;
 constexpr uint32_t kInvalidBucket = 2;
@@ -44,7 +43,6 @@ bool IsIpv4(std::string_view name) {
 }
 
 }  // namespace
-
 
 bool UploadMetrics::IsValidBucketName(std::string_view name) {
   if (name.size() < 3 || name.size() > kMaxBucketName) return false;
