@@ -138,8 +138,14 @@ check "24 posts of 7.5 MB: some queued ($ACCEPTED), the rest refused with 503 ($
   test "$ACCEPTED" -ge 1 -a "$REFUSED" -ge 1 -a $((ACCEPTED + REFUSED)) -eq 24
 check "... queue bytes at most queue_max_bytes (32 MiB)" bash -c \
   "test \$(curl -fsS --max-time 10 '$URL/metrics' | awk '/^registry_rca_enricher_queue_bytes /{print int(\$2)}') -le $((32 << 20))"
-check "... RSS stays bounded: $RSS_BEFORE MB -> peak $PEAK MB (1.28 GB for 32 before)" \
-  test "$PEAK" -lt $((RSS_BEFORE + 400))
+# A sanitizer build's RSS is its shadow memory and quarantine: the bound is checked in the
+# release build (make test); the queued/refused decisions above are checked in every build.
+if ldd "$RRCA_BIN" | grep -qE 'lib(a|t)san'; then
+  echo "note - RSS bound not measured under a sanitizer ($RSS_BEFORE MB -> peak $PEAK MB)"
+else
+  check "... RSS stays bounded: $RSS_BEFORE MB -> peak $PEAK MB (1.28 GB for 32 before)" \
+    test "$PEAK" -lt $((RSS_BEFORE + 400))
+fi
 check "... a scrape still answers" test "$(code "$URL/metrics")" = 200
 
 finish

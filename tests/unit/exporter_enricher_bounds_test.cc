@@ -16,6 +16,15 @@
 namespace rrca::exporter {
 namespace {
 
+// Under ASan (shadow memory, a quarantine of freed blocks) and TSan the process' RSS and its
+// speed say nothing about the code's bounds: those figures are asserted in the release build
+// (`make test`); the counters and the accepted/refused decisions are asserted everywhere.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 using Steady = std::chrono::steady_clock;
 constexpr int64_t kNow = 1'795'956'600'000'000'000;  // 2026-11-29T12:50:00Z
 
@@ -99,7 +108,9 @@ TEST(EnricherBounds, DedupeCacheIsBoundedPerGroupGroupsAndBytes) {
                 Value(registry, "registry_rca_enricher_dedupe_cache_evictions_total", "bytes"),
             kAlerts + 1 - limits.max_per_group);
   // Unbounded, 2000 x 20 KB fingerprints held three times over is 120 MB.
-  EXPECT_LT(grown, 48u << 20) << "RSS grew by " << (grown >> 20) << " MiB";
+  if (!kSanitized) {
+    EXPECT_LT(grown, 48u << 20) << "RSS grew by " << (grown >> 20) << " MiB";
+  }
   // The newest alert is still cached: the bound evicts the oldest.
   EXPECT_TRUE(
       ProcessBody(enricher, Payload("g", padding + std::to_string(kAlerts - 1))).deduplicated);
@@ -139,7 +150,9 @@ TEST(EnricherBounds, QueueIsBoundedInBytesNotJustNotifications) {
   EXPECT_EQ(refused, 32 - accepted);
   EXPECT_LE(Value(registry, "registry_rca_enricher_queue_bytes"), config.queue_max_bytes);
   EXPECT_EQ(Value(registry, "registry_rca_enricher_notifications_dropped_total"), refused);
-  EXPECT_LT(grown, 2 * config.queue_max_bytes) << "RSS grew by " << (grown >> 20) << " MiB";
+  if (!kSanitized) {
+    EXPECT_LT(grown, 2 * config.queue_max_bytes) << "RSS grew by " << (grown >> 20) << " MiB";
+  }
 }
 
 // The same flood, drained: every queued body is delivered (parsed again by the worker).
@@ -192,7 +205,9 @@ TEST(EnricherBounds, ManyAnnotationsCostLinearTime) {
   auto out = ParseJson(outcome.body, {.max_bytes = 64 << 20, .max_values = 1 << 20});
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->Find("commonAnnotations")->AsObject().size(), 80'000u);
-  EXPECT_LT(capped, 2.0) << "control " << control << " s";
+  if (!kSanitized) {
+    EXPECT_LT(capped, 2.0) << "control " << control << " s";
+  }
 
   EnricherOptions uncapped_options = Options(&now);
   uncapped_options.max_annotations_per_alert = 1'000'000;
@@ -203,7 +218,9 @@ TEST(EnricherBounds, ManyAnnotationsCostLinearTime) {
   out = ParseJson(outcome.body, {.max_bytes = 64 << 20, .max_values = 1 << 20});
   ASSERT_TRUE(out.ok());
   EXPECT_NE(out->Find("commonAnnotations")->GetString("rca_summary"), "");
-  EXPECT_LT(uncapped_seconds, 2.0) << "control " << control << " s";
+  if (!kSanitized) {
+    EXPECT_LT(uncapped_seconds, 2.0) << "control " << control << " s";
+  }
 }
 
 }  // namespace
