@@ -133,7 +133,7 @@ void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_n
   }
   // A blog or chat rendering turned the quotes typographic (time=”...”): read ASCII quotes.
   std::string ascii;
-  if (std::memchr(payload.data(), '\xe2', payload.size()) != nullptr &&
+  if (payload.find('\xe2') != std::string_view::npos &&
       (payload.find("=\xe2\x80\x9d") != std::string_view::npos ||
        payload.find("=\xe2\x80\x9c") != std::string_view::npos)) {
     for (size_t i = 0; i < payload.size(); ++i) {
