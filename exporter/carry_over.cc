@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace rrca::exporter {
@@ -21,7 +22,31 @@ CarryOver TakeCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStre
 }
 
 std::string EncodeCarryOver(const CarryOver& carry_over) {
-  json held = json::array();
+  // Estimated before anything is written: a joiner filled by a flood (100,000 waiting lines and
+  // as many remembered summaries) would cost tens of MB a scrape to carry. Above the bound the
+  // state is not carried (logged at most once a minute): a crash then loses what waited.
+  const RequestJoiner::Waiting& waiting = carry_over.pipeline.joiner;
+  size_t estimate = waiting.requests.size() * 600 + waiting.recent_summaries.size() * 60 +
+                    waiting.reported_errors.size() * 70;
+  for (const auto* access : waiting.access) estimate += RequestJoiner::EncodedSize(*access);
+  if (estimate > kMaxCarryOverBytes) {
+    static int64_t last_warned_s = 0;
+    const int64_t now_s = static_cast<int64_t>(std::time(nullptr));
+    if (now_s - last_warned_s >= 60) {
+      last_warned_s = now_s;
+      spdlog::warn(
+          "about {} bytes of responses waiting for their partners are more than the {} the "
+          "positions file carries: a crash before they are counted loses them",
+          estimate, kMaxCarryOverBytes);
+    }
+    return {};
+  }
+  // Written as text, not through a DOM (see RequestJoiner::AppendWaitingJson).
+  std::string text = "{\"version\":1,\"pipeline\":{\"latest_time\":" +
+                     std::to_string(carry_over.pipeline.latest_time_ns) + ",\"joiner\":";
+  RequestJoiner::AppendWaitingJson(carry_over.pipeline.joiner, &text);
+  text += "},\"held\":";
+  json held = json::array();  // a few records at most: one per open file
   for (const CarryOver::HeldRecord& record : carry_over.held) {
     held.push_back({{"source", record.source},
                     {"dev", record.file.dev},
@@ -34,10 +59,8 @@ std::string EncodeCarryOver(const CarryOver& carry_over) {
                     {"error_fragment", record.held.error_fragment},
                     {"error_fragment_is_golog", record.held.error_fragment_is_golog}});
   }
-  const json state = {{"version", 1},
-                      {"pipeline", Pipeline::WaitingJson(carry_over.pipeline)},
-                      {"held", std::move(held)}};
-  std::string text = state.dump(-1, ' ', false, json::error_handler_t::replace);
+  text += held.dump(-1, ' ', false, json::error_handler_t::replace);
+  text += "}";
   if (text.size() > kMaxCarryOverBytes) {
     spdlog::warn(
         "{} bytes of responses waiting for their partners are more than the {} the positions "

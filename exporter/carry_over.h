@@ -33,10 +33,10 @@ struct CarriedHeld {
   tailers::RegistryReader::Held held;
 };
 
-inline constexpr size_t kMaxCarryOverBytes = 32u << 20;
+inline constexpr size_t kMaxCarryOverBytes = 8u << 20;
 
-// A copy of what waits, taken with the processing lock held (copies only: a scrape holds the
-// lock for it), encoded after the lock is released.
+// What waits, as views into the pipeline (see RequestJoiner::Waiting): taken and encoded with
+// the processing lock held. The held records are copied (one per open file at most).
 struct CarryOver {
   Pipeline::Waiting pipeline;
   struct HeldRecord {

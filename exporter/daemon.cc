@@ -1,5 +1,6 @@
 #include "exporter/daemon.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -386,21 +387,26 @@ class Daemon {
   HttpResponse Scrape() {
     Metrics::Snapshot metrics;
     tailers::PositionsFile::Snapshot snapshot;
-    exporter::CarryOver carry_over;
     scrapes_waiting_.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex_);
       scrapes_waiting_.fetch_sub(1, std::memory_order_relaxed);
       metrics_.TakeSnapshot(&metrics);
       snapshot = positions_.TakeSnapshot();
-      carry_over = TakeCarryOver();
+      // Encoded under the lock: what waits is read in place, not copied (see Waiting).
+      snapshot.pipeline_state = EncodeCarryOver(TakeCarryOver());
     }
     // Render first, so that once the positions are on disk only sending the body remains:
     // the window in which a crash loses lines Prometheus did not get is as small as it can be.
     std::string body = Metrics::Render(metrics);
-    snapshot.pipeline_state = EncodeCarryOver(carry_over);
     if (Status saved = positions_.Save(snapshot); !saved.ok()) {
       spdlog::warn("saving positions: {}", saved.message());
+    }
+    // The copy and the text of what waits can be tens of MB with a full joiner; glibc keeps
+    // freed memory in each worker thread's arena, so without this every worker held a copy.
+    if (snapshot.pipeline_state.size() > (1u << 20)) {
+      snapshot = {};
+      malloc_trim(0);
     }
     return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
   }

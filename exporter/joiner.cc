@@ -278,7 +278,7 @@ static int64_t MatchDistance(int64_t access_start_ns, int64_t arrival_ns) {
 bool RequestJoiner::ConsumeRecentSummary(uint64_t key, int64_t start_ns) {
   auto summaries = recent_summaries_.find(key);
   if (summaries == recent_summaries_.end()) return false;
-  std::deque<int64_t>& arrivals = summaries->second;
+  KeyFifo<int64_t>& arrivals = summaries->second;
   auto best = arrivals.end();
   int64_t best_distance = kAccessMatchTolerance + 1;
   for (auto it = arrivals.begin(); it != arrivals.end(); ++it) {
@@ -300,7 +300,7 @@ bool RequestJoiner::ConsumeRecentSummary(uint64_t key, int64_t start_ns) {
 bool RequestJoiner::ConsumePendingAccess(uint64_t key, int64_t arrival_ns) {
   auto lines = pending_access_index_.find(key);
   if (lines == pending_access_index_.end()) return false;
-  std::deque<PendingAccess*>& same_key = lines->second;
+  KeyFifo<PendingAccess*>& same_key = lines->second;
   // Matched lines at the front are never a partner again: dropped here, so that a long run of
   // identical requests is not scanned again for every summary.
   while (!same_key.empty() && same_key.front()->matched) same_key.pop_front();

@@ -16,6 +16,40 @@
 
 namespace rrca::exporter {
 
+// A first-in first-out run of one key's entries: a vector and the index of its front. One
+// std::deque per key cost a 512-byte block for every distinct request (a million distinct URIs
+// took hundreds of MB); this costs a vector, and popping the front stays O(1) amortized.
+template <typename T>
+class KeyFifo {
+ public:
+  using iterator = typename std::vector<T>::iterator;
+  bool empty() const { return head_ == items_.size(); }
+  T& front() { return items_[head_]; }
+  void push_back(T value) { items_.push_back(std::move(value)); }
+  void pop_front() {
+    if (++head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    } else if (head_ > 32 && head_ * 2 > items_.size()) {
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  iterator begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  iterator end() { return items_.end(); }
+  void erase(iterator it) {
+    items_.erase(it);
+    if (empty()) {
+      items_.clear();
+      head_ = 0;
+    }
+  }
+
+ private:
+  std::vector<T> items_;
+  size_t head_ = 0;
+};
+
 // Receives each joined request exactly once; the request's views die when the call returns.
 class JoinedRequestSink {
  public:
@@ -76,6 +110,7 @@ class RequestJoiner {
   struct Waiting;
   Waiting TakeWaiting() const;
   static nlohmann::json WaitingJson(const Waiting& waiting);
+  static void AppendWaitingJson(const Waiting& waiting, std::string* out);
   nlohmann::json SaveState() const;
   Status RestoreState(const nlohmann::json& state);
 
@@ -124,17 +159,24 @@ class RequestJoiner {
   };
 
  public:
+  // Views into the joiner: valid while it is not changed (the processing lock held), so a
+  // scrape encodes them before it releases the lock. Pointers, not copies: a full joiner holds
+  // 100,000 lines, and a copy per scrape cost more memory than the joiner itself.
+  // About how many bytes AppendWaitingJson writes for one waiting access line.
+  static size_t EncodedSize(const PendingAccess& access) {
+    return 50 + access.source.size() + access.method.size() + access.uri.size();
+  }
   struct Waiting {
     struct Request {
-      std::string id;
-      Pending pending;
+      const std::string* id;
+      const Pending* pending;
       int64_t queued_wall_ns = 0;
     };
     int64_t now_ns = 0;
     std::vector<Request> requests;
-    std::vector<PendingAccess> access;  // not yet matched
-    std::vector<RecentSummary> recent_summaries;
-    std::vector<Reported> reported_errors;
+    std::vector<const PendingAccess*> access;  // not yet matched
+    std::vector<const RecentSummary*> recent_summaries;
+    std::vector<const Reported*> reported_errors;
   };
 
  private:
@@ -175,7 +217,7 @@ class RequestJoiner {
   // key -> the waiting access lines of that key in arrival order (a subsequence of
   // pending_access_, whose elements keep their address while others come and go). FIFO per key,
   // so popping the oldest line is O(1) however many identical requests wait (GET /v2/ floods).
-  std::unordered_map<uint64_t, std::deque<PendingAccess*>> pending_access_index_;
+  std::unordered_map<uint64_t, KeyFifo<PendingAccess*>> pending_access_index_;
   // The waiting lines whose stream holds summaries, oldest first: a subsequence of
   // pending_access_, so its front is always the first of them still in pending_access_.
   std::deque<PendingAccess*> same_stream_access_;
@@ -183,7 +225,7 @@ class RequestJoiner {
   std::vector<uint64_t> stream_events_;
   std::vector<bool> stream_has_summaries_;
   // key -> arrivals of the summaries counted recently, in reading order (see the FIFO above).
-  std::unordered_map<uint64_t, std::deque<int64_t>> recent_summaries_;
+  std::unordered_map<uint64_t, KeyFifo<int64_t>> recent_summaries_;
   std::deque<RecentSummary> recent_order_;
   // Error summaries already reported: the registry writes one line per error code.
   std::unordered_set<std::string> reported_errors_;

@@ -4,6 +4,7 @@
 // (a summary already counted whose access line comes after the restart).
 #include <nlohmann/json.hpp>
 
+#include "common/json_escape.h"
 #include "exporter/joiner.h"
 
 namespace rrca::exporter {
@@ -20,56 +21,116 @@ RequestJoiner::Waiting RequestJoiner::TakeWaiting() const {
   for (const PendingOrder& order : pending_order_) {
     auto it = pending_.find(order.id);
     if (it == pending_.end() || it->second.first_time_ns != order.first_time_ns) continue;
-    waiting.requests.push_back({it->first, it->second, order.queued_wall_ns});
+    waiting.requests.push_back({&it->first, &it->second, order.queued_wall_ns});
   }
   for (const PendingAccess& access : pending_access_) {
-    if (!access.matched) waiting.access.push_back(access);  // matched: kept only for the order
+    if (!access.matched) waiting.access.push_back(&access);  // matched: kept only for order
   }
-  waiting.recent_summaries.assign(recent_order_.begin(), recent_order_.end());
-  waiting.reported_errors.assign(reported_order_.begin(), reported_order_.end());
+  for (const RecentSummary& summary : recent_order_) waiting.recent_summaries.push_back(&summary);
+  for (const Reported& reported : reported_order_) waiting.reported_errors.push_back(&reported);
   return waiting;
 }
 
+namespace {
+
+// The text is written directly, not through a JSON DOM: 100,000 waiting lines as a DOM took
+// hundreds of MB per scrape (glibc keeps each worker thread's arena), as text about 10 MB.
+void Str(std::string_view text, std::string* out) {
+  out->push_back('"');
+  AppendJsonEscaped(text, out);
+  out->push_back('"');
+}
+void Num(int64_t value, std::string* out) { out->append(std::to_string(value)); }
+
+}  // namespace
+
 // Access lines, the bulk of it, as arrays: [time, queued_wall, source, method, uri, status].
+void RequestJoiner::AppendWaitingJson(const Waiting& waiting, std::string* out) {
+  out->reserve(out->size() + 64 + waiting.access.size() * 96 + waiting.requests.size() * 512 +
+               waiting.recent_summaries.size() * 64 + waiting.reported_errors.size() * 80);
+  *out += "{\"now\":";
+  Num(waiting.now_ns, out);
+  *out += ",\"pending\":[";
+  for (size_t i = 0; i < waiting.requests.size(); ++i) {
+    const Waiting::Request& request = waiting.requests[i];
+    const Pending& p = *request.pending;
+    if (i > 0) out->push_back(',');
+    *out += "{\"id\":";
+    Str(*request.id, out);
+    *out += ",\"source\":";
+    Str(p.source, out);
+    *out += ",\"first\":";
+    Num(p.first_time_ns, out);
+    *out += ",\"last\":";
+    Num(p.last_time_ns, out);
+    *out += ",\"queued_wall\":";
+    Num(request.queued_wall_ns, out);
+    *out += ",\"level\":";
+    Num(static_cast<int>(p.level), out);
+    *out += p.has_error_lines ? ",\"error_lines\":true" : ",\"error_lines\":false";
+    *out += ",\"writer_ns\":";
+    Num(p.writer_duration_ns, out);
+    const std::pair<const char*, const std::string*> strings[] = {
+        {"method", &p.method},      {"uri", &p.uri},           {"repository", &p.repository},
+        {"upload", &p.upload_uuid}, {"last_msg", &p.last_msg}, {"messages", &p.messages},
+        {"detail", &p.detail},      {"err_code", &p.err_code}, {"err_message", &p.err_message}};
+    for (const auto& [key, value] : strings) {
+      *out += ",\"";
+      *out += key;
+      *out += "\":";
+      Str(*value, out);
+    }
+    out->push_back('}');
+  }
+  *out += "],\"access\":[";
+  for (size_t i = 0; i < waiting.access.size(); ++i) {
+    const PendingAccess& a = *waiting.access[i];
+    if (i > 0) out->push_back(',');
+    out->push_back('[');
+    Num(a.time_ns, out);
+    out->push_back(',');
+    Num(a.queued_wall_ns, out);
+    out->push_back(',');
+    Str(a.source, out);
+    out->push_back(',');
+    Str(a.method, out);
+    out->push_back(',');
+    Str(a.uri, out);
+    out->push_back(',');
+    Num(a.status, out);
+    out->push_back(']');
+  }
+  *out += "],\"recent_summaries\":[";
+  for (size_t i = 0; i < waiting.recent_summaries.size(); ++i) {
+    const RecentSummary& r = *waiting.recent_summaries[i];
+    if (i > 0) out->push_back(',');
+    out->push_back('[');
+    out->append(std::to_string(r.key));
+    out->push_back(',');
+    Num(r.arrival_ns, out);
+    out->push_back(',');
+    Num(r.queued_wall_ns, out);
+    out->push_back(']');
+  }
+  *out += "],\"reported_errors\":[";
+  for (size_t i = 0; i < waiting.reported_errors.size(); ++i) {
+    const Reported& r = *waiting.reported_errors[i];
+    if (i > 0) out->push_back(',');
+    out->push_back('[');
+    Num(r.time_ns, out);
+    out->push_back(',');
+    Str(r.id, out);
+    out->push_back(',');
+    Num(r.queued_wall_ns, out);
+    out->push_back(']');
+  }
+  *out += "]}";
+}
+
 json RequestJoiner::WaitingJson(const Waiting& waiting) {
-  json pending = json::array();
-  for (const Waiting::Request& request : waiting.requests) {
-    const Pending& p = request.pending;
-    pending.push_back({{"id", request.id},
-                       {"source", p.source},
-                       {"first", p.first_time_ns},
-                       {"last", p.last_time_ns},
-                       {"queued_wall", request.queued_wall_ns},
-                       {"level", static_cast<int>(p.level)},
-                       {"error_lines", p.has_error_lines},
-                       {"writer_ns", p.writer_duration_ns},
-                       {"method", p.method},
-                       {"uri", p.uri},
-                       {"repository", p.repository},
-                       {"upload", p.upload_uuid},
-                       {"last_msg", p.last_msg},
-                       {"messages", p.messages},
-                       {"detail", p.detail},
-                       {"err_code", p.err_code},
-                       {"err_message", p.err_message}});
-  }
-  json access = json::array();
-  for (const PendingAccess& a : waiting.access) {
-    access.push_back({a.time_ns, a.queued_wall_ns, a.source, a.method, a.uri, a.status});
-  }
-  json recent = json::array();
-  for (const RecentSummary& r : waiting.recent_summaries) {
-    recent.push_back({r.key, r.arrival_ns, r.queued_wall_ns});
-  }
-  json reported = json::array();
-  for (const Reported& r : waiting.reported_errors) {
-    reported.push_back({r.time_ns, r.id, r.queued_wall_ns});
-  }
-  return {{"now", waiting.now_ns},
-          {"pending", std::move(pending)},
-          {"access", std::move(access)},
-          {"recent_summaries", std::move(recent)},
-          {"reported_errors", std::move(reported)}};
+  std::string text;
+  AppendWaitingJson(waiting, &text);
+  return json::parse(text);
 }
 
 json RequestJoiner::SaveState() const { return WaitingJson(TakeWaiting()); }
