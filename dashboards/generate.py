@@ -12,20 +12,58 @@ The JSON files are checked in; `--check` compares them with what this script gen
 metrics registry-rca exports and the recording rules of alerts/recording_rules.yml; panels on
 recording rules use their fixed 5 m window, panels on raw counters use $__rate_interval.
 
-Python 3 standard library only.
+Every cause id the dashboards name, in a query's `cause` matcher or in panel text through
+`cause()`, must be in the catalogue, rules/default_rules.yaml (read by rules/causes.py): the
+script exits 2 and writes nothing otherwise.
+
+Python 3 and python3-yaml (the catalogue).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import inspect
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "rules"))
+import causes as catalogue  # noqa: E402  rules/causes.py
+
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SERVER_ERRORS = '5..|unknown'  # alerts/config.toml common.server_error_code_regex
+
+
+# --------------------------------------------------------------------------------------------
+# Cause ids. Panel text names a cause through cause(), which records where; queries are scanned
+# for `cause` matchers. main() checks both against the catalogue.
+# --------------------------------------------------------------------------------------------
+NAMED_CAUSES: dict[str, str] = {}  # cause id -> "dashboards/generate.py:line"
+CAUSE_MATCHER = re.compile(r'\bcause\s*(=~|!~|!=|=)\s*"([^"]*)"')
+
+
+def cause(cause_id: str) -> str:
+    """A cause id for panel text, recorded for main()'s check against the catalogue."""
+    line = inspect.currentframe().f_back.f_lineno
+    NAMED_CAUSES.setdefault(cause_id, f"{catalogue.show(__file__)}:{line}")
+    return cause_id
+
+
+def query_causes(boards: dict[str, dict]) -> dict[str, str]:
+    """Cause ids in the `cause` matchers of every panel's queries -> where they are."""
+    named = {}
+    for name, board in boards.items():
+        for panel in board["panels"]:
+            for t in panel.get("targets", []):
+                for op, value in CAUSE_MATCHER.findall(t["expr"]):
+                    for cause_id in value.split("|") if op in ("=~", "!~") else [value]:
+                        if re.fullmatch(r"[a-z][a-z0-9_]*", cause_id):  # not $cause or .*
+                            named.setdefault(cause_id, f"dashboards/{name}: panel "
+                                                       f"{panel['title']!r}")
+    return named
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +284,7 @@ def overview() -> dict:
     L.add(stat("Race margin (worst bucket)", "Client POST→PATCH gap p5 minus the unsafe window "
                "p99, for the worst store bucket. Positive: the fastest clients still resume "
                "their uploads after the store made them visible. Near or below 0: PATCHes fail "
-               "with 500 (upload_not_yet_visible).",
+               f"with 500 ({cause('upload_not_yet_visible')}).",
                f"min(bucket:registry_rca_upload_race_margin_seconds:rate5m{{{c}, "
                f"bucket=~\"$bucket\"}})",
                "s", threshold_steps("red", 0, "yellow", 0.1, "green")), 5, 4)
@@ -280,9 +318,10 @@ def overview() -> dict:
                 f" > 0)", "reqps", ["cause", "repository"],
                 {"repository": REPO_LINK}), 12, 9)
     L.add(timeseries("4xx by cause", "Client errors per second by cause. Mostly harmless "
-                     "(blob_unknown on HEAD, manifest_unknown, unauthorized); upload_invalid "
-                     "and upload_unknown point at replicas without a shared http.secret or "
-                     "purged uploads.",
+                     f"({cause('blob_unknown')} on HEAD, {cause('manifest_unknown')}, "
+                     f"{cause('unauthorized')}); {cause('upload_invalid')} and "
+                     f"{cause('upload_unknown')} point at replicas without a shared "
+                     "http.secret or purged uploads.",
                      [target(f"sum by (cause) (cause_code:registry_rca_errors:rate5m{{{cc}, "
                              f"code=~\"4..\"}}) > 0", "{{cause}}")], "reqps", stack=True), 12, 9)
 
@@ -333,12 +372,16 @@ def overview() -> dict:
                                                  "value": "right"}]}]), 8, 8)
     L.add(timeseries("Upload outcomes", "Uploads per second by outcome: completed, raced_ok "
                      "(PATCH inside the unsafe window but it worked), raced_failed (the "
-                     "incident), failed_other, abandoned.",
+                     "incident), raced_recovered (a PATCH failed while the upload was "
+                     "invisible; the client retried on the same upload and it completed), "
+                     "failed_other, abandoned.",
                      [target(f"sum by (outcome) (outcome:registry_rca_uploads:rate5m{{{c}}})",
                              "{{outcome}}")], "reqps", stack=True), 8, 8)
     L.add(table("Slowest repositories: create-to-visible max (5 m)", "Per repository, the "
                 "longest create-to-visible latency in the exporter's 5 m window, the maximum "
-                "over all instances.",
+                "over all instances: when the upload was seen visible (the store's "
+                "acknowledgement when nothing contradicts it), or for an upload never seen "
+                "visible, a lower bound.",
                 f"topk(10, repository:registry_rca_upload_create_to_visible_max_seconds:max"
                 f"{{{c}, repository=~\"$repository\"}})", "s", ["repository"],
                 {"repository": REPO_LINK}), 8, 8)
@@ -360,7 +403,8 @@ def overview() -> dict:
                              "{{operation}}")], "s"), 12, 8)
     L.add(timeseries("Upload age at failure p50 by cause", "How old uploads were (since the "
                      "`_state` StartedAt) when they failed, by cause: young uploads point at "
-                     "upload_not_yet_visible, old ones at upload_listing_missing or purges.",
+                     f"{cause('upload_not_yet_visible')}, old ones at "
+                     f"{cause('upload_listing_missing')} or purges.",
                      [target(f"histogram_quantile(0.5, sum by (cause, le) (rate("
                              f"registry_rca_upload_age_at_failure_seconds_bucket{{{cc}}}"
                              f"[$__rate_interval])))", "{{cause}}")], "s"), 24, 8)
@@ -414,7 +458,7 @@ def repository() -> dict:
                 ["repository", "cause", "operation", "code"]), 12, 9)
     L.row("Uploads", "Blob uploads of the selected repositories, joined with the store's log.")
     L.add(timeseries("Upload outcomes", "Uploads per second by outcome (completed, raced_ok, "
-                     "raced_failed, failed_other, abandoned).",
+                     "raced_failed, raced_recovered, failed_other, abandoned).",
                      [target(f"sum by (outcome) (rate(registry_rca_uploads_total{{{r}}}"
                              f"[$__rate_interval]))", "{{outcome}}")], "reqps", stack=True),
           12, 8)
@@ -517,13 +561,10 @@ def exporter() -> dict:
 
 
 # --------------------------------------------------------------------------------------------
-def render() -> dict[str, str]:
-    out = {}
-    for name, fn in (("registry-rca-overview.json", overview),
-                     ("registry-rca-repository.json", repository),
-                     ("registry-rca-exporter.json", exporter)):
-        out[name] = json.dumps(fn(), indent=2, ensure_ascii=False) + "\n"
-    return out
+def dashboards() -> dict[str, dict]:
+    return {"registry-rca-overview.json": overview(),
+            "registry-rca-repository.json": repository(),
+            "registry-rca-exporter.json": exporter()}
 
 
 def main() -> int:
@@ -531,9 +572,26 @@ def main() -> int:
     ap.add_argument("--out-dir", default=HERE)
     ap.add_argument("--check", action="store_true",
                     help="compare with the files in --out-dir instead of writing them")
+    ap.add_argument("--rules", action="append", metavar="FILE",
+                    help="rules files whose causes the dashboards may name (default: the "
+                         "catalogue, rules/default_rules.yaml)")
     args = ap.parse_args()
+    boards = dashboards()
+    try:
+        rules = args.rules or [catalogue.CATALOGUE]
+        known = catalogue.load(rules)
+    except catalogue.CatalogueError as e:
+        print(f"generate.py: {e}", file=sys.stderr)
+        return 2
+    problems = catalogue.unknown({**NAMED_CAUSES, **query_causes(boards)}, known,
+                                 " + ".join(catalogue.show(path) for path in rules))
+    for problem in problems:
+        print(f"generate.py: {problem}", file=sys.stderr)
+    if problems:
+        return 2
     stale = 0
-    for name, text in render().items():
+    for name, board in boards.items():
+        text = json.dumps(board, indent=2, ensure_ascii=False) + "\n"
         path = os.path.join(args.out_dir, name)
         if args.check:
             try:
