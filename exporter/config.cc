@@ -15,6 +15,26 @@
 namespace rrca::exporter {
 namespace {
 
+// Empty when `path` is a readable file with at least one PEM certificate; else why not. Whether
+// the certificates are any good is OpenSSL's to say when the first https delivery verifies.
+std::string CheckPemCertificates(const std::string& path) {
+  std::error_code error;
+  // Not a FIFO or a device: reading one could block `check` (and the config fuzzer) forever.
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return path + (std::filesystem::exists(path, error) ? ": not a regular file"
+                                                        : ": cannot read the file");
+  }
+  std::ifstream in(path);
+  if (!in) return path + ": cannot read the file";
+  std::string text(static_cast<size_t>(1) << 20, '\0');  // CA bundles are ~200 KiB
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return path + ": holds no PEM certificate (-----BEGIN CERTIFICATE-----)";
+  }
+  return "";
+}
+
 // registry-rca's configuration; the field helpers (and the error list) are YamlFields'.
 class ConfigParser : public YamlFields {
  public:
@@ -182,7 +202,9 @@ class ConfigParser : public YamlFields {
     if (const YAML::Node node = root["clock_tolerance"]) {
       config->clock_tolerance_seconds = Seconds(node, "clock_tolerance");
     }
-    if (const YAML::Node node = root["enricher"]) ParseEnricher(node, &config->enricher);
+    if (const YAML::Node node = root["enricher"]) {
+      ParseEnricher(node, std::filesystem::path(config->file).parent_path(), &config->enricher);
+    }
     if (const YAML::Node node = root["web"]) {
       CheckKeys(node, "web", {"listen_address", "telemetry_path"});
       if (node["listen_address"]) {
@@ -194,8 +216,9 @@ class ConfigParser : public YamlFields {
     }
   }
 
-  // enricher: downstream webhooks must be http:// (no TLS client); at least one is needed.
-  void ParseEnricher(const YAML::Node& node, EnricherConfig* enricher) {
+  // enricher: at least one downstream webhook, http:// or https:// (see docs/enricher.md).
+  void ParseEnricher(const YAML::Node& node, const std::filesystem::path& base,
+                     EnricherConfig* enricher) {
     enricher->enabled = true;
     if (node.IsNull()) {
       Error(node, "enricher", "needs at least downstream_urls");
@@ -206,7 +229,7 @@ class ConfigParser : public YamlFields {
       return;
     }
     CheckKeys(node, "enricher",
-              {"downstream_urls", "timeout", "retries", "dedupe_window", "min_window",
+              {"downstream_urls", "ca_file", "timeout", "retries", "dedupe_window", "min_window",
                "dashboard_base_url", "runbook_base_url", "external_url", "queue_size",
                "queue_max_bytes"});
     if (const YAML::Node urls = node["downstream_urls"]) {
@@ -221,6 +244,18 @@ class ConfigParser : public YamlFields {
     }
     if (enricher->downstream_urls.empty()) {
       Error(node, "enricher.downstream_urls", "at least one downstream webhook URL is needed");
+    }
+    if (node["ca_file"]) {
+      enricher->ca_file = String(node["ca_file"], "enricher.ca_file");
+      if (!enricher->ca_file.empty()) {
+        std::filesystem::path file(enricher->ca_file);
+        if (file.is_relative()) file = base / file;
+        enricher->ca_file = file.string();
+        // Checked now, so that a typo is a config error and not a failed delivery at 3 am.
+        if (const std::string problem = CheckPemCertificates(enricher->ca_file); !problem.empty()) {
+          Error(node["ca_file"], "enricher.ca_file", problem);
+        }
+      }
     }
     if (node["timeout"]) enricher->timeout_seconds = Seconds(node["timeout"], "enricher.timeout");
     if (node["retries"]) {

@@ -318,11 +318,13 @@ void Enricher::Deliver(const Notification& notification) {
 }
 
 bool Enricher::Forward(Downstream& downstream, const std::string& body) {
-  const auto timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(config_.timeout_seconds * 1000));
+  PostOptions post;
+  post.timeout = std::chrono::milliseconds(static_cast<int64_t>(config_.timeout_seconds * 1000));
+  post.user_agent = "registry-rca/" RRCA_VERSION;
+  post.ca_file = config_.ca_file;
   auto backoff = options_.first_backoff;
   for (int attempt = 0;; ++attempt) {
-    const PostResult result = PostJson(downstream.url, body, timeout, "registry-rca/" RRCA_VERSION);
+    const PostResult result = PostJson(downstream.url, body, post);
     if (result.ok()) {
       downstream.delivered->Increment();
       return true;

@@ -1,254 +1,252 @@
 #include "exporter/enricher_http.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <curl/curl.h>
 
-#include <cctype>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
+#include <mutex>
 
 namespace rrca::exporter {
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-constexpr size_t kMaxAnswerBytes = 64 << 10;
+// The most hosts whose idle connections one client keeps (curl's default is 5).
+constexpr long kMaxCachedConnections = 16;
 
-std::string Base64(std::string_view in) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
-    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
-  }
-  return out;
+struct CurlUrlFree {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+using CurlUrl = std::unique_ptr<CURLU, CurlUrlFree>;
+
+// One part of a parsed URL as a std::string (curl allocates it); nullopt-like "absent" is
+// reported through `present`.
+CURLUcode GetPart(CURLU* url, CURLUPart part, unsigned flags, std::string* out,
+                  bool* present = nullptr) {
+  char* text = nullptr;
+  const CURLUcode rc = curl_url_get(url, part, &text, flags);
+  if (present != nullptr) *present = rc == CURLUE_OK;
+  if (rc == CURLUE_OK) out->assign(text);
+  curl_free(text);
+  return rc;
 }
 
-std::string PercentDecode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
+// curl_global_init once per process, before the first easy handle. libcurl 7.84+ built
+// "threadsafe" (Debian 12's is) makes this safe from any thread; never cleaned up, because
+// worker threads may still hold handles while the process exits.
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-int RemainingMs(SteadyClock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count();
-  return left > 0 ? static_cast<int>(left) : 0;
-}
-
-// Waits for `events` on fd until the deadline; false on timeout or error.
-bool WaitFd(int fd, short events, SteadyClock::time_point deadline) {
-  while (true) {
-    pollfd p{fd, events, 0};
-    const int ready = ::poll(&p, 1, RemainingMs(deadline));
-    if (ready > 0) return true;
-    if (ready == 0) return false;
-    if (errno != EINTR) return false;
+// Which step failed, in one word, from curl's result code.
+const char* ReasonOf(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "resolve";
+    case CURLE_COULDNT_CONNECT:
+      return "connect";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timeout";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+      return "tls";
+    case CURLE_SEND_ERROR:
+      return "send";
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_WRITE_ERROR:  // our own bound on the answer's head
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return "answer";
+    default:
+      return "curl";
   }
-}
-
-int Connect(const HttpUrl& url, SteadyClock::time_point deadline, std::string* error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* addresses = nullptr;
-  const int rc =
-      ::getaddrinfo(url.host.c_str(), std::to_string(url.port).c_str(), &hints, &addresses);
-  if (rc != 0) {
-    *error = "resolve " + url.host + ": " + gai_strerror(rc);
-    return -1;
-  }
-  int fd = -1;
-  for (addrinfo* a = addresses; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    int err = 0;
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      err = errno;
-      if (err == EINPROGRESS) {
-        if (WaitFd(fd, POLLOUT, deadline)) {
-          socklen_t length = sizeof(err);
-          ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &length);
-        } else {
-          err = ETIMEDOUT;
-        }
-      }
-    }
-    if (err != 0) {
-      *error = std::string("connect: ") + std::strerror(err);
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ::freeaddrinfo(addresses);
-  if (fd >= 0) {
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
-  return fd;
-}
-
-bool SendAll(int fd, std::string_view data, SteadyClock::time_point deadline) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      return false;
-    } else if (!WaitFd(fd, POLLOUT, deadline)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// Reads the answer until the server closes, the body announced is complete, or a cap; returns
-// the status code of "HTTP/1.x NNN ...", 0 when none arrived.
-int ReadStatus(int fd, SteadyClock::time_point deadline, std::string* error) {
-  std::string answer;
-  char buffer[4096];
-  while (answer.size() < kMaxAnswerBytes) {
-    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n > 0) {
-      answer.append(buffer, static_cast<size_t>(n));
-      const size_t head_end = answer.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        // Enough once the head is complete and the announced body (if any) has arrived.
-        std::string head = answer.substr(0, head_end);
-        for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        const size_t at = head.find("\r\ncontent-length:");
-        const size_t body = answer.size() - head_end - 4;
-        if (at == std::string::npos || std::strtoull(head.c_str() + at + 17, nullptr, 10) <= body) {
-          break;
-        }
-      }
-      continue;
-    }
-    if (n == 0) break;
-    if (errno == EINTR) continue;
-    if ((errno == EAGAIN || errno == EWOULDBLOCK) && WaitFd(fd, POLLIN, deadline)) continue;
-    if (answer.empty()) *error = RemainingMs(deadline) == 0 ? "timeout" : std::strerror(errno);
-    break;
-  }
-  if (answer.rfind("HTTP/1.", 0) != 0 || answer.size() < 12) {
-    if (error->empty()) *error = answer.empty() ? "no answer" : "not an HTTP answer";
-    return 0;
-  }
-  const int status = std::atoi(answer.c_str() + 9);
-  if (status < 100 || status > 999) {
-    *error = "malformed status line";
-    return 0;
-  }
-  return status;
 }
 
 }  // namespace
 
-StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
-  if (url.rfind("https://", 0) == 0) {
-    return Status::Error(
-        "https is not supported: registry-rca's webhook client speaks plain http only (Debian's "
-        "civetweb TLS is broken); use http to a local TLS-terminating proxy instead");
-  }
-  if (url.rfind("http://", 0) != 0) return Status::Error("must start with http://");
-  std::string_view rest = url.substr(7);
+StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
+  CurlUrl url(curl_url());
+  if (!url) return Status::Error("out of memory parsing the URL");
+  // No CURLU_DEFAULT_SCHEME: a URL without its scheme is refused rather than guessed.
+  const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, std::string(text).c_str(), 0);
+  if (rc != CURLUE_OK) return Status::Error(std::string("invalid URL: ") + curl_url_strerror(rc));
   HttpUrl out;
-  const size_t path_at = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, path_at);
-  if (path_at != std::string_view::npos) {
-    out.target = std::string(rest.substr(path_at));
-    if (out.target[0] == '?') out.target = "/" + out.target;
+  std::string scheme;
+  GetPart(url.get(), CURLUPART_SCHEME, 0, &scheme);
+  if (scheme != "http" && scheme != "https") {
+    return Status::Error("must start with http:// or https://");
   }
-  for (char c : out.target) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '#') {
-      return Status::Error("the path may not contain spaces, control characters or '#'");
-    }
+  out.https = scheme == "https";
+  std::string port, fragment;
+  bool has_fragment = false;
+  GetPart(url.get(), CURLUPART_PORT, 0, &port);
+  if (port == "0") return Status::Error("invalid port 0");
+  GetPart(url.get(), CURLUPART_FRAGMENT, 0, &fragment, &has_fragment);
+  if (has_fragment) return Status::Error("a webhook URL has no #fragment");
+  // User info: percent-decoded by curl (CURLU_URLDECODE refuses what decodes to control
+  // characters). Handed to curl apart from the URL, so neither logs nor labels ever see it.
+  bool has_user = false, has_password = false;
+  if (GetPart(url.get(), CURLUPART_USER, CURLU_URLDECODE, &out.user, &has_user) ==
+          CURLUE_URLDECODE ||
+      GetPart(url.get(), CURLUPART_PASSWORD, CURLU_URLDECODE, &out.password, &has_password) ==
+          CURLUE_URLDECODE) {
+    return Status::Error("the user info does not percent-decode to printable text");
   }
-  std::string userinfo;
-  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    userinfo = std::string(authority.substr(0, at));
-    authority.remove_prefix(at + 1);
-    out.authorization = "Basic " + Base64(PercentDecode(userinfo));
+  out.has_credentials = has_user || has_password;
+  curl_url_set(url.get(), CURLUPART_USER, nullptr, 0);
+  curl_url_set(url.get(), CURLUPART_PASSWORD, nullptr, 0);
+  curl_url_set(url.get(), CURLUPART_OPTIONS, nullptr, 0);
+  // CURLU_NO_DEFAULT_PORT: "http://h:80/x" and "http://h/x" are one downstream label.
+  if (GetPart(url.get(), CURLUPART_URL, CURLU_NO_DEFAULT_PORT, &out.redacted) != CURLUE_OK) {
+    return Status::Error("the URL cannot be put back together without its user info");
   }
-  std::string_view port_text;
-  if (!authority.empty() && authority[0] == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Status::Error("unclosed '[' in the host");
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after[0] != ':') return Status::Error("unexpected text after ']'");
-    if (!after.empty()) port_text = after.substr(1);
-  } else {
-    const size_t colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return Status::Error("no host");
-  for (char c : out.host) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':' &&
-        c != '_') {
-      return Status::Error("invalid character in the host");
-    }
-  }
-  if (!port_text.empty() || (authority.size() > 0 && authority.back() == ':')) {
-    int port = 0;
-    for (char c : port_text) {
-      if (c < '0' || c > '9' || port > 65535) return Status::Error("invalid port");
-      port = port * 10 + (c - '0');
-    }
-    if (port < 1 || port > 65535) return Status::Error("invalid port");
-    out.port = port;
-  }
-  const std::string host =
-      out.host.find(':') != std::string::npos ? "[" + out.host + "]" : out.host;
-  out.redacted =
-      "http://" + host + (out.port != 80 ? ":" + std::to_string(out.port) : "") + out.target;
   return out;
 }
 
-PostResult PostJson(const HttpUrl& url, std::string_view body, std::chrono::milliseconds timeout,
-                    std::string_view user_agent) {
-  const auto deadline = SteadyClock::now() + timeout;
-  PostResult result;
-  const int fd = Connect(url, deadline, &result.error);
-  if (fd < 0) return result;
-  const std::string host =
-      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  std::string head =
-      "POST " + url.target + " HTTP/1.1\r\nHost: " + host +
-      (url.port != 80 ? ":" + std::to_string(url.port) : "") +
-      "\r\nUser-Agent: " + std::string(user_agent) +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\nConnection: close\r\n";
-  if (!url.authorization.empty()) head += "Authorization: " + url.authorization + "\r\n";
-  head += "\r\n";
-  if (!SendAll(fd, head, deadline) || !SendAll(fd, body, deadline)) {
-    result.error = RemainingMs(deadline) == 0 ? "timeout" : "send: connection closed";
-    // The server may still have answered (e.g. 413 before reading everything).
+// What one easy handle needs besides itself; lives as long as the client.
+struct WebhookClient::State {
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;  // Content-Type, and no "Expect: 100-continue"
+  char error[CURL_ERROR_SIZE] = {};
+  // Per Post: bytes of the answer seen so far, and whether a bound cut it.
+  size_t limit = 0;
+  size_t head_bytes = 0;
+  size_t body_bytes = 0;
+  bool head_cut = false;
+  bool body_cut = false;
+
+  // Answers are counted, never kept: a webhook's body says nothing the status does not.
+  static size_t OnBody(char*, size_t size, size_t count, void* user) {
+    auto* state = static_cast<State*>(user);
+    state->body_bytes += size * count;
+    if (state->body_bytes > state->limit) {
+      state->body_cut = true;
+      return 0;  // curl stops reading and closes the connection
+    }
+    return size * count;
   }
-  result.status = ReadStatus(fd, deadline, &result.error);
-  if (result.status != 0) result.error.clear();
-  ::close(fd);
+  static size_t OnHeader(char*, size_t size, size_t count, void* user) {
+    auto* state = static_cast<State*>(user);
+    state->head_bytes += size * count;
+    if (state->head_bytes > state->limit) {
+      state->head_cut = true;
+      return 0;  // curl keeps every header line for curl_easy_header(): bound them
+    }
+    return size * count;
+  }
+};
+
+WebhookClient::WebhookClient() : state_(std::make_unique<State>()) {
+  InitCurlOnce();
+  state_->easy = curl_easy_init();
+  state_->headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  // curl would send "Expect: 100-continue" for bodies over 1 MiB and wait up to a second for a
+  // "100 Continue" most webhook receivers never send.
+  state_->headers = curl_slist_append(state_->headers, "Expect:");
+}
+
+WebhookClient::~WebhookClient() {
+  if (state_->easy != nullptr) curl_easy_cleanup(state_->easy);
+  curl_slist_free_all(state_->headers);
+}
+
+PostResult WebhookClient::Post(const HttpUrl& url, std::string_view body,
+                               const PostOptions& options) {
+  PostResult result;
+  State& state = *state_;
+  CURL* easy = state.easy;
+  if (easy == nullptr || state.headers == nullptr) {
+    result.reason = "curl";
+    result.error = "curl: cannot create a handle (out of memory)";
+    return result;
+  }
+  // Back to curl's defaults: nothing of the previous downstream's options (credentials, CA)
+  // carries over. Kept by curl across the reset: open connections, TLS sessions, DNS cache.
+  curl_easy_reset(easy);
+  state.error[0] = '\0';
+  state.limit = options.max_answer_bytes;
+  state.head_bytes = state.body_bytes = 0;
+  state.head_cut = state.body_cut = false;
+  const long timeout_ms = static_cast<long>(options.timeout.count());
+
+  curl_easy_setopt(easy, CURLOPT_URL, url.redacted.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // a redirected POST is not a delivery
+  // Only the deadline interrupts a transfer, never a signal: curl's threaded resolver keeps
+  // name resolution inside the timeout without SIGALRM, which would be unsafe in a worker.
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, kMaxCachedConnections);
+  // http_proxy and friends in the environment are ignored, as by the plain client before and
+  // by Prometheus' own HTTP clients unless configured.
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, state.error);
+
+  curl_easy_setopt(easy, CURLOPT_POST, 1L);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());  // not copied: body outlives the call
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, state.headers);
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
+  if (url.has_credentials) {
+    curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(easy, CURLOPT_USERNAME, url.user.c_str());
+    curl_easy_setopt(easy, CURLOPT_PASSWORD, url.password.c_str());
+  }
+
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+  if (!options.ca_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
+    // Debian's libcurl also trusts /etc/ssl/certs by default: the given bundle *replaces* it.
+    curl_easy_setopt(easy, CURLOPT_CAPATH, static_cast<char*>(nullptr));
+  }
+
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &State::OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &State::OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &state);
+
+  const CURLcode code = curl_easy_perform(easy);
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &result.new_connections);
+  result.answer_cut = state.head_cut || state.body_cut;
+  // Once a status line arrived the downstream has answered: what happens to the rest of the
+  // answer (cut at our bound, never finished) does not change its verdict.
+  if (status >= 100 && status <= 999) {
+    result.status = static_cast<int>(status);
+    return result;
+  }
+  result.reason = ReasonOf(code);
+  result.error = result.reason + ": ";
+  if (state.head_cut) {
+    result.error += "the answer's head is longer than " + std::to_string(state.limit) + " bytes";
+  } else {
+    result.error += state.error[0] != '\0' ? state.error : curl_easy_strerror(code);
+  }
+  if (result.reason == "tls" && url.https) {
+    result.error += options.ca_file.empty() ? " (verified with the system's trust store)"
+                                            : " (verified with " + options.ca_file + ")";
+  }
   return result;
+}
+
+PostResult PostJson(const HttpUrl& url, std::string_view body, const PostOptions& options) {
+  // Owned by the calling thread, so never shared: see WebhookClient.
+  thread_local WebhookClient client;
+  return client.Post(url, body, options);
 }
 
 }  // namespace rrca::exporter

@@ -174,24 +174,33 @@ TEST(JsonValueTest, FuzzNeverCrashesAndAcceptedInputRoundTrips) {
 // URLs and config
 // ---------------------------------------------------------------------------------------------
 
-TEST(HttpUrlTest, ParsesHttpAndRefusesHttps) {
+TEST(HttpUrlTest, ParsesHttpAndHttpsKeepingCredentialsOutOfTheRedactedUrl) {
   auto url = ParseHttpUrl("http://bot:s%3Acret@hooks.example:8080/alerts?x=1");
   ASSERT_TRUE(url.ok()) << url.status().message();
-  EXPECT_EQ(url->host, "hooks.example");
-  EXPECT_EQ(url->port, 8080);
-  EXPECT_EQ(url->target, "/alerts?x=1");
-  EXPECT_EQ(url->authorization, "Basic Ym90OnM6Y3JldA==");  // bot:s:cret
+  EXPECT_TRUE(url->has_credentials);
+  EXPECT_EQ(url->user, "bot");
+  EXPECT_EQ(url->password, "s:cret");  // percent-decoded by curl's URL API
   EXPECT_EQ(url->redacted, "http://hooks.example:8080/alerts?x=1");
+  EXPECT_FALSE(url->https);
   auto v6 = ParseHttpUrl("http://[::1]:9/");
   ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->host, "::1");
-  EXPECT_EQ(ParseHttpUrl("http://h")->target, "/");
-  auto https = ParseHttpUrl("https://hooks.example/alerts");
-  ASSERT_FALSE(https.ok());
-  EXPECT_NE(https.status().message().find("https is not supported"), std::string::npos);
-  for (const char* bad : {"ftp://h/", "http://", "http://h:0/", "http://h:99999/", "http://h:x/",
-                          "http://h/a b", "http://[::1/", "http://h$/"}) {
-    EXPECT_FALSE(ParseHttpUrl(bad).ok()) << bad;
+  EXPECT_EQ(v6->redacted, "http://[::1]:9/");
+  EXPECT_FALSE(v6->has_credentials);
+  EXPECT_EQ(ParseHttpUrl("http://h")->redacted, "http://h/");
+  EXPECT_EQ(ParseHttpUrl("http://h:80/x")->redacted, "http://h/x");  // one label per downstream
+  auto https = ParseHttpUrl("https://token@hooks.example/alerts");
+  ASSERT_TRUE(https.ok()) << https.status().message();
+  EXPECT_TRUE(https->https);
+  EXPECT_EQ(https->redacted, "https://hooks.example/alerts");
+  EXPECT_EQ(https->user, "token");
+  for (const char* bad :
+       {"ftp://h/", "http://", "http://h:0/", "http://h:99999/", "http://h:x/", "http://h/a b",
+        "http://[::1/", "http://h$/", "hooks.example/x", "http://h/x#frag", "http://u%00x@h/"}) {
+    auto parsed = ParseHttpUrl(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    if (!parsed.ok()) {
+      EXPECT_EQ(parsed.status().message().find("u%00x"), std::string::npos);  // never echoed
+    }
   }
 }
 
@@ -231,8 +240,8 @@ enricher:
   auto bad = ParseConfig(R"(sources: [{name: r, paths: [/x]}]
 enricher:
   downstream_urls:
-    - http://ok/
-    - https://secure.example/hook
+    - https://ok/
+    - ftp://files.example/hook
   timeout: never
   retries: 50
   colour: blue
@@ -241,7 +250,7 @@ enricher:
                          "c.yaml");
   ASSERT_FALSE(bad.ok());
   const std::string& m = bad.status().message();
-  EXPECT_NE(m.find("c.yaml:5:7: enricher.downstream_urls[1]: https is not supported"),
+  EXPECT_NE(m.find("c.yaml:5:7: enricher.downstream_urls[1]: must start with http:// or https://"),
             std::string::npos)
       << m;
   EXPECT_NE(m.find("enricher.timeout: must be a positive duration"), std::string::npos) << m;
@@ -397,10 +406,13 @@ TEST(WebhookClientTest, PostsAndReportsStatusOrWhyNot) {
   TestSink sink({503});
   auto url = ParseHttpUrl(sink.url());
   ASSERT_TRUE(url.ok());
-  PostResult first = PostJson(url.value(), "{\"a\":1}", 2s, "test");
+  PostOptions options;
+  options.timeout = 2s;
+  options.user_agent = "test";
+  PostResult first = PostJson(url.value(), "{\"a\":1}", options);
   EXPECT_EQ(first.status, 503);
   EXPECT_TRUE(first.retryable());
-  PostResult second = PostJson(url.value(), "{\"a\":1}", 2s, "test");
+  PostResult second = PostJson(url.value(), "{\"a\":1}", options);
   EXPECT_TRUE(second.ok());
   ASSERT_TRUE(sink.WaitForBodies(1));
   EXPECT_EQ(sink.bodies()[0], "{\"a\":1}");
@@ -418,8 +430,10 @@ TEST(WebhookClientTest, PostsAndReportsStatusOrWhyNot) {
     return static_cast<int>(ntohs(a.sin_port));
   }();
   auto down = ParseHttpUrl("http://127.0.0.1:" + std::to_string(closed_port) + "/");
-  PostResult refused = PostJson(down.value(), "{}", 1s, "test");
+  options.timeout = 1s;
+  PostResult refused = PostJson(down.value(), "{}", options);
   EXPECT_EQ(refused.status, 0);
+  EXPECT_EQ(refused.reason, "connect");
   EXPECT_NE(refused.error.find("connect"), std::string::npos) << refused.error;
 }
 
