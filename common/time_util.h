@@ -18,6 +18,15 @@ inline int64_t SaturatingSub(int64_t a, int64_t b) {
   return b < 0 ? INT64_MAX : INT64_MIN;
 }
 
+// a + b, clamped likewise.
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t out;
+  if (!__builtin_add_overflow(a, b, &out)) return out;
+  return b > 0 ? INT64_MAX : INT64_MIN;
+}
+
+inline double NanosToSeconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
+
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 

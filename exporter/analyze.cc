@@ -215,7 +215,7 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
     report.Print(lines, out);
     PrintUploadReport(pipeline.correlator(), out);
   }
-  if (options.format == "jsonl") report.PrintJsonSummary(lines, out);
+  if (options.format == "jsonl") report.PrintJsonSummary(lines, out, &pipeline.correlator());
   if (options.format == "metrics") {
     const std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
     std::fwrite(text.data(), 1, text.size(), out);

@@ -24,8 +24,6 @@ int HexValue(char c) {
   return -1;
 }
 
-double Seconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
-
 std::string Format(const char* format, double value) {
   char buffer[256];
   std::snprintf(buffer, sizeof(buffer), format, value);
@@ -34,19 +32,18 @@ std::string Format(const char* format, double value) {
 
 bool IsUploadRequest(Operation operation) {
   return operation == Operation::kBlobUploadStart || operation == Operation::kBlobUploadChunk ||
-         operation == Operation::kBlobUploadComplete;
+         operation == Operation::kBlobUploadComplete || operation == Operation::kBlobUploadStatus;
 }
 
-bool IsNotVisibleCause(std::string_view cause) {
-  return cause == "upload_not_yet_visible" || cause == "upload_listing_missing";
-}
+bool IsPreciseTime(int64_t time_ns) { return time_ns % kNanosPerSecond != 0; }
 
 }  // namespace
 
 UploadCorrelator::UploadCorrelator(Options options, RepositoryTable* repositories,
                                    UploadMetrics* metrics)
     : options_(std::move(options)), repositories_(repositories), metrics_(metrics) {
-  buckets_.push_back("");
+  options_.max_buckets = std::clamp<size_t>(options_.max_buckets, 1, 65'535 - kFirstBucketName);
+  buckets_ = {"", "__other__", "__invalid__"};
 }
 
 bool UploadCorrelator::ParseUuid(std::string_view text, Uuid* uuid) {
@@ -80,13 +77,28 @@ std::string UploadCorrelator::UuidText(const Uuid& uuid) {
   return buffer;
 }
 
+// Bucket names come from store log lines and the MinIO ingest endpoint, i.e. from anyone who can
+// write either: validated like the metrics' bucket labels, capped, folded and counted (the
+// metrics map "__other__" and "__invalid__" to their own reserved labels).
 uint16_t UploadCorrelator::BucketId(std::string_view bucket) {
-  for (size_t i = 0; i < buckets_.size(); ++i) {
-    if (buckets_[i] == bucket) return static_cast<uint16_t>(i);
+  if (bucket.empty()) return 0;
+  const auto known = bucket_ids_.find(bucket);
+  if (known != bucket_ids_.end()) return known->second;
+  uint16_t id;
+  const char* reason = nullptr;
+  if (!UploadMetrics::IsValidBucketName(bucket)) {
+    id = 2;  // not remembered: the raw text may be a megabyte
+    reason = "invalid";
+  } else if (buckets_.size() - kFirstBucketName >= options_.max_buckets) {
+    id = 1;
+    reason = "over_cap";
+  } else {
+    id = static_cast<uint16_t>(buckets_.size());
+    buckets_.emplace_back(bucket);
+    bucket_ids_.emplace(std::string(bucket), id);
   }
-  if (buckets_.size() >= 256) return 0;  // buckets come from config, not from clients
-  buckets_.emplace_back(bucket);
-  return static_cast<uint16_t>(buckets_.size() - 1);
+  if (reason != nullptr && metrics_ != nullptr) metrics_->CountCorrelatorBucketFolded(reason);
+  return id;
 }
 
 UploadCorrelator::Upload* UploadCorrelator::Touch(const Uuid& uuid, std::string_view uuid_text,
@@ -144,22 +156,7 @@ void UploadCorrelator::OnClassified(const Classified& classified) {
       upload.post_answered_ns = request.time_ns;
     }
   } else {
-    if (upload.first_patch_arrival_ns == 0 || request.arrival_ns < upload.first_patch_arrival_ns) {
-      upload.first_patch_arrival_ns = request.arrival_ns;
-    }
-    if (request.upload_state.valid && upload.started_at_ns == 0) {
-      upload.started_at_ns = request.upload_state.started_at_ns;
-    }
-    if (failed) {
-      (IsNotVisibleCause(classified.cause) ? upload.failed_not_visible : upload.failed_other) =
-          true;
-      if (IsNotVisibleCause(classified.cause) && !std::isnan(request.upload_age_seconds) &&
-          metrics_ != nullptr) {
-        metrics_->CountConfirmation(classified.cause, "state_age");
-      }
-    } else if (request.operation == Operation::kBlobUploadComplete) {
-      upload.completed = true;
-    }
+    NoteRegistryOutcome(upload, classified, failed);
   }
   Timeline& timeline = TimelineFor(request.upload_uuid);
   if (timeline.repository.empty()) timeline.repository = classified.repository_label;
@@ -171,12 +168,23 @@ void UploadCorrelator::OnClassified(const Classified& classified) {
       what +=
           Format(request.operation == Operation::kBlobUploadStart ? " (driver create took %.3f s)"
                                                                   : " (driver listing took %.3f s)",
-                 Seconds(request.writer_duration_ns));
+                 NanosToSeconds(request.writer_duration_ns));
     }
     timeline.events.push_back({request.arrival_ns, request.duration_ns, false, request.status,
                                std::move(what), std::string(request.source)});
   }
-  if (failed || upload.completed) TryResolve(uuid, upload, false);
+  if (failed && !upload.waiting_retry) {
+    upload.waiting_retry = true;
+    retry_waits_.emplace_back(SaturatingAdd(request.time_ns, options_.retry_window_ns), uuid);
+    if (retry_waits_.size() > options_.max_uploads) {
+      // Bounded like the states: the oldest wait goes; its upload is decided by the reorder
+      // window (or its completion) instead.
+      auto oldest = uploads_.find(retry_waits_.front().second);
+      if (oldest != uploads_.end()) oldest->second.waiting_retry = false;
+      retry_waits_.pop_front();
+    }
+  }
+  if (upload.completed) TryResolve(uuid, upload, false);
 }
 
 void UploadCorrelator::OnS3Event(const S3Event& event, std::string_view source) {
@@ -197,13 +205,8 @@ void UploadCorrelator::OnS3Event(const S3Event& event, std::string_view source) 
   if (is_create && event.duration_ns >= 0 && upload.create_duration_ns < 0) {
     upload.create_start_ns = event.start_ns;
     upload.create_duration_ns = event.duration_ns;
-    const double seconds = Seconds(event.duration_ns);
-    summary_.create_to_visible.push_back(seconds);
-    if (metrics_ != nullptr) {
-      metrics_->ObserveCreateToVisible(repositories_->Name(upload.repository_id), event.bucket,
-                                       event.start_ns, seconds);
-    }
   }
+  NoteStoreOutcome(upload, event, key.file);
   Timeline& timeline = TimelineFor(key.upload_uuid);
   if (timeline.repository.empty()) timeline.repository = repositories_->Name(upload.repository_id);
   if (timeline.events.size() < kMaxTimelineEvents) {
@@ -218,7 +221,11 @@ void UploadCorrelator::OnS3Event(const S3Event& event, std::string_view source) 
 
 void UploadCorrelator::TryResolve(const Uuid& uuid, Upload& upload, bool final) {
   if (upload.resolved) return;
-  const bool registry_done = upload.completed || upload.failed_not_visible || upload.failed_other;
+  const bool failed = upload.failed_not_visible || upload.failed_other;
+  // A failed upload may still be retried on: decided once the retry window passed quietly.
+  const bool retry_over =
+      failed && SaturatingAdd(upload.last_event_ns, options_.retry_window_ns) <= now_ns_;
+  const bool registry_done = upload.completed || retry_over;
   const bool store_known = upload.create_duration_ns >= 0;
   if (!final && !(registry_done && store_known)) return;
   Resolve(uuid, upload);
@@ -229,97 +236,108 @@ void UploadCorrelator::Resolve(const Uuid& uuid, Upload& upload) {
   const bool registry_seen = upload.post_answered_ns != 0 || upload.first_patch_arrival_ns != 0;
   if (!registry_seen) return;  // store-only traffic (e.g. an upload of another registry)
   const std::string uuid_text = UuidText(uuid);
-  const std::string& bucket = buckets_[upload.bucket_id];
   const bool store_known = upload.create_duration_ns >= 0;
   // Whole-second store times (AWS format) say nothing about sub-second clock offsets.
-  if (store_known && upload.post_arrival_ns != 0 && upload.create_start_ns % kNanosPerSecond != 0) {
-    UpdateSkew(upload.create_start_ns - upload.post_arrival_ns);
+  if (store_known && upload.post_arrival_ns != 0 && IsPreciseTime(upload.create_start_ns)) {
+    UpdateSkew(SaturatingSub(upload.create_start_ns, upload.post_arrival_ns));
   }
-  const int64_t visible = upload.create_start_ns + upload.create_duration_ns - skew_ns_;
+  const VisibilityBounds bounds = Bounds(upload);
+  const std::string repository = repositories_->Name(upload.repository_id);
   double unsafe = -1, gap = -1;
-  if (upload.post_answered_ns != 0 && store_known) {
-    unsafe = std::max(0.0, Seconds(visible - upload.post_answered_ns));
-    summary_.unsafe_window.push_back(unsafe);
-    if (metrics_ != nullptr) metrics_->ObserveUnsafeWindow(bucket, unsafe);
-  }
-  if (upload.post_answered_ns != 0 && upload.first_patch_arrival_ns != 0) {
-    gap = Seconds(upload.first_patch_arrival_ns - upload.post_answered_ns);
-    summary_.client_gap.push_back(gap);
-    if (metrics_ != nullptr) metrics_->ObserveClientGap(bucket, gap);
-  }
-  // Raced: the first PATCH came while the upload was invisible, and the registry had already
-  // answered the POST (a store that creates synchronously holds the POST until it is visible).
-  // Without the POST's lines, allow clock_tolerance between the two hosts' clocks. An access log
-  // with whole-second times (AWS format) only says whether a failure is consistent with a race.
-  const bool precise = upload.create_start_ns % kNanosPerSecond != 0;
-  const bool post_known = upload.post_answered_ns != 0;
-  const int64_t slack = post_known ? 0 : options_.clock_tolerance_ns;
-  const int64_t latest_visible = visible + (precise ? slack : kNanosPerSecond + slack);
-  const bool consistent = store_known && upload.first_patch_arrival_ns != 0 &&
-                          upload.first_patch_arrival_ns < latest_visible &&
-                          (!post_known || upload.post_answered_ns < latest_visible);
-  const bool raced = consistent && (precise || upload.failed_not_visible);
-  std::string outcome;
-  if (upload.failed_not_visible) {
-    outcome = "raced_failed";
-    if (raced && metrics_ != nullptr) {
-      metrics_->CountConfirmation("upload_not_yet_visible", "store_log");
-    }
-    if (summary_.raced_failed_examples.size() < kMaxExamples) {
-      summary_.raced_failed_examples.push_back(uuid_text);
-    }
-  } else if (upload.failed_other) {
-    outcome = "failed_other";
-  } else if (upload.completed) {
-    outcome = raced ? "raced_ok" : "completed";
-  } else {
-    outcome = "abandoned";
+  ObserveLatencies(upload, bounds, repository, &unsafe, &gap);
+  const Before first_patch = FirstPatchBefore(upload, bounds);
+  const bool raced = first_patch == Before::kYes;
+  const std::string outcome = OutcomeOf(upload, raced);
+  std::vector<std::string>* examples = outcome == "raced_failed" ? &summary_.raced_failed_examples
+                                       : outcome == "raced_recovered"
+                                           ? &summary_.raced_recovered_examples
+                                           : nullptr;
+  if (examples != nullptr && examples->size() < kMaxExamples) examples->push_back(uuid_text);
+  if (upload.failed_not_visible && raced && metrics_ != nullptr) {
+    metrics_->CountConfirmation("upload_not_yet_visible", "store_log");
   }
   ++summary_.outcomes[outcome];
-  if (metrics_ != nullptr)
-    metrics_->CountOutcome(repositories_->Name(upload.repository_id), outcome);
+  if (metrics_ != nullptr) metrics_->CountOutcome(repository, outcome);
 
   auto timeline = timelines_.find(uuid_text);
   if (timeline == timelines_.end()) return;
   Timeline& t = timeline->second;
   t.outcome = outcome;
-  t.create_to_visible = store_known ? Seconds(upload.create_duration_ns) : -1;
+  t.visibility = bounds;
+  t.create_to_visible = bounds.known() ? bounds.reported_seconds() : -1;
   t.client_gap = gap;
   t.unsafe_window = unsafe;
-  std::string verdict;
-  if (gap >= 0) {
-    verdict += Format("the first PATCH arrived %.2f s after the POST was answered; ", gap);
-  } else if (upload.started_at_ns != 0 && upload.first_patch_arrival_ns != 0) {
-    verdict += Format("the first PATCH arrived %.2f s after the upload started (_state); ",
-                      Seconds(upload.first_patch_arrival_ns - upload.started_at_ns));
+  t.verdict = Verdict(upload, bounds, first_patch, gap);
+}
+
+// The outcome follows the evidence: a PATCH that failed while the upload was invisible, then a
+// completion on the same upload after it, is a recovered race, not a failed one.
+std::string UploadCorrelator::OutcomeOf(const Upload& upload, bool raced) {
+  if (upload.failed_not_visible && upload.completed &&
+      upload.completed_ns > upload.last_not_visible_ns) {
+    return "raced_recovered";
   }
-  if (store_known) {
-    verdict += Format("the store finished creating the upload %.2f s after it was requested",
-                      Seconds(upload.create_duration_ns));
-    if (upload.first_patch_arrival_ns != 0) {
-      verdict += raced ? "; the first PATCH came before the upload was visible"
-                       : "; the first PATCH came after the upload was visible";
+  if (upload.failed_not_visible) return "raced_failed";
+  if (upload.failed_other) return "failed_other";
+  if (upload.completed) return raced ? "raced_ok" : "completed";
+  return "abandoned";
+}
+
+// Create-to-visible (both bounds), the unsafe window and the client gap of a decided upload,
+// into the summary and the metrics. The unsafe window uses the same visibility time as the
+// create-to-visible gauges: the upper bound, or the lower bound when never seen visible.
+void UploadCorrelator::ObserveLatencies(const Upload& upload, const VisibilityBounds& bounds,
+                                        const std::string& repository, double* unsafe,
+                                        double* gap) {
+  const std::string& bucket = buckets_[upload.bucket_id];
+  if (bounds.known()) {
+    const bool censored = !bounds.has_upper();
+    if (censored) ++summary_.never_seen_visible;
+    if (bounds.kind != VisibilityBounds::Kind::kAcknowledged) {
+      summary_.create_to_visible_lower_bound.push_back(bounds.lower_seconds());
     }
-  } else {
-    verdict += "the store's log has no create for this upload";
+    if (!censored) summary_.create_to_visible.push_back(bounds.upper_seconds());
+    if (metrics_ != nullptr) {
+      metrics_->ObserveVisibility(repository, bucket, upload.create_start_ns, bounds);
+    }
   }
-  if (upload.failed_not_visible)
-    verdict += ", and the listing during it did not contain the upload";
-  t.verdict = verdict + ".";
+  if (upload.post_answered_ns != 0 && bounds.known()) {
+    *unsafe =
+        std::max(0.0, NanosToSeconds(SaturatingSub(bounds.reported_ns(), upload.post_answered_ns)));
+    summary_.unsafe_window.push_back(*unsafe);
+    if (metrics_ != nullptr) metrics_->ObserveUnsafeWindow(bucket, *unsafe);
+  }
+  if (upload.post_answered_ns != 0 && upload.first_patch_arrival_ns != 0) {
+    *gap = NanosToSeconds(SaturatingSub(upload.first_patch_arrival_ns, upload.post_answered_ns));
+    summary_.client_gap.push_back(*gap);
+    if (metrics_ != nullptr) metrics_->ObserveClientGap(bucket, *gap);
+  }
 }
 
 void UploadCorrelator::UpdateSkew(int64_t sample_ns) {
-  skew_samples_.push_back(sample_ns);
+  skew_samples_.push_back(std::max(sample_ns, -INT64_MAX));  // llabs(INT64_MIN) is undefined
   if (skew_samples_.size() > kSkewSamples) skew_samples_.pop_front();
   std::vector<int64_t> sorted(skew_samples_.begin(), skew_samples_.end());
   std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
   const int64_t median = sorted[sorted.size() / 2];
   skew_ns_ = std::llabs(median) > kSkewThresholdNs ? median : 0;
-  if (metrics_ != nullptr) metrics_->SetClockSkew(Seconds(median));
+  if (metrics_ != nullptr) metrics_->SetClockSkew(NanosToSeconds(median));
 }
 
 void UploadCorrelator::AdvanceTo(int64_t now_ns) {
   if (now_ns > now_ns_) now_ns_ = now_ns;
+  while (!retry_waits_.empty() && retry_waits_.front().first <= now_ns_) {
+    auto it = uploads_.find(retry_waits_.front().second);
+    retry_waits_.pop_front();
+    if (it == uploads_.end() || it->second.resolved) continue;
+    const int64_t again = SaturatingAdd(it->second.last_event_ns, options_.retry_window_ns);
+    if (again > now_ns_) {
+      retry_waits_.emplace_back(again, it->first);  // active since: look again later
+      continue;
+    }
+    it->second.waiting_retry = false;
+    TryResolve(it->first, it->second, false);  // still waits for the store's create, if unknown
+  }
   const int64_t deadline = now_ns_ - options_.reorder_window_ns;
   while (!order_.empty() && order_.front().first < deadline) {
     auto it = uploads_.find(order_.front().second);
@@ -342,52 +360,8 @@ void UploadCorrelator::FlushAll() {
   for (auto& [uuid, upload] : uploads_) TryResolve(uuid, upload, true);
   uploads_.clear();
   order_.clear();
+  retry_waits_.clear();
   if (metrics_ != nullptr) metrics_->SetOpenUploads(0);
-}
-
-std::optional<std::string> UploadCorrelator::ExplainJson(std::string_view uuid) const {
-  auto it = timelines_.find(std::string(uuid));
-  if (it == timelines_.end()) return std::nullopt;
-  const Timeline& t = it->second;
-  std::vector<const TimelineEvent*> events;
-  for (const TimelineEvent& event : t.events) events.push_back(&event);
-  std::stable_sort(
-      events.begin(), events.end(),
-      [](const TimelineEvent* a, const TimelineEvent* b) { return a->time_ns < b->time_ns; });
-  std::string out = "{\"upload_uuid\":\"";
-  AppendJsonEscaped(uuid, &out);
-  out += "\",\"repository\":\"";
-  AppendJsonEscaped(t.repository, &out);
-  out += "\",\"outcome\":\"";
-  AppendJsonEscaped(t.outcome.empty() ? "open" : t.outcome, &out);
-  out += "\",\"verdict\":\"";
-  AppendJsonEscaped(t.verdict, &out);
-  out += "\"";
-  auto number = [&out](const char* key, double value) {
-    out += ",\"";
-    out += key;
-    out += "\":";
-    out += value < 0 ? "null" : Format("%.6f", value);
-  };
-  number("create_to_visible_seconds", t.create_to_visible);
-  number("client_gap_seconds", t.client_gap);
-  number("unsafe_window_seconds", t.unsafe_window);
-  out += ",\"events\":[";
-  for (size_t i = 0; i < events.size(); ++i) {
-    const TimelineEvent& event = *events[i];
-    if (i > 0) out += ",";
-    out += "{\"time\":\"" + FormatRfc3339Nanos(event.time_ns) + "\",\"side\":\"";
-    out += event.store ? "store" : "registry";
-    out += "\",\"what\":\"";
-    AppendJsonEscaped(event.what, &out);
-    out += "\",\"status\":" + std::to_string(event.status);
-    number("duration_seconds", event.duration_ns >= 0 ? Seconds(event.duration_ns) : -1);
-    out += ",\"source\":\"";
-    AppendJsonEscaped(event.source, &out);
-    out += "\"}";
-  }
-  out += "]}";
-  return out;
 }
 
 }  // namespace rrca::exporter

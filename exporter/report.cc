@@ -7,6 +7,7 @@
 #include "common/json_escape.h"
 #include "common/time_util.h"
 #include "exporter/correlator.h"
+#include "exporter/upload_visibility.h"
 
 namespace rrca::exporter {
 namespace {
@@ -231,7 +232,12 @@ void TextReport::Print(const LineAccount& lines, std::FILE* out) const {
   PrintLines(lines, out);
 }
 
-void TextReport::PrintJsonSummary(const LineAccount& lines, std::FILE* out) const {
+namespace {
+void AppendUploadsJson(const UploadCorrelator& correlator, std::string* json);
+}  // namespace
+
+void TextReport::PrintJsonSummary(const LineAccount& lines, std::FILE* out,
+                                  const UploadCorrelator* uploads) const {
   std::string json =
       "{\"summary\":{\"responses\":" + std::to_string(responses_) +
       ",\"errors\":" + std::to_string(errors_) + ",\"lines\":" + std::to_string(lines.lines) +
@@ -255,7 +261,9 @@ void TextReport::PrintJsonSummary(const LineAccount& lines, std::FILE* out) cons
     json += "\"}";
   }
   json += "],\"unclassified_templates_total\":" + std::to_string(templates_.size()) +
-          ",\"unclassified_not_kept\":" + std::to_string(templates_.not_kept()) + "}}\n";
+          ",\"unclassified_not_kept\":" + std::to_string(templates_.not_kept());
+  if (uploads != nullptr) AppendUploadsJson(*uploads, &json);
+  json += "}}\n";
   std::fwrite(json.data(), 1, json.size(), out);
 }
 
@@ -270,32 +278,108 @@ double Percentile(std::vector<double> values, double quantile) {
   return values[std::min(index, values.size() - 1)];
 }
 
-void PrintLatency(std::FILE* out, const char* name, const std::vector<double>& values) {
+void PrintLatency(std::FILE* out, const char* name, const std::vector<double>& values,
+                  const char* note = "") {
   if (values.empty()) {
-    std::fprintf(out, "  %-20s no samples\n", name);
+    std::fprintf(out, "  %-20s no samples%s\n", name, note);
     return;
   }
-  std::fprintf(out, "  %-20s n=%-6zu p50=%.3fs p90=%.3fs p99=%.3fs max=%.3fs\n", name,
+  std::fprintf(out, "  %-20s n=%-6zu p50=%.3fs p90=%.3fs p99=%.3fs max=%.3fs%s\n", name,
                values.size(), Percentile(values, 0.5), Percentile(values, 0.9),
-               Percentile(values, 0.99), *std::max_element(values.begin(), values.end()));
+               Percentile(values, 0.99), *std::max_element(values.begin(), values.end()), note);
+}
+
+std::string Number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.6f", value);
+  return buffer;
+}
+
+void AppendLatencyJson(const char* name, const std::vector<double>& values, std::string* json) {
+  *json += std::string(",\"") + name + "\":{\"n\":" + std::to_string(values.size());
+  if (!values.empty()) {
+    *json += ",\"p50\":" + Number(Percentile(values, 0.5)) +
+             ",\"p90\":" + Number(Percentile(values, 0.9)) +
+             ",\"p99\":" + Number(Percentile(values, 0.99)) +
+             ",\"max\":" + Number(*std::max_element(values.begin(), values.end()));
+  }
+  *json += "}";
+}
+
+void AppendVisibilityJson(const VisibilityBounds& v, std::string* json) {
+  *json += "{\"kind\":\"" + std::string(v.kind_name()) + "\"";
+  if (v.known()) {
+    *json += ",\"lower_seconds\":" + Number(v.lower_seconds());
+    *json += ",\"upper_seconds\":" + (v.has_upper() ? Number(v.upper_seconds()) : "null");
+    *json += ",\"acknowledged_seconds\":" + Number(v.ack_seconds());
+  }
+  *json += ",\"text\":\"";
+  AppendJsonEscaped(v.Sentence(), json);
+  *json += "\"}";
+}
+
+void AppendUploadsJson(const UploadCorrelator& correlator, std::string* json) {
+  const UploadCorrelator::Summary& summary = correlator.summary();
+  *json += ",\"uploads\":{\"never_seen_visible\":" + std::to_string(summary.never_seen_visible);
+  AppendLatencyJson("create_to_visible_seconds", summary.create_to_visible, json);
+  AppendLatencyJson("create_to_visible_lower_bound_seconds", summary.create_to_visible_lower_bound,
+                    json);
+  AppendLatencyJson("client_gap_seconds", summary.client_gap, json);
+  AppendLatencyJson("unsafe_window_seconds", summary.unsafe_window, json);
+  *json += ",\"outcomes\":{";
+  bool first = true;
+  for (const auto& [outcome, count] : summary.outcomes) {
+    *json += std::string(first ? "" : ",") + "\"" + outcome + "\":" + std::to_string(count);
+    first = false;
+  }
+  *json += "},\"examples\":[";
+  first = true;
+  for (const auto* examples : {&summary.raced_failed_examples, &summary.raced_recovered_examples}) {
+    for (const std::string& uuid : *examples) {
+      const auto visibility = correlator.VisibilityOf(uuid);
+      if (!visibility.has_value()) continue;
+      *json += std::string(first ? "" : ",") + "{\"upload_uuid\":\"" + uuid + "\",\"visibility\":";
+      AppendVisibilityJson(*visibility, json);
+      *json += "}";
+      first = false;
+    }
+  }
+  *json += "]}";
 }
 
 }  // namespace
 
 void PrintUploadReport(const UploadCorrelator& correlator, std::FILE* out) {
   const UploadCorrelator::Summary& summary = correlator.summary();
-  if (summary.outcomes.empty() && summary.create_to_visible.empty()) return;
+  if (summary.outcomes.empty() && summary.create_to_visible.empty() &&
+      summary.create_to_visible_lower_bound.empty()) {
+    return;
+  }
   std::fprintf(out, "\nUploads (registry and object store joined by upload UUID):\n");
-  PrintLatency(out, "create-to-visible", summary.create_to_visible);
+  PrintLatency(out, "create-to-visible", summary.create_to_visible,
+               "  (seen visible: the ack, or the first moment seen visible)");
+  char note[160];
+  std::snprintf(note, sizeof(note),
+                "  (seen not visible after the store's ack: at least this long; %llu never "
+                "seen visible)",
+                static_cast<unsigned long long>(summary.never_seen_visible));
+  PrintLatency(out, "  lower bounds", summary.create_to_visible_lower_bound, note);
   PrintLatency(out, "client gap", summary.client_gap);
   PrintLatency(out, "unsafe window", summary.unsafe_window);
   for (const auto& [outcome, count] : summary.outcomes) {
     std::fprintf(out, "  %-20s %llu\n", outcome.c_str(), static_cast<unsigned long long>(count));
   }
-  for (const std::string& uuid : summary.raced_failed_examples) {
-    const auto json = correlator.ExplainJson(uuid);
-    if (!json.has_value()) continue;
-    std::fprintf(out, "\n  upload %s (raced and failed): %s\n", uuid.c_str(), json->c_str());
+  const std::pair<const std::vector<std::string>*, const char*> groups[] = {
+      {&summary.raced_failed_examples, "raced and failed"},
+      {&summary.raced_recovered_examples, "raced, retried and recovered"}};
+  for (const auto& [examples, what] : groups) {
+    for (const std::string& uuid : *examples) {
+      const auto json = correlator.ExplainJson(uuid);
+      const auto visibility = correlator.VisibilityOf(uuid);
+      if (!json.has_value() || !visibility.has_value()) continue;
+      std::fprintf(out, "\n  upload %s (%s): %s\n    %s\n", uuid.c_str(), what,
+                   visibility->Sentence().c_str(), json->c_str());
+    }
   }
 }
 

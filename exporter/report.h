@@ -25,6 +25,8 @@ struct LineAccount {
   uint64_t not_understood() const;
 };
 
+class UploadCorrelator;
+
 // `analyze --format=jsonl`: one JSON object per error response, written as it is judged.
 class JsonlWriter : public ClassifiedObserver {
  public:
@@ -45,8 +47,10 @@ class TextReport : public ClassifiedObserver {
   void OnClassified(const Classified& classified) override;
   void Print(const LineAccount& lines, std::FILE* out) const;
   // `analyze --format=jsonl`'s last line: {"summary":{...}} (no "cause" key, so a reader that
-  // takes objects with a cause as errors skips it).
-  void PrintJsonSummary(const LineAccount& lines, std::FILE* out) const;
+  // takes objects with a cause as errors skips it). With `uploads`, the summary carries
+  // "uploads": the create-to-visible figures, outcomes and each example's visibility bounds.
+  void PrintJsonSummary(const LineAccount& lines, std::FILE* out,
+                        const UploadCorrelator* uploads = nullptr) const;
   const TemplateTable& templates() const { return templates_; }
   static constexpr size_t kTopTemplates = 10;
 
@@ -65,10 +69,10 @@ class TextReport : public ClassifiedObserver {
   TemplateTable templates_;
 };
 
-class UploadCorrelator;
-
-// The object-store side of the text report: create-to-visible, client-gap and unsafe-window
-// percentiles, upload outcomes and the timelines of the uploads that raced and failed.
+// The object-store side of the text report: create-to-visible percentiles (upper bounds of the
+// uploads seen visible, lower bounds of those seen invisible after the ack, and how many were
+// never seen visible), client-gap and unsafe-window percentiles, upload outcomes, and for the
+// uploads that raced and failed or recovered, their visibility bounds in words and timelines.
 void PrintUploadReport(const UploadCorrelator& correlator, std::FILE* out);
 
 // The JSON object JsonlWriter prints for one request (exposed for the explain API and tests).

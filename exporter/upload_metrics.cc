@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 
 namespace rrca::exporter {
 namespace {
@@ -17,7 +18,7 @@ const prometheus::Histogram::BucketBoundaries kRequestBuckets = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 // Families of the small counters, for their cache keys.
-enum SmallFamily : uint32_t { kConfirmations = 1, kEvictions, kLateEvents };
+enum SmallFamily : uint32_t { kConfirmations = 1, kEvictions, kLateEvents, kCorrelatorBuckets };
 
 std::string CodeLabel(int status) { return status > 0 ? std::to_string(status) : "unknown"; }
 
@@ -71,16 +72,34 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* st
                        .Register(registry)),
       create_latest_(store_->AddFamily(
           "registry_rca_upload_create_to_visible_seconds",
-          "Latest create-to-visible latency of a multipart upload: from the store receiving "
-          "CreateMultipartUpload to the upload being visible (listable).",
+          "Create-to-visible of the latest decided upload: from the store receiving "
+          "CreateMultipartUpload to the upload being visible (listable); the first moment it "
+          "was seen visible (the acknowledgement when nothing contradicts it), or, for an "
+          "upload never seen visible, the lower bound.",
           ExpositionStore::Kind::kGauge)),
       create_max_(store_->AddFamily("registry_rca_upload_create_to_visible_max_seconds",
-                                    "Maximum create-to-visible latency over the last 5 minutes.",
+                                    "Maximum over the last 5 minutes of the values "
+                                    "registry_rca_upload_create_to_visible_seconds took.",
                                     ExpositionStore::Kind::kGauge)),
       create_histogram_(BuildHistogram()
                             .Name("registry_rca_upload_create_to_visible_duration_seconds")
-                            .Help("Create-to-visible latency of multipart uploads.")
+                            .Help("Create-to-visible of uploads seen visible: the upper bound "
+                                  "(the acknowledgement when nothing contradicts it, else the "
+                                  "first moment seen visible). Uploads never seen visible are "
+                                  "in registry_rca_upload_create_to_visible_lower_bound_seconds.")
                             .Register(registry)),
+      lower_histogram_(BuildHistogram()
+                           .Name("registry_rca_upload_create_to_visible_lower_bound_seconds")
+                           .Help("Create-to-visible lower bound of uploads seen not visible "
+                                 "after the store acknowledged them: the last moment seen not "
+                                 "visible (censored when never seen visible).")
+                           .Register(registry)),
+      correlator_buckets_(BuildCounter()
+                              .Name("registry_rca_upload_buckets_folded_total")
+                              .Help("Store events on uploads whose bucket the correlator kept "
+                                    "as __invalid__ (reason=invalid) or __other__ "
+                                    "(reason=over_cap, past its 256 names).")
+                              .Register(registry)),
       unsafe_histogram_(BuildHistogram()
                             .Name("registry_rca_upload_unsafe_window_seconds")
                             .Help("How long after the registry answered the POST an upload was "
@@ -93,7 +112,7 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* st
                          .Register(registry)),
       outcomes_(store_->AddFamily("registry_rca_uploads_total",
                                   "Blob uploads by outcome: completed, raced_ok, raced_failed, "
-                                  "failed_other, abandoned.",
+                                  "raced_recovered, failed_other, abandoned.",
                                   ExpositionStore::Kind::kCounter)),
       confirmations_(BuildCounter()
                          .Name("registry_rca_upload_failures_confirmed_total")
@@ -147,10 +166,15 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* st
   buckets_.Intern("");
   buckets_.Intern("__other__");
   buckets_.Intern("__invalid__");
+  for (const char* reason : {"invalid", "over_cap"}) {  // visible at 0 before the first fold
+    SmallCounter(kCorrelatorBuckets, reason) = &correlator_buckets_.Add({{"reason", reason}});
+  }
 }
 
 uint32_t UploadMetrics::BucketId(std::string_view raw, bool count) {
   if (raw.empty()) return kEmptyBucket;
+  if (!count && raw == "__other__") return kOtherBucket;  // the correlator's own folding
+  if (!count && raw == "__invalid__") return kInvalidBucket;
   const auto cached = raw_buckets_.find(raw);
   uint32_t id;
   if (cached != raw_buckets_.end()) {
@@ -205,6 +229,31 @@ void UploadMetrics::ObserveCreateToVisible(std::string_view repository, std::str
     histogram = &create_histogram_.Add({{"bucket", buckets_.Name(bucket_id)}}, kLatencyBuckets);
   }
   histogram->Observe(seconds);
+  SetRepositoryLatency(repository, time_ns, seconds);
+}
+
+void UploadMetrics::ObserveVisibility(std::string_view repository, std::string_view bucket,
+                                      int64_t time_ns, const VisibilityBounds& bounds) {
+  if (!bounds.known()) return;
+  const uint32_t bucket_id = BucketId(bucket, /*count=*/false);
+  BucketHistograms& histograms = HistogramsFor(bucket_id);
+  const std::map<std::string, std::string> labels = {{"bucket", buckets_.Name(bucket_id)}};
+  if (bounds.has_upper()) {
+    if (histograms.create == nullptr) {
+      histograms.create = &create_histogram_.Add(labels, kLatencyBuckets);
+    }
+    histograms.create->Observe(std::max(0.0, bounds.upper_seconds()));
+  }
+  if (bounds.kind != VisibilityBounds::Kind::kAcknowledged) {
+    if (histograms.lower == nullptr)
+      histograms.lower = &lower_histogram_.Add(labels, kLatencyBuckets);
+    histograms.lower->Observe(std::max(0.0, bounds.lower_seconds()));
+  }
+  SetRepositoryLatency(repository, time_ns, std::max(0.0, bounds.reported_seconds()));
+}
+
+void UploadMetrics::SetRepositoryLatency(std::string_view repository, int64_t time_ns,
+                                         double seconds) {
   const uint32_t id = repositories_.Intern(repository);
   if (maxima_.size() <= id) maxima_.resize(id + 1);
   SlidingMax& max = maxima_[id];
@@ -274,6 +323,12 @@ void UploadMetrics::CountConfirmation(std::string_view cause, std::string_view e
 void UploadMetrics::CountEviction(std::string_view reason) {
   prometheus::Counter*& counter = SmallCounter(kEvictions, reason);
   if (counter == nullptr) counter = &evictions_.Add({{"reason", std::string(reason)}});
+  counter->Increment();
+}
+
+void UploadMetrics::CountCorrelatorBucketFolded(std::string_view reason) {
+  prometheus::Counter*& counter = SmallCounter(kCorrelatorBuckets, reason);
+  if (counter == nullptr) counter = &correlator_buckets_.Add({{"reason", std::string(reason)}});
   counter->Increment();
 }
 

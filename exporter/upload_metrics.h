@@ -16,6 +16,7 @@
 #include "common/event.h"
 #include "exporter/exposition.h"
 #include "exporter/exposition_interner.h"
+#include "exporter/upload_visibility.h"
 
 namespace rrca::exporter {
 
@@ -32,7 +33,12 @@ namespace rrca::exporter {
 // not an IPv4 address; anything else counts as "__invalid__") and capped: past `max_buckets`
 // distinct names, new ones count as "__other__". Both are counted
 // (registry_rca_buckets_folded_total, registry_rca_buckets_invalid_total, per store request). An
-// empty bucket (not known) stays empty.
+// empty bucket (not known) stays empty. The correlator folds its own bucket names likewise
+// (registry_rca_upload_buckets_folded_total) and hands "__other__"/"__invalid__" on as such.
+//
+// Create-to-visible is bounds (issue 16, exporter/upload_visibility.h): the duration histogram
+// holds the upper bound of uploads seen visible, the lower-bound histogram the lower bound of
+// uploads seen not visible after the store's acknowledgement (interval or censored).
 class UploadMetrics {
  public:
   static constexpr size_t kDefaultMaxBuckets = 100;
@@ -49,6 +55,15 @@ class UploadMetrics {
   // A create's latency until the upload was visible, per repository label and bucket.
   void ObserveCreateToVisible(std::string_view repository, std::string_view bucket, int64_t time_ns,
                               double seconds);
+  // One decided upload's visibility bounds (exporter/upload_visibility.h): the upper bound into
+  // the create-to-visible histogram when it was seen visible (the ack when nothing contradicts
+  // it), the lower bound into the lower-bound histogram when the ack was contradicted; the
+  // per-repository gauges take reported_seconds(). `bucket` may be the correlator's own
+  // "__other__" / "__invalid__", which keep their reserved labels here.
+  void ObserveVisibility(std::string_view repository, std::string_view bucket, int64_t time_ns,
+                         const VisibilityBounds& bounds);
+  // The correlator kept a store event's bucket as "__invalid__" or "__other__" (reason).
+  void CountCorrelatorBucketFolded(std::string_view reason);
   void ObserveUnsafeWindow(std::string_view bucket, double seconds);
   void ObserveClientGap(std::string_view bucket, double seconds);
   void CountOutcome(std::string_view repository, std::string_view outcome);
@@ -71,6 +86,7 @@ class UploadMetrics {
   // Per bucket label: the latency histograms.
   struct BucketHistograms {
     prometheus::Histogram* create = nullptr;
+    prometheus::Histogram* lower = nullptr;
     prometheus::Histogram* unsafe = nullptr;
     prometheus::Histogram* gap = nullptr;
   };
@@ -78,6 +94,7 @@ class UploadMetrics {
   // The bucket's label id (validated, capped) in buckets_; `count`: a store request, whose
   // folding is counted (the latency observations of its upload are not counted again).
   uint32_t BucketId(std::string_view raw, bool count);
+  void SetRepositoryLatency(std::string_view repository, int64_t time_ns, double seconds);
   BucketHistograms& HistogramsFor(uint32_t bucket_id);
   prometheus::Counter*& SmallCounter(uint32_t family, std::string_view a, std::string_view b = {});
 
@@ -88,6 +105,8 @@ class UploadMetrics {
   ExpositionStore::FamilyId create_latest_;
   ExpositionStore::FamilyId create_max_;
   prometheus::Family<prometheus::Histogram>& create_histogram_;
+  prometheus::Family<prometheus::Histogram>& lower_histogram_;
+  prometheus::Family<prometheus::Counter>& correlator_buckets_;
   prometheus::Family<prometheus::Histogram>& unsafe_histogram_;
   prometheus::Family<prometheus::Histogram>& gap_histogram_;
   ExpositionStore::FamilyId outcomes_;

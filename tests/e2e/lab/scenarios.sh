@@ -55,14 +55,24 @@ lab_scenario_rotate() {
   lab_log "registry log rotated (copytruncate): $(wc -l <"$REG_LOG.1") lines in registry.log.1"
 }
 
+# lab_uploads_decided N: registry-rca has given at least N uploads a raced_* or failed outcome.
+lab_uploads_decided() {
+  local got
+  got=$(scrape "$RCA_PORT" | grep -E '^registry_rca_uploads_total\{' |
+    grep -E 'outcome="(raced_[a-z]+|failed[a-z_]*)"' | awk '{s += $NF} END {printf "%d", s}')
+  ((got >= $1))
+}
+
 # Everything registry-rca reports equals what the registry says, through /metrics and through
 # Prometheus. Extra arguments go to referee.py check.
 lab_scenario_end() {
   local -a logs
   mapfile -t logs < <(reg_logs)
-  local total
+  local total failed_uploads
   total=$(python3 "$LAB_DIR/referee.py" summary "${logs[@]}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+  failed_uploads=$(python3 "$LAB_DIR/referee.py" summary "${logs[@]}" |
+    python3 -c 'import json,sys; print(len(set(json.load(sys.stdin)["patch500_uuids"])))')
   check "[$SCEN] registry-rca read every line of the registry log ($(cat "${logs[@]}" | wc -l))" \
     wait_for 30 lab_rca_caught_up registry "${logs[@]}"
   if [[ -n $STORE_LOG && $LAB_S3_SOURCES == 1 ]]; then
@@ -71,6 +81,12 @@ lab_scenario_end() {
   fi
   check "[$SCEN] registry-rca counted all $total responses of the access log" \
     wait_for 30 metric_is "$RCA_PORT" 'registry_rca_responses_total' "$total"
+  # A failed upload is decided once the client had its retry window (10 s of log time) to
+  # try again on the same upload; until then it is in no outcome. Wait for the decisions.
+  if ((failed_uploads > 0)); then
+    check "[$SCEN] registry-rca decided the $failed_uploads failed uploads (retry window over)" \
+      wait_for 40 lab_uploads_decided "$failed_uploads"
+  fi
   scrape "$RCA_PORT" >"$SD/metrics.txt"
   curl -fsS --max-time 10 "http://127.0.0.1:$REG_DEBUG_PORT/metrics" >"$SD/registry-metrics.txt" || true
 
