@@ -6,9 +6,13 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "exporter/state_json.h"
+
 namespace rrca::exporter {
 
 using nlohmann::json;
+
+namespace {}  // namespace
 
 CarryOver TakeCarryOver(const Pipeline& pipeline, const std::vector<OpenFileStream>& streams,
                         const std::vector<std::string>& source_names) {
@@ -73,8 +77,20 @@ std::string EncodeCarryOver(const CarryOver& carry_over) {
 
 StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipeline* pipeline,
                                                     const std::vector<std::string>& source_names) {
+  // EncodeCarryOver never writes more: a larger state is not ours, and its DOM would cost about
+  // twenty times its size (a 60 MB state of empty arrays, under the positions file's 64 MiB,
+  // took 2.3 GB at start-up).
+  if (text.size() > kMaxCarryOverBytes) {
+    return Status::Error("pipeline_state: " + std::to_string(text.size()) +
+                         " bytes, more than the " + std::to_string(kMaxCarryOverBytes) +
+                         " ever written");
+  }
   const json state = json::parse(text, nullptr, false);
-  if (state.is_discarded() || !state.is_object() || state.value("version", 0) != 1 ||
+  // No value() with a default here: it throws when "version" is not a number, and this check is
+  // outside the try below (an uncaught type_error ended the daemon at every start-up:
+  // fuzz/regressions/carry_over/version-string).
+  if (state.is_discarded() || !state.is_object() || !state.contains("version") ||
+      !state["version"].is_number_integer() || state["version"].get<int64_t>() != 1 ||
       !state.contains("pipeline") || !state.contains("held") || !state["held"].is_array()) {
     return Status::Error("pipeline_state: not a version 1 carry-over object");
   }
@@ -90,12 +106,13 @@ StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipel
       }
       CarriedHeld held;
       held.source_index = static_cast<size_t>(named - source_names.begin());
-      held.file = {entry.at("dev").get<uint64_t>(), entry.at("inode").get<uint64_t>()};
+      held.file = {StateInteger<uint64_t>(entry.at("dev")),
+                   StateInteger<uint64_t>(entry.at("inode"))};
       held.held.record = entry.at("record").get<std::string>();
-      held.held.record_envelope_time_ns = entry.at("record_time").get<int64_t>();
+      held.held.record_envelope_time_ns = StateInteger<int64_t>(entry.at("record_time"));
       held.held.fragments = entry.at("fragments").get<std::string>();
-      held.held.fragments_time_ns = entry.at("fragments_time").get<int64_t>();
-      held.held.last_time_ns = entry.at("last_time").get<int64_t>();
+      held.held.fragments_time_ns = StateInteger<int64_t>(entry.at("fragments_time"));
+      held.held.last_time_ns = StateInteger<int64_t>(entry.at("last_time"));
       held.held.error_fragment = entry.value("error_fragment", std::string());
       held.held.error_fragment_is_golog = entry.value("error_fragment_is_golog", false);
       carried.push_back(std::move(held));

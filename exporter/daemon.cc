@@ -24,6 +24,7 @@
 #include "exporter/recent_errors.h"
 #include "exporter/rules_loader.h"
 #include "exporter/upload_metrics.h"
+#include "exporter/web_auth.h"
 #include "exporter/web_config.h"
 #include "tailers/bounded_queue.h"
 #include "tailers/positions_file.h"
@@ -106,9 +107,8 @@ class Daemon {
       return 1;
     }
     ready_ = true;
-    spdlog::info("registry-rca listening on port {} ({}, internal port {}, {} sources)",
-                 http_.port(), http_.tls() ? "TLS" : "plaintext", http_.internal_port(),
-                 config_.sources.size());
+    spdlog::info("registry-rca listening on port {} ({}, {} sources)", http_.port(),
+                 http_.tls() ? "TLS" : "plaintext", config_.sources.size());
     WaitForSignals();
     Shutdown(processor);
     return 0;
@@ -286,7 +286,9 @@ class Daemon {
   }
 
   void RouteHttp(const std::string& telemetry_path) {
-    http_.Route(telemetry_path, [this](const HttpRequest&) { return Scrape(); });
+    http_.Route(
+        telemetry_path, [this](const HttpRequest&) { return Scrape(); },
+        HttpServer::RouteKind::kScrape);
     if (enricher_ != nullptr) {
       http_.Route(
           "/api/v1/alerts",
@@ -310,7 +312,7 @@ class Daemon {
                                     "reload failed; the running configuration is kept (see the "
                                     "log)\n"};
         },
-        HttpServer::RouteKind::kStateChanging);
+        HttpServer::RouteKind::kStateChanging, /*max_body_bytes=*/1024);
     http_.Route("/-/ready", [this](const HttpRequest&) {
       return ready_ ? HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
                     : HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
@@ -326,7 +328,15 @@ class Daemon {
     });
     http_.Route("/api/v1/causes", [this](const HttpRequest& request) {
       int64_t since_ns = 600'000'000'000;
-      const size_t at = request.query.find("since=");
+      // The `since` parameter only: "xsince=" or a value in another parameter is not it.
+      size_t at = std::string::npos;
+      for (size_t start = 0; start <= request.query.size();) {
+        const size_t end = std::min(request.query.find('&', start), request.query.size());
+        if (std::string_view(request.query).substr(start, end - start).starts_with("since=")) {
+          at = start;
+        }
+        start = end + 1;
+      }
       if (at != std::string::npos) {
         const std::string value =
             request.query.substr(at + 6, request.query.find('&', at) - at - 6);
@@ -358,7 +368,7 @@ class Daemon {
     const std::string_view text = request.body;
     const size_t entries = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) +
                            (text.empty() || text.back() == '\n' ? 0 : 1);
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (entries > kMaxIngestEntries) {
       metrics_.CountIngestRejected();
       return HttpResponse{
@@ -370,14 +380,42 @@ class Daemon {
                                            Pipeline::StreamKind::kS3);
     }
     std::string_view body = request.body;
+    size_t since_unlock = 0;
     while (!body.empty()) {
       const size_t newline = body.find('\n');
       const std::string_view line = body.substr(0, newline);
       if (!line.empty()) pipeline_.OnLine(*minio_stream_, line);
       if (newline == std::string_view::npos) break;
       body.remove_prefix(newline + 1);
+      // A post of 10,000 entries must not hold a scrape for its whole length: let waiting
+      // scrapes in between (each line stands alone, so order within the post is all that counts).
+      if (++since_unlock >= 256 && scrapes_waiting_.load(std::memory_order_relaxed) > 0) {
+        lock.unlock();
+        LetScrapesIn();
+        lock.lock();
+        since_unlock = 0;
+      }
     }
     return HttpResponse{200, "text/plain; charset=utf-8", ""};
+  }
+
+  // Under mutex_ (metrics_ is the processing thread's otherwise).
+  void MirrorHttpTotals() {
+    const FrontCounters* front = http_.front_counters();
+    if (front == nullptr) return;
+    Metrics::HttpTotals totals;
+    totals.accepted = front->accepted.load();
+    totals.refused = front->refused_over_limit.load();
+    totals.evicted = front->evicted.load();
+    totals.handshake_failed = front->handshake_failures.load();
+    totals.bad_request = front->bad_requests.load();
+    totals.head_timeout = front->head_timeouts.load();
+    totals.body_timeout = front->body_timeouts.load();
+    totals.over_budget = front->over_budget.load();
+    totals.busy = front->busy.load();
+    const std::shared_ptr<const BasicAuth> auth = http_.auth();
+    totals.auth_busy = auth != nullptr ? auth->bcrypt_busy() : 0;
+    metrics_.SetHttpTotals(totals);
   }
 
   // The metrics and the positions saved for them describe the same lines: both are taken with
@@ -391,6 +429,7 @@ class Daemon {
     {
       std::lock_guard lock(mutex_);
       scrapes_waiting_.fetch_sub(1, std::memory_order_relaxed);
+      MirrorHttpTotals();
       metrics_.TakeSnapshot(&metrics);
       snapshot = positions_.TakeSnapshot();
       // Encoded under the lock: what waits is read in place, not copied (see Waiting).

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -11,8 +12,7 @@
 #include "common/status.h"
 #include "exporter/web_config.h"
 #include "exporter/web_front.h"
-
-class CivetServer;
+#include "exporter/web_request.h"
 
 namespace rrca::exporter {
 
@@ -34,27 +34,25 @@ struct HttpResponse {
   std::string body;
 };
 
-// The daemon's HTTP endpoint. Routes are exact paths registered before Start; handlers run on
-// civetweb's worker threads, so they must only read thread-safe state. Request bodies are capped
-// (kMaxBodyBytes) to bound memory.
+// The daemon's HTTP endpoint: HTTP/1.1 with keep-alive, over TLS (OpenSSL 3, terminated here)
+// when the web config has tls_server_config. Each request is parsed once (web::RequestReader,
+// Boost.Beast's parser) and admitted from its head alone, before any body byte is read, in this
+// order: basic auth (web config basic_auth_users; 401 with `WWW-Authenticate: Basic`, for every
+// path and method), the route (404), the method (GET, HEAD, POST; 405 otherwise, OPTIONS too: no
+// route answers CORS preflights), the cross-site check of a POST to a state-changing route (see
+// CrossSiteRefusal), and the route's body limit (413). Only then is the body read, within the
+// request's deadline and the shared body budget, and the handler run in its lane: scrape routes
+// have handler slots of their own, so no other traffic can queue a scrape. Connection limits
+// and eviction are WebFront's. The configured http_server_config.headers go on every response.
+// If TLS is configured and cannot be set up, Start fails: never plaintext instead.
 //
-// Layout: a WebFront owns the public socket (TLS terminated there with OpenSSL 3 when the web
-// config has tls_server_config) and relays complete requests to civetweb, which listens on
-// 127.0.0.1:<ephemeral> only and serves nothing but connections the front made. Basic auth
-// (web config basic_auth_users) is checked before routing, for every path and method; failures
-// get 401 with `WWW-Authenticate: Basic`. The configured http_server_config.headers go on every
-// response. If TLS is configured and cannot be set up, Start fails: never plaintext instead.
-//
-// Cross-site requests (issue 13, finding 11): a browser on another site can POST to us with
-// text/plain or a form type and no preflight. So a POST to a state-changing route needs
-// `Content-Type: application/json` (415 otherwise), except an empty body with no Content-Type
-// and no Origin (`curl -X POST .../-/reload`), and an Origin header, when sent, must be our own
-// (scheme, Host; 403 otherwise). No route answers CORS preflights: OPTIONS gets 405 with no
-// Access-Control-* header, civetweb's own preflight answer being switched off.
+// Handlers run on connection threads, several at once: they must only read thread-safe state.
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
-  enum class RouteKind { kRead, kStateChanging };
+  // kScrape: /metrics, with handler slots of its own. kRead: no body. kStateChanging: POST with a
+  // JSON body (cross-site checked), up to the route's body limit.
+  enum class RouteKind { kScrape, kRead, kStateChanging };
   static constexpr size_t kMaxBodyBytes = 8 << 20;
 
   HttpServer();
@@ -69,11 +67,13 @@ class HttpServer {
   // Connection limits and timeouts of the front (defaults are fine; tests shorten them).
   void SetFrontOptions(const FrontOptions& options) { front_options_ = options; }
 
-  // Exact paths; a path ending in '/' also serves everything below it.
-  void Route(const std::string& path, Handler handler, RouteKind kind = RouteKind::kRead);
+  // Exact paths; a path ending in '/' also serves everything below it. max_body_bytes: the
+  // largest body the route takes (0: the default, kMaxBodyBytes for kStateChanging, none else).
+  void Route(const std::string& path, Handler handler, RouteKind kind = RouteKind::kRead,
+             size_t max_body_bytes = 0);
 
   // listen_address: ":9479", "127.0.0.1:9479", "[::1]:9479", "localhost:0" (port 0 = any free).
-  Status Start(const std::string& listen_address, int threads = 4);
+  Status Start(const std::string& listen_address);
   void Stop();
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
@@ -82,17 +82,27 @@ class HttpServer {
   // The server certificate's notAfter (Unix seconds), 0 without TLS.
   int64_t tls_certificate_expiry() const;
 
-  // The private civetweb port (tests check that it serves nobody but the front).
-  int internal_port() const { return internal_port_; }
+  // Null before Start.
   const FrontCounters* front_counters() const { return front_ ? &front_->counters() : nullptr; }
+  // Bytes of large bodies held now (reserved from the body budget), all connections.
+  size_t buffered_body_bytes() const { return buffered_body_bytes_.load(); }
   std::shared_ptr<const BasicAuth> auth() const;
 
  private:
-  class Dispatcher;
   struct RouteEntry {
     Handler handler;
     RouteKind kind = RouteKind::kRead;
+    size_t max_body_bytes = 0;
   };
+  struct Admission;
+  class Lanes;
+  void ServeConnection(web::ClientStream& client, const ClientInfo& info,
+                       WebFront::Connection& connection);
+  // One request; false when the connection must close after it.
+  bool ServeRequest(web::ClientStream& client, const ClientInfo& info,
+                    WebFront::Connection& connection, web::RequestReader& reader, bool first);
+  Admission Admit(const web::RequestHead& head, const ClientInfo& info) const;
+  bool Reserve(size_t bytes);
   std::map<std::string, RouteEntry>::const_iterator FindRoute(const std::string& path) const;
   std::map<std::string, RouteEntry> routes_;
   // What a web config sets, swapped whole by SetWebConfig; requests use a snapshot.
@@ -108,10 +118,9 @@ class HttpServer {
   Status config_status_;
   FrontOptions front_options_;
   std::unique_ptr<WebFront> front_;
-  std::unique_ptr<CivetServer> server_;
-  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<Lanes> lanes_;
+  std::atomic<size_t> buffered_body_bytes_{0};  // large bodies held now, all connections
   int port_ = 0;
-  int internal_port_ = 0;
 };
 
 // The cross-site check of a POST to a state-changing route, from its headers (null: absent):

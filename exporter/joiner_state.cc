@@ -6,6 +6,7 @@
 
 #include "common/json_escape.h"
 #include "exporter/joiner.h"
+#include "exporter/state_json.h"
 
 namespace rrca::exporter {
 
@@ -139,7 +140,7 @@ Status RequestJoiner::RestoreState(const json& state) {
   // Built aside and swapped in: a state that does not read leaves the joiner as it was.
   RequestJoiner restored(options_, sink_);
   try {
-    restored.now_ns_ = state.at("now").get<int64_t>();
+    restored.now_ns_ = StateInteger<int64_t>(state.at("now"));
     for (const json& p : state.at("pending")) {
       if (restored.pending_.size() >= options_.max_pending) break;
       const std::string id = p.at("id").get<std::string>();
@@ -147,15 +148,15 @@ Status RequestJoiner::RestoreState(const json& state) {
       if (!inserted) continue;
       Pending& pending = it->second;
       pending.source = p.at("source").get<std::string>();
-      pending.first_time_ns = p.at("first").get<int64_t>();
-      pending.last_time_ns = p.at("last").get<int64_t>();
-      const int level = p.at("level").get<int>();
+      pending.first_time_ns = StateInteger<int64_t>(p.at("first"));
+      pending.last_time_ns = StateInteger<int64_t>(p.at("last"));
+      const int level = StateInteger<int>(p.at("level"));
       if (level < static_cast<int>(Level::kUnknown) || level > static_cast<int>(Level::kPanic)) {
         return Status::Error("pending request " + id + ": level out of range");
       }
       pending.level = static_cast<Level>(level);
       pending.has_error_lines = p.at("error_lines").get<bool>();
-      pending.writer_duration_ns = p.at("writer_ns").get<int64_t>();
+      pending.writer_duration_ns = StateInteger<int64_t>(p.at("writer_ns"));
       pending.method = p.at("method").get<std::string>();
       pending.uri = p.at("uri").get<std::string>();
       pending.repository = p.at("repository").get<std::string>();
@@ -166,7 +167,7 @@ Status RequestJoiner::RestoreState(const json& state) {
       pending.err_code = p.value("err_code", std::string());
       pending.err_message = p.value("err_message", std::string());
       restored.pending_order_.push_back(
-          {pending.first_time_ns, p.at("queued_wall").get<int64_t>(), id});
+          {pending.first_time_ns, StateInteger<int64_t>(p.at("queued_wall")), id});
       if (pending.has_error_lines && !pending.uri.empty()) {
         restored.pending_by_key_.emplace(ResponseKey(pending.method, pending.uri, 0), id);
       }
@@ -174,12 +175,12 @@ Status RequestJoiner::RestoreState(const json& state) {
     for (const json& a : state.at("access")) {
       if (restored.pending_access_.size() >= options_.max_pending) break;
       PendingAccess access;
-      access.time_ns = a.at(0).get<int64_t>();
-      access.queued_wall_ns = a.at(1).get<int64_t>();
+      access.time_ns = StateInteger<int64_t>(a.at(0));
+      access.queued_wall_ns = StateInteger<int64_t>(a.at(1));
       access.source = a.at(2).get<std::string>();
       access.method = a.at(3).get<std::string>();
       access.uri = a.at(4).get<std::string>();
-      access.status = a.at(5).get<int>();
+      access.status = StateInteger<int>(a.at(5));
       access.key = ResponseKey(access.method, access.uri, access.status);
       restored.pending_access_.push_back(std::move(access));
       restored.pending_access_index_[restored.pending_access_.back().key].push_back(
@@ -187,8 +188,8 @@ Status RequestJoiner::RestoreState(const json& state) {
     }
     for (const json& r : state.at("recent_summaries")) {
       if (restored.recent_order_.size() >= options_.max_pending * 2) break;
-      const RecentSummary summary{r.at(0).get<uint64_t>(), r.at(1).get<int64_t>(),
-                                  r.at(2).get<int64_t>()};
+      const RecentSummary summary{StateInteger<uint64_t>(r.at(0)), StateInteger<int64_t>(r.at(1)),
+                                  StateInteger<int64_t>(r.at(2))};
       restored.recent_summaries_[summary.key].push_back(summary.arrival_ns);
       restored.recent_order_.push_back(summary);
     }
@@ -196,8 +197,8 @@ Status RequestJoiner::RestoreState(const json& state) {
       if (restored.reported_order_.size() >= options_.max_pending) break;
       const std::string id = r.at(1).get<std::string>();
       if (restored.reported_errors_.insert(id).second) {
-        restored.reported_order_.push_back(
-            {r.at(0).get<int64_t>(), r.size() > 2 ? r.at(2).get<int64_t>() : 0, id});
+        restored.reported_order_.push_back({StateInteger<int64_t>(r.at(0)),
+                                            r.size() > 2 ? StateInteger<int64_t>(r.at(2)) : 0, id});
       }
     }
   } catch (const json::exception& e) {

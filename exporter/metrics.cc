@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -81,6 +82,14 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       .Add({{"version", RRCA_VERSION}, {"revision", RRCA_REVISION}})
       .Set(1);
   folded_total_ = &folded_.Add({});
+  invalid_total_ = &BuildCounter()
+                        .Name("registry_rca_repositories_invalid_total")
+                        .Help(
+                            "Events counted under repository=\"__invalid__\": the name is "
+                            "not a repository name (Docker Distribution's grammar, at most "
+                            "255 bytes).")
+                        .Register(*registry_)
+                        .Add({});
   tls_expiry_ = &BuildGauge()
                      .Name("registry_rca_tls_certificate_expiry_timestamp_seconds")
                      .Help(
@@ -94,6 +103,21 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                               "carrying more entries than the per-request cap.")
                           .Register(*registry_)
                           .Add({{"reason", "too_many_entries"}});
+  http_connections_ = &BuildCounter()
+                           .Name("registry_rca_http_connections_total")
+                           .Help(
+                               "Client connections to the HTTP server by outcome: accepted, "
+                               "refused (limits reached, nothing evictable), evicted (an idle or "
+                               "slow connection closed for a new one), handshake_failed.")
+                           .Register(*registry_);
+  http_refused_ = &BuildCounter()
+                       .Name("registry_rca_http_requests_refused_total")
+                       .Help(
+                           "HTTP requests refused before their handler, by reason: bad_request "
+                           "(400/411/431), head_timeout, body_timeout (408), over_budget, busy "
+                           "(503), auth_busy (no bcrypt slot in time: 401).")
+                       .Register(*registry_);
+  SetHttpTotals({});  // every series from the start, at 0
   // The standard process metric: a restart resets every counter, and a restarted daemon that
   // catches up on a backlog may pass its old value before the first scrape, which increase()
   // cannot see as a reset. The start time makes every reset visible.
@@ -106,6 +130,27 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count()) /
            1000.0);
+}
+
+void Metrics::SetHttpTotals(const HttpTotals& totals) {
+  auto mirror = [](prometheus::Family<prometheus::Counter>* family, const char* label,
+                   const char* value, uint64_t total, uint64_t* published) {
+    prometheus::Counter& counter = family->Add({{label, value}});
+    if (total > *published) counter.Increment(static_cast<double>(total - *published));
+    *published = std::max(*published, total);
+  };
+  HttpTotals& p = http_published_;
+  mirror(http_connections_, "outcome", "accepted", totals.accepted, &p.accepted);
+  mirror(http_connections_, "outcome", "refused", totals.refused, &p.refused);
+  mirror(http_connections_, "outcome", "evicted", totals.evicted, &p.evicted);
+  mirror(http_connections_, "outcome", "handshake_failed", totals.handshake_failed,
+         &p.handshake_failed);
+  mirror(http_refused_, "reason", "bad_request", totals.bad_request, &p.bad_request);
+  mirror(http_refused_, "reason", "head_timeout", totals.head_timeout, &p.head_timeout);
+  mirror(http_refused_, "reason", "body_timeout", totals.body_timeout, &p.body_timeout);
+  mirror(http_refused_, "reason", "over_budget", totals.over_budget, &p.over_budget);
+  mirror(http_refused_, "reason", "busy", totals.busy, &p.busy);
+  mirror(http_refused_, "reason", "auth_busy", totals.auth_busy, &p.auth_busy);
 }
 
 void Metrics::SetTlsCertificateExpiry(int64_t unix_seconds) {
@@ -229,11 +274,14 @@ void Metrics::AddS3ReaderStats(std::string_view source, const tailers::S3ReaderS
   }
 }
 
-void Metrics::SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total) {
+void Metrics::SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total,
+                                  uint64_t invalid_total) {
   repositories_tracked_.Add({}).Set(static_cast<double>(tracked));
   repositories_limit_.Add({}).Set(static_cast<double>(limit));
   folded_total_->Increment(static_cast<double>(folded_total - folded_published_));
   folded_published_ = folded_total;
+  invalid_total_->Increment(static_cast<double>(invalid_total - invalid_published_));
+  invalid_published_ = invalid_total;
 }
 
 void Metrics::SetConfigReload(bool successful, double timestamp_seconds) {

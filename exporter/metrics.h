@@ -52,12 +52,22 @@ class Metrics {
   // daemon mirrors its per-source total here (`total` is monotonic).
   void SetLinesTooLong(std::string_view source, uint64_t total);
 
-  void SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total);
+  // The repository table's totals (monotonic): folded into "__other__", and "__invalid__".
+  void SetRepositoryGauges(size_t tracked, size_t limit, uint64_t folded_total,
+                           uint64_t invalid_total);
   void SetConfigReload(bool successful, double timestamp_seconds);
   // The server certificate's notAfter, Unix seconds; 0 (no TLS) leaves the series absent.
   void SetTlsCertificateExpiry(int64_t unix_seconds);
   // A POST /api/v1/ingest/minio-audit refused for carrying more than the cap of entries.
   void CountIngestRejected() { ingest_rejected_->Increment(); }
+
+  // The HTTP server's monotonic totals, mirrored at each scrape (see docs/http.md).
+  struct HttpTotals {
+    uint64_t accepted = 0, refused = 0, evicted = 0, handshake_failed = 0;  // connections
+    uint64_t bad_request = 0, head_timeout = 0, body_timeout = 0, over_budget = 0, busy = 0,
+             auth_busy = 0;  // requests refused
+  };
+  void SetHttpTotals(const HttpTotals& totals);
 
   // A scrape: both parts are copied under the processing lock, rendered outside it.
   struct Snapshot {
@@ -120,7 +130,12 @@ class Metrics {
   prometheus::Counter* folded_total_ = nullptr;
   prometheus::Family<prometheus::Gauge>* tls_expiry_ = nullptr;
   prometheus::Counter* ingest_rejected_ = nullptr;
+  prometheus::Family<prometheus::Counter>* http_connections_ = nullptr;
+  prometheus::Family<prometheus::Counter>* http_refused_ = nullptr;
+  HttpTotals http_published_;
   uint64_t folded_published_ = 0;
+  prometheus::Counter* invalid_total_ = nullptr;
+  uint64_t invalid_published_ = 0;
 };
 
 }  // namespace rrca::exporter

@@ -155,7 +155,7 @@ void Pipeline::Tick(int64_t wall_ns) {
     if (stream != nullptr) stream->Publish(metrics_);
   }
   metrics_->SetRepositoryGauges(repositories_.tracked(), repositories_.cap(),
-                                repositories_.folded());
+                                repositories_.folded(), repositories_.invalid());
   // A one-shot analysis (no wall clock) says it once, at the end (Finish).
   if (wall_ns != 0) WarnAboutFolding(wall_ns);
 }

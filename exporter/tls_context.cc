@@ -84,6 +84,11 @@ Status CheckReadable(const std::string& file, const std::string& key, const std:
 
 }  // namespace
 
+constexpr char kDefaultTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 int TlsVerifyCallback(int preverify_ok, X509_STORE_CTX* store) {
   auto* ssl =
       static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
@@ -148,7 +153,10 @@ StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerConfig& 
     }
     list += (list.empty() ? "" : ":") + std::string(openssl_name);
   }
-  if (!tls12_list.empty() && SSL_CTX_set_cipher_list(ctx, tls12_list.c_str()) != 1) {
+  // Unset, TLS 1.2 gets forward secrecy and AEAD only (Mozilla's "intermediate" list, Go's
+  // choice too); OpenSSL's own default still offers RSA key exchange and CBC-SHA1 suites.
+  if (tls12_list.empty()) tls12_list = kDefaultTls12Ciphers;
+  if (SSL_CTX_set_cipher_list(ctx, tls12_list.c_str()) != 1) {
     return Fail(file, "cipher_suites", "not usable: " + OpenSslError());
   }
   if (!tls13_list.empty() && SSL_CTX_set_ciphersuites(ctx, tls13_list.c_str()) != 1) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <thread>
 
 namespace rrca::exporter {
 namespace {
@@ -190,6 +191,10 @@ const std::string& BasicAuth::dummy_hash() {
   return dummy_hash_;
 }
 
+std::ptrdiff_t BasicAuth::BcryptSlots() {
+  return std::max<std::ptrdiff_t>(1, std::thread::hardware_concurrency() / 2);
+}
+
 bool BasicAuth::Check(const char* authorization, std::string* user) {
   if (!enabled()) return true;
   std::string name;
@@ -203,9 +208,16 @@ bool BasicAuth::Check(const char* authorization, std::string* user) {
   const auto now = clock_();
   bool ok = known && Cached(key, now);
   if (!ok) {
-    ok = VerifyBcrypt(password, hash) && known;
-    bcrypt_runs_.fetch_add(1);
-    if (ok) Remember(key, now);
+    // bcrypt is CPU by design: at most kBcryptSlots run at once, so a flood of wrong passwords
+    // (each connection has its own thread) queues here instead of starving cached scrapes.
+    if (bcrypt_slots_.try_acquire_for(kBcryptWait)) {
+      ok = VerifyBcrypt(password, hash) && known;
+      bcrypt_slots_.release();
+      bcrypt_runs_.fetch_add(1);
+      if (ok) Remember(key, now);
+    } else {
+      bcrypt_busy_.fetch_add(1);
+    }
   }
   OPENSSL_cleanse(password.data(), password.size());
   if (ok) *user = name;

@@ -7,6 +7,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,11 +22,12 @@ namespace rrca::exporter {
 // HMAC-SHA256 of user, hash and password under a per-process random key (no password is kept).
 // Only successes are cached, in an LRU of at most kCacheEntries (`cache_entries`): a client without
 // a valid password cannot add entries, so a flood of wrong passwords can neither flush a valid
-// user's entry nor grow the cache, and valid scrapes keep skipping bcrypt. Verifications run
-// outside any shared lock (each on its caller's thread), so one slow bcrypt never queues the others
-// behind it. An unknown user is verified against a dummy hash with the cost most configured users
-// have, so timing does not reveal which users exist (issue 13, finding 12). Thread-safe; Check may
-// be called from any number of HTTP threads.
+// user's entry nor grow the cache, and valid scrapes keep skipping bcrypt. Verifications run on
+// their callers' threads, at most BcryptSlots() at once (the HTTP server has a thread per
+// connection: unbounded, a wrong-password flood would take every core from cached scrapes); one
+// that finds no slot within kBcryptWait is refused. An unknown user is verified against a dummy
+// hash with the cost most configured users have, so timing does not reveal which users exist.
+// Thread-safe; Check may be called from any number of HTTP threads.
 class BasicAuth {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -51,7 +53,12 @@ class BasicAuth {
   // "user:password" from "Basic base64"; false when malformed.
   static bool DecodeBasic(std::string_view header, std::string* user, std::string* password);
 
+  // bcrypt verifications at once: half the cores (at least one), the rest stay for scrapes.
+  static std::ptrdiff_t BcryptSlots();
+  static constexpr std::chrono::seconds kBcryptWait{5};  // then the request is refused (401)
+
   uint64_t bcrypt_runs() const { return bcrypt_runs_.load(); }  // for tests and metrics
+  uint64_t bcrypt_busy() const { return bcrypt_busy_.load(); }  // refused: no slot in time
   size_t cache_size() const {
     std::lock_guard lock(cache_mutex_);
     return index_.size();
@@ -76,6 +83,8 @@ class BasicAuth {
   std::once_flag dummy_once_;
   std::string dummy_hash_;
   std::atomic<uint64_t> bcrypt_runs_{0};
+  std::atomic<uint64_t> bcrypt_busy_{0};
+  std::counting_semaphore<> bcrypt_slots_{BcryptSlots()};
 };
 
 }  // namespace rrca::exporter

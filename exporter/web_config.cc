@@ -133,10 +133,13 @@ class WebConfigParser : public YamlFields {
       Error(node, p + ".client_auth_type",
             "client_ca_file is set without a client_auth_type that asks for a certificate");
     }
-    if (!tls.client_allowed_sans.empty() && tls.client_auth != ClientAuth::kRequireAnyClientCert &&
+    // A SAN is only worth checking on a certificate whose chain was verified: with
+    // RequireAnyClientCert anyone can make a self-signed certificate carrying the allowed name.
+    if (!tls.client_allowed_sans.empty() &&
         tls.client_auth != ClientAuth::kRequireAndVerifyClientCert) {
       Error(node, p + ".client_allowed_sans",
-            "needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert");
+            "needs client_auth_type RequireAndVerifyClientCert (the SAN of an unverified "
+            "certificate proves nothing)");
     }
     if (tls.min_version == TlsVersion::kTls13 && tls.max_version == TlsVersion::kTls12) {
       Error(node, p + ".max_version", "is below min_version");

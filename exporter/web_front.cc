@@ -11,34 +11,35 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <system_error>
 
 #include "exporter/tls_context.h"
-#include "exporter/web_relay.h"
 
 namespace rrca::exporter {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string PeerName(const sockaddr_storage& address) {
+// "ip:port" and "ip" of a peer.
+std::pair<std::string, std::string> PeerName(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "?";
   int port = 0;
   if (address.ss_family == AF_INET) {
     const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
     inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
     port = ntohs(v4->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+    return {std::string(host) + ":" + std::to_string(port), host};
   }
   const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
   port = ntohs(v6->sin6_port);
   if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {
     inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], host, sizeof(host));
-    return std::string(host) + ":" + std::to_string(port);
+    return {std::string(host) + ":" + std::to_string(port), host};
   }
   inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  return {"[" + std::string(host) + "]:" + std::to_string(port), host};
 }
 
 // A bound, listening socket for host:port ("" host: every address, dual-stack when possible).
@@ -90,20 +91,31 @@ StatusOr<int> BindListener(const std::string& listen_address) {
   return Status::Error("cannot listen on " + listen_address + ": " + last_error);
 }
 
-// Writes a short error response from the front itself and lets the client read it.
-void Reply(relay::ClientStream& client, const char* status_line, const char* extra, int stop_fd) {
-  const std::string response = std::string("HTTP/1.1 ") + status_line +
-                               "\r\nContent-Type: text/plain; charset=utf-8\r\n" + extra +
-                               "Connection: close\r\nContent-Length: 0\r\n\r\n";
-  const auto deadline = SteadyClock::now() + std::chrono::seconds(2);
-  if (relay::WriteAll(client, response, deadline, stop_fd))
-    relay::Linger(client, deadline, stop_fd);
-}
-
 }  // namespace
 
-WebFront::WebFront(FrontOptions options, std::shared_ptr<const TlsContext> tls)
-    : options_(options), tls_enabled_(tls != nullptr), tls_(std::move(tls)) {}
+// One open connection. Its fd is closed only under table_mutex_, after the slot left the table,
+// so an eviction (a shutdown() under the same mutex) never reaches a reused descriptor.
+struct WebFront::Slot : WebFront::Connection {
+  int fd = -1;
+  std::string ip;
+  std::string address;
+  int stop_pipe = -1;
+  SteadyClock::time_point accepted;
+  std::atomic<ConnectionPhase> phase{ConnectionPhase::kWaiting};
+  std::atomic<bool> proven{false};
+  bool evicted = false;  // guarded by table_mutex_
+
+  void SetPhase(ConnectionPhase value) override { phase.store(value); }
+  void MarkProven() override { proven.store(true); }
+  int stop_fd() const override { return stop_pipe; }
+  SteadyClock::time_point accepted_at() const override { return accepted; }
+};
+
+WebFront::WebFront(FrontOptions options, std::shared_ptr<const TlsContext> tls, Serve serve)
+    : options_(options),
+      tls_enabled_(tls != nullptr),
+      serve_(std::move(serve)),
+      tls_(std::move(tls)) {}
 
 void WebFront::SetTls(std::shared_ptr<const TlsContext> tls) {
   if (tls == nullptr || !tls_enabled_) return;
@@ -129,8 +141,7 @@ Status WebFront::Listen(const std::string& listen_address) {
   return Status::Ok();
 }
 
-void WebFront::Start(int backend_port) {
-  backend_port_ = backend_port;
+void WebFront::Start() {
   if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) stop_pipe_[0] = stop_pipe_[1] = -1;
   acceptor_ = std::thread([this] { AcceptLoop(); });
 }
@@ -140,10 +151,54 @@ void WebFront::Stop() {
   stopping_ = true;
   (void)!::write(stop_pipe_[1], "x", 1);
   acceptor_.join();
-  Reap(/*all=*/true);
+  {
+    std::unique_lock lock(table_mutex_);
+    threads_done_.wait(lock, [this] { return open_.empty(); });
+  }
   ::close(stop_pipe_[0]);
   ::close(stop_pipe_[1]);
   stop_pipe_[0] = stop_pipe_[1] = -1;
+}
+
+bool WebFront::Admit(const std::string& ip) {
+  auto evictable = [](const Slot& slot) {
+    return !slot.evicted && slot.phase.load() != ConnectionPhase::kBusy;
+  };
+  if (open_.size() >= 2 * options_.max_connections) return false;  // evicted ones still closing
+  std::string victim_ip;
+  const auto mine = per_client_.find(ip);
+  if (mine != per_client_.end() && mine->second >= options_.max_connections_per_client) {
+    victim_ip = ip;
+  } else if (live_ >= options_.max_connections) {
+    size_t most = 0;
+    for (const auto& [client, count] : per_client_) {
+      if (count > most) most = count, victim_ip = client;
+    }
+  } else {
+    return true;
+  }
+  // The oldest evictable connection of victim_ip, unproven ones first; else (global limit only)
+  // of anyone, likewise.
+  auto oldest = [&](bool any_client) -> std::shared_ptr<Slot> {
+    for (const bool proven : {false, true}) {
+      for (const auto& slot : open_) {
+        if (evictable(*slot) && slot->proven.load() == proven &&
+            (any_client || slot->ip == victim_ip)) {
+          return slot;
+        }
+      }
+    }
+    return nullptr;
+  };
+  std::shared_ptr<Slot> victim = oldest(/*any_client=*/false);
+  if (victim == nullptr && victim_ip != ip) victim = oldest(/*any_client=*/true);
+  if (victim == nullptr) return false;
+  victim->evicted = true;
+  ::shutdown(victim->fd, SHUT_RDWR);  // its thread wakes, sees the end, and closes it
+  --live_;
+  if (--per_client_[victim->ip] == 0) per_client_.erase(victim->ip);
+  ++counters_.evicted;
+  return true;
 }
 
 void WebFront::AcceptLoop() {
@@ -151,7 +206,6 @@ void WebFront::AcceptLoop() {
   while (!stopping_) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     const int ready = ::poll(fds, 2, 1000);
-    Reap(/*all=*/false);
     if (stopping_ || fds[1].revents != 0) break;
     if (ready <= 0 || (fds[0].revents & POLLIN) == 0) continue;
     sockaddr_storage address{};
@@ -164,56 +218,58 @@ void WebFront::AcceptLoop() {
       }
       continue;
     }
-    if (active_.load() >= options_.max_connections) {
-      ++counters_.refused_over_limit;
-      ::close(fd);
-      const auto now = SteadyClock::now();
-      if (now - last_warning > std::chrono::seconds(10)) {
-        last_warning = now;
-        spdlog::warn("http: {} connections open, refusing more ({} refused so far)",
-                     options_.max_connections, counters_.refused_over_limit.load());
+    auto [peer, ip] = PeerName(address);
+    auto slot = std::make_shared<Slot>();
+    slot->fd = fd;
+    slot->ip = ip;
+    slot->address = peer;
+    slot->stop_pipe = stop_pipe_[0];
+    slot->accepted = SteadyClock::now();
+    {
+      std::lock_guard lock(table_mutex_);
+      if (!Admit(ip)) {
+        ++counters_.refused_over_limit;
+        ::close(fd);
+        const auto now = SteadyClock::now();
+        if (now - last_warning > std::chrono::seconds(10)) {
+          last_warning = now;
+          spdlog::warn(
+              "http: {} connections open ({} from {}), none idle: refusing more ({} "
+              "refused so far)",
+              live_, per_client_[ip], ip, counters_.refused_over_limit.load());
+        }
+        continue;
       }
-      continue;
+      open_.push_back(slot);
+      ++live_;
+      ++per_client_[ip];
     }
     ++counters_.accepted;
-    ++active_;
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    auto done = std::make_unique<std::atomic<bool>>(false);
-    std::atomic<bool>* flag = done.get();
-    std::string peer = PeerName(address);
     try {
-      std::thread thread([this, fd, peer = std::move(peer), flag]() mutable {
-        Serve(fd, std::move(peer));
-        --active_;
-        flag->store(true);
-      });
-      workers_.push_back(Worker{std::move(thread), std::move(done)});
+      std::thread([this, slot] { Run(slot); }).detach();
     } catch (const std::system_error& e) {  // out of threads: drop this one, keep serving
-      --active_;
-      ::close(fd);
       spdlog::warn("http: cannot start a connection thread: {}", e.what());
+      Finish(slot);
     }
   }
 }
 
-void WebFront::Reap(bool all) {
-  for (auto it = workers_.begin(); it != workers_.end();) {
-    if (all || it->done->load()) {
-      it->thread.join();
-      it = workers_.erase(it);
-    } else {
-      ++it;
-    }
+void WebFront::Finish(const std::shared_ptr<Slot>& slot) {
+  std::lock_guard lock(table_mutex_);
+  open_.remove(slot);
+  if (!slot->evicted) {
+    --live_;
+    if (--per_client_[slot->ip] == 0) per_client_.erase(slot->ip);
   }
+  ::close(slot->fd);
+  threads_done_.notify_all();
 }
 
-void WebFront::Serve(int fd, std::string peer) {
-  const int stop_fd = stop_pipe_[0];
-  const auto start = SteadyClock::now();
-  const auto head_deadline = start + options_.head_timeout;
-  ClientInfo info{peer, tls_enabled_, ""};
-  std::unique_ptr<relay::ClientStream> client;
+void WebFront::Run(std::shared_ptr<Slot> slot) {
+  ClientInfo info{slot->address, slot->ip, tls_enabled_, ""};
+  std::unique_ptr<web::ClientStream> client;
   if (tls_enabled_) {
     std::shared_ptr<const TlsContext> tls;  // held for the handshake; SSL objects then own a ref
     {
@@ -221,99 +277,18 @@ void WebFront::Serve(int fd, std::string peer) {
       tls = tls_;
     }
     std::string error;
-    client = relay::AcceptTls(fd, tls->ctx(), head_deadline, stop_fd, &error, &info.tls_subject);
+    client = web::AcceptTls(slot->fd, tls->ctx(), slot->accepted + options_.head_timeout,
+                            slot->stop_pipe, &error, &info.tls_subject);
     if (client == nullptr) {
       ++counters_.handshake_failures;
-      spdlog::debug("http: {}: TLS handshake failed: {}", peer, error);
-      ::close(fd);
-      return;
+      spdlog::debug("http: {}: TLS handshake failed: {}", info.address, error);
     }
   } else {
-    client = relay::PlainStream(fd);
+    client = web::PlainStream(slot->fd);
   }
-  std::string request;
-  const bool complete = ReadRequest(*client, peer, &request);
-  const auto write_deadline = SteadyClock::now() + std::chrono::seconds(5);
-  if (complete) {
-    const int backend = relay::ConnectLoopback(backend_port_, write_deadline, stop_fd);
-    const int relay_port = backend >= 0 ? relay::LocalPort(backend) : 0;
-    if (relay_port == 0) {
-      spdlog::warn("http: cannot reach the internal listener on port {}", backend_port_);
-      Reply(*client, "503 Service Unavailable", "", stop_fd);
-    } else {
-      Register(relay_port, info);
-      const bool ok =
-          relay::Relay(*client, backend, std::move(request), options_.idle_timeout, stop_fd);
-      Unregister(relay_port);
-      if (ok) relay::Linger(*client, SteadyClock::now() + std::chrono::seconds(1), stop_fd);
-    }
-    if (backend >= 0) ::close(backend);
-  }
+  if (client != nullptr) serve_(*client, info, *slot);
   client.reset();
-  ::close(fd);
-}
-
-bool WebFront::ReadRequest(relay::ClientStream& client, const std::string& peer,
-                           std::string* request) {
-  const int stop_fd = stop_pipe_[0];
-  const auto start = SteadyClock::now();
-  relay::RequestHead head;
-  relay::Head result = relay::ReadHead(client, start + options_.head_timeout,
-                                       options_.max_head_bytes, stop_fd, request, &head);
-  if (result == relay::Head::kTooLarge) {
-    Reply(client, "431 Request Header Fields Too Large", "", stop_fd);
-    return false;
-  }
-  if (result == relay::Head::kTimeout) {
-    ++counters_.head_timeouts;
-    spdlog::debug("http: {}: no complete request head within the deadline", peer);
-  }
-  if (result != relay::Head::kComplete) return false;
-  if (head.content_length <= 0) return true;
-  const auto length = static_cast<size_t>(head.content_length);
-  if (length > options_.max_body_bytes) {
-    Reply(client, "413 Payload Too Large", "", stop_fd);
-    return false;
-  }
-  if (!Reserve(length)) {
-    ++counters_.over_budget;
-    Reply(client, "503 Service Unavailable", "Retry-After: 1\r\n", stop_fd);
-    return false;
-  }
-  result =
-      relay::ReadUntil(client, start + options_.body_timeout, head.end + length, stop_fd, request);
-  buffered_body_bytes_ -= length;  // from here the bytes are the relay's, bounded per connection
-  if (result == relay::Head::kTimeout) {
-    ++counters_.body_timeouts;
-    Reply(client, "408 Request Timeout", "", stop_fd);
-  }
-  return result == relay::Head::kComplete;
-}
-
-bool WebFront::Reserve(size_t bytes) {
-  size_t current = buffered_body_bytes_.load();
-  do {
-    if (current + bytes > options_.body_budget_bytes) return false;
-  } while (!buffered_body_bytes_.compare_exchange_weak(current, current + bytes));
-  return true;
-}
-
-void WebFront::Register(int port, ClientInfo info) {
-  std::lock_guard lock(relays_mutex_);
-  relays_[port] = std::move(info);
-}
-
-void WebFront::Unregister(int port) {
-  std::lock_guard lock(relays_mutex_);
-  relays_.erase(port);
-}
-
-std::optional<ClientInfo> WebFront::Lookup(std::string_view remote_addr, int remote_port) const {
-  if (remote_addr != "127.0.0.1") return std::nullopt;
-  std::lock_guard lock(relays_mutex_);
-  const auto found = relays_.find(remote_port);
-  if (found == relays_.end()) return std::nullopt;
-  return found->second;
+  Finish(slot);
 }
 
 }  // namespace rrca::exporter

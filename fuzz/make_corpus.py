@@ -136,7 +136,7 @@ def main():
     corpora = {name: Corpus(name) for name in (
         "envelope", "registry_parse", "registry_reader", "registry_uri", "s3_parse",
         "json_scan", "config", "rule_set", "example_check", "alert_payload", "web_config",
-        "positions")}
+        "positions", "carry_over", "web_auth", "repository_table")}
 
     # Raw physical lines (envelopes) and their payloads.
     for path in registry_inputs:
@@ -197,6 +197,17 @@ def main():
     for seed in (b"GET /v2/", b"GET /v2/_catalog", b"GET /v2/a/b/tags/list",
                  b"DELETE /v2/a/manifests/sha256:00", b"HEAD /v2/a/blobs/sha256:00"):
         corpora["registry_uri"].add(seed)
+        corpora["repository_table"].add(seed)
+
+    # Repository names as request lines give them, a few per seed (one table per input), and
+    # names outside Docker Distribution's grammar.
+    uri_seeds = sorted(corpora["registry_uri"].seeds)
+    for i in range(0, min(len(uri_seeds), 24), 4):
+        corpora["repository_table"].add(b"\n".join(s for s in uri_seeds[i:i + 4] if b"{" not in s))
+    corpora["repository_table"].add(b"GET /v2/ci/1234/manifests/latest\nGET /v2/ci/5678/manifests/"
+                                    b"latest\nGET /v2/team/app/blobs/sha256:00\nlibrary/nginx\n"
+                                    b"GET /v2/Upper/Case/manifests/x\nGET /v2/a//b/tags/list\n"
+                                    b"GET /v2/a__b/c--d/e.f/manifests/v1\n" + b"a" * 256)
 
     # S3 lines of every format, and their JSON.
     for path in s3_inputs:
@@ -288,6 +299,49 @@ def main():
                              '[],"now":1796612400000000000,"pending":[]},"latest_time":1},'
                              '"version":1}}\n')
     corpora["positions"].add('{"version": 1, "files": [' + entry % 0 + "]}")
+
+    # Carried pipeline states (the positions file's "pipeline_state") as EncodeCarryOver writes
+    # them: an error request waiting for its summary, an access line waiting for its summary, a
+    # summary already counted, a reported error, and a logrus record held for its continuation.
+    t = 1796612400000000000
+    pending = ('{"id":"4220c7a0-4178-4bac-8ab4-3193d5f04818","source":"registry","first":%d,'
+               '"last":%d,"queued_wall":%d,"level":5,"error_lines":true,"writer_ns":0,'
+               '"method":"PATCH","uri":"/v2/lab/app/blobs/uploads/016bcc87-4f28-4dc3-bd89-'
+               '85262ae7e25a","repository":"lab/app","upload":"016bcc87-4f28-4dc3-bd89-85262ae7e25a",'
+               '"last_msg":"error resolving upload","messages":"error resolving upload",'
+               '"detail":"s3aws: Path not found: /docker/registry/v2/repositories/lab/app/_uploads/'
+               '016bcc87-4f28-4dc3-bd89-85262ae7e25a/data","err_code":"","err_message":""}'
+               % (t, t + 10**8, t + 5 * 10**8))
+    access = '[%d,%d,"registry","PATCH","/v2/lab/app/blobs/uploads/2",202]' % (t, t + 10**9)
+    held = ('{"source":"registry","dev":65024,"inode":10977725,"record":"time=\\"2023-11-14T22:'
+            '13:20Z\\" level=error msg=\\"response completed with error\\" err.code=unknown '
+            'err.detail=\\"s3aws: AccessDenied: Access Denied","record_time":0,"fragments":"",'
+            '"fragments_time":0,"last_time":1700000000000000000,"error_fragment":"",'
+            '"error_fragment_is_golog":false}')
+
+    def state(pending_list, access_list, summaries, reported, held_list):
+        return ('{"version":1,"pipeline":{"latest_time":%d,"joiner":{"now":%d,"pending":[%s],'
+                '"access":[%s],"recent_summaries":[%s],"reported_errors":[%s]}},"held":[%s]}'
+                % (t, t, ",".join(pending_list), ",".join(access_list), ",".join(summaries),
+                   ",".join(reported), ",".join(held_list)))
+    corpora["carry_over"].add(state([], [], [], [], []))
+    corpora["carry_over"].add(state([pending], [access], ["[1234567890123456789,%d,%d]" % (t, t)],
+                                    ['[%d,"a1cadf86-de3f-442b-8a02-d0196abe468b",%d]' % (t, t)],
+                                    [held]))
+    corpora["carry_over"].add(state([], [access] * 3, [], [], [held.replace("registry", "harbor")]))
+    corpora["carry_over"].add(state([pending.replace('"level":5', '"level":4')], [], [], [], []))
+
+    # Authorization headers: the target's users (alice:s3cret, bob:pa:ss word), a wrong password,
+    # an unknown user, other schemes and malformed base64; bare credentials (the target encodes
+    # them).
+    def basic(credentials):
+        return b"Basic " + base64.b64encode(credentials)
+    for seed in (basic(b"alice:s3cret"), basic(b"bob:pa:ss word"), basic(b"alice:wrong"),
+                 basic(b"mallory:s3cret"), basic(b"carol:$2y$04$not-a-bcrypt-hash"),
+                 b"basic   " + base64.b64encode(b"alice:s3cret") + b"  ", b"Bearer abc.def.ghi",
+                 b"Basic", b"Basic =", b"Basic YWxpY2U", b"alice:s3cret", b"bob:pa:ss word",
+                 b"prometheus:"):
+        corpora["web_auth"].add(seed)
 
     total_files = total_bytes = 0
     for corpus in corpora.values():

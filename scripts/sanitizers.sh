@@ -28,7 +28,7 @@ case "$kind" in
   tsan)
     sanitize=thread
     build=${BUILD_DIR:-build-tsan}
-    # No suppressions. Debian's prometheus-cpp and civetweb are not instrumented, but their
+    # No suppressions. Debian's prometheus-cpp and libcurl are not instrumented, but their
     # locks go through pthread and are seen. (called_from_lib: for them is wrong: it hides the
     # lock but not every unlock, and TSan then reports "unlock of an unlocked mutex".)
     export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}

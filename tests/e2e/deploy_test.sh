@@ -355,13 +355,20 @@ check "Dockerfile: every build and runtime package exists in bookworm" \
     missing=\$(printf '%s\n' $build_packages $runtime_packages | sort -u | comm -23 - '$WORK/found.txt');
     [[ -z \$missing ]] || { echo \"not in apt: \$missing\"; exit 1; }"
 # The runtime packages must cover what the binary links (libc6, libgcc-s1 and libstdc++6 come
-# with bookworm-slim: apt needs them). Sanitizer runtimes of a sanitizer build are not shipped.
+# with bookworm-slim: apt needs them): each library's package is listed, or is a dependency
+# (recursively) of one listed, which apt installs with it (libcurl4's libnghttp2, libssh2...).
+# Sanitizer runtimes of a sanitizer build are not shipped.
 cat > "$WORK/ldd.sh" <<'SH'
 missing=0
+# shellcheck disable=SC2086  # a list of package names
+closure=" $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+  --no-breaks --no-replaces --no-enhances $2 2>/dev/null | grep -v '^ ' | sed 's/:.*//' |
+  sort -u | tr '\n' ' ') "
 for lib in $(ldd "$1" | awk '/=>/ {print $3}'); do
   pkg=$(dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null || dpkg -S "$(realpath "$lib")" 2>/dev/null)
   pkg=${pkg%%:*}
   case " $2 libc6 libgcc-s1 libstdc++6 " in *" $pkg "*) continue ;; esac
+  case "$closure" in *" $pkg "*) continue ;; esac
   case "$pkg" in libasan*|libubsan*|libtsan*|liblsan*) continue ;; esac
   echo "$lib (${pkg:-no package}) is not installed by the runtime stage"; missing=1
 done

@@ -64,21 +64,26 @@ int main(int argc, char** argv) {
     options.head_timeout = std::chrono::milliseconds(std::stol(head_timeout_ms));
     http.SetFrontOptions(options);
   }
-  http.Route("/metrics", [](const HttpRequest&) {
-    return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
-                        "# HELP web_tool_up 1\n# TYPE web_tool_up gauge\nweb_tool_up 1\n"};
-  });
+  http.Route(
+      "/metrics",
+      [](const HttpRequest&) {
+        return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                            "# HELP web_tool_up 1\n# TYPE web_tool_up gauge\nweb_tool_up 1\n"};
+      },
+      rrca::exporter::HttpServer::RouteKind::kScrape);
   http.Route("/-/healthy", [](const HttpRequest&) { return HttpResponse{200, "", "Healthy\n"}; });
-  http.Route("/echo", [](const HttpRequest& request) {
-    return HttpResponse{200, "text/plain",
-                        request.method + " " + request.user + " " + request.body};
-  });
+  http.Route(
+      "/echo",
+      [](const HttpRequest& request) {
+        return HttpResponse{200, "text/plain",
+                            request.method + " " + request.user + " " + request.body};
+      },
+      rrca::exporter::HttpServer::RouteKind::kRead, rrca::exporter::HttpServer::kMaxBodyBytes);
   if (rrca::Status started = http.Start(listen); !started.ok()) {
     std::fprintf(stderr, "%s\n", started.message().c_str());
     return 1;
   }
-  std::printf("listening on port %d (%s, internal port %d)\n", http.port(),
-              http.tls() ? "TLS" : "plaintext", http.internal_port());
+  std::printf("listening on port %d (%s)\n", http.port(), http.tls() ? "TLS" : "plaintext");
   std::fflush(stdout);
   if (!port_file.empty()) {
     const std::string temp = port_file + ".tmp";

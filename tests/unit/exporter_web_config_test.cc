@@ -122,7 +122,7 @@ TEST(WebConfig, AllOptions) {
   auto config = LoadWebConfig((kWebDir / "all_options.good.yml").string());
   ASSERT_TRUE(config.ok()) << config.status().message();
   const TlsServerConfig& tls = config->tls;
-  EXPECT_EQ(tls.client_auth, ClientAuth::kRequireAnyClientCert);
+  EXPECT_EQ(tls.client_auth, ClientAuth::kRequireAndVerifyClientCert);
   EXPECT_EQ(tls.cipher_suites.size(), 2u);
   EXPECT_EQ(tls.curve_preferences, (std::vector<std::string>{"X25519", "CurveP256"}));
   EXPECT_FALSE(tls.prefer_server_cipher_suites);

@@ -1,8 +1,7 @@
-// Cross-site requests and CORS preflights (issue 13, finding 11): a page on another site POSTed
-// text/plain alerts and reloads that were accepted (202), and civetweb answered preflights itself
-// with `Access-Control-Allow-Origin: *`, even on the internal port. State-changing routes now
-// take only JSON (or an empty POST with neither Content-Type nor Origin), only from their own
-// origin, and no route answers a preflight.
+// Cross-site requests and CORS preflights: a page on another site must not be able to POST alerts
+// or reloads (text/plain and form bodies need no preflight). State-changing routes take only JSON
+// (or an empty POST with neither Content-Type nor Origin), only from their own origin, and no
+// route answers a preflight.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -29,6 +28,7 @@ std::string Exchange(int port, const std::string& request) {
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
       ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(request.size())) {
+    ::shutdown(fd, SHUT_WR);  // our last request: the server closes after answering
     char buffer[4096];
     ssize_t n;
     while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) out.append(buffer, n);
@@ -56,7 +56,7 @@ class CrossSiteTest : public ::testing::Test {
     server_.Route("/metrics", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain", ""};
     });
-    ASSERT_TRUE(server_.Start("127.0.0.1:0", 2).ok());
+    ASSERT_TRUE(server_.Start("127.0.0.1:0").ok());
     host_ = "127.0.0.1:" + std::to_string(server_.port());
   }
 
@@ -88,7 +88,7 @@ TEST_F(CrossSiteTest, ForgedPostsAreRefusedBeforeTheHandler) {
   EXPECT_EQ(Status(Exchange(server_.port(),
                             "POST /-/reload HTTP/1.1\r\nHost: " + host_ +
                                 "\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")),
-            415);
+            411);
   EXPECT_EQ(calls_, 0);
 
   // Control: what tools and Alertmanager send.
@@ -111,10 +111,6 @@ TEST_F(CrossSiteTest, NoRouteAnswersPreflights) {
   const std::string answer = Exchange(server_.port(), preflight);
   EXPECT_EQ(Status(answer), 405) << answer;
   EXPECT_EQ(answer.find("Access-Control-"), std::string::npos) << answer;
-  // The internal civetweb port: refused by our handler, not answered by civetweb itself.
-  const std::string internal = Exchange(server_.internal_port(), preflight);
-  EXPECT_EQ(Status(internal), 403) << internal;
-  EXPECT_EQ(internal.find("Access-Control-"), std::string::npos) << internal;
   EXPECT_EQ(calls_, 0);
 }
 

@@ -83,3 +83,17 @@ start_daemon() {
   DAEMON_PID=$!
   wait_for 20 curl -fs "http://127.0.0.1:$3/-/ready"
 }
+
+# start_hanging_downstream SECONDS: a webhook that listens but never accepts, so every delivery
+# waits for the enricher's timeout and its queue fills; sets HANG_PORT.
+start_hanging_downstream() {
+  HANG_PORT=$(free_port)
+  python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1024)
+open(sys.argv[2], "w").write("ready\n")
+time.sleep(float(sys.argv[3]))' "$HANG_PORT" "$WORK/hang.ready" "$1" &
+  PIDS+=($!)
+  wait_for 10 test -f "$WORK/hang.ready"
+}
