@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "exporter/analyze.h"
+#include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {
 namespace {
@@ -21,17 +22,7 @@ std::string RunAnalyzeToString(const std::vector<std::string>& files, const std:
   AnalyzeOptions options;
   options.files = files;
   options.format = format;
-  std::FILE* out = std::tmpfile();
-  std::FILE* err = std::tmpfile();
-  EXPECT_EQ(RunAnalyze(options, out, err), 0);
-  std::rewind(out);
-  std::string text;
-  char buffer[65536];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), out)) > 0) text.append(buffer, n);
-  std::fclose(out);
-  std::fclose(err);
-  return text;
+  return AnalyzeOutput(options);
 }
 
 // Sums the samples of one metric family by the value of `label`.

@@ -9,6 +9,7 @@
 
 #include "exporter/analyze.h"
 #include "exporter/correlator.h"
+#include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {
 namespace {
@@ -21,17 +22,7 @@ std::string Analyze(const std::vector<std::string>& files, const std::vector<std
   options.files = files;
   options.s3_files = s3;
   options.format = format;
-  std::FILE* out = std::tmpfile();
-  std::FILE* err = std::tmpfile();
-  EXPECT_EQ(RunAnalyze(options, out, err), 0);
-  std::rewind(out);
-  std::string text;
-  char buffer[65536];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), out)) > 0) text.append(buffer, n);
-  std::fclose(out);
-  std::fclose(err);
-  return text;
+  return AnalyzeOutput(options);
 }
 
 // The value of the first sample whose line starts with `series`; -1 when absent.

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "exporter/analyze.h"
+#include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {
 namespace {
@@ -25,17 +26,7 @@ std::string Analyze(const std::string& format) {
   options.files = {kLab + "/registry.log"};
   options.s3_files = {kLab + "/s3-access.log"};
   options.format = format;
-  std::FILE* out = std::tmpfile();
-  std::FILE* err = std::tmpfile();
-  EXPECT_EQ(RunAnalyze(options, out, err), 0);
-  std::rewind(out);
-  std::string text;
-  char buffer[65536];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), out)) > 0) text.append(buffer, n);
-  std::fclose(out);
-  std::fclose(err);
-  return text;
+  return AnalyzeOutput(options);
 }
 
 // Seconds since midnight of an RFC 3339 time's clock part ("...T12:50:41.278638826Z").
