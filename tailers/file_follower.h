@@ -66,9 +66,10 @@ using ChunkSink = std::function<void(Chunk&&)>;
 //     read the rest of that copy first: every line written before the copy is recovered; only
 //     lines written between copy and truncate are lost, as for any tailer. Copies made later
 //     (rotated again before we read on) are read whole, oldest first; a copy of what the live
-//     file holds is not, unless the live file turns out to start differently when we read it
-//     again (truncated once more in between). Then flush the partial line, end this poll, and
-//     read from 0 in the next one.
+//     file holds is not. Then flush the partial line, end this poll, and read from 0 in the
+//     next one. Whenever the first bytes of a generation are read (offset 0), copies made
+//     after the newest copy read that do not start like those bytes are read whole first:
+//     generations copied and truncated before we read a byte of them.
 //  2. Read to EOF (at most max_bytes_per_poll).
 //  3. While following, compare the path with our (dev, inode). If the path leads elsewhere or
 //     nowhere, the file is retired and counted once:
@@ -141,7 +142,8 @@ class FileFollower {
   void HandleTruncation();
   bool ReadCopies();
   bool ReadCopyChain(SiblingFile first, bool continues);
-  bool ReadMissedGeneration(size_t n);
+  bool ReadMissedGenerations(size_t n);
+  std::string LiveName() const;
   bool ReadCopy(SiblingFile* copy, bool continues);
   void CountTransition(const PathState& path);
   std::string BytesBeforeRead() const;
@@ -169,7 +171,8 @@ class FileFollower {
   int64_t lag_bytes_ = 0;
   struct timespec mtime_ {};
   std::vector<FileMark> finished_;
-  std::unique_ptr<SiblingFile> unsure_copy_;  // see ReadMissedGeneration
+  // The newest copytruncate copy read: copies newer than it are generations not read yet.
+  std::optional<SiblingFile> newest_copy_;
 };
 
 // Logrotate's copytruncate copy of the file at `path` (other than `live`) that holds the bytes

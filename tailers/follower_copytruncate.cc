@@ -41,19 +41,20 @@ std::optional<SiblingFile> FindCopyOf(const std::vector<SiblingFile>& siblings, 
   return best;
 }
 
-// Copies of later generations, oldest first: the file was copied and truncated again before we
-// polled. Named "<live name><.-_>...", newer than `copy`, and not a copy of what the live file
-// holds now (that one is still being made, or the live file was not truncated again yet): the
-// newest of those goes to `of_live`.
+// Bytes of a file's start compared to tell a copy of the live file from a copy of another
+// generation (every generation starts with other lines).
+constexpr size_t kHeadBytes = 256;
+
+// Copies of later generations, oldest first: named "<live name><.-_>...", newer than `after`,
+// and not a copy of what the live file holds now (starting with `live_head`: that copy is still
+// being made, or the live file was not truncated yet, and its bytes are read from the live file).
 std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings,
-                                     const SiblingFile& copy, const std::string& live_name,
-                                     int live_fd, std::optional<SiblingFile>* of_live) {
-  constexpr size_t kHeadBytes = 256;
-  const std::string live_head = FileHead(live_fd, kHeadBytes);
+                                     const SiblingFile& after, const std::string& live_name,
+                                     std::string_view live_head) {
   std::vector<SiblingFile> later;
   for (const SiblingFile& sibling : siblings) {
     const std::string name = std::filesystem::path(sibling.path).filename().string();
-    if (sibling.key == copy.key || sibling.size == 0 || !Newer(sibling.mtime, copy.mtime) ||
+    if (sibling.key == after.key || sibling.size == 0 || !Newer(sibling.mtime, after.mtime) ||
         name.size() <= live_name.size() || name.rfind(live_name, 0) != 0 ||
         std::strchr(".-_", name[live_name.size()]) == nullptr) {
       continue;
@@ -61,13 +62,9 @@ std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings,
     int fd = OpenSibling(sibling);
     if (fd < 0) continue;
     const size_t n = std::min<uint64_t>({sibling.size, live_head.size(), kHeadBytes});
-    const bool same_head = n > 0 && FileHead(fd, n) == std::string_view(live_head).substr(0, n);
+    const bool same_head = n > 0 && FileHead(fd, n) == live_head.substr(0, n);
     ::close(fd);
-    if (!same_head) {
-      later.push_back(sibling);
-    } else if (!*of_live || Newer(sibling.mtime, (*of_live)->mtime)) {
-      *of_live = sibling;
-    }
+    if (!same_head) later.push_back(sibling);
   }
   std::sort(later.begin(), later.end(),
             [](const SiblingFile& a, const SiblingFile& b) { return Newer(b.mtime, a.mtime); });
@@ -115,8 +112,10 @@ void FileFollower::HandleTruncation() {
   Count(stats_->truncations);
   spdlog::info("{}: truncated below offset {} (copytruncate?); reading it from the start",
                origin_.path, read_offset_);
-  unsure_copy_.reset();
-  if (state_ != State::kFollowing || !ReadCopies()) Flush(/*end_of_file=*/false);
+  if (state_ != State::kFollowing || !ReadCopies()) {
+    newest_copy_.reset();  // no copy continues what we read: later ones are no longer ours
+    Flush(/*end_of_file=*/false);
+  }
   read_offset_ = consumed_offset_ = 0;
   buffered_ = 0;
   tail_.clear();
@@ -136,46 +135,50 @@ bool FileFollower::ReadCopies() {
 
 // Reads `first` (from our offset when it continues what we read, else whole) and then every
 // copy made after it, until none is left (reading may wait for room in the queue while more are
-// made); then back to the live file. False when `first` could not be opened.
+// made); then back to the live file. It remembers the newest copy read, so that copies made
+// before we read the live file again are found (ReadMissedGenerations). False when `first`
+// could not be opened.
 bool FileFollower::ReadCopyChain(SiblingFile first, bool continues) {
   const int live_fd = fd_;
   const FileKey live_key = key_;
-  const std::string live_name = std::filesystem::path(real_path_).filename().string();
   const bool opened = ReadCopy(&first, continues);
-  std::optional<SiblingFile> of_live;
   for (std::vector<SiblingFile> later; opened;) {
-    of_live.reset();
-    later = LaterCopies(ListSiblings(real_path_, live_key), first, live_name, live_fd, &of_live);
+    later = LaterCopies(ListSiblings(real_path_, live_key), first, LiveName(),
+                        FileHead(live_fd, kHeadBytes));
     if (later.empty()) break;
     for (SiblingFile& copy : later) ReadCopy(&copy, /*continues=*/false);
     first = later.back();  // the newest: only copies made after it are left
   }
-  if (of_live) unsure_copy_ = std::make_unique<SiblingFile>(*of_live);
+  if (opened) newest_copy_ = first;
   fd_ = live_fd;
   key_ = live_key;
   chunk_path_ = origin_.path;
   return opened;
 }
 
-// At the first bytes of a generation: if a copy of the live file was being made when we last
-// looked, and the live file no longer starts like it, it was truncated again before we read a
-// byte of it: read that copy (and any later ones) whole. True when it did; the caller then
-// reads the live file again from 0.
-bool FileFollower::ReadMissedGeneration(size_t n) {
-  std::unique_ptr<SiblingFile> copy = std::move(unsure_copy_);
-  int fd = OpenMoved(real_path_, key_, copy.get());
-  if (fd < 0) return false;
-  const std::string head = FileHead(fd, std::min<size_t>(n, 256));
-  ::close(fd);
-  if (head == std::string_view(buffer_.data() + buffered_, head.size())) return false;
+// At the first `n` bytes of a generation (read_offset_ == 0, the bytes are in the buffer, not
+// absorbed): copies made after the newest copy we read that do not start like these bytes hold
+// generations copied and truncated before we read a byte of them (between our last look at the
+// copies and this read, or between two polls). Reads them whole, oldest first. True when it
+// did; the caller then reads the live file again from 0.
+bool FileFollower::ReadMissedGenerations(size_t n) {
+  if (!newest_copy_) return false;
+  const std::string_view live_head(buffer_.data() + buffered_, std::min(n, kHeadBytes));
+  std::vector<SiblingFile> missed =
+      LaterCopies(ListSiblings(real_path_, key_), *newest_copy_, LiveName(), live_head);
+  if (missed.empty()) return false;
   Count(stats_->truncations);
   spdlog::info("{}: truncated again before we read it; reading its copy {} whole", origin_.path,
-               copy->path);
-  ReadCopyChain(*copy, /*continues=*/false);
+               missed.front().path);
+  ReadCopyChain(missed.front(), /*continues=*/false);
   Flush(/*end_of_file=*/false);
   read_offset_ = consumed_offset_ = 0;
   tail_.clear();
   return true;
+}
+
+std::string FileFollower::LiveName() const {
+  return std::filesystem::path(real_path_).filename().string();
 }
 
 // Reads one copy to its end under its own identity: from our offset when it continues what we

@@ -272,6 +272,35 @@ TEST_F(FollowerTest, GenerationTruncatedBeforeItsFirstReadIsReadFromItsCopy) {
   EXPECT_EQ(stats_.copies_recovered.load(), 2u);
 }
 
+// After a truncation was handled no copy of the live generation existed yet; then, before the
+// follower read a byte of it, that whole generation was copied and truncated (a slow consumer
+// held the follower, or it came and went between two polls): it is read from its copy.
+TEST_F(FollowerTest, GenerationCopiedAndTruncatedBeforeItsFirstReadIsReadFromItsCopy) {
+  Append(path_, "1\n");
+  auto follower = Open();
+  Poll(*follower);
+  Append(path_, "2\n");
+  fs::copy_file(path_, path_ + ".1");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "3\n");
+  EXPECT_TRUE(Poll(*follower));  // reads the rest of .1 (no copy of "3" yet), then stops
+  EXPECT_EQ(Text(), "1\n2\n");
+  fs::rename(path_ + ".1", path_ + ".2");
+  fs::copy_file(path_, path_ + ".1");
+  // Timestamps are kernel clock ticks: make the order of the copies explicit.
+  fs::last_write_time(path_ + ".1", fs::last_write_time(path_ + ".2") + std::chrono::seconds(1));
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "4\n");
+  PollAll(*follower);
+  EXPECT_EQ(Text(), "1\n2\n3\n4\n");
+  EXPECT_EQ(stats_.truncations.load(), 2u);
+  EXPECT_EQ(stats_.copies_recovered.load(), 2u);
+  // Read from 0 again afterwards: nothing is read twice.
+  Append(path_, "5\n");
+  PollAll(*follower);
+  EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n");
+}
+
 // Same start, but the live file was not truncated again: .1 is a copy of what it holds, and is
 // not read (that would count "3" twice).
 TEST_F(FollowerTest, CopyOfTheLiveGenerationIsNotReadTwice) {
