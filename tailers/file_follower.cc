@@ -175,7 +175,7 @@ size_t FileFollower::ReadFile(bool* more) {
       *more = true;
       break;
     }
-    if (read_offset_ == 0 && ReadMissedGenerations(static_cast<size_t>(n))) {
+    if (read_offset_ == 0 && !reading_copy_ && ReadMissedGenerations(static_cast<size_t>(n))) {
       *more = true;
       break;
     }

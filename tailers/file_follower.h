@@ -173,6 +173,9 @@ class FileFollower {
   std::vector<FileMark> finished_;
   // The newest copytruncate copy read: copies newer than it are generations not read yet.
   std::optional<SiblingFile> newest_copy_;
+  // While a copy is read (ReadCopy): its first bytes are no generation of the live file to check
+  // for missed copies (that would read the copies again, recursively).
+  bool reading_copy_ = false;
 };
 
 // Logrotate's copytruncate copy of the file at `path` (other than `live`) that holds the bytes

@@ -194,7 +194,9 @@ bool FileFollower::ReadCopy(SiblingFile* sibling, bool continues) {
   key_ = sibling->key;
   chunk_path_ = sibling->path;
   const uint64_t from = read_offset_;
+  reading_copy_ = true;
   for (bool more = true; more;) ReadFile(&more);
+  reading_copy_ = false;
   Flush(/*end_of_file=*/true);
   finished_.push_back(mark());
   spdlog::info("{}: truncated; read bytes {}..{} from its copy {}", origin_.path, from,

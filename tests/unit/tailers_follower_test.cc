@@ -301,6 +301,35 @@ TEST_F(FollowerTest, GenerationCopiedAndTruncatedBeforeItsFirstReadIsReadFromIts
   EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n");
 }
 
+// Two whole generations were copied and truncated before the follower read on: both are read
+// from their copies, oldest first, each once (reading one copy must not look for missed
+// generations again: that recursed until the stack overflowed).
+TEST_F(FollowerTest, TwoGenerationsCopiedBeforeTheFirstReadAreEachReadOnce) {
+  Append(path_, "1\n");
+  auto follower = Open();
+  Poll(*follower);
+  Append(path_, "2\n");
+  fs::copy_file(path_, path_ + ".1");
+  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+  Append(path_, "3\n");
+  EXPECT_TRUE(Poll(*follower));  // reads the rest of .1 (no copy of "3" yet), then stops
+  const auto first_copy_time = fs::last_write_time(path_ + ".1");
+  for (const char* next : {"4\n", "5\n"}) {  // "3" and then "4" copied and truncated
+    std::error_code none_yet;                // the first time there is no .2
+    fs::rename(path_ + ".2", path_ + ".3", none_yet);
+    fs::rename(path_ + ".1", path_ + ".2");
+    fs::copy_file(path_, path_ + ".1");
+    ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+    Append(path_, next);
+  }
+  // Timestamps are kernel clock ticks: make the order of the copies explicit.
+  fs::last_write_time(path_ + ".2", first_copy_time + std::chrono::seconds(1));
+  fs::last_write_time(path_ + ".1", first_copy_time + std::chrono::seconds(2));
+  PollAll(*follower);
+  EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n");
+  EXPECT_EQ(stats_.copies_recovered.load(), 3u);
+}
+
 // Same start, but the live file was not truncated again: .1 is a copy of what it holds, and is
 // not read (that would count "3" twice).
 TEST_F(FollowerTest, CopyOfTheLiveGenerationIsNotReadTwice) {
