@@ -212,17 +212,20 @@ def recording_rules(g: Gen) -> dict:
         return rule
 
     resp5 = g.sel("registry_rca_responses_total", 'code=~"5.."')
+    # Errors by cause: what the registry answered (registry_rca_errors_total) and what a hop in
+    # front of it answered the client instead (registry_rca_hop_errors_total, with a `hop`
+    # label, so `or` is a union): each client-visible error once, at its outermost hop.
+    errs = (f"(rate({g.sel('registry_rca_errors_total')}[{w}]) or "
+            f"rate({g.sel('registry_rca_hop_errors_total')}[{w}]))")
     errors = [
         rec("cause_code:registry_rca_errors:rate5m",
-            f"sum by ({g.by('cause', 'code')}) (rate({g.sel('registry_rca_errors_total')}[{w}]))"),
+            f"sum by ({g.by('cause', 'code')}) {errs}"),
         rec("cause:registry_rca_errors:rate5m",
             f"sum by ({g.by('cause')}) (cause_code:registry_rca_errors:rate5m)"),
         rec("cause_repository:registry_rca_errors:rate5m",
-            f"sum by ({g.by('cause', 'repository')}) "
-            f"(rate({g.sel('registry_rca_errors_total')}[{w}]))"),
+            f"sum by ({g.by('cause', 'repository')}) {errs}"),
         rec("cause_operation:registry_rca_errors:rate5m",
-            f"sum by ({g.by('cause', 'operation')}) "
-            f"(rate({g.sel('registry_rca_errors_total')}[{w}]))"),
+            f"sum by ({g.by('cause', 'operation')}) {errs}"),
         rec("instance:registry_rca_responses:rate5m",
             f"sum by ({g.by('instance')}) (rate({g.sel('registry_rca_responses_total')}[{w}]))"),
         rec("instance:registry_rca_responses_5xx:rate5m",
@@ -430,6 +433,44 @@ def race_margin_alert(g: Gen, spec: dict) -> dict:
     }
 
 
+def probe_race_margin_alert(g: Gen, spec: dict) -> dict:
+    """The active prober's early warning (issue 16): the registry probe's visibility lag (from
+    its POST) against the clients' POST->PATCH gap p5, even when no upload raced yet."""
+    lag = g.sel("registry_rca_probe_last_visibility_seconds", 'probe="registry"')
+    ok = g.sel("registry_rca_probe_success", 'probe="registry"')
+    gap = "bucket_quantile:registry_rca_upload_client_gap_seconds:histogram_quantile"
+    expr = (
+        f"max by ({g.by('target')}) ({lag})\n"
+        f"> on ({g.by()}) group_left\n"
+        f"{num(spec['max_ratio'])} * min by ({g.by()}) ({gap}{{quantile=\"0.05\"}})\n"
+        f"and on ({g.by('target')})\n"
+        f"max by ({g.by('target')}) ({ok}) == 1")
+    ms = "humanizeDuration"
+    gap_now = g.one(f"min({gap}{{quantile=\"0.05\",{{G}}}})", ms)
+    desc = "\n".join([
+        f"Registry probe {{{{ $labels.target }}}}{g.where()}: an upload the probe started through "
+        f"the registry's API could be resumed only {{{{ $value | {ms} }}}} after its POST, while "
+        f"the fastest 5% of clients send their first PATCH {gap_now} after the POST's answer "
+        f"(client gap p5; alert above {num(spec['max_ratio'])} times that for "
+        f"{spec['for']}).",
+        "Those clients' PATCHes race the store and fail with 500 "
+        f"({RACE_CAUSE}), even if none has yet. Ask the store operators about multipart "
+        "create latency (the store probe measures it without the registry), or make uploads "
+        "single-PUT.",
+    ])
+    return {
+        "alert": spec["alert"],
+        "expr": expr,
+        "for": spec["for"],
+        "labels": {"severity": spec["severity"], "cause": RACE_CAUSE},
+        "annotations": {
+            "summary": "Probed upload visibility lag exceeds the clients' POST→PATCH gap.",
+            "description": desc,
+            "runbook_url": g.runbook + "#probe_race_margin",
+        },
+    }
+
+
 def generic_alert(g: Gen, spec: dict) -> dict:
     metric = spec["metric"]
     extra = spec["selector"].strip()
@@ -569,7 +610,9 @@ def alerting_rules(g: Gen) -> dict:
     causes.append(unclassified_alert(g, cfg["unclassified"]))
     return {"groups": [
         {"name": "registry-rca.causes", "rules": causes},
-        {"name": "registry-rca.uploads", "rules": [race_margin_alert(g, cfg["race_margin"])]},
+        {"name": "registry-rca.uploads", "rules": [
+            race_margin_alert(g, cfg["race_margin"]),
+            probe_race_margin_alert(g, cfg["probe_race_margin"])]},
         {"name": "registry-rca.generic", "rules": [generic_alert(g, cfg["generic"])]},
         {"name": "registry-rca.exporter", "rules": exporter_alerts(g, cfg["exporter"])},
     ]}

@@ -30,7 +30,13 @@ struct RegistryEvent {
   int status = 0;                  // http.response.status; 0 when the record has none
   int64_t duration_ns = -1;        // http.response.duration; -1 unknown
   int64_t trace_duration_ns = -1;  // trace.duration of a storage-driver call; -1 none
+  // The request's user agent (http.request.useragent, the access log's last field) starts with
+  // kProbeUserAgentPrefix: registry-rca's own active probe, counted apart from users' traffic.
+  bool probe = false;
 };
+
+// The user agent of registry-rca's probe requests: "registry-rca-probe/<version>" (prober/).
+inline constexpr std::string_view kProbeUserAgentPrefix = "registry-rca-probe/";
 
 // One request the object store served, from any of the S3 log formats.
 enum class S3Op : uint8_t {

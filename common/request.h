@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/event.h"
+#include "common/hop_event.h"
 
 // One response the registry gave (or would have given), assembled from the lines of one
 // http.request.id, or from an access-log line when the application log has none. This is what
@@ -70,6 +71,13 @@ struct JoinedRequest {
   UploadState upload_state;
   int64_t writer_duration_ns = -1;  // the storage driver's Writer() call (debug trace), if logged
   double upload_age_seconds = NAN;  // arrival - _state.StartedAt; NaN when unknown
+  bool probe = false;  // registry-rca's own probe request (RegistryEvent::probe): counted apart
+  // The hop that answered the client (kRegistry: the registry's own log). For a response of a
+  // hop in front (exporter/hop_joiner.h), what the registry logged of the same request: its
+  // status (0: not seen) and http.response.duration (-1: not seen).
+  Hop hop = Hop::kRegistry;
+  int registry_status = 0;
+  int64_t registry_duration_ns = -1;
 
   bool IsError() const { return status >= 400 || status == 0 || !err_code.empty(); }
 };

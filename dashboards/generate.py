@@ -386,6 +386,31 @@ def overview() -> dict:
                 f"{{{c}, repository=~\"$repository\"}})", "s", ["repository"],
                 {"repository": REPO_LINK}), 8, 8)
 
+    L.row("Active probes", "registry-rca's own synthetic uploads (probes:): how long after "
+                           "its create an upload becomes visible, measured every minute even "
+                           "when nobody pushes.")
+    L.add(timeseries("Probed visibility lag vs client gap p5", "Registry probe: from its "
+                     "POST to the first GET of the upload's status that answered 204 (what a "
+                     "client that resumes at once sees, plus the POST's own time). Store probe: from "
+                     "CreateMultipartUpload to the listing that shows it. Above the clients' "
+                     "POST→PATCH gap p5 the fastest clients race the store; "
+                     "RegistryRCAProbeRaceMarginExceeded fires on the registry probe.",
+                     [target(f"max by (probe, target) (registry_rca_probe_last_visibility_seconds"
+                             f"{{{c}}})", "{{probe}} {{target}}"),
+                      target(f"min ({q.format('client_gap_seconds')}{{{c}, "
+                             f"quantile=\"0.05\"}})", "client gap p5")],
+                     "s", overrides=[{"matcher": {"id": "byRegexp", "options": "client gap.*"},
+                                      "properties": [{"id": "custom.lineStyle", "value": {
+                                          "fill": "dash", "dash": [10, 10]}}]}]), 12, 8)
+    L.add(timeseries("Probe success and failures", "1 while the last run of each probe "
+                     "measured visibility and cleaned up; failed runs by reason (auth, create, "
+                     "not_visible, network, cleanup, ...).",
+                     [target(f"min by (probe, target) (registry_rca_probe_success{{{c}}})",
+                             "success {{probe}} {{target}}"),
+                      target(f"sum by (probe, target, reason) (increase("
+                             f"registry_rca_probe_failures_total{{{c}}}[$__rate_interval])) > 0",
+                             "failed {{probe}} {{target}} {{reason}}")], "short"), 12, 8)
+
     L.row("Object store", "From the store's own log (S3 access log, RGW, MinIO audit): what "
                           "the store answered the registry.")
     L.add(timeseries("Store request errors by operation and code", "Non-2xx answers of the "

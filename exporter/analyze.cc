@@ -27,19 +27,28 @@ int CurrentYear() {
   return utc.tm_year + 1900;
 }
 
-class NullSink : public tailers::RegistryEventSink, public tailers::S3EventSink {
+class NullSink : public tailers::RegistryEventSink,
+                 public tailers::S3EventSink,
+                 public tailers::HopEventSink {
  public:
   void OnRegistryEvent(const RegistryEvent&) override {}
   void OnS3Event(const S3Event&) override {}
+  void OnHopEvent(const HopEvent&) override {}
 };
 
 // One file's lines again, through a reader of its own, to learn which line each skip came from:
 // after every line, the reason whose count grew gets that line as its first example.
 class LineAudit {
  public:
-  LineAudit(bool s3, const tailers::RegistryReader::Options& options) {
-    if (s3) {
+  LineAudit(Pipeline::StreamKind kind, const tailers::RegistryReader::Options& options) {
+    if (kind == Pipeline::StreamKind::kS3) {
       s3_ = std::make_unique<tailers::S3Reader>(&sink_);
+    } else if (kind == Pipeline::StreamKind::kProxy || kind == Pipeline::StreamKind::kCore) {
+      hop_ = std::make_unique<tailers::HopReader>(
+          tailers::HopReader::Options{
+              kind == Pipeline::StreamKind::kProxy ? Hop::kProxy : Hop::kCore, options.envelope,
+              options.max_record_bytes, options.syslog_year},
+          &sink_);
     } else {
       registry_ = std::make_unique<tailers::RegistryReader>(options, &sink_);
     }
@@ -49,6 +58,12 @@ class LineAudit {
       s3_->OnLine(line);
       Note(kNotAccessLine, s3_->stats().not_access_lines, line);
       Note(kS3Malformed, s3_->stats().malformed, line);
+      return;
+    }
+    if (hop_ != nullptr) {
+      hop_->OnLine(line);
+      const auto& skipped = hop_->stats().skipped;
+      for (size_t i = 0; i < skipped.size(); ++i) Note(i, skipped[i], line);
       return;
     }
     registry_->OnLine(line);
@@ -62,7 +77,9 @@ class LineAudit {
     for (size_t i = 0; i < skipped.size(); ++i) Note(i, skipped[i], {});
   }
   void AddTo(LineAccount* account) const {
-    account->lines += s3_ != nullptr ? s3_->stats().lines : registry_->stats().lines;
+    account->lines += s3_ != nullptr    ? s3_->stats().lines
+                      : hop_ != nullptr ? hop_->stats().lines
+                                        : registry_->stats().lines;
     for (size_t i = 0; i < kReasons; ++i) account->Add(Name(i), seen_[i], examples_[i]);
   }
 
@@ -86,6 +103,7 @@ class LineAudit {
   NullSink sink_;
   std::unique_ptr<tailers::RegistryReader> registry_;
   std::unique_ptr<tailers::S3Reader> s3_;
+  std::unique_ptr<tailers::HopReader> hop_;
   std::array<uint64_t, kReasons> seen_{};
   std::array<std::string, kReasons> examples_;
 };
@@ -150,6 +168,10 @@ int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* ac
     files.emplace_back(file, Pipeline::StreamKind::kRegistry);
   for (const std::string& file : options.s3_files)
     files.emplace_back(file, Pipeline::StreamKind::kS3);
+  for (const std::string& file : options.proxy_files)
+    files.emplace_back(file, Pipeline::StreamKind::kProxy);
+  for (const std::string& file : options.core_files)
+    files.emplace_back(file, Pipeline::StreamKind::kCore);
   for (const auto& [file, kind] : files) {
     std::string error;
     tailers::LineReader* reader =
@@ -161,7 +183,7 @@ int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* ac
     Input input;
     input.reader.reset(reader);
     input.s3 = kind == Pipeline::StreamKind::kS3;
-    if (account != nullptr) input.audit = std::make_unique<LineAudit>(input.s3, audit_options);
+    if (account != nullptr) input.audit = std::make_unique<LineAudit>(kind, audit_options);
     input.stream =
         pipeline.OpenStream(file == "-" ? "stdin" : file, tailers::EnvelopeHint::kAuto, kind);
     inputs.push_back(std::move(input));

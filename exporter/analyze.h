@@ -9,10 +9,12 @@
 namespace rrca::exporter {
 
 struct AnalyzeOptions {
-  std::vector<std::string> files;     // registry logs; "-" = stdin
-  std::vector<std::string> s3_files;  // object-store logs (--s3-log)
-  std::string format = "text";        // text | jsonl | metrics
-  Config config;                      // rules, caps, windows (defaults when no --config.file)
+  std::vector<std::string> files;        // registry logs; "-" = stdin
+  std::vector<std::string> s3_files;     // object-store logs (--s3-log)
+  std::vector<std::string> proxy_files;  // Harbor's nginx / an ingress (--proxy-log)
+  std::vector<std::string> core_files;   // Harbor core (--core-log)
+  std::string format = "text";           // text | jsonl | metrics
+  Config config;                         // rules, caps, windows (defaults when no --config.file)
 };
 
 class Pipeline;

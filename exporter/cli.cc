@@ -13,6 +13,7 @@
 #include "exporter/daemon.h"
 #include "exporter/example_check.h"
 #include "exporter/logging.h"
+#include "exporter/probe_command.h"
 #include "exporter/rule_suggest.h"
 #include "exporter/rules_loader.h"
 
@@ -29,7 +30,7 @@ Usage:
   registry-rca serve --config.file=FILE [--web.listen-address=:9479] [--web.telemetry-path=/metrics]
                      [--web.config.file=FILE]
       Tail the configured registry logs and serve Prometheus metrics, /-/healthy, /-/ready.
-  registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] [--s3-log=FILE]... FILE...
+  registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] [--s3-log=FILE]... [--proxy-log=FILE]... [--core-log=FILE]... FILE...
       Read registry logs (and object-store logs) from the start ("-" = stdin), print a report
       and exit.
       text: causes ranked, unclassified errors by message template, and "N of M lines not
@@ -38,6 +39,9 @@ Usage:
       responses, errors, lines, lines_not_understood by reason and the unclassified templates.
   registry-rca check --config.file=FILE
       Validate the configuration and the rules, and run every rule's examples.
+  registry-rca probe --config.file=FILE
+      Run each configured probe (probes:) once and print its result, one logfmt line per probe;
+      exit 1 when a probe failed.
   registry-rca rules suggest [--config.file=FILE] FILE...
       Read registry logs as analyze does and print a rules file with one rule skeleton per
       frequent message template of the errors no rule names, each with real lines as its
@@ -50,6 +54,9 @@ Flags:
   --web.config.file=FILE      TLS and basic auth, in Prometheus exporter-toolkit's format
   --format=FORMAT             analyze output: text (default), jsonl (+ a final summary), metrics
   --s3-log=FILE               analyze: an object-store log (RGW, AWS access log, ...); repeatable
+  --proxy-log=FILE            analyze: Harbor's nginx log (proxy.log) or an ingress-nginx log;
+                              repeatable
+  --core-log=FILE             analyze: Harbor core's log (core.log); repeatable
   --log.level=LEVEL           debug, info (default), warn, error
   --log.format=FORMAT         logfmt (default) or json
   --version                   print the version and exit
@@ -60,7 +67,9 @@ struct Args {
   std::string command;
   std::map<std::string, std::string> flags;
   std::vector<std::string> positional;
-  std::vector<std::string> s3_logs;  // --s3-log, repeatable
+  std::vector<std::string> s3_logs;     // --s3-log, repeatable
+  std::vector<std::string> proxy_logs;  // --proxy-log, repeatable
+  std::vector<std::string> core_logs;   // --core-log, repeatable
   std::string error;
 };
 
@@ -69,7 +78,8 @@ Args ParseArgs(int argc, char** argv) {
   static const std::vector<std::string> kValueFlags = {
       "config.file", "web.listen-address", "web.telemetry-path",
       "format",      "log.level",          "log.format",
-      "s3-log",      "web.config.file"};
+      "s3-log",      "web.config.file",    "proxy-log",
+      "core-log"};
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -98,6 +108,10 @@ Args ParseArgs(int argc, char** argv) {
         std::find(kValueFlags.begin(), kValueFlags.end(), name) == kValueFlags.end()) {
       args.error = "unknown flag --" + name;
       return args;
+    }
+    if (name == "proxy-log" || name == "core-log") {
+      (name == "proxy-log" ? args.proxy_logs : args.core_logs).push_back(value);
+      continue;
     }
     if (name == "s3-log") {
       args.s3_logs.push_back(value);
@@ -153,7 +167,9 @@ int RunAnalyzeCommand(const Args& args) {
   AnalyzeOptions options;
   options.files = args.positional;
   options.s3_files = args.s3_logs;
-  if (options.files.empty()) {
+  options.proxy_files = args.proxy_logs;
+  options.core_files = args.core_logs;
+  if (options.files.empty() && options.proxy_files.empty() && options.core_files.empty()) {
     std::fprintf(stderr, "registry-rca analyze: name at least one log file (\"-\" = stdin)\n");
     return 2;
   }
@@ -233,6 +249,13 @@ int RunCli(int argc, char** argv) {
   }
   if (args.command == "analyze") return RunAnalyzeCommand(args);
   if (args.command == "check") return RunCheck(args);
+  if (args.command == "probe") {
+    if (!args.flags.contains("config.file")) {
+      std::fprintf(stderr, "registry-rca probe: --config.file is required\n");
+      return 2;
+    }
+    return RunProbeCommand(args.flags.at("config.file"), stdout, stderr);
+  }
   if (args.command == "rules") return RunRulesCommand(args);
   std::fprintf(
       stderr, "registry-rca: %s\n\n%s",

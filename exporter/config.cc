@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/time_util.h"
+#include "exporter/config_probes.h"
 #include "exporter/enricher_http.h"
 #include "exporter/yaml_fields.h"
 
@@ -103,8 +104,9 @@ class ConfigParser : public YamlFields {
     if (node["name"]) source.name = String(node["name"], path + ".name");
     if (source.name.empty()) Error(node, path + ".name", "missing");
     if (node["type"]) source.type = String(node["type"], path + ".type");
-    if (source.type != "registry" && source.type != "s3") {
-      Error(node["type"], path + ".type", "must be registry or s3");
+    if (source.type != "registry" && source.type != "s3" && source.type != "harbor_proxy" &&
+        source.type != "harbor_core") {
+      Error(node["type"], path + ".type", "must be registry, s3, harbor_proxy or harbor_core");
     }
     if (node["paths"]) source.paths = StringList(node["paths"], path + ".paths");
     if (source.paths.empty()) Error(node, path + ".paths", "at least one path or glob is needed");
@@ -140,7 +142,7 @@ class ConfigParser : public YamlFields {
         {"sources", "start_at", "positions_file", "poll_interval", "max_line_bytes", "rules_files",
          "rule_params", "max_repositories", "max_buckets", "repository_rewrites", "join_window",
          "access_window", "web", "storage_root_directory", "max_open_uploads", "reorder_window",
-         "clock_tolerance", "enricher"});
+         "clock_tolerance", "enricher", "probes"});
     const YAML::Node sources = root["sources"];
     if (!sources || !sources.IsSequence() || sources.size() == 0) {
       Error(sources ? sources : root, "sources", "a non-empty list of sources is required");
@@ -205,13 +207,26 @@ class ConfigParser : public YamlFields {
     if (const YAML::Node node = root["enricher"]) {
       ParseEnricher(node, std::filesystem::path(config->file).parent_path(), &config->enricher);
     }
+    if (const YAML::Node node = root["probes"]) {
+      ParseProbes(node, std::filesystem::path(config->file).parent_path(), *this, &config->probes);
+    }
     if (const YAML::Node node = root["web"]) {
-      CheckKeys(node, "web", {"listen_address", "telemetry_path"});
+      CheckKeys(node, "web", {"listen_address", "telemetry_path", "grafana_url"});
       if (node["listen_address"]) {
         config->listen_address = String(node["listen_address"], "web.listen_address");
       }
       if (node["telemetry_path"]) {
         config->telemetry_path = String(node["telemetry_path"], "web.telemetry_path");
+      }
+      if (node["grafana_url"]) {
+        config->grafana_url = String(node["grafana_url"], "web.grafana_url");
+        const std::string& url = config->grafana_url;
+        if (!(url.starts_with("https://") || url.starts_with("http://")) ||
+            url.find_first_of(" \"'<>") != std::string::npos) {
+          Error(
+              node["grafana_url"], "web.grafana_url",
+              "must be an http:// or https:// URL (Grafana's root, e.g. https://grafana.example)");
+        }
       }
     }
   }

@@ -6,13 +6,14 @@
 
 #include "common/status.h"
 #include "exporter/repository_table.h"
+#include "prober/probe_config.h"
 #include "tailers/envelope.h"
 
 namespace rrca::exporter {
 
 struct SourceConfig {
   std::string name;                // the `source` label
-  std::string type = "registry";   // registry | s3
+  std::string type = "registry";   // registry | s3 | harbor_proxy | harbor_core
   std::vector<std::string> paths;  // files or globs; "-" reads stdin
   tailers::EnvelopeHint envelope = tailers::EnvelopeHint::kAuto;
 };
@@ -58,7 +59,9 @@ struct Config {
   double clock_tolerance_seconds = 0.25;  // clock uncertainty between registry and store
   std::string listen_address = ":9479";
   std::string telemetry_path = "/metrics";
+  std::string grafana_url;  // web.grafana_url: the web UI links the dashboards there ("": no links)
   EnricherConfig enricher;
+  std::vector<prober::ProbeConfig> probes;  // `probes:` (config_probes.cc); none: no prober
 };
 
 // Parses and validates; every error at once, one per line: "file:line:col: key.path: message".

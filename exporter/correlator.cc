@@ -142,6 +142,8 @@ UploadCorrelator::Timeline& UploadCorrelator::TimelineFor(std::string_view uuid_
 
 void UploadCorrelator::OnClassified(const Classified& classified) {
   const JoinedRequest& request = classified.request;
+  // A hop's response (nginx's 504) says nothing of the upload's visibility in the store.
+  if (request.hop != Hop::kRegistry) return;
   if (!IsUploadRequest(request.operation) || request.upload_uuid.empty()) return;
   Uuid uuid;
   if (!ParseUuid(request.upload_uuid, &uuid)) return;

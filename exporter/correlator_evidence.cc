@@ -250,6 +250,9 @@ std::optional<std::string> UploadCorrelator::ExplainJson(std::string_view uuid) 
   number("lower_seconds", v.known() ? v.lower_seconds() : -1);
   number("upper_seconds", v.known() ? v.upper_seconds() : -1);
   number("acknowledged_seconds", v.known() ? v.ack_seconds() : -1);
+  if (v.known() && v.create_start_ns > 1) {  // 1: the create's time is not known
+    out += ",\"create_start\":\"" + FormatRfc3339Nanos(v.create_start_ns) + "\"";
+  }
   out += ",\"text\":\"";
   AppendJsonEscaped(t.outcome.empty() ? "not decided yet" : v.Sentence(), &out);
   out += "\"}";

@@ -19,13 +19,22 @@
 #include "exporter/config.h"
 #include "exporter/correlator.h"
 #include "exporter/enricher.h"
+#include "exporter/enricher_history.h"
 #include "exporter/http_server.h"
+#include "exporter/json_value.h"
 #include "exporter/pipeline.h"
+#include "exporter/probe_metrics.h"
 #include "exporter/recent_errors.h"
 #include "exporter/rules_loader.h"
+#include "exporter/ui_cause.h"
+#include "exporter/ui_overview.h"
+#include "exporter/ui_page.h"
+#include "exporter/ui_search.h"
+#include "exporter/ui_timeline.h"
 #include "exporter/upload_metrics.h"
 #include "exporter/web_auth.h"
 #include "exporter/web_config.h"
+#include "prober/runner.h"
 #include "tailers/bounded_queue.h"
 #include "tailers/positions_file.h"
 #include "tailers/source_watcher.h"
@@ -52,19 +61,6 @@ int CurrentYear() {
   gmtime_r(&now, &utc);
   return utc.tm_year + 1900;
 }
-
-const char kLandingPage[] = R"(<!doctype html>
-<html><head><title>registry-rca</title></head><body>
-<h1>registry-rca</h1>
-<p>Container-registry error responses, explained by root cause.</p>
-<ul>
-<li><a href="%TELEMETRY%">Metrics</a></li>
-<li><a href="/api/v1/causes?since=1h">Causes of the last hour</a> (JSON);
-    <code>/api/v1/uploads/&lt;uuid&gt;</code>: one upload's timeline</li>
-<li><a href="/-/healthy">Health</a> / <a href="/-/ready">Readiness</a></li>
-</ul>
-</body></html>
-)";
 
 // The daemon's moving parts and the one lock that makes a scrape consistent with the saved
 // positions: the processing thread holds `mutex` while it counts a chunk, and the scrape takes
@@ -107,6 +103,7 @@ class Daemon {
       return 1;
     }
     ready_ = true;
+    StartProber();
     spdlog::info("registry-rca listening on port {} ({}, {} sources)", http_.port(),
                  http_.tls() ? "TLS" : "plaintext", config_.sources.size());
     WaitForSignals();
@@ -144,8 +141,7 @@ class Daemon {
     auto stream = streams_.find(key);
     if (stream == streams_.end()) {
       const SourceConfig& source = config_.sources[source_index];
-      const Pipeline::StreamKind kind =
-          source.type == "s3" ? Pipeline::StreamKind::kS3 : Pipeline::StreamKind::kRegistry;
+      const Pipeline::StreamKind kind = Pipeline::StreamKindOf(source.type);
       stream =
           streams_.emplace(key, pipeline_.OpenStream(source.name, source.envelope, kind)).first;
     }
@@ -326,6 +322,35 @@ class Daemon {
       }
       return HttpResponse{200, "application/json", *json + "\n"};
     });
+    // The web UI's pages render the JSON the APIs above return (one source of truth).
+    http_.Route("/ui/app.css", [](const HttpRequest& request) { return ui::StyleSheet(request); });
+    http_.Route("/ui/uploads/", [this](const HttpRequest& request) {
+      return UploadPage(request.path.substr(std::string("/ui/uploads/").size()));
+    });
+    http_.Route("/api/v1/latency", [this](const HttpRequest&) {
+      return HttpResponse{200, "application/json", LatencyJson() + "\n"};
+    });
+    http_.Route("/ui/causes/", [this](const HttpRequest& request) {
+      return CausePage(request.path.substr(std::string("/ui/causes/").size()), request.query);
+    });
+    http_.Route("/api/v1/causes/", [this](const HttpRequest& request) {
+      std::string window = ui::QueryParameter(request.query, "since");
+      if (window.empty()) window = "10m";
+      int64_t since_ns = 0;
+      if (!RecentErrors::ParseSince(window, &since_ns)) {
+        return HttpResponse{400, "application/json",
+                            "{\"error\":\"since must be a duration such as 10m\"}\n"};
+      }
+      const std::string cause = request.path.substr(std::string("/api/v1/causes/").size());
+      std::lock_guard lock(mutex_);
+      std::string json = recent_errors_.CauseJson(cause, since_ns, pipeline_.rules());
+      const bool known = json.find("\"known\":true") != std::string::npos ||
+                         json.find("\"count\":0,") == std::string::npos;
+      return HttpResponse{known ? 200 : 404, "application/json", std::move(json) + "\n"};
+    });
+    http_.Route("/ui/search", [this](const HttpRequest& request) {
+      return Search(ui::QueryParameter(request.query, "q"));
+    });
     http_.Route("/api/v1/causes", [this](const HttpRequest& request) {
       int64_t since_ns = 600'000'000'000;
       // The `since` parameter only: "xsince=" or a value in another parameter is not it.
@@ -354,11 +379,134 @@ class Daemon {
         "/api/v1/ingest/minio-audit",
         [this](const HttpRequest& request) { return IngestMinioAudit(request); },
         HttpServer::RouteKind::kStateChanging);
-    std::string landing = kLandingPage;
-    landing.replace(landing.find("%TELEMETRY%"), 11, telemetry_path);
-    http_.Route("/", [landing](const HttpRequest&) {
-      return HttpResponse{200, "text/html; charset=utf-8", landing};
+    http_.Route("/", [this, telemetry_path](const HttpRequest& request) {
+      return Overview(ui::QueryParameter(request.query, "since"), telemetry_path);
     });
+  }
+
+  HttpResponse UploadPage(const std::string& uuid) {
+    std::optional<std::string> json;
+    {
+      std::lock_guard lock(mutex_);
+      json = pipeline_.correlator().ExplainJson(uuid);
+    }
+    if (!json.has_value()) {
+      return ui::PageResponse(404, ui::Page("Unknown upload", ui::UnknownUploadBody(uuid)));
+    }
+    StatusOr<JsonValue> explain = ParseJson(*json);
+    if (!explain.ok()) {  // our own output: a failure here is a bug, said so in the log
+      spdlog::error("ui: the explain JSON of upload {} does not parse: {}", uuid,
+                    explain.status().message());
+      return ui::PageResponse(500, ui::Page("Error", "<p>The upload could not be drawn.</p>"));
+    }
+    return ui::PageResponse(200,
+                            ui::Page("Upload " + uuid, ui::UploadTimelineBody(explain.value())));
+  }
+
+  // The upload histograms since start (the small prometheus-cpp registry, not the
+  // per-repository series).
+  std::string LatencyJson() {
+    std::vector<prometheus::MetricFamily> families;
+    {
+      std::lock_guard lock(mutex_);
+      families = registry_->Collect();
+    }
+    return LatencySummaryJson(started_ns_, families);
+  }
+
+  // A cause's page: the cause API's answer for the window, drawn.
+  HttpResponse CausePage(const std::string& cause, const std::string& query) {
+    std::string window = ui::QueryParameter(query, "since");
+    if (window.empty()) window = "1h";
+    int64_t since_ns = 0;
+    if (!RecentErrors::ParseSince(window, &since_ns)) {
+      return ui::PageResponse(400,
+                              ui::Page("Cause",
+                                       "<h1>Bad window</h1><p>since must be a duration such as "
+                                       "1h.</p>"));
+    }
+    std::string json;
+    {
+      std::lock_guard lock(mutex_);
+      json = recent_errors_.CauseJson(cause, since_ns, pipeline_.rules());
+    }
+    StatusOr<JsonValue> parsed = ParseJson(json);
+    if (!parsed.ok()) {  // our own output: a failure here is a bug, said so in the log
+      spdlog::error("ui: the cause JSON does not parse: {}", parsed.status().message());
+      return ui::PageResponse(500, ui::Page("Error", "<p>The cause could not be drawn.</p>"));
+    }
+    const JsonValue* known = parsed.value().Find("known");
+    const JsonValue* count = parsed.value().Find("count");
+    if ((known == nullptr || !known->AsBool()) && (count == nullptr || count->AsNumber() == 0)) {
+      return ui::PageResponse(
+          404,
+          ui::Page("Unknown cause", "<h1>Unknown cause</h1><p id=\"not-found\">No cause <code>" +
+                                        ui::HtmlEscape(cause) +
+                                        "</code> is in the catalogue or the recent errors."
+                                        " <a href=\"/\">All causes</a>.</p>"));
+    }
+    return ui::PageResponse(200, ui::Page(cause, ui::CauseBody(parsed.value(), window)));
+  }
+
+  // The overview: the causes API's answer for the window, drawn.
+  HttpResponse Overview(std::string window, const std::string& telemetry_path) {
+    if (window.empty()) window = "1h";
+    int64_t since_ns = 0;
+    if (!RecentErrors::ParseSince(window, &since_ns)) {
+      return ui::PageResponse(400,
+                              ui::Page("Overview",
+                                       "<h1>Bad window</h1><p>since must be a duration such as "
+                                       "<a href=\"/?since=1h\">1h</a>.</p>"));
+    }
+    std::string json;
+    {
+      std::lock_guard lock(mutex_);
+      json = recent_errors_.CausesJson(since_ns);
+    }
+    StatusOr<JsonValue> causes = ParseJson(json);
+    StatusOr<JsonValue> latency = ParseJson(LatencyJson());
+    if (!causes.ok() || !latency.ok()) {  // our own output: a failure is a bug, said so
+      spdlog::error("ui: the causes or latency JSON does not parse: {} {}",
+                    causes.status().message(), latency.status().message());
+      return ui::PageResponse(500, ui::Page("Error", "<p>The overview could not be drawn.</p>"));
+    }
+    return ui::PageResponse(
+        200, ui::Page("Overview", ui::OverviewBody(causes.value(), latency.value(), window,
+                                                   telemetry_path, config_.grafana_url)));
+  }
+
+  // An upload UUID leads to its timeline (a redirect, so the address can be shared); anything
+  // else is looked up in the recent errors.
+  HttpResponse Search(std::string query) {
+    query.erase(0, query.find_first_not_of(" \t"));
+    query.erase(query.find_last_not_of(" \t") + 1);
+    const bool uuid_like = !query.empty() && query.size() <= 64 &&
+                           query.find_first_not_of("0123456789abcdefABCDEF-") == std::string::npos;
+    bool known = false;
+    if (uuid_like) {
+      std::lock_guard lock(mutex_);
+      known = pipeline_.correlator().ExplainJson(query).has_value();
+    }
+    if (known) {
+      HttpResponse response = ui::PageResponse(302, "");
+      response.headers += "Location: /ui/uploads/" + query + "\r\n";
+      return response;
+    }
+    // Else the recent errors by request id, upload or repository (a query longer than any of
+    // those is not looked up).
+    std::string json;
+    {
+      std::lock_guard lock(mutex_);
+      json = recent_errors_.SearchJson(query.size() <= 512 ? query : std::string());
+    }
+    StatusOr<JsonValue> found = ParseJson(json);
+    if (!found.ok()) {  // our own output: a failure here is a bug, said so in the log
+      spdlog::error("ui: the search JSON does not parse: {}", found.status().message());
+      return ui::PageResponse(500, ui::Page("Error", "<p>The search failed.</p>"));
+    }
+    const JsonValue* matches = found.value().Find("matches");
+    const bool any = matches != nullptr && !matches->AsArray().empty();
+    return ui::PageResponse(any ? 200 : 404, ui::Page("Search", ui::SearchBody(found.value())));
   }
 
   HttpResponse IngestMinioAudit(const HttpRequest& request) {
@@ -540,8 +688,25 @@ class Daemon {
     return sources;
   }
 
+  // The active prober (probes:): its own thread; results go straight to atomic metrics.
+  void StartProber() {
+    if (config_.probes.empty()) return;
+    probe_metrics_ = std::make_unique<ProbeMetrics>(*registry_, config_.probes);
+    prober_ = std::make_unique<prober::ProbeRunner>(
+        config_.probes,
+        [this](size_t index, const prober::ProbeConfig& probe, const prober::ProbeResult& r) {
+          probe_metrics_->Record(index, r);
+          if (!r.ok()) {
+            spdlog::warn("probe {} {} failed ({}): {}", prober::KindName(probe.kind), probe.name,
+                         prober::FailReasonName(r.reason), r.detail);
+          }
+        });
+    prober_->Start();
+  }
+
   // Stop reading, finish what was read, save the positions of what was counted, stop serving.
   void Shutdown(std::thread& processor) {
+    if (prober_ != nullptr) prober_->Stop();  // interrupts a run; its cleanup takes <= 5 s
     for (auto& watcher : watchers_) watcher->Stop();
     queue_.Close();
     {
@@ -558,6 +723,7 @@ class Daemon {
 
   Config config_;
   std::shared_ptr<prometheus::Registry> registry_;
+  const int64_t started_ns_ = WallNanos();  // the metrics count from here (GET /api/v1/latency)
   Metrics metrics_;
   Pipeline pipeline_;
   RecentErrors recent_errors_;
@@ -585,6 +751,8 @@ class Daemon {
   std::atomic<bool> ready_{false};
   std::atomic<int> scrapes_waiting_{0};  // scrapes blocked on mutex_: see LetScrapesIn
   std::unique_ptr<Enricher> enricher_;   // last: stopped and destroyed before what it reads
+  std::unique_ptr<ProbeMetrics> probe_metrics_;
+  std::unique_ptr<prober::ProbeRunner> prober_;  // after what its sink writes: destroyed first
 };
 
 }  // namespace

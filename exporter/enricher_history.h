@@ -41,6 +41,13 @@ struct WindowNumbers {
   double Count(const std::string& family) const;
 };
 
+// GET /api/v1/latency: the upload histograms' count and p50/p90/p99 since the daemon started
+// (`start_ns`, when its counters began at 0), as JSON: {"since", "create_to_visible_seconds":
+// {"count", "p50", "p90", "p99"}, "client_gap_seconds": {...}, "unsafe_window_seconds": {...}};
+// a quantile without observations is null.
+std::string LatencySummaryJson(int64_t start_ns,
+                               const std::vector<prometheus::MetricFamily>& families);
+
 // Reduces a registry's families to a sample (other families are ignored).
 MetricSample SampleOf(int64_t time_ns, const std::vector<prometheus::MetricFamily>& families);
 

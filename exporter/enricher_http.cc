@@ -2,7 +2,7 @@
 
 #include <curl/curl.h>
 
-#include <mutex>
+#include "common/curl_easy.h"
 
 namespace rrca::exporter {
 namespace {
@@ -25,51 +25,6 @@ CURLUcode GetPart(CURLU* url, CURLUPart part, unsigned flags, std::string* out,
   if (rc == CURLUE_OK) out->assign(text);
   curl_free(text);
   return rc;
-}
-
-// curl_global_init once per process, before the first easy handle. libcurl 7.84+ built
-// "threadsafe" (Debian 12's is) makes this safe from any thread; never cleaned up, because
-// worker threads may still hold handles while the process exits.
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-// Which step failed, in one word, from curl's result code.
-const char* ReasonOf(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return "resolve";
-    case CURLE_COULDNT_CONNECT:
-      return "connect";
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timeout";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-      return "tls";
-    case CURLE_SEND_ERROR:
-      return "send";
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_WRITE_ERROR:  // our own bound on the answer's head
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return "answer";
-    default:
-      return "curl";
-  }
 }
 
 }  // namespace
@@ -177,40 +132,20 @@ PostResult WebhookClient::Post(const HttpUrl& url, std::string_view body,
   state.limit = options.max_answer_bytes;
   state.head_bytes = state.body_bytes = 0;
   state.head_cut = state.body_cut = false;
-  const long timeout_ms = static_cast<long>(options.timeout.count());
-
+  // Transport and TLS as every client of ours sets them (common/curl_easy.h): no redirects (a
+  // redirected POST is not a delivery), no proxy variables, peers verified.
+  SetCurlTransport(easy, {options.timeout, options.ca_file, options.user_agent}, state.error);
   curl_easy_setopt(easy, CURLOPT_URL, url.redacted.c_str());
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // a redirected POST is not a delivery
-  // Only the deadline interrupts a transfer, never a signal: curl's threaded resolver keeps
-  // name resolution inside the timeout without SIGALRM, which would be unsafe in a worker.
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, kMaxCachedConnections);
-  // http_proxy and friends in the environment are ignored, as by the plain client before and
-  // by Prometheus' own HTTP clients unless configured.
-  curl_easy_setopt(easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, state.error);
 
   curl_easy_setopt(easy, CURLOPT_POST, 1L);
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body.data());  // not copied: body outlives the call
   curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, state.headers);
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, options.user_agent.c_str());
   if (url.has_credentials) {
     curl_easy_setopt(easy, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
     curl_easy_setopt(easy, CURLOPT_USERNAME, url.user.c_str());
     curl_easy_setopt(easy, CURLOPT_PASSWORD, url.password.c_str());
-  }
-
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
-  if (!options.ca_file.empty()) {
-    curl_easy_setopt(easy, CURLOPT_CAINFO, options.ca_file.c_str());
-    // Debian's libcurl also trusts /etc/ssl/certs by default: the given bundle *replaces* it.
-    curl_easy_setopt(easy, CURLOPT_CAPATH, static_cast<char*>(nullptr));
   }
 
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &State::OnBody);
@@ -229,7 +164,7 @@ PostResult WebhookClient::Post(const HttpUrl& url, std::string_view body,
     result.status = static_cast<int>(status);
     return result;
   }
-  result.reason = ReasonOf(code);
+  result.reason = CurlFailureReason(code);
   result.error = result.reason + ": ";
   if (state.head_cut) {
     result.error += "the answer's head is longer than " + std::to_string(state.limit) + " bytes";

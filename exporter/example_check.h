@@ -19,8 +19,10 @@ struct ExampleFailure {
 // very rule; a `no_match` example must yield none classified by it.
 std::vector<ExampleFailure> CheckRuleExamples(const rules::RuleSet& rules, const Config& config);
 
-// Feeds the lines of one example through a fresh pipeline; returns "rule:cause" per error.
+// Feeds the lines of one example through a fresh pipeline; returns "rule:cause" per error. The
+// example of a rule that judges a hop in front of the registry (`hop: proxy|core`) is read as
+// that hop's log, as CheckRuleExamples does.
 std::vector<std::string> ClassifyExample(const std::string& lines, const rules::RuleSet& rules,
-                                         const Config& config);
+                                         const Config& config, const rules::Rule* rule = nullptr);
 
 }  // namespace rrca::exporter

@@ -87,6 +87,10 @@ const char* ReasonPhrase(int status) {
       return "Accepted";
     case 204:
       return "No Content";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
     case 400:
       return "Bad Request";
     case 401:
@@ -290,7 +294,7 @@ bool HttpServer::ServeRequest(web::ClientStream& client, const ClientInfo& info,
     std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
                       ReasonPhrase(response.status) + "\r\nContent-Type: " + response.content_type +
                       "\r\nContent-Length: " + std::to_string(response.body.size()) +
-                      "\r\nCache-Control: no-store\r\n";
+                      "\r\nCache-Control: " + response.cache_control + "\r\n" + response.headers;
     if (!keep) out += "Connection: close\r\n";
     for (const auto& [name, value] : state->headers) out += name + ": " + value + "\r\n";
     out += extra + "\r\n";
@@ -345,6 +349,7 @@ bool HttpServer::ServeRequest(web::ClientStream& client, const ClientInfo& info,
   request.query = head.query;
   request.remote_address = info.address;
   request.user = admission.user;
+  request.if_none_match = head.if_none_match;
   size_t reserved = 0;
   if (head.content_length > 0) {
     connection.SetPhase(ConnectionPhase::kBody);

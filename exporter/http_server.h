@@ -24,14 +24,18 @@ struct HttpRequest {
   std::string path;
   std::string query;  // without the '?'
   std::string body;
-  std::string remote_address;  // the real client, "ip:port" (also behind the TLS front)
-  std::string user;            // the basic-auth user, when users are configured
+  std::string remote_address;   // the real client, "ip:port" (also behind the TLS front)
+  std::string user;             // the basic-auth user, when users are configured
+  std::string if_none_match{};  // the If-None-Match header, "" when absent
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Extra header lines, each ending in "\r\n" (a page's Content-Security-Policy, an ETag).
+  std::string headers{};
+  std::string cache_control = "no-store";
 };
 
 // The daemon's HTTP endpoint: HTTP/1.1 with keep-alive, over TLS (OpenSSL 3, terminated here)

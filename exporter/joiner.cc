@@ -104,6 +104,7 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
   request.err_code = event.err_code;
   request.err_message = event.err_message;
   request.err_detail = event.err_detail;
+  request.probe = event.probe;
   auto pending =
       event.request_id.empty() ? pending_.end() : pending_.find(std::string(event.request_id));
   if (pending != pending_.end()) {
@@ -113,6 +114,7 @@ void RequestJoiner::OnSummary(const RegistryEvent& event, std::string_view sourc
     if (request.uri.empty()) request.uri = lines.uri;
     if (request.repository.empty()) request.repository = lines.repository;
     if (request.upload_uuid.empty()) request.upload_uuid = lines.upload_uuid;
+    request.probe |= lines.probe;
     if (request.err_detail.empty() && is_error) request.err_detail = lines.detail;
     if (!lines.has_error_lines) request.messages = {};
     request.writer_duration_ns = lines.writer_duration_ns;
@@ -197,6 +199,7 @@ RequestJoiner::Pending& RequestJoiner::PendingFor(const RegistryEvent& event,
     pending.first_time_ns = event.time_ns;
     pending_order_.push_back({event.time_ns, wall_ns_, it->first});
   }
+  pending.probe |= event.probe;
   return pending;
 }
 
@@ -242,6 +245,7 @@ void RequestJoiner::OnAccessLine(const RegistryEvent& event, std::string_view so
   access.method.assign(event.method);
   access.uri.assign(event.uri);
   access.status = event.status;
+  access.probe = event.probe;
   pending_access_.push_back(std::move(access));
   pending_access_index_[key].push_back(&pending_access_.back());
   if (pending_access_.back().summaries_in_stream) {
@@ -425,6 +429,7 @@ void RequestJoiner::EmitPending(const std::string& id, Pending& pending, int sta
   request.err_code = pending.err_code;
   request.err_message = pending.err_message;
   request.messages = pending.messages;
+  request.probe = pending.probe;
   Emit(request);
 }
 
@@ -437,6 +442,7 @@ void RequestJoiner::EmitAccess(const PendingAccess& access) {
   request.uri = access.uri;
   request.status = access.status;
   request.level = Level::kInfo;
+  request.probe = access.probe;
   Emit(request);
 }
 

@@ -127,6 +127,7 @@ class RequestJoiner {
     Level level = Level::kUnknown;
     bool has_error_lines = false;  // false: only storage traces, nothing to report on its own
     int64_t writer_duration_ns = -1;
+    bool probe = false;  // a line carried registry-rca's probe user agent
     std::string method, uri, repository, upload_uuid, last_msg, messages, detail;
     std::string err_code, err_message;  // registry 2.0/2.1 "An error occured" lines carry them
   };
@@ -139,6 +140,7 @@ class RequestJoiner {
     uint32_t stream = 0;
     bool summaries_in_stream = false;
     bool matched = false;
+    bool probe = false;
     std::string source, method, uri;
     int status = 0;
   };

@@ -69,6 +69,7 @@ void RequestJoiner::AppendWaitingJson(const Waiting& waiting, std::string* out) 
     *out += ",\"level\":";
     Num(static_cast<int>(p.level), out);
     *out += p.has_error_lines ? ",\"error_lines\":true" : ",\"error_lines\":false";
+    if (p.probe) *out += ",\"probe\":true";  // registry-rca's own probe (absent: false)
     *out += ",\"writer_ns\":";
     Num(p.writer_duration_ns, out);
     const std::pair<const char*, const std::string*> strings[] = {
@@ -99,6 +100,7 @@ void RequestJoiner::AppendWaitingJson(const Waiting& waiting, std::string* out) 
     Str(a.uri, out);
     out->push_back(',');
     Num(a.status, out);
+    if (a.probe) *out += ",true";  // registry-rca's own probe (absent: false)
     out->push_back(']');
   }
   *out += "],\"recent_summaries\":[";
@@ -156,6 +158,7 @@ Status RequestJoiner::RestoreState(const json& state) {
       }
       pending.level = static_cast<Level>(level);
       pending.has_error_lines = p.at("error_lines").get<bool>();
+      pending.probe = p.value("probe", false);
       pending.writer_duration_ns = StateInteger<int64_t>(p.at("writer_ns"));
       pending.method = p.at("method").get<std::string>();
       pending.uri = p.at("uri").get<std::string>();
@@ -181,6 +184,7 @@ Status RequestJoiner::RestoreState(const json& state) {
       access.method = a.at(3).get<std::string>();
       access.uri = a.at(4).get<std::string>();
       access.status = StateInteger<int>(a.at(5));
+      access.probe = a.size() > 6 && a.at(6).get<bool>();
       access.key = ResponseKey(access.method, access.uri, access.status);
       restored.pending_access_.push_back(std::move(access));
       restored.pending_access_index_[restored.pending_access_.back().key].push_back(

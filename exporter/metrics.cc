@@ -41,6 +41,12 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       rule_hits_(store_.AddFamily("registry_rca_rule_hits_total",
                                   "Error responses classified by each rule.",
                                   ExpositionStore::Kind::kCounter)),
+      hop_errors_(store_.AddFamily(
+          "registry_rca_hop_errors_total",
+          "Error responses the client got from a hop in front of the registry (hop: proxy = "
+          "Harbor's nginx or an ingress, core = Harbor core) that the registry did not answer "
+          "itself with the same status, by root cause; counted once, at the outermost hop.",
+          ExpositionStore::Kind::kCounter)),
       lines_read_(BuildCounter()
                       .Name("registry_rca_lines_read_total")
                       .Help("Physical log lines read, by source.")
@@ -103,6 +109,15 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                               "carrying more entries than the per-request cap.")
                           .Register(*registry_)
                           .Add({{"reason", "too_many_entries"}});
+  auto& probe_requests = BuildCounter()
+                             .Name("registry_rca_probe_requests_total")
+                             .Help(
+                                 "Registry responses to registry-rca's own probe (user agent "
+                                 "registry-rca-probe/), by result (success, error); never in "
+                                 "registry_rca_responses_total or registry_rca_errors_total.")
+                             .Register(*registry_);
+  probe_successes_ = &probe_requests.Add({{"result", "success"}});
+  probe_errors_ = &probe_requests.Add({{"result", "error"}});
   http_connections_ = &BuildCounter()
                            .Name("registry_rca_http_connections_total")
                            .Help(

@@ -44,6 +44,19 @@ class Metrics {
                   int status, std::string_view cause, std::string_view rule,
                   double upload_age_seconds);
 
+  // A client-visible error that a hop in front of the registry answered (exporter/hop_joiner.h),
+  // in its own family registry_rca_hop_errors_total{hop,repository,operation,code,cause}:
+  // registry_rca_errors_total keeps counting what the registry itself answered, so its queries
+  // mean what they meant. The rule's hit is counted in registry_rca_rule_hits_total.
+  void CountHopError(Hop hop, uint32_t repository_id, std::string_view repository,
+                     Operation operation, int status, std::string_view cause,
+                     std::string_view rule);
+  // The causes of the rules that judge a hop's responses, at 0 from start-up (per hop).
+  void DeclareHopCauses(const std::vector<std::pair<Hop, std::string>>& causes);
+  // The hop joiner's totals by outcome (monotonic) and the responses it holds.
+  void SetHopJoin(std::string_view outcome, uint64_t total);
+  void SetHopPending(size_t pending);
+
   // Adds what one stream's reader counted since it was last published (`delta`); the reader's
   // stats are plain integers of the processing thread, the exported counters are atomic.
   void AddReaderStats(std::string_view source, const tailers::ReaderStats& delta);
@@ -58,6 +71,8 @@ class Metrics {
   void SetConfigReload(bool successful, double timestamp_seconds);
   // The server certificate's notAfter, Unix seconds; 0 (no TLS) leaves the series absent.
   void SetTlsCertificateExpiry(int64_t unix_seconds);
+  // A registry response to registry-rca's own probe (registry_rca_probe_requests_total{result}).
+  void CountProbeRequest(bool error) { (error ? probe_errors_ : probe_successes_)->Increment(); }
   // A POST /api/v1/ingest/minio-audit refused for carrying more than the cap of entries.
   void CountIngestRejected() { ingest_rejected_->Increment(); }
 
@@ -111,6 +126,7 @@ class Metrics {
   ExpositionStore::FamilyId errors_;
   ExpositionStore::FamilyId upload_age_;
   ExpositionStore::FamilyId rule_hits_;
+  ExpositionStore::FamilyId hop_errors_;
   prometheus::Family<prometheus::Counter>& lines_read_;
   prometheus::Family<prometheus::Counter>& lines_skipped_;
   prometheus::Family<prometheus::Counter>& records_;
@@ -126,10 +142,17 @@ class Metrics {
   std::unordered_map<ErrorKey, ExpositionStore::Series, ErrorKeyHash> error_cache_;
   std::vector<ExpositionStore::Series> age_by_cause_;
   std::unordered_map<uint64_t, ExpositionStore::Series> rule_cache_;  // (rule, cause)
+  std::array<std::unordered_map<ErrorKey, ExpositionStore::Series, ErrorKeyHash>, 3>
+      hop_error_cache_;  // by Hop
+  prometheus::Family<prometheus::Counter>* hop_joins_ = nullptr;
+  std::unordered_map<std::string, std::pair<prometheus::Counter*, uint64_t>> hop_joins_published_;
+  prometheus::Gauge* hop_pending_ = nullptr;
   std::unordered_map<std::string, SourceCounters> sources_;
   prometheus::Counter* folded_total_ = nullptr;
   prometheus::Family<prometheus::Gauge>* tls_expiry_ = nullptr;
   prometheus::Counter* ingest_rejected_ = nullptr;
+  prometheus::Counter* probe_successes_ = nullptr;
+  prometheus::Counter* probe_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* http_connections_ = nullptr;
   prometheus::Family<prometheus::Counter>* http_refused_ = nullptr;
   HttpTotals http_published_;

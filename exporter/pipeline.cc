@@ -1,5 +1,6 @@
 #include "exporter/pipeline.h"
 
+#include <re2/re2.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,15 +13,43 @@
 #include "tailers/registry_parse.h"
 
 namespace rrca::exporter {
+namespace {
+
+// The causes of the rules that judge a hop's responses (a `hop:` pattern naming proxy or core),
+// pre-created at 0 in registry_rca_hop_errors_total.
+std::vector<std::pair<Hop, std::string>> HopCauses(const rules::RuleSet& rules) {
+  std::vector<std::pair<Hop, std::string>> causes;
+  for (const rules::Rule& rule : rules.rules()) {
+    for (const rules::FieldPattern& pattern : rule.match) {
+      if (pattern.field != rules::RequestField::kHop || pattern.pattern == nullptr) continue;
+      for (const Hop hop : {Hop::kProxy, Hop::kCore}) {
+        if (pattern.pattern->pattern().find(HopName(hop)) != std::string::npos) {
+          causes.emplace_back(hop, rule.cause);
+        }
+      }
+    }
+  }
+  return causes;
+}
+
+}  // namespace
 
 // One stream's reader (registry or object-store log), forwarding what it parses to the shared
 // joiner or correlator with the source's name.
-struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3EventSink {
+struct Pipeline::Stream : public tailers::RegistryEventSink,
+                          public tailers::S3EventSink,
+                          public tailers::HopEventSink {
   Stream(Pipeline* owner, uint32_t stream_id, std::string source_name,
          tailers::RegistryReader::Options options, StreamKind stream_kind)
       : pipeline(owner), id(stream_id), source(std::move(source_name)), kind(stream_kind) {
     if (kind == StreamKind::kRegistry) {
       registry = std::make_unique<tailers::RegistryReader>(options, this);
+    } else if (kind == StreamKind::kProxy || kind == StreamKind::kCore) {
+      hop = std::make_unique<tailers::HopReader>(
+          tailers::HopReader::Options{kind == StreamKind::kProxy ? Hop::kProxy : Hop::kCore,
+                                      options.envelope, options.max_record_bytes,
+                                      options.syslog_year},
+          this);
     } else {
       s3 = std::make_unique<tailers::S3Reader>(this);
     }
@@ -29,6 +58,8 @@ struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3E
   void OnLine(std::string_view line) {
     if (registry != nullptr) {
       registry->OnLine(line);
+    } else if (hop != nullptr) {
+      hop->OnLine(line);
     } else {
       s3->OnLine(line);
     }
@@ -36,13 +67,20 @@ struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3E
   void Flush() {
     if (registry != nullptr) registry->Flush();
   }
-  int64_t last_time_ns() const { return registry != nullptr ? registry->last_time_ns() : 0; }
+  int64_t last_time_ns() const {
+    if (hop != nullptr) return hop->last_time_ns();
+    return registry != nullptr ? registry->last_time_ns() : 0;
+  }
 
   void OnRegistryEvent(const RegistryEvent& event) override {
     if (event.time_ns > pipeline->latest_time_ns_) pipeline->latest_time_ns_ = event.time_ns;
     pipeline->joiner_.OnEvent(event, source, id);
   }
   void OnS3Event(const S3Event& event) override { pipeline->OnS3Event(event, source); }
+  void OnHopEvent(const HopEvent& event) override {
+    if (event.time_ns > pipeline->latest_time_ns_) pipeline->latest_time_ns_ = event.time_ns;
+    pipeline->hop_joiner_.OnHopEvent(event, source);
+  }
 
   // Hands the counts since the last call to the metrics.
   void Publish(Metrics* metrics) {
@@ -54,6 +92,24 @@ struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3E
       for (size_t i = 0; i < delta.skipped.size(); ++i) delta.skipped[i] -= published.skipped[i];
       metrics->AddReaderStats(source, delta);
       published = now;
+    } else if (hop != nullptr) {
+      // The hop's lines in the same families as the registry's: read, skipped by reason, and
+      // records (nginx access lines as access_log, error lines as harbor_golog for core and
+      // fragment for nginx's error log).
+      const tailers::HopReaderStats& now = hop->stats();
+      tailers::ReaderStats delta;
+      delta.lines = now.lines - published_hop.lines;
+      for (size_t i = 0; i < delta.skipped.size(); ++i) {
+        delta.skipped[i] = now.skipped[i] - published_hop.skipped[i];
+      }
+      delta.records[static_cast<size_t>(tailers::RecordFormat::kAccessLog)] =
+          now.access_records - published_hop.access_records;
+      delta.records[static_cast<size_t>(kind == StreamKind::kCore
+                                            ? tailers::RecordFormat::kHarborGoLog
+                                            : tailers::RecordFormat::kFragment)] =
+          now.error_records - published_hop.error_records;
+      metrics->AddReaderStats(source, delta);
+      published_hop = now;
     } else {
       const tailers::S3ReaderStats& now = s3->stats();
       tailers::S3ReaderStats delta = now;
@@ -72,6 +128,8 @@ struct Pipeline::Stream : public tailers::RegistryEventSink, public tailers::S3E
   StreamKind kind;
   std::unique_ptr<tailers::RegistryReader> registry;
   std::unique_ptr<tailers::S3Reader> s3;
+  std::unique_ptr<tailers::HopReader> hop;
+  tailers::HopReaderStats published_hop;
   tailers::ReaderStats published;
   tailers::S3ReaderStats published_s3;
   int64_t last_activity_wall_ns = 0;
@@ -82,9 +140,11 @@ Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
       rules_(std::move(rules)),
       metrics_(metrics),
       repositories_(options_.max_repositories, options_.repository_rewrites),
-      joiner_(options_.join, this) {
+      joiner_(options_.join, this),
+      hop_joiner_(options_.hop, this) {
   if (metrics_ != nullptr) {
     metrics_->DeclareCauses(rules_->causes());
+    metrics_->DeclareHopCauses(HopCauses(*rules_));
     upload_metrics_ = std::make_unique<UploadMetrics>(metrics_->registry(), &metrics_->exposition(),
                                                       std::max<size_t>(options_.max_buckets, 1));
   }
@@ -100,6 +160,13 @@ Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
 
 Pipeline::~Pipeline() = default;
 
+Pipeline::StreamKind Pipeline::StreamKindOf(std::string_view source_type) {
+  if (source_type == "s3") return StreamKind::kS3;
+  if (source_type == "harbor_proxy") return StreamKind::kProxy;
+  if (source_type == "harbor_core") return StreamKind::kCore;
+  return StreamKind::kRegistry;
+}
+
 Pipeline::StreamId Pipeline::OpenStream(std::string source, tailers::EnvelopeHint envelope,
                                         StreamKind kind) {
   tailers::RegistryReader::Options reader_options;
@@ -108,6 +175,7 @@ Pipeline::StreamId Pipeline::OpenStream(std::string source, tailers::EnvelopeHin
   reader_options.syslog_year = options_.syslog_year;
   const auto id = static_cast<uint32_t>(streams_.size());
   streams_.push_back(std::make_unique<Stream>(this, id, std::move(source), reader_options, kind));
+  if (kind == StreamKind::kProxy || kind == StreamKind::kCore) ++hop_streams_;
   return streams_.size() - 1;
 }
 
@@ -116,6 +184,7 @@ void Pipeline::OnLine(StreamId stream, std::string_view line) { streams_[stream]
 int64_t Pipeline::PeekTime(StreamId stream, std::string_view line) {
   Stream& peeked = *streams_[stream];
   if (peeked.s3 != nullptr) return peeked.s3->PeekTime(line);
+  if (peeked.hop != nullptr) return peeked.hop->PeekTime(line);
   return tailers::PeekLineTime(line, options_.syslog_year, &peek_scratch_);
 }
 
@@ -149,8 +218,10 @@ void Pipeline::Tick(int64_t wall_ns) {
     low = latest_time_ns_ + (wall_ns != 0 ? wall_ns - last_activity_wall_ns_ : 0);
   }
   joiner_.AdvanceTo(low, wall_ns);
+  if (hop_streams_ > 0) hop_joiner_.AdvanceTo(low);
   correlator_->AdvanceTo(low);
   if (metrics_ == nullptr) return;
+  if (hop_streams_ > 0) PublishHopJoin();
   for (const auto& stream : streams_) {
     if (stream != nullptr) stream->Publish(metrics_);
   }
@@ -181,6 +252,7 @@ void Pipeline::Finish() {
     if (stream != nullptr) stream->Flush();
   }
   joiner_.FlushAll();
+  hop_joiner_.FlushAll();  // after the registry's last responses reached it
   correlator_->FlushAll();
   Tick();
   WarnAboutFolding(0);
@@ -220,7 +292,10 @@ void Pipeline::RestoreHeld(StreamId stream, tailers::RegistryReader::Held held) 
 
 void Pipeline::SetRules(std::shared_ptr<const rules::RuleSet> rules) {
   rules_ = std::move(rules);
-  if (metrics_ != nullptr) metrics_->DeclareCauses(rules_->causes());
+  if (metrics_ != nullptr) {
+    metrics_->DeclareCauses(rules_->causes());
+    metrics_->DeclareHopCauses(HopCauses(*rules_));
+  }
 }
 
 void Pipeline::OnS3Event(const S3Event& event, std::string_view source) {
@@ -231,6 +306,13 @@ void Pipeline::OnS3Event(const S3Event& event, std::string_view source) {
 }
 
 void Pipeline::OnRequest(const JoinedRequest& request) {
+  // registry-rca's own probe (user agent registry-rca-probe/): its 500s while the store hides
+  // the upload are the measurement, not users' errors. Counted apart; no cause, no alert, no
+  // example, no upload timeline.
+  if (request.probe) {
+    if (metrics_ != nullptr) metrics_->CountProbeRequest(request.IsError());
+    return;
+  }
   const uint32_t repository_id = repositories_.Intern(request.repository);
   const std::string& repository = repositories_.Name(repository_id);
   rules::Verdict verdict;
@@ -240,18 +322,58 @@ void Pipeline::OnRequest(const JoinedRequest& request) {
     verdict = rules_->Classify(request);
     cause = rules_->CauseName(verdict.cause_id);
   }
+  // With the logs of the hops in front, a registry error whose request a hop answered the
+  // client otherwise (nginx's 504, then the registry's 499) is counted there, once; and the
+  // response is counted with the status the client got.
+  const HopJoiner::Answer answer =
+      hop_streams_ > 0 ? hop_joiner_.OnRegistryResponse(request) : HopJoiner::Answer{};
+  const bool superseded = answer.superseded;
   if (metrics_ != nullptr) {
     if (request.origin != JoinedRequest::Origin::kBackground) {
-      metrics_->CountResponse(repository_id, repository, request.operation, request.status);
+      metrics_->CountResponse(repository_id, repository, request.operation,
+                              answer.client_status != 0 ? answer.client_status : request.status);
     }
-    if (is_error) {
+    if (is_error && !superseded) {
       metrics_->CountError(repository_id, repository, request.operation, request.status, cause,
                            verdict.rule != nullptr ? std::string_view(verdict.rule->name) : "",
                            request.upload_age_seconds);
     }
   }
+  const Classified classified{request, verdict, cause, repository, superseded};
+  for (ClassifiedObserver* observer : observers_) observer->OnClassified(classified);
+}
+
+void Pipeline::OnHopRequest(const JoinedRequest& request) {
+  const uint32_t repository_id = repositories_.Intern(request.repository);
+  const std::string& repository = repositories_.Name(repository_id);
+  const rules::Verdict verdict = rules_->Classify(request);
+  const std::string_view cause = rules_->CauseName(verdict.cause_id);
+  if (metrics_ != nullptr) {
+    // A response the registry never logged (it was down, or killed mid-request) is one the
+    // client got all the same: counted here, so registry_rca_responses_total holds every
+    // response once at the status the client saw.
+    if (request.registry_status == 0) {
+      metrics_->CountResponse(repository_id, repository, request.operation, request.status);
+    }
+    metrics_->CountHopError(request.hop, repository_id, repository, request.operation,
+                            request.status, cause,
+                            verdict.rule != nullptr ? std::string_view(verdict.rule->name) : "");
+  }
   const Classified classified{request, verdict, cause, repository};
   for (ClassifiedObserver* observer : observers_) observer->OnClassified(classified);
+}
+
+void Pipeline::PublishHopJoin() {
+  const HopJoiner::Stats& stats = hop_joiner_.stats();
+  metrics_->SetHopJoin("counted", stats.counted);
+  metrics_->SetHopJoin("relayed", stats.relayed);
+  metrics_->SetHopJoin("registry_first", stats.registry_first);
+  metrics_->SetHopJoin("superseded", stats.superseded);
+  metrics_->SetHopJoin("lines_merged", stats.lines_merged);
+  metrics_->SetHopJoin("core_attached", stats.core_attached);
+  metrics_->SetHopJoin("pending_forced", stats.pending_forced);
+  metrics_->SetHopJoin("index_evicted", stats.index_evicted);
+  metrics_->SetHopPending(hop_joiner_.pending());
 }
 
 }  // namespace rrca::exporter

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "common/request.h"
+#include "exporter/hop_joiner.h"
 #include "exporter/joiner.h"
 #include "exporter/metrics.h"
 #include "exporter/repository_table.h"
 #include "rules/rule_set.h"
+#include "tailers/harbor_reader.h"
 #include "tailers/registry_reader.h"
 #include "tailers/s3_reader.h"
 
@@ -23,6 +25,9 @@ struct Classified {
   const rules::Verdict& verdict;
   std::string_view cause;
   std::string_view repository_label;  // after validation, rewrites and the cap
+  // A registry error that a hop in front answered the client otherwise (exporter/hop_joiner.h):
+  // not counted as an error (the hop's response is); reports skip it, the correlator uses it.
+  bool superseded = false;
 };
 
 class UploadCorrelator;
@@ -38,7 +43,7 @@ class ClassifiedObserver {
 // The one path from log lines to counted causes: lines -> RegistryReader (per stream) ->
 // RequestJoiner -> RuleSet -> Metrics and observers. Owned and driven by one thread (the
 // processing thread of `serve`, or `analyze`'s main thread); not thread-safe.
-class Pipeline : private JoinedRequestSink {
+class Pipeline : private JoinedRequestSink, private HopRequestSink {
  public:
   struct Options {
     RequestJoiner::Options join;
@@ -52,9 +57,14 @@ class Pipeline : private JoinedRequestSink {
     size_t max_open_uploads = 100'000;
     int64_t reorder_window_ns = 600'000'000'000;
     int64_t clock_tolerance_ns = 250'000'000;
+    HopJoiner::Options hop;  // the join across hops (harbor_proxy, harbor_core sources)
   };
-  enum class StreamKind : uint8_t { kRegistry, kS3 };
+  // kProxy, kCore: the logs of Harbor's nginx / an ingress and of Harbor core (source types
+  // harbor_proxy, harbor_core), joined with the registry's by HopJoiner.
+  enum class StreamKind : uint8_t { kRegistry, kS3, kProxy, kCore };
   using StreamId = size_t;
+  // A source's `type:` (registry, s3, harbor_proxy, harbor_core) as a stream kind.
+  static StreamKind StreamKindOf(std::string_view source_type);
 
   Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics);
   ~Pipeline() override;
@@ -104,6 +114,7 @@ class Pipeline : private JoinedRequestSink {
   int64_t latest_time_ns() const { return latest_time_ns_; }
   size_t pending_requests() const { return joiner_.pending_requests(); }
   size_t pending_access_lines() const { return joiner_.pending_access_lines(); }
+  const HopJoiner& hop_joiner() const { return hop_joiner_; }
   static constexpr int64_t kIdleNs = 2'000'000'000;
   const UploadCorrelator& correlator() const { return *correlator_; }
 
@@ -111,6 +122,8 @@ class Pipeline : private JoinedRequestSink {
   struct Stream;
 
   void OnRequest(const JoinedRequest& request) override;
+  void OnHopRequest(const JoinedRequest& request) override;
+  void PublishHopJoin();
   void OnS3Event(const S3Event& event, std::string_view source);
   void WarnAboutFolding(int64_t wall_ns);
 
@@ -120,6 +133,8 @@ class Pipeline : private JoinedRequestSink {
   Metrics* metrics_;
   RepositoryTable repositories_;
   RequestJoiner joiner_;
+  HopJoiner hop_joiner_;
+  size_t hop_streams_ = 0;  // streams of kind kProxy/kCore opened; 0: no cross-hop join
   std::unique_ptr<UploadMetrics> upload_metrics_;
   std::unique_ptr<UploadCorrelator> correlator_;
   std::vector<std::unique_ptr<Stream>> streams_;

@@ -79,11 +79,23 @@ void AppendRequestJson(const Classified& c, std::string* out) {
   Field(out, "err_detail", r.err_detail);
   Field(out, "origin", OriginName(r.origin));
   Field(out, "source", r.source);
+  if (r.hop != Hop::kRegistry) {
+    // The hop that answered the client, its own error lines, and what the registry logged of
+    // the same request (exporter/hop_joiner.h).
+    Field(out, "hop", HopName(r.hop));
+    Field(out, "msg", r.msg);
+    Field(out, "messages", r.messages);
+    if (r.registry_status > 0) NumberField(out, "registry_status", r.registry_status);
+    if (r.registry_duration_ns >= 0) {
+      NumberField(out, "registry_duration_seconds",
+                  static_cast<double>(r.registry_duration_ns) / 1e9);
+    }
+  }
   out->push_back('}');
 }
 
 void JsonlWriter::OnClassified(const Classified& classified) {
-  if (!classified.request.IsError()) return;
+  if (!classified.request.IsError() || classified.superseded) return;
   line_.clear();
   AppendRequestJson(classified, &line_);
   line_.push_back('\n');
@@ -109,7 +121,7 @@ uint64_t LineAccount::not_understood() const {
 
 void TextReport::OnClassified(const Classified& classified) {
   if (classified.request.origin != JoinedRequest::Origin::kBackground) ++responses_;
-  if (!classified.request.IsError()) return;
+  if (!classified.request.IsError() || classified.superseded) return;
   ++errors_;
   // Only errors no rule named are mined for templates (the costly part stays off the hot path).
   if (classified.verdict.rule == nullptr) templates_.Add(classified.request);

@@ -1,5 +1,7 @@
 #include "exporter/rules_loader.h"
 
+#include <algorithm>
+
 namespace rrca::exporter {
 
 StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(const Config& config) {
@@ -33,6 +35,9 @@ Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year) {
   options.max_open_uploads = config.max_open_uploads;
   options.reorder_window_ns = static_cast<int64_t>(config.reorder_window_seconds * 1e9);
   options.clock_tolerance_ns = static_cast<int64_t>(config.clock_tolerance_seconds * 1e9);
+  // nginx logs whole seconds: the hops' lines of one request are at least 1 s apart at worst.
+  options.hop.window_ns = options.join.window_ns;
+  options.hop.tolerance_ns = std::max<int64_t>(options.clock_tolerance_ns, 1'000'000'000);
   return options;
 }
 

@@ -121,6 +121,7 @@ ReadStatus RequestReader::ReadHead(Deadline first_byte, Deadline deadline, Reque
   head->origin = Field(message, http::field::origin, &head->has_origin);
   head->host = Field(message, http::field::host, nullptr);
   head->content_type = Field(message, http::field::content_type, &head->has_content_type);
+  head->if_none_match = Field(message, http::field::if_none_match, nullptr);
   return ReadStatus::kOk;
 }
 

@@ -31,6 +31,7 @@ struct RequestHead {
   std::string host;
   std::string content_type;
   bool has_content_type = false;
+  std::string if_none_match;  // for assets served with an ETag
 };
 
 enum class ReadStatus {

@@ -36,7 +36,11 @@ std::string_view FieldText(const JoinedRequest& request, RequestField field,
       return request.messages;
     case RequestField::kLevel:
       return LevelName(request.level);
+    case RequestField::kHop:
+      return HopName(request.hop);
     case RequestField::kSourceKind:
+      // A hop in front of the registry is neither the registry's application nor access log.
+      if (request.hop != Hop::kRegistry) return HopName(request.hop);
       // GitLab's registry writes its access record through the application logger ("msg":
       // "access"); alone, without error lines, it is the same evidence as an access-log line.
       return request.origin == JoinedRequest::Origin::kAccessLog ||

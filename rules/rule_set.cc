@@ -27,6 +27,7 @@ constexpr FieldName kFields[] = {
     {"messages", RequestField::kMessages},
     {"level", RequestField::kLevel},
     {"source_kind", RequestField::kSourceKind},
+    {"hop", RequestField::kHop},
 };
 
 struct NumericName {

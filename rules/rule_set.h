@@ -31,6 +31,7 @@ enum class RequestField : uint8_t {
   kMessages,
   kLevel,
   kSourceKind,
+  kHop,
 };
 
 enum class NumericField : uint8_t { kStatus, kUploadAgeSeconds, kUploadOffset, kDurationSeconds };

@@ -38,18 +38,20 @@ done
 
 all_targets=(envelope registry_parse registry_reader registry_uri s3_parse json_scan positions
   carry_over config web_config web_auth repository_table http_request alert_payload rule_set
-  example_check)
+  example_check harbor)
 [[ ${#targets[@]} -eq 0 ]] && targets=("${all_targets[@]}")
 
 # The dictionary and the longest input each target gets.
 declare -A dict=([envelope]=envelope [registry_parse]=registry [registry_reader]=registry
   [registry_uri]=json [s3_parse]=s3 [json_scan]=json [config]=yaml [rule_set]=yaml
   [example_check]=registry [positions]=json [web_config]=yaml [alert_payload]=json
-  [carry_over]=carry_over [web_auth]=web_auth [repository_table]=registry [http_request]=http)
+  [carry_over]=carry_over [web_auth]=web_auth [repository_table]=registry [http_request]=http
+  [harbor]=registry)
 declare -A max_len=([envelope]=4096 [registry_parse]=4096 [registry_reader]=16384
   [registry_uri]=2048 [s3_parse]=4096 [json_scan]=4096 [config]=4096 [rule_set]=16384
   [example_check]=16384 [positions]=4096 [web_config]=4096 [alert_payload]=16384
-  [carry_over]=8192 [web_auth]=1024 [repository_table]=4096 [http_request]=8192)
+  [carry_over]=8192 [web_auth]=1024 [repository_table]=4096 [http_request]=8192
+  [harbor]=8192)
 
 build=${BUILD_DIR:-build-fuzz}
 [[ $build == /* ]] || build=$root/$build

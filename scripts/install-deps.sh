@@ -2,7 +2,8 @@
 # Installs what registry-rca needs from Debian's packages. Idempotent; quiet when all is there.
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh --test   plus what the test suite drives (promtool, logrotate,
-#                                    systemd-analyze, strace, yamllint) and clang for fuzzing
+#                                    systemd-analyze, strace, yamllint, chromium) and clang
+#                                    for fuzzing
 set -euo pipefail
 
 build_packages=(cmake g++ make pkg-config clang-format
@@ -12,7 +13,9 @@ build_packages=(cmake g++ make pkg-config clang-format
 test_packages=(prometheus prometheus-alertmanager logrotate python3 python3-yaml curl
   procps time psmisc openssl apache2-utils netcat-openbsd
   systemd strace yamllint python3-kubernetes
-  clang libclang-rt-14-dev)
+  clang libclang-rt-14-dev
+  nginx
+  chromium)  # headless, for the web UI's browser test
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then wanted+=("${test_packages[@]}"); fi

@@ -16,6 +16,11 @@ sources:
       - $corpus/seed/registry.log
       - $corpus/lab/*/registry.log
       - $corpus/lab/*/registry-access.log
+  # The store's side of the same pushes: create-to-visible and the upload timelines need it.
+  - name: store
+    type: s3
+    paths:
+      - $corpus/lab/*/s3-access.log
 start_at: beginning
 positions_file: $work/positions.json
 YAML
@@ -33,6 +38,24 @@ curl -fs "http://127.0.0.1:$port/metrics" | grep '^registry_rca_errors_total' | 
 echo
 echo "== the same logs as a report: $binary analyze $corpus/seed/registry.log"
 "$binary" analyze "$corpus/seed/registry.log"
+echo
+# A raced upload of the async-create lab run: its timeline is the incident's picture.
+# (An upload is decided once the logs moved past its retry window, or after a quiet while.)
+raced=""
+failed=$(grep 'Path not found' "$corpus/lab/s3-async-create/registry.log" |
+  grep -o '_uploads/[0-9a-f-]\{36\}/data' | cut -d/ -f2 | awk '!seen[$0]++')
+for _ in $(seq 30); do
+  for uuid in $failed; do
+    if curl -fs "http://127.0.0.1:$port/api/v1/uploads/$uuid" | grep -q '"outcome":"raced_'; then
+      raced=$uuid
+      break 2
+    fi
+  done
+  sleep 1
+done
+echo "== open in a browser:"
+echo "   http://127.0.0.1:$port/                      the landing page and search"
+[[ -n $raced ]] && echo "   http://127.0.0.1:$port/ui/uploads/$raced   the timeline of a raced upload"
 echo
 echo "Serving until Ctrl-C (config: $work/config.yaml)."
 wait $pid

@@ -29,6 +29,7 @@ enum class Field : uint8_t {
   kError,
   kTraceDuration,
   kTraceFunc,
+  kUserAgent,
 };
 
 // Docker Distribution's dotted keys and GitLab's snake_case keys map onto the same fields.
@@ -62,6 +63,7 @@ Field FieldOf(std::string_view key) {
       break;
     case 10:
       if (key == "err.detail") return Field::kErrDetail;
+      if (key == "user_agent") return Field::kUserAgent;  // GitLab
       if (key == "trace.func") return Field::kTraceFunc;
       break;
     case 11:
@@ -86,6 +88,7 @@ Field FieldOf(std::string_view key) {
       break;
     case 22:
       if (key == "http.response.duration") return Field::kDuration;
+      if (key == "http.request.useragent") return Field::kUserAgent;
       break;
     default:
       break;
@@ -254,6 +257,9 @@ void Assign(Field field, std::string_view value, bool quoted, std::string* scrat
       break;
     case Field::kTraceFunc:
       event->trace_func = value;
+      break;
+    case Field::kUserAgent:
+      event->probe = value.starts_with(kProbeUserAgentPrefix);
       break;
     case Field::kIgnored:
       break;
@@ -456,6 +462,17 @@ ParseStatus ParseAccessLog(std::string_view record, RegistryEvent* event) {
   event->status = ParseStatusCode(record.substr(pos + 1, 3));
   if (event->status == 0) return ParseStatus::kMalformed;
   event->level = Level::kInfo;
+  // Combined format: ... status size "referer" "user agent"; the agent is the last quoted field.
+  if (record.size() >= 2 && record.back() == '"') {
+    size_t open_quote = record.size() - 1;
+    do {
+      open_quote = open_quote == 0 ? std::string_view::npos : record.rfind('"', open_quote - 1);
+    } while (open_quote != std::string_view::npos && open_quote > 0 &&
+             record[open_quote - 1] == '\\');
+    if (open_quote != std::string_view::npos && open_quote > end) {
+      event->probe = record.substr(open_quote + 1).starts_with(kProbeUserAgentPrefix);
+    }
+  }
   return ParseStatus::kOk;
 }
 

@@ -43,6 +43,20 @@ AM=http://127.0.0.1:$am_port
 SINK_FILE=$WORK/sink.jsonl
 touch "$WORK/registry.log" "$WORK/registry-access.log" "$WORK/s3-access.log"
 
+# --- a real registry for the active probes (the dashboard's probe panels need their series): one
+# probe measures it, one points at a closed port and fails (probe_failures_total). ---------------
+reg_port=$(free_port); closed_port=$(free_port)
+cat >"$WORK/docker-registry.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $WORK/registry-data}
+  delete: {enabled: true}
+http: {addr: 127.0.0.1:$reg_port}
+YAML
+start docker-registry docker-registry serve "$WORK/docker-registry.yml"
+check "the probed docker-registry is up" wait_for 20 curl -fs "http://127.0.0.1:$reg_port/v2/"
+
 # --- the sink, and registry-rca with the enricher forwarding to it -------------------------------
 start sink python3 "$LIB/alert_sink.py" --port "$sink_port" --out "$SINK_FILE"
 check "the sink is up" wait_for 20 curl -fs "http://127.0.0.1:$sink_port/"
@@ -64,6 +78,9 @@ enricher:
   dedupe_window: 5m
   dashboard_base_url: http://grafana.invalid:3000
   external_url: http://127.0.0.1:$rca_port
+probes:
+  - {name: lab, type: registry, url: "http://127.0.0.1:$reg_port", interval: 2s, timeout: 10s}
+  - {name: down, type: registry, url: "http://127.0.0.1:$closed_port", interval: 2s, timeout: 2s}
 YAML
 check "registry-rca serve starts with an enricher: section" start_daemon rca "$WORK/registry-rca.yaml" "$rca_port"
 enricher_status=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{"alerts":[]}' \

@@ -38,13 +38,32 @@ repository_rewrites:
                             "c.yaml");
   ASSERT_FALSE(config.ok());
   const std::string& m = config.status().message();
-  EXPECT_NE(m.find("c.yaml:3:11: sources[0].type: must be registry or s3"), std::string::npos) << m;
+  EXPECT_NE(
+      m.find("c.yaml:3:11: sources[0].type: must be registry, s3, harbor_proxy or harbor_core"),
+      std::string::npos)
+      << m;
   EXPECT_NE(m.find("sources[0].paths: at least one path"), std::string::npos) << m;
   EXPECT_NE(m.find("c.yaml:5:11: start_at: must be end or beginning"), std::string::npos) << m;
   EXPECT_NE(m.find("max_repositories: must be at least"), std::string::npos) << m;
   EXPECT_NE(m.find("poll_interval: must be a positive duration"), std::string::npos) << m;
   EXPECT_NE(m.find("c.yaml:8:1: mystery: unknown key"), std::string::npos) << m;
   EXPECT_NE(m.find("invalid RE2 pattern"), std::string::npos) << m;
+}
+
+TEST(ConfigTest, GrafanaUrlMustBeAWebUrl) {
+  auto config = ParseConfig(
+      "sources: [{name: r, paths: [x.log]}]\nweb: {grafana_url: 'https://g.example/'}\n", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->grafana_url, "https://g.example/");
+  for (const char* bad : {"javascript:alert(1)", "https://g.example/\"><x", "g.example"}) {
+    config = ParseConfig(
+        std::string("sources: [{name: r, paths: [x.log]}]\nweb: {grafana_url: '") + bad + "'}\n",
+        "c.yaml");
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(config.status().message().find("web.grafana_url: must be an http:// or https:// URL"),
+              std::string::npos)
+        << config.status().message();
+  }
 }
 
 TEST(ConfigTest, BrokenYamlIsAnError) {

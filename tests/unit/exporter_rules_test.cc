@@ -44,7 +44,7 @@ TEST_P(RuleExampleTest, ExampleGivesItsRule) {
   }
   ASSERT_NE(rule, nullptr);
   const rules::RuleExample& example = rule->examples[GetParam().index];
-  const std::vector<std::string> verdicts = ClassifyExample(example.lines, *rules, Config());
+  const std::vector<std::string> verdicts = ClassifyExample(example.lines, *rules, Config(), rule);
   const std::string expected = rule->name + ":" + rule->cause;
   if (example.should_match) {
     ASSERT_FALSE(verdicts.empty()) << example.location << ": no error request";
@@ -79,6 +79,11 @@ TEST(RuleCatalogueTest, CoversEveryContractCause) {
                                              "network_filesystem_inconsistency",
                                              "cache_unavailable",
                                              "client_disconnected",
+                                             "proxy_upstream_timeout",
+                                             "proxy_upstream_reset",
+                                             "client_gave_up",
+                                             "core_proxy_canceled",
+                                             "registry_unavailable",
                                              "upload_unknown",
                                              "upload_invalid",
                                              "upload_offset_mismatch",

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/time_util.h"
 #include "exporter/config.h"
 #include "exporter/pipeline.h"
 #include "exporter/recent_errors.h"
@@ -189,6 +190,72 @@ TEST(RecentErrorsTest, CausesJsonListsUnclassifiedTemplatesOnly) {
   // The window: only the last error is within 0.5 s of the latest.
   const auto recent_only = nlohmann::json::parse(recent.CausesJson(500'000'000));
   EXPECT_EQ(recent_only["causes"][0]["templates_total"], 1);
+}
+
+// The overview's sparkline: each error counted once, in its slice of the window.
+TEST(RecentErrorsTest, SeriesCountsEachErrorInItsSliceOfTheWindow) {
+  RecentErrors recent(100);
+  const rules::Verdict none;
+  const int64_t latest = 2'000'000'000'000;
+  const int64_t window = 24'000'000'000;  // 24 s: one slice per second
+  for (const int64_t ago :
+       {0LL, 500'000'000LL, 1'500'000'000LL, 23'900'000'000LL, 30'000'000'000LL /* outside */}) {
+    recent.OnClassified(Classified{Unclassified("boom", latest - ago), none, "x", "repo"});
+  }
+  const auto json = nlohmann::json::parse(recent.CausesJson(window));
+  EXPECT_EQ(json["series_buckets"], 24);
+  const auto& series = json["causes"][0]["series"];
+  ASSERT_EQ(series.size(), 24u);
+  std::vector<int> expected(24, 0);
+  expected[0] = 1;   // 23.9 s ago
+  expected[22] = 1;  // 1.5 s ago
+  expected[23] = 2;  // 0.5 s ago and the latest (the end of the window is in the last slice)
+  EXPECT_EQ(series.get<std::vector<int>>(), expected);
+  EXPECT_EQ(json["causes"][0]["count"], 4);
+}
+
+// The cause page's data: the catalogue's words, every error of the cause once, the newest first.
+TEST(RecentErrorsTest, CauseJsonHasTheCatalogueExamplesAndUploads) {
+  auto rules = LoadRules(Config());
+  ASSERT_TRUE(rules.ok()) << rules.status().message();
+  RecentErrors recent(100);
+  const rules::Verdict none;
+  const int64_t latest = 2'000'000'000'000;
+  for (int i = 0; i < 25; ++i) {
+    JoinedRequest request = Unclassified("s3aws: Path not found: <b>x</b>", latest - i);
+    request.operation = Operation::kBlobUploadChunk;
+    request.upload_uuid = i % 2 == 0 ? "u-even" : "u-odd";
+    recent.OnClassified(Classified{request, none, "upload_not_yet_visible", "lab/app"});
+  }
+  recent.OnClassified(Classified{Unclassified("other", latest), none, "blob_unknown", "r"});
+  const auto json = nlohmann::json::parse(
+      recent.CauseJson("upload_not_yet_visible", 600'000'000'000, *rules.value()));
+  EXPECT_EQ(json["known"], true);
+  EXPECT_EQ(json["count"], 25);
+  EXPECT_FALSE(json["summary"].get<std::string>().empty());
+  EXPECT_EQ(json["runbook"], "docs/runbook.md#upload_not_yet_visible");
+  ASSERT_EQ(json["examples"].size(), RecentErrors::kCauseExamples);
+  EXPECT_EQ(json["examples"][0]["time"], FormatRfc3339Nanos(latest));
+  EXPECT_EQ(json["examples"][0]["operation"], "blob_upload_chunk");
+  EXPECT_EQ(json["examples"][0]["status"], 500);
+  EXPECT_EQ(json["examples"][0]["detail"], "s3aws: Path not found: <b>x</b>");
+  EXPECT_EQ(json["uploads"], nlohmann::json::array({"u-even", "u-odd"}));
+  EXPECT_EQ(json["operations"][0]["count"], 25);
+  EXPECT_EQ(json["series"][23], 25);
+  // Search: by request id (one), by upload (its errors), by repository (all), never by prefix.
+  const auto by_request = nlohmann::json::parse(recent.SearchJson("req"));
+  EXPECT_EQ(by_request["matches"].size(), 0u);
+  const auto by_upload = nlohmann::json::parse(recent.SearchJson("u-odd"));
+  EXPECT_EQ(by_upload["matches"].size(), 12u);
+  EXPECT_EQ(by_upload["matches"][0]["cause"], "upload_not_yet_visible");
+  const auto by_repository = nlohmann::json::parse(recent.SearchJson("lab/app"));
+  EXPECT_EQ(by_repository["matches"].size(), 25u);
+  EXPECT_EQ(by_repository["truncated"], false);
+  EXPECT_EQ(nlohmann::json::parse(recent.SearchJson(""))["matches"].size(), 0u);
+  const auto unknown =
+      nlohmann::json::parse(recent.CauseJson("no_such_cause", 600'000'000'000, *rules.value()));
+  EXPECT_EQ(unknown["known"], false);
+  EXPECT_EQ(unknown["count"], 0);
 }
 
 }  // namespace

@@ -43,11 +43,14 @@ registry_rca_repositories_tracked registry_rca_repositories_limit registry_rca_s
 registry_rca_files_open registry_rca_source_lag_bytes registry_rca_rotations_total
 registry_rca_positions_write_failures_total registry_rca_config_last_reload_successful
 registry_rca_build_info
+registry_rca_probe_last_visibility_seconds registry_rca_probe_success
+registry_rca_probe_failures_total registry_rca_probe_requests_total
 """.split()
 HISTOGRAMS = """
 registry_rca_upload_age_at_failure_seconds registry_rca_upload_create_to_visible_duration_seconds
 registry_rca_upload_unsafe_window_seconds registry_rca_upload_client_gap_seconds
 registry_rca_s3_request_duration_seconds
+registry_rca_probe_visibility_seconds registry_rca_probe_duration_seconds
 """.split()
 EXPORTED = set(COUNTERS_GAUGES) | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 

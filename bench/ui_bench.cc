@@ -1,0 +1,112 @@
+// The web UI's server time: what one page costs from the data to the HTML, on the largest
+// inputs the daemon keeps (the ring of 10,000 recent errors spread over 1,000 repositories and
+// every cause of the catalogue; an upload timeline at its event cap). The issue's budget is
+// 300 ms for the overview. Run: build/bench/ui_bench
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "exporter/config.h"
+#include "exporter/json_value.h"
+#include "exporter/pipeline.h"
+#include "exporter/recent_errors.h"
+#include "exporter/rules_loader.h"
+#include "exporter/ui_cause.h"
+#include "exporter/ui_overview.h"
+#include "exporter/ui_page.h"
+#include "exporter/ui_timeline.h"
+
+namespace rrca::exporter {
+namespace {
+
+// A full ring: 10,000 errors, every cause, 1,000 repositories, one second apart.
+const RecentErrors& FullRing(const rules::RuleSet& catalogue) {
+  static RecentErrors* ring = [&] {
+    auto* recent = new RecentErrors(10'000);
+    const rules::Verdict none;
+    const auto& causes = catalogue.causes();
+    for (int i = 0; i < 10'000; ++i) {
+      JoinedRequest request;
+      request.status = 500;
+      request.time_ns = 1'700'000'000'000'000'000 + i * 1'000'000'000LL;
+      request.err_code = "unknown";
+      request.err_detail = "s3aws: Path not found: /docker/registry/v2/repositories/team-" +
+                           std::to_string(i % 1000) + "/app/_uploads/x/data";
+      request.request_id = "req-" + std::to_string(i);
+      request.upload_uuid = "upload-" + std::to_string(i % 3000);
+      const std::string repository = "team-" + std::to_string(i % 1000) + "/app";
+      recent->OnClassified(
+          Classified{request, none, causes[static_cast<size_t>(i) % causes.size()], repository});
+    }
+    return recent;
+  }();
+  return *ring;
+}
+
+const rules::RuleSet& Catalogue() {
+  static auto loaded = LoadRules(Config());
+  return *loaded.value();
+}
+
+void BM_OverviewPage(benchmark::State& state) {
+  const RecentErrors& ring = FullRing(Catalogue());
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string json = ring.CausesJson(24LL * 3600 * 1'000'000'000);
+    StatusOr<JsonValue> causes = ParseJson(json);
+    const std::string page =
+        ui::Page("Overview", ui::OverviewBody(causes.value(), JsonValue(), "24h", "/m"));
+    bytes = page.size();
+    benchmark::DoNotOptimize(page.data());
+  }
+  state.counters["page_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_OverviewPage)->Unit(benchmark::kMillisecond);
+
+void BM_CausePage(benchmark::State& state) {
+  const RecentErrors& ring = FullRing(Catalogue());
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string json =
+        ring.CauseJson("upload_not_yet_visible", 24LL * 3600 * 1'000'000'000, Catalogue());
+    StatusOr<JsonValue> cause = ParseJson(json);
+    const std::string page = ui::Page("Cause", ui::CauseBody(cause.value(), "24h"));
+    bytes = page.size();
+    benchmark::DoNotOptimize(page.data());
+  }
+  state.counters["page_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_CausePage)->Unit(benchmark::kMillisecond);
+
+// An upload with 200 events (a long push of many chunks) in both lanes.
+void BM_TimelinePage(benchmark::State& state) {
+  std::string json =
+      R"({"upload_uuid":"u","repository":"team/app","outcome":"raced_recovered","verdict":"v",)"
+      R"("visibility":{"kind":"interval","lower_seconds":1.0,"upper_seconds":2.0,)"
+      R"("acknowledged_seconds":0.006,"create_start":"2026-11-29T12:50:41.000000000Z",)"
+      R"("text":"t"},"events":[)";
+  for (int i = 0; i < 200; ++i) {
+    char event[320];
+    std::snprintf(event, sizeof(event),
+                  R"(%s{"time":"2026-11-29T12:50:%02d.%09dZ","side":"%s","what":"PATCH 202",)"
+                  R"("status":202,"duration_seconds":0.05,"source":"registry"})",
+                  i > 0 ? "," : "", 41 + i / 100, (i % 100) * 10'000'000,
+                  i % 2 == 0 ? "registry" : "store");
+    json += event;
+  }
+  json += "]}";
+  size_t bytes = 0;
+  for (auto _ : state) {
+    StatusOr<JsonValue> explain = ParseJson(json);
+    const std::string page = ui::Page("Upload", ui::UploadTimelineBody(explain.value()));
+    bytes = page.size();
+    benchmark::DoNotOptimize(page.data());
+  }
+  state.counters["page_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_TimelinePage)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace rrca::exporter
+
+BENCHMARK_MAIN();

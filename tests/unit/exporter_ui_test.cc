@@ -1,0 +1,242 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "exporter/json_value.h"
+#include "exporter/ui_cause.h"
+#include "exporter/ui_overview.h"
+#include "exporter/ui_page.h"
+#include "exporter/ui_search.h"
+#include "exporter/ui_timeline.h"
+
+// The web UI's rendering without a browser (tests/e2e/ui_browser_test.sh drives chromium):
+// escaping, query parsing, and what the timeline draws for each kind of visibility evidence.
+namespace rrca::exporter::ui {
+namespace {
+
+JsonValue Parse(const std::string& text) {
+  StatusOr<JsonValue> parsed = ParseJson(text);
+  EXPECT_TRUE(parsed.ok()) << parsed.status().message();
+  return parsed.ok() ? parsed.value() : JsonValue();
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// An upload like the lab's: POST at 0, the store's create acknowledged after 6 ms, a PATCH
+// that failed at 75 ms, then (for `interval`) a PATCH that succeeded at 1.5 s.
+std::string Explain(const std::string& kind, const std::string& outcome) {
+  const bool interval = kind == "interval";
+  std::string json = R"({"upload_uuid":"dd76ec6c-8952-4e17-921b-3a7532f1889a",
+    "repository":"lab/app","outcome":")" +
+                     outcome + R"(","verdict":"the first PATCH came before the upload was visible.",
+    "create_to_visible_seconds":0.5,
+    "visibility":{"kind":")" +
+                     kind + R"(","lower_seconds":0.1,"upper_seconds":)" +
+                     (interval ? "1.45" : "null") + R"(,"acknowledged_seconds":0.006,
+      "create_start":"2026-11-29T12:50:41.030000000Z","text":"visible between 0.1 s and 1.45 s"},
+    "client_gap_seconds":0.004,"unsafe_window_seconds":0.05,
+    "events":[
+     {"time":"2026-11-29T12:50:41.000000000Z","side":"registry","what":"POST 202","status":202,
+      "duration_seconds":0.071,"source":"registry"},
+     {"time":"2026-11-29T12:50:41.030000000Z","side":"store","what":"store create_multipart data 200",
+      "status":200,"duration_seconds":0.006,"source":"store"},
+     {"time":"2026-11-29T12:50:41.075000000Z","side":"registry",
+      "what":"PATCH 500 upload_not_yet_visible","status":500,"duration_seconds":0.097,
+      "source":"registry"})";
+  if (interval) {
+    json += R"(,{"time":"2026-11-29T12:50:42.500000000Z","side":"registry","what":"PATCH 202",
+      "status":202,"duration_seconds":null,"source":"registry"})";
+  }
+  return json + "]}";
+}
+
+TEST(UiEscapeTest, MarkupQuotesAndControlBytesBecomeText) {
+  EXPECT_EQ(HtmlEscape("<script>alert('x')</script>&\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+  EXPECT_EQ(HtmlEscape(std::string("a\x01"
+                                   "b\tc",
+                                   5)),
+            "a\xEF\xBF\xBD"
+            "b\tc");
+  EXPECT_EQ(HtmlEscape("\xff<"), "\xEF\xBF\xBD&lt;");  // invalid UTF-8 cannot hide a '<'
+}
+
+TEST(UiQueryTest, DecodesOnlyTheNamedParameter) {
+  EXPECT_EQ(QueryParameter("x=1&q=%3Cb%3E+c&y=2", "q"), "<b> c");
+  EXPECT_EQ(QueryParameter("xq=1&q=2", "q"), "2");
+  EXPECT_EQ(QueryParameter("q", "q"), "");
+  EXPECT_EQ(QueryParameter("q=%zz%4", "q"), "%zz%4");  // invalid escapes stay as written
+  EXPECT_EQ(QueryParameter("", "q"), "");
+}
+
+TEST(UiTimelineTest, DrawsLanesEventsTheRaceAndAnOpenEndedLowerBound) {
+  const std::string body = UploadTimelineBody(Parse(Explain("lower_bound", "raced_failed")));
+  EXPECT_EQ(Count(body, "class=\"lane-label\""), 2u);
+  EXPECT_EQ(Count(body, "<g class=\"event "), 3u);
+  EXPECT_EQ(Count(body, "<g class=\"event error registry\" data-status=\"500\""), 1u);
+  EXPECT_EQ(Count(body, "<g class=\"event ok store\""), 1u);
+  EXPECT_NE(body.find("id=\"race\""), std::string::npos);
+  EXPECT_NE(body.find("data-kind=\"lower_bound\""), std::string::npos);
+  // A lower bound has no upper end: the shading runs to the plot's right edge (x 940).
+  const size_t at = body.find("id=\"visibility\"");
+  ASSERT_NE(at, std::string::npos);
+  const std::string rect = body.substr(at, body.find('>', at) - at);
+  const double x = std::stod(rect.substr(rect.find("x=\"") + 3));
+  const double width = std::stod(rect.substr(rect.find("width=\"") + 7));
+  EXPECT_NEAR(x + width, 940, 0.5);
+  // Times relative to the POST; the table lists every event once.
+  EXPECT_NE(body.find("+0.075 s"), std::string::npos);
+  EXPECT_EQ(Count(body, "<tr class="), 3u);
+}
+
+TEST(UiTimelineTest, AnIntervalIsShadedBetweenItsBoundsAndACalmUploadHasNoRaceMark) {
+  const std::string body = UploadTimelineBody(Parse(Explain("interval", "completed")));
+  EXPECT_EQ(body.find("id=\"race\""), std::string::npos);
+  EXPECT_NE(body.find("class=\"verdict calm\""), std::string::npos);
+  const size_t at = body.find("id=\"visibility\"");
+  ASSERT_NE(at, std::string::npos);
+  const std::string rect = body.substr(at, body.find('>', at) - at);
+  const double width = std::stod(rect.substr(rect.find("width=\"") + 7));
+  EXPECT_GT(width, 100);      // 1.35 s of a 1.5 s axis
+  EXPECT_LT(width, 830 - 1);  // but not the whole plot
+  // An event without a duration is drawn (a minimal bar) and shown as "–" in the table.
+  EXPECT_EQ(Count(body, "<g class=\"event "), 4u);
+  EXPECT_NE(body.find("<td class=\"num\">–</td>"), std::string::npos);
+}
+
+TEST(UiTimelineTest, LogContentIsEscapedEverywhere) {
+  JsonValue explain = Parse(Explain("lower_bound", "raced_failed"));
+  JsonValue* events = explain.Find("events");
+  ASSERT_NE(events, nullptr);
+  JsonValue& first = events->MutableArray()[1];
+  first.Set("what", JsonValue::String("store put <script>x</script> 403 <img src=x onerror=y>"));
+  first.Set("source", JsonValue::String("\"><svg onload=z>"));
+  explain.Set("repository", JsonValue::String("<b>repo</b>"));
+  explain.Set("verdict", JsonValue::String("</p><script>v</script>"));
+  const std::string body = UploadTimelineBody(explain);
+  for (const char* raw : {"<script", "<img", "<svg onload", "<b>"}) {
+    EXPECT_EQ(body.find(raw), std::string::npos) << raw;
+  }
+  EXPECT_NE(body.find("&lt;script&gt;x&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(body.find("&lt;/p&gt;&lt;script&gt;v"), std::string::npos);
+  EXPECT_NE(body.find("&quot;&gt;&lt;svg onload=z&gt;"), std::string::npos);
+}
+
+TEST(UiTimelineTest, AnUploadWithoutEventsOrBoundsStillRenders) {
+  const std::string body =
+      UploadTimelineBody(Parse(R"({"upload_uuid":"u","outcome":"open","events":[]})"));
+  EXPECT_NE(body.find("id=\"timeline\""), std::string::npos);
+  EXPECT_EQ(body.find("id=\"visibility\""), std::string::npos);
+  EXPECT_EQ(Count(body, "<g class=\"event "), 0u);
+}
+
+TEST(UiOverviewTest, RanksCausesWithShareAndEscapesWhatCameFromLogs) {
+  const std::string body = OverviewBody(Parse(R"({"since_seconds":3600,
+    "until":"2026-11-29T12:50:43Z","truncated":false,"causes":[
+     {"cause":"upload_not_yet_visible","severity":"critical","count":3,"series":[0,2,0,1],
+      "repositories":[{"repository":"lab/a","count":2},{"repository":"","count":1}],
+      "example":{"time":"t","request_id":"r<1>","upload_uuid":"u\"><x"}},
+     {"cause":"unclassified","severity":"warning","count":1,"repositories":[],
+      "example":{"time":"t","request_id":"","upload_uuid":""},"templates_total":1,
+      "templates":[{"field":"err.message","template":"<b>boom</b> <N>","count":1,
+        "example":"<script>alert(1)</script>"}]}]})"),
+                                        Parse(R"({"since":"2026-11-29T12:00:00Z",
+    "create_to_visible_seconds":{"count":4,"p50":0.5,"p90":1.9,"p99":2.25},
+    "client_gap_seconds":{"count":4,"p50":0.004,"p90":null,"p99":null},
+    "unsafe_window_seconds":{"count":0,"p50":null,"p90":null,"p99":null}})"),
+                                        "1h", "/metrics");
+  EXPECT_EQ(Count(body, "<tr class=\"cause\""), 2u);
+  EXPECT_LT(body.find("data-cause=\"upload_not_yet_visible\""),
+            body.find("data-cause=\"unclassified\""));
+  EXPECT_NE(body.find("75.0%"), std::string::npos);
+  // The sparkline: one bar per slice, the busiest full height, empty slices flat.
+  EXPECT_EQ(Count(body, "class=\"spark-bar\""), 4u);
+  EXPECT_NE(body.find("y=\"0.00\" width=\"2.4\" height=\"16.00\"><title>2</title>"),
+            std::string::npos);
+  EXPECT_NE(body.find("height=\"0.00\"><title>0</title>"), std::string::npos);
+  EXPECT_NE(body.find("<strong aria-current=\"true\">1h</strong>"), std::string::npos);
+  EXPECT_NE(body.find("(none)"), std::string::npos);
+  EXPECT_NE(body.find("id=\"templates\""), std::string::npos);
+  for (const char* raw : {"<script", "<b>", "r<1>", "u\"><x"}) {
+    EXPECT_EQ(body.find(raw), std::string::npos) << raw;
+  }
+  EXPECT_NE(body.find("href=\"/ui/uploads/u&quot;&gt;&lt;x\""), std::string::npos);
+  EXPECT_NE(body.find("href=\"/metrics\""), std::string::npos);
+  // The percentiles since start; null is shown as a dash.
+  EXPECT_NE(body.find("<td class=\"num\">2.250 s</td>"), std::string::npos);
+  EXPECT_NE(body.find("<td class=\"num\">0.004 s</td><td class=\"num\">–</td>"), std::string::npos);
+}
+
+TEST(UiOverviewTest, LinksTheDashboardsWhenGrafanaIsConfigured) {
+  const JsonValue causes = Parse(R"({"causes":[]})");
+  const JsonValue latency = Parse(R"({"since":"s"})");
+  EXPECT_EQ(OverviewBody(causes, latency, "1h", "/metrics").find("id=\"grafana\""),
+            std::string::npos);
+  const std::string body = OverviewBody(causes, latency, "1h", "/metrics", "https://g.example/");
+  EXPECT_NE(body.find("href=\"https://g.example/d/registry-rca-overview\""), std::string::npos);
+  EXPECT_NE(body.find("href=\"https://g.example/d/registry-rca-repository\""), std::string::npos);
+}
+
+TEST(UiOverviewTest, NoErrorsIsSaidInWords) {
+  const std::string body =
+      OverviewBody(Parse(R"({"causes":[]})"), Parse(R"({"since":"s"})"), "15m", "/metrics");
+  EXPECT_EQ(Count(body, "<td class=\"num\">–</td>"), 9u);  // no upload yet: no percentile
+  EXPECT_EQ(body.find("id=\"causes\""), std::string::npos);
+  EXPECT_NE(body.find("The last 15m of log time: 0 error responses."), std::string::npos);
+}
+
+TEST(UiCauseTest, ShowsCatalogueExamplesAndUploadsAndEscapesDetails) {
+  const std::string body = CauseBody(Parse(R"({"cause":"upload_not_yet_visible","known":true,
+    "severity":"critical","summary":"The store acknowledged <early>.",
+    "runbook":"https://runbooks.example/x?a=1&b=2","count":2,"series":[1,1],
+    "repositories":[{"repository":"lab/a","count":2}],
+    "operations":[{"operation":"blob_upload_chunk","count":2}],
+    "examples":[{"time":"t1","status":500,"operation":"blob_upload_chunk","repository":"lab/a",
+      "request_id":"r1","upload_uuid":"u1","detail":"Path not found <script>x</script>"},
+     {"time":"t0","status":500,"operation":"blob_upload_chunk","repository":"lab/a",
+      "request_id":"r0","upload_uuid":"","detail":"d"}],"uploads":["u1"]})"),
+                                     "6h");
+  EXPECT_EQ(Count(body, "<tr class=\"example\">"), 2u);
+  EXPECT_NE(body.find("The store acknowledged &lt;early&gt;."), std::string::npos);
+  EXPECT_NE(body.find("href=\"https://runbooks.example/x?a=1&amp;b=2\""), std::string::npos);
+  EXPECT_NE(body.find("Path not found &lt;script&gt;"), std::string::npos);
+  EXPECT_EQ(body.find("<script"), std::string::npos);
+  EXPECT_EQ(Count(body, "href=\"/ui/uploads/u1\""), 2u);  // its example row and the list
+  EXPECT_NE(body.find("<strong aria-current=\"true\">6h</strong>"), std::string::npos);
+  EXPECT_EQ(Count(body, "class=\"spark-bar\""), 2u);
+}
+
+TEST(UiSearchTest, ListsMatchesEscapedAndSaysWhenNothingIsKnown) {
+  const std::string body = SearchBody(Parse(R"({"query":"<q>","truncated":false,"matches":[
+    {"time":"t","cause":"blob_unknown","status":404,"operation":"blob_head","repository":"<r>",
+     "request_id":"<q>","upload_uuid":"u","detail":"<d>"}]})"));
+  EXPECT_EQ(Count(body, "<tr class=\"match\">"), 1u);
+  EXPECT_NE(body.find("href=\"/ui/causes/blob_unknown?since=24h\""), std::string::npos);
+  EXPECT_NE(body.find("href=\"/ui/uploads/u\""), std::string::npos);
+  for (const char* raw : {"<q>", "<r>", "<d>"}) EXPECT_EQ(body.find(raw), std::string::npos);
+  const std::string none = SearchBody(Parse(R"({"query":"<x>","matches":[]})"));
+  EXPECT_NE(none.find("id=\"not-found\""), std::string::npos);
+  EXPECT_NE(none.find("&lt;x&gt;"), std::string::npos);
+}
+
+TEST(UiPageTest, PagesCarryThePolicyAndTheSheetRevalidates) {
+  const HttpResponse page = PageResponse(200, Page("<t>", "<p>x</p>"));
+  EXPECT_NE(page.headers.find("Content-Security-Policy: default-src 'none'"), std::string::npos);
+  EXPECT_NE(page.body.find("<title>&lt;t&gt; · registry-rca</title>"), std::string::npos);
+  HttpRequest request;
+  const HttpResponse sheet = StyleSheet(request);
+  EXPECT_EQ(sheet.status, 200);
+  const size_t at = sheet.headers.find("ETag: ");
+  ASSERT_NE(at, std::string::npos);
+  request.if_none_match = sheet.headers.substr(at + 6, sheet.headers.find('\r', at) - at - 6);
+  const HttpResponse again = StyleSheet(request);
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+}
+
+}  // namespace
+}  // namespace rrca::exporter::ui

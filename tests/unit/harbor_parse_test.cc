@@ -1,0 +1,188 @@
+// The parsers and the reader of the hops in front of the registry (tailers/harbor_parse.h,
+// tailers/harbor_reader.h): nginx access (Harbor timed_combined, combined, ingress-nginx) and
+// error lines, Harbor core's Go log and stdlib log, plain and in Harbor's syslog form.
+#include "tailers/harbor_parse.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/time_util.h"
+#include "tailers/harbor_reader.h"
+
+namespace rrca::tailers {
+namespace {
+
+struct Seen {
+  HopEvent::Kind kind;
+  int64_t time_ns;
+  int status;
+  int64_t request_time_ns;
+  int64_t upstream_time_ns;
+  std::string method, uri, message, upstream, request_id;
+};
+
+class Collector : public HopEventSink {
+ public:
+  void OnHopEvent(const HopEvent& e) override {
+    seen.push_back({e.kind, e.time_ns, e.status, e.request_time_ns, e.upstream_time_ns,
+                    std::string(e.method), std::string(e.uri), std::string(e.message),
+                    std::string(e.upstream), std::string(e.request_id)});
+  }
+  std::vector<Seen> seen;
+};
+
+int64_t Utc(const char* text) {
+  int64_t ns = 0;
+  EXPECT_TRUE(ParseRfc3339(text, &ns)) << text;
+  return ns;
+}
+
+TEST(HarborParseTest, TimedCombinedWithoutTimeTakesTheSyslogEnvelopesTime) {
+  // constructed in Harbor 2.x's timed_combined (make/photon/prepare/templates/nginx/
+  // nginx.http.conf.jinja), behind Harbor's log container's syslog envelope
+  Collector sink;
+  HopReader reader({Hop::kProxy, EnvelopeHint::kAuto, 1 << 20, 2023}, &sink);
+  reader.OnLine(
+      "Apr 24 01:49:30 172.21.0.1 proxy[3915]: 172.20.1.9 - \"PATCH "
+      "/v2/project_name/nginx/blobs/uploads/2c16bfda-12c9-4292-ba85-398b10544a8d?_state=abc "
+      "HTTP/1.1\" 504 167 \"-\" \"docker/20.10.17 go/go1.17.11\" 900.004 900.004 .");
+  ASSERT_EQ(sink.seen.size(), 1u);
+  const Seen& e = sink.seen[0];
+  EXPECT_EQ(e.kind, HopEvent::Kind::kAccess);
+  EXPECT_EQ(e.status, 504);
+  EXPECT_EQ(e.method, "PATCH");
+  EXPECT_EQ(e.uri,
+            "/v2/project_name/nginx/blobs/uploads/2c16bfda-12c9-4292-ba85-398b10544a8d?_state=abc");
+  EXPECT_EQ(e.request_time_ns, 900'004'000'000);
+  EXPECT_EQ(e.upstream_time_ns, 900'004'000'000);
+  EXPECT_EQ(e.time_ns, Utc("2023-04-24T01:49:30Z"));
+  EXPECT_EQ(reader.stats().access_records, 1u);
+}
+
+TEST(HarborParseTest, CombinedWithTimeAndRetriedUpstreams) {
+  HopEvent event;
+  ASSERT_EQ(ParseHopPayload(Hop::kProxy,
+                            "10.0.0.1 - - [18/Apr/2019:10:33:44 +0000] \"PUT /v2/a/b/manifests/v1 "
+                            "HTTP/1.1\" 502 157 \"-\" \"containerd/1.6\" 0.012 0.004, 0.008 .",
+                            &event),
+            HopParse::kOk);
+  EXPECT_EQ(event.time_ns, Utc("2019-04-18T10:33:44Z"));
+  EXPECT_EQ(event.status, 502);
+  EXPECT_EQ(event.request_time_ns, 12'000'000);
+  EXPECT_EQ(event.upstream_time_ns, 8'000'000);  // the last upstream tried
+}
+
+TEST(HarborParseTest, IngressNginxDefaultFormat) {
+  // constructed in ingress-nginx's default log-format-upstream
+  HopEvent event;
+  ASSERT_EQ(ParseHopPayload(
+                Hop::kProxy,
+                "10.244.0.1 - - [07/Dec/2026:10:00:05 +0000] \"PATCH /v2/lib/app/blobs/uploads/"
+                "0b7a1c1e-1111-4c4c-9a9a-123456789abc?_state=x HTTP/1.1\" 504 160 \"-\" "
+                "\"docker/24.0.7\" 52428950 60.001 [harbor-harbor-core-80] [] 10.244.1.7:8080 0 "
+                "60.000 504 6f1c0e3f2b5d4a8e9c7b1a2d3e4f5a6b",
+                &event),
+            HopParse::kOk);
+  EXPECT_EQ(event.status, 504);
+  EXPECT_EQ(event.request_time_ns, 60'001'000'000);
+  EXPECT_EQ(event.upstream_time_ns, 60'000'000'000);
+  EXPECT_EQ(event.upstream, "10.244.1.7:8080");
+  EXPECT_EQ(event.request_id, "6f1c0e3f2b5d4a8e9c7b1a2d3e4f5a6b");
+}
+
+TEST(HarborParseTest, ViewerRowWithoutClientIsStillOneResponse) {
+  // real: goharbor/harbor#17432 (cut by the source)
+  HopEvent event;
+  ASSERT_EQ(ParseHopPayload(Hop::kProxy,
+                            "2022-08-19 17:04:16 [nginx]    \"GET /v2/ HTTP/1.1\" 499 0 \"-\" "
+                            "\"docker/20.10.17+azure-1 go/go1.17.11 git-commit/"
+                            "a89b84221c8560e7a3dee2a653353429e7628424 kernel/5.15.0-1017-azure "
+                            "os/linux arch/amd64 Upstr",
+                            &event),
+            HopParse::kOk);
+  EXPECT_EQ(event.status, 499);
+  EXPECT_EQ(event.uri, "/v2/");
+  EXPECT_EQ(event.time_ns, Utc("2022-08-19T17:04:16Z"));
+}
+
+TEST(HarborParseTest, NginxErrorLineInSyslogForm) {
+  // real: goharbor/harbor#7440 (URIs shortened here; the full line is in tests/testdata/harbor)
+  Collector sink;
+  HopReader reader({Hop::kProxy, EnvelopeHint::kAuto, 1 << 20, 2019}, &sink);
+  reader.OnLine(
+      "Apr 18 18:33:44 172.18.0.1 proxy[28102]: 2019/04/18 10:33:44 [error] 9#0: *971 upstream "
+      "timed out (110: Connection timed out) while sending request to upstream, client: "
+      "192.168.23.9, server: , request: \"PATCH /v2/library/vmware/registry-photon/blobs/uploads/"
+      "feb2aac1-8d18-4cda-b58c-ce113cc2f03c?_state=0E HTTP/1.1\", upstream: "
+      "\"http://172.18.0.5:8080/registryproxy/v2/library/x\", host: \"192.168.83.124:81\"");
+  ASSERT_EQ(sink.seen.size(), 1u);
+  const Seen& e = sink.seen[0];
+  EXPECT_EQ(e.kind, HopEvent::Kind::kError);
+  EXPECT_EQ(e.message,
+            "upstream timed out (110: Connection timed out) while sending request to upstream");
+  EXPECT_EQ(e.method, "PATCH");
+  EXPECT_EQ(e.uri,
+            "/v2/library/vmware/registry-photon/blobs/uploads/"
+            "feb2aac1-8d18-4cda-b58c-ce113cc2f03c?_state=0E");
+  EXPECT_EQ(e.upstream, "http://172.18.0.5:8080/registryproxy/v2/library/x");
+  EXPECT_EQ(e.time_ns, Utc("2019-04-18T10:33:44Z"));  // nginx's own time wins
+}
+
+TEST(HarborParseTest, NginxErrorLineCutInsideTheUriKeepsWhatArrived) {
+  HopEvent event;
+  ASSERT_EQ(ParseHopPayload(Hop::kProxy,
+                            "2023/04/24 01:49:30 [error] 7#0: *4111 writev() failed (104: "
+                            "Connection reset by peer) while sending request to upstream, client: "
+                            "172.20.*.*, server: , request: \"PATCH /v2/p/n/blobs/uploads/"
+                            "2c16bfda-12c9-4292-ba85-398b10544a8d?_state=B4vQ",
+                            &event),
+            HopParse::kOk);
+  EXPECT_EQ(event.method, "PATCH");
+  EXPECT_EQ(event.uri, "/v2/p/n/blobs/uploads/2c16bfda-12c9-4292-ba85-398b10544a8d?_state=B4vQ");
+}
+
+TEST(HarborParseTest, CoreStdlibAndGoLogLines) {
+  Collector sink;
+  HopReader reader({Hop::kCore, EnvelopeHint::kAuto, 1 << 20, 2026}, &sink);
+  // real: goharbor/harbor#23005
+  reader.OnLine("2026/03/17 14:12:33 http: proxy error: context canceled");
+  // constructed: the same behind Harbor's syslog envelope
+  reader.OnLine(
+      "Mar 17 14:12:34 172.18.0.1 core[1234]: 2026/03/17 14:12:34 http: proxy error: dial tcp "
+      "172.18.0.4:5000: connect: connection refused");
+  // constructed in Harbor's Go-log format
+  reader.OnLine(
+      "2026-03-17T14:12:35Z [ERROR] [/server/middleware/util/util.go:40]: failed to proxy");
+  reader.OnLine("2026-03-17T14:12:36Z [INFO] [/core/main.go:10]: started");  // counted, not sent
+  ASSERT_EQ(sink.seen.size(), 3u);
+  EXPECT_EQ(sink.seen[0].message, "http: proxy error: context canceled");
+  EXPECT_EQ(sink.seen[0].time_ns, Utc("2026-03-17T14:12:33Z"));
+  EXPECT_EQ(sink.seen[1].message,
+            "http: proxy error: dial tcp 172.18.0.4:5000: connect: connection refused");
+  EXPECT_EQ(sink.seen[2].message, "failed to proxy");
+  EXPECT_EQ(reader.stats().error_records, 4u);
+}
+
+TEST(HarborParseTest, BadLinesAreCountedSkipsNotEvents) {
+  Collector sink;
+  HopReader reader({Hop::kProxy, EnvelopeHint::kAuto, 64, 2026}, &sink);
+  reader.OnLine("not a log line at all");
+  reader.OnLine("10.0.0.1 - \"GET /v2/ HTTP/1.1\" 9x9 0");  // no status
+  reader.OnLine("2026/03/17 14:12:33 [error 7#0");          // broken level
+  reader.OnLine("");
+  reader.OnLine("{\"log\":\"truncated");  // broken json-file
+  reader.OnLine("10.0.0.1 - \"GET /v2/ HTTP/1.1\" 200 2 \"-\" \"ua\" 0.001 0.001 .");  // success
+  EXPECT_TRUE(sink.seen.empty());
+  const HopReaderStats& stats = reader.stats();
+  EXPECT_EQ(stats.lines, 6u);
+  EXPECT_EQ(stats.empty_lines, 1u);
+  EXPECT_EQ(stats.skipped[static_cast<size_t>(RecordSkip::kUnknownFormat)], 1u);
+  EXPECT_EQ(stats.skipped[static_cast<size_t>(RecordSkip::kMalformed)], 2u);
+  EXPECT_EQ(stats.skipped[static_cast<size_t>(RecordSkip::kEnvelopeMalformed)], 1u);
+  EXPECT_EQ(stats.access_records, 1u);
+}
+
+}  // namespace
+}  // namespace rrca::tailers
