@@ -54,27 +54,38 @@ bool IsCompressedName(std::string_view path) {
 // finds no file the earlier ones missed (at least twice, at most kMaxPasses), merged by identity.
 std::vector<SiblingFile> ListSiblings(const std::string& real_path, FileKey live) {
   namespace fs = std::filesystem;
-  constexpr int kMaxPasses = 5;
+  // A rotation renames every numbered generation (.1 -> .2 -> ...) while we list: readdir may
+  // miss an entry renamed under it, and a name may lead to another file by the time it is
+  // stat'ed. So the directory is listed until two passes in a row agree (the same names leading
+  // to the same files, no name vanishing between readdir and stat), at most kMaxPasses times,
+  // and the union of all passes is returned: a file seen under any name in any pass is in it.
+  constexpr int kMaxPasses = 8;
   const fs::path path(real_path);
   const std::string base = path.filename().string();
   const std::string stem = base.substr(0, base.find('.'));
   std::map<FileKey, SiblingFile> found;
-  for (int pass = 0, new_files = 1; pass < kMaxPasses && (pass < 2 || new_files > 0); ++pass) {
-    new_files = 0;
+  std::map<std::string, FileKey> previous;
+  for (int pass = 0; pass < kMaxPasses; ++pass) {
+    std::map<std::string, FileKey> seen;
+    bool vanished = false;
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(path.parent_path(), error)) {
       const std::string name = entry.path().filename().string();
+      if (name == base || name.rfind(stem, 0) != 0 || IsCompressedName(name)) continue;
       struct stat st {};
-      if (name == base || name.rfind(stem, 0) != 0 || IsCompressedName(name) ||
-          ::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      if (::stat(entry.path().c_str(), &st) != 0) {
+        vanished = true;  // renamed or deleted between readdir and stat
         continue;
       }
+      if (!S_ISREG(st.st_mode)) continue;
+      seen[name] = KeyOf(st);
       if (KeyOf(st) != live) {
-        new_files += found.contains(KeyOf(st)) ? 0 : 1;
         found[KeyOf(st)] = SiblingFile{entry.path().string(), KeyOf(st),
                                        static_cast<uint64_t>(st.st_size), st.st_mtim};
       }
     }
+    if (pass > 0 && !vanished && seen == previous) break;
+    previous = std::move(seen);
   }
   std::vector<SiblingFile> siblings;
   for (auto& [key, sibling] : found) siblings.push_back(std::move(sibling));
