@@ -38,6 +38,23 @@ class FollowerTest : public ::testing::Test {
     ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
     ::close(fd);
   }
+  // logrotate's copytruncate: the numbered copies move up (.1 -> .2 ...), the live file is
+  // copied to .1 (stamped a second after the previous copy: timestamps are kernel clock ticks,
+  // too coarse to order copies made within a test) and truncated; then `next` is written to it.
+  void CopyTruncate(const std::string& next) {
+    int highest = 0;
+    while (fs::exists(path_ + "." + std::to_string(highest + 1))) ++highest;
+    for (int n = highest; n >= 1; --n) {
+      fs::rename(path_ + "." + std::to_string(n), path_ + "." + std::to_string(n + 1));
+    }
+    fs::copy_file(path_, path_ + ".1");
+    if (highest > 0) {
+      fs::last_write_time(path_ + ".1",
+                          fs::last_write_time(path_ + ".2") + std::chrono::seconds(1));
+    }
+    ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
+    Append(path_, next);
+  }
   static std::string Content(const std::string& path) {
     std::string text;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -280,17 +297,10 @@ TEST_F(FollowerTest, GenerationCopiedAndTruncatedBeforeItsFirstReadIsReadFromIts
   auto follower = Open();
   Poll(*follower);
   Append(path_, "2\n");
-  fs::copy_file(path_, path_ + ".1");
-  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
-  Append(path_, "3\n");
+  CopyTruncate("3\n");
   EXPECT_TRUE(Poll(*follower));  // reads the rest of .1 (no copy of "3" yet), then stops
   EXPECT_EQ(Text(), "1\n2\n");
-  fs::rename(path_ + ".1", path_ + ".2");
-  fs::copy_file(path_, path_ + ".1");
-  // Timestamps are kernel clock ticks: make the order of the copies explicit.
-  fs::last_write_time(path_ + ".1", fs::last_write_time(path_ + ".2") + std::chrono::seconds(1));
-  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
-  Append(path_, "4\n");
+  CopyTruncate("4\n");  // the whole generation "3" copied and truncated before it was read
   PollAll(*follower);
   EXPECT_EQ(Text(), "1\n2\n3\n4\n");
   EXPECT_EQ(stats_.truncations.load(), 2u);
@@ -309,22 +319,10 @@ TEST_F(FollowerTest, TwoGenerationsCopiedBeforeTheFirstReadAreEachReadOnce) {
   auto follower = Open();
   Poll(*follower);
   Append(path_, "2\n");
-  fs::copy_file(path_, path_ + ".1");
-  ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
-  Append(path_, "3\n");
+  CopyTruncate("3\n");
   EXPECT_TRUE(Poll(*follower));  // reads the rest of .1 (no copy of "3" yet), then stops
-  const auto first_copy_time = fs::last_write_time(path_ + ".1");
-  for (const char* next : {"4\n", "5\n"}) {  // "3" and then "4" copied and truncated
-    std::error_code none_yet;                // the first time there is no .2
-    fs::rename(path_ + ".2", path_ + ".3", none_yet);
-    fs::rename(path_ + ".1", path_ + ".2");
-    fs::copy_file(path_, path_ + ".1");
-    ASSERT_EQ(::truncate(path_.c_str(), 0), 0);
-    Append(path_, next);
-  }
-  // Timestamps are kernel clock ticks: make the order of the copies explicit.
-  fs::last_write_time(path_ + ".2", first_copy_time + std::chrono::seconds(1));
-  fs::last_write_time(path_ + ".1", first_copy_time + std::chrono::seconds(2));
+  CopyTruncate("4\n");           // "3" copied and truncated
+  CopyTruncate("5\n");           // and then "4"
   PollAll(*follower);
   EXPECT_EQ(Text(), "1\n2\n3\n4\n5\n");
   EXPECT_EQ(stats_.copies_recovered.load(), 3u);
