@@ -26,10 +26,14 @@ struct HopEvent {
   int64_t request_time_ns = -1;   // nginx $request_time; -1 unknown
   int64_t upstream_time_ns = -1;  // nginx $upstream_response_time (the last upstream's); -1 none
   std::string_view method;
-  std::string_view uri;         // raw request URI, still percent-encoded
-  std::string_view message;     // error: the hop's message ("upstream timed out (110: ...")
-  std::string_view upstream;    // error: nginx's `upstream: "..."`; ingress: $upstream_addr
-  std::string_view request_id;  // ingress-nginx $req_id / X-Request-Id when logged
+  std::string_view uri;       // raw request URI, still percent-encoded
+  std::string_view message;   // error: the hop's message ("upstream timed out (110: ...")
+  std::string_view upstream;  // error: nginx's `upstream: "..."`; ingress: $upstream_addr
+  // The X-Request-Id of the request when the hop logs it: ingress-nginx's $req_id (which it also
+  // sends upstream as X-Request-ID), Harbor core's [requestID="..."] (its requestid middleware
+  // keeps an incoming X-Request-ID, else makes one).
+  std::string_view request_id;
+  std::string_view line;  // the line as read (a reassembled CRI / json-file line: its payload)
 };
 
 }  // namespace rrca

@@ -343,7 +343,7 @@ def overview() -> dict:
                              f"quantile=\"0.05\"}})", "client gap p5 {{bucket}}")],
                      "s", overrides=[{"matcher": {"id": "byRegexp", "options": "client gap.*"},
                                       "properties": [{"id": "custom.lineStyle", "value": {
-                                          "fill": "dash", "dash": [10, 10]}}]}]), 12, 9)
+                                          "fill": "dash", "dash": [10, 10]}}]}]), 8, 9)
     L.add(timeseries("Create-to-visible p50/p99 vs client gap p5", "Create-to-visible: from the "
                      "store receiving CreateMultipartUpload to the upload being listable (from "
                      "the store's own log; the incident's store took 2.2 s). Compared with the "
@@ -356,7 +356,27 @@ def overview() -> dict:
                              f"quantile=\"0.05\"}})", "client gap p5 {{bucket}}")],
                      "s", overrides=[{"matcher": {"id": "byRegexp", "options": "client gap.*"},
                                       "properties": [{"id": "custom.lineStyle", "value": {
-                                          "fill": "dash", "dash": [10, 10]}}]}]), 12, 9)
+                                          "fill": "dash", "dash": [10, 10]}}]}]), 8, 9)
+    lb = f"registry_rca_upload_create_to_visible_lower_bound_seconds_bucket{{{b}}}"
+    L.add(timeseries("Create-to-visible lower bounds (seen not visible)", "Uploads the store "
+                     "acknowledged but that were then seen not visible (a PATCH failed with "
+                     "\"Path not found\", a listing missed them): the last moment seen not "
+                     "visible, after the create. A lower bound of create-to-visible: an upload "
+                     "later seen visible also has its upper bound in the panel beside; one never "
+                     "seen visible (censored: the client gave up) has only this one. Any line "
+                     "here means the acknowledgement came before visibility; per second, right "
+                     "axis: uploads with a lower bound.",
+                     [target(f"histogram_quantile(0.99, sum by (bucket, le) (rate({lb}"
+                             f"[$__rate_interval])))", "lower bound p99 {{bucket}}"),
+                      target(f"histogram_quantile(0.5, sum by (bucket, le) (rate({lb}"
+                             f"[$__rate_interval])))", "lower bound p50 {{bucket}}"),
+                      target(f"sum by (bucket) (rate(registry_rca_upload_create_to_visible_"
+                             f"lower_bound_seconds_count{{{b}}}[$__rate_interval])) > 0",
+                             "uploads/s {{bucket}}")],
+                     "s", overrides=[{"matcher": {"id": "byRegexp", "options": "uploads/s.*"},
+                                      "properties": [{"id": "unit", "value": "reqps"},
+                                                     {"id": "custom.axisPlacement",
+                                                      "value": "right"}]}]), 8, 9)
     L.add(timeseries("Race margin", "Client gap p5 minus unsafe window p99 per bucket "
                      "(seconds; below 0 the fastest 5 % of clients race the store), and the "
                      "share of the margin used (unsafe p99 / gap p5; the early-warning alert "

@@ -6,11 +6,18 @@
 #include <ctime>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <set>
 
 #include "exporter/correlator.h"
+#include "exporter/enricher_history.h"
+#include "exporter/hop_joiner_explain.h"
+#include "exporter/json_value.h"
 #include "exporter/pipeline.h"
+#include "exporter/recent_errors.h"
 #include "exporter/report.h"
 #include "exporter/rules_loader.h"
+#include "exporter/ui_report.h"
 #include "tailers/line_reader.h"
 #include "tailers/registry_parse.h"
 #include "tailers/s3_reader.h"
@@ -112,6 +119,7 @@ struct Input {
   std::unique_ptr<tailers::LineReader> reader;
   std::unique_ptr<LineAudit> audit;
   Pipeline::StreamId stream = 0;
+  std::string source;  // the stream's source name
   std::string_view line;
   int64_t time_ns = 0;
   bool done = false;
@@ -156,6 +164,81 @@ void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline) {
   }
 }
 
+// The time span of the errors, for the report's one window (all the log time read).
+class ErrorSpan : public ClassifiedObserver {
+ public:
+  void OnClassified(const Classified& classified) override {
+    const int64_t time = classified.request.time_ns;
+    if (time != 0 && (first_ns == 0 || time < first_ns)) first_ns = time;
+  }
+  int64_t first_ns = 0;
+};
+
+// Timelines in the HTML report: every raced or failed upload first, then those the causes'
+// examples name, at most this many (each is a few KiB of SVG and table).
+constexpr size_t kReportTimelines = 200;
+constexpr size_t kReportErrors = 100'000;  // the recent-errors ring behind the report's counts
+
+// An upload's explain JSON with the responses of the hops in front (--proxy-log, --core-log), as
+// the daemon's API answers it.
+std::optional<std::string> ExplainUpload(const Pipeline& pipeline, const std::string& uuid) {
+  std::optional<std::string> json = pipeline.correlator().ExplainJson(uuid);
+  if (!json.has_value()) return json;
+  return ExplainWithHops(std::move(*json), uuid, pipeline.hop_joiner(), pipeline.rules());
+}
+
+void AddTimeline(const Pipeline& pipeline, const std::string& uuid, std::set<std::string>* seen,
+                 ui::ReportInput* report) {
+  if (!seen->insert(uuid).second) return;
+  if (report->uploads.size() >= kReportTimelines) {
+    ++report->uploads_left_out;
+    return;
+  }
+  const std::optional<std::string> json = ExplainUpload(pipeline, uuid);
+  if (!json.has_value()) return;
+  StatusOr<JsonValue> parsed = ParseJson(*json);
+  if (parsed.ok()) report->uploads.push_back(std::move(parsed).value());
+}
+
+// `--format=html`: the web UI's views from the same JSON the daemon's APIs answer with.
+void PrintHtmlReport(const AnalyzeOptions& options, const Pipeline& pipeline,
+                     const RecentErrors& errors, const ErrorSpan& span,
+                     const prometheus::Registry& registry, std::FILE* out) {
+  const int64_t latest = errors.latest_time_ns();
+  const int64_t since = std::max<int64_t>(latest - span.first_ns + 1, 1);
+  StatusOr<JsonValue> causes = ParseJson(errors.CausesJson(since));
+  StatusOr<JsonValue> latency = ParseJson(LatencySummaryJson(0, registry.Collect()));
+  ui::ReportInput report;
+  report.files = options.files;
+  for (const auto* more : {&options.s3_files, &options.proxy_files, &options.core_files}) {
+    report.files.insert(report.files.end(), more->begin(), more->end());
+  }
+  if (causes.ok()) report.causes = &causes.value();
+  if (latency.ok()) report.latency = &latency.value();
+  std::set<std::string> seen;
+  for (const std::string& uuid : pipeline.correlator().TimelineUuids(
+           {"raced_failed", "raced_recovered", "raced_ok", "failed_other"}, SIZE_MAX)) {
+    AddTimeline(pipeline, uuid, &seen, &report);
+  }
+  const JsonValue* list = causes.ok() ? causes.value().Find("causes") : nullptr;
+  if (list != nullptr && list->is_array()) {
+    for (const JsonValue& cause : list->AsArray()) {
+      StatusOr<JsonValue> page =
+          ParseJson(errors.CauseJson(cause.GetString("cause"), since, pipeline.rules()));
+      if (!page.ok()) continue;
+      if (const JsonValue* uploads = page.value().Find("uploads");
+          uploads != nullptr && uploads->is_array()) {
+        for (const JsonValue& uuid : uploads->AsArray()) {
+          if (uuid.is_string()) AddTimeline(pipeline, uuid.AsString(), &seen, &report);
+        }
+      }
+      report.cause_pages.push_back(std::move(page).value());
+    }
+  }
+  const std::string html = ui::OfflineReport(report);
+  std::fwrite(html.data(), 1, html.size(), out);
+}
+
 }  // namespace
 
 int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* account,
@@ -184,8 +267,8 @@ int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* ac
     input.reader.reset(reader);
     input.s3 = kind == Pipeline::StreamKind::kS3;
     if (account != nullptr) input.audit = std::make_unique<LineAudit>(kind, audit_options);
-    input.stream =
-        pipeline.OpenStream(file == "-" ? "stdin" : file, tailers::EnvelopeHint::kAuto, kind);
+    input.source = file == "-" ? "stdin" : file;
+    input.stream = pipeline.OpenStream(input.source, tailers::EnvelopeHint::kAuto, kind);
     inputs.push_back(std::move(input));
   }
   if (inputs.size() == 1 && !inputs[0].s3) {
@@ -231,13 +314,22 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
   const bool reporting = options.format == "text" || options.format == "jsonl";
   if (options.format == "jsonl") pipeline.AddObserver(&jsonl);
   if (reporting) pipeline.AddObserver(&report);
+  RecentErrors errors(kReportErrors);
+  ErrorSpan span;
+  if (options.format == "html") {
+    pipeline.AddObserver(&errors);
+    pipeline.AddObserver(&span);
+  }
   const int status = FeedFiles(options, pipeline, reporting ? &lines : nullptr, err);
   if (status < 0) return 1;  // a file could not be opened: nothing was read, no report
   if (options.format == "text") {
     report.Print(lines, out);
-    PrintUploadReport(pipeline.correlator(), out);
+    PrintUploadReport(
+        pipeline.correlator(),
+        [&pipeline](const std::string& uuid) { return ExplainUpload(pipeline, uuid); }, out);
   }
   if (options.format == "jsonl") report.PrintJsonSummary(lines, out, &pipeline.correlator());
+  if (options.format == "html") PrintHtmlReport(options, pipeline, errors, span, *registry, out);
   if (options.format == "metrics") {
     const std::string text = prometheus::TextSerializer().Serialize(registry->Collect());
     std::fwrite(text.data(), 1, text.size(), out);

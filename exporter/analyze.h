@@ -13,7 +13,7 @@ struct AnalyzeOptions {
   std::vector<std::string> s3_files;     // object-store logs (--s3-log)
   std::vector<std::string> proxy_files;  // Harbor's nginx / an ingress (--proxy-log)
   std::vector<std::string> core_files;   // Harbor core (--core-log)
-  std::string format = "text";           // text | jsonl | metrics
+  std::string format = "text";           // text | jsonl | metrics | html
   Config config;                         // rules, caps, windows (defaults when no --config.file)
 };
 

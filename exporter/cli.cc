@@ -30,13 +30,16 @@ Usage:
   registry-rca serve --config.file=FILE [--web.listen-address=:9479] [--web.telemetry-path=/metrics]
                      [--web.config.file=FILE]
       Tail the configured registry logs and serve Prometheus metrics, /-/healthy, /-/ready.
-  registry-rca analyze [--format=text|jsonl|metrics] [--config.file=FILE] [--s3-log=FILE]... [--proxy-log=FILE]... [--core-log=FILE]... FILE...
+  registry-rca analyze [--format=text|jsonl|metrics|html] [--config.file=FILE] [--s3-log=FILE]... [--proxy-log=FILE]... [--core-log=FILE]... FILE...
       Read registry logs (and object-store logs) from the start ("-" = stdin), print a report
       and exit.
       text: causes ranked, unclassified errors by message template, and "N of M lines not
       understood" with the first line of each reason. jsonl: one object per error response
       (each has a "cause" key), then one last {"summary": {...}} object (no "cause" key) with
       responses, errors, lines, lines_not_understood by reason and the unclassified templates.
+      html: the web UI's overview, cause pages and upload timelines (every raced or failed
+      upload, at most 200) as one self-contained file: registry-rca analyze --format=html
+      --s3-log=STORE.log REGISTRY.log > report.html
   registry-rca check --config.file=FILE
       Validate the configuration and the rules, and run every rule's examples.
   registry-rca probe --config.file=FILE
@@ -52,7 +55,8 @@ Flags:
   --web.listen-address=ADDR   address to listen on (default ":9479")
   --web.telemetry-path=PATH   path for metrics (default "/metrics")
   --web.config.file=FILE      TLS and basic auth, in Prometheus exporter-toolkit's format
-  --format=FORMAT             analyze output: text (default), jsonl (+ a final summary), metrics
+  --format=FORMAT             analyze output: text (default), jsonl (+ a final summary), metrics,
+                              html (the web UI's views in one self-contained file)
   --s3-log=FILE               analyze: an object-store log (RGW, AWS access log, ...); repeatable
   --proxy-log=FILE            analyze: Harbor's nginx log (proxy.log) or an ingress-nginx log;
                               repeatable
@@ -174,8 +178,9 @@ int RunAnalyzeCommand(const Args& args) {
     return 2;
   }
   if (args.flags.contains("format")) options.format = args.flags.at("format");
-  if (options.format != "text" && options.format != "jsonl" && options.format != "metrics") {
-    std::fprintf(stderr, "registry-rca analyze: --format must be text, jsonl or metrics\n");
+  if (options.format != "text" && options.format != "jsonl" && options.format != "metrics" &&
+      options.format != "html") {
+    std::fprintf(stderr, "registry-rca analyze: --format must be text, jsonl, metrics or html\n");
     return 2;
   }
   if (args.flags.contains("config.file")) {

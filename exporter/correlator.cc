@@ -133,11 +133,69 @@ UploadCorrelator::Timeline& UploadCorrelator::TimelineFor(std::string_view uuid_
   if (inserted) {
     timeline_order_.emplace_back(uuid_text);
     if (timeline_order_.size() > options_.max_timelines) {
-      timelines_.erase(timeline_order_.front());
+      ForgetTimeline(timeline_order_.front());
       timeline_order_.pop_front();
     }
   }
   return it->second;
+}
+
+void UploadCorrelator::ForgetTimeline(const std::string& uuid_text) {
+  auto it = timelines_.find(uuid_text);
+  if (it == timelines_.end()) return;
+  for (const TimelineEvent& event : it->second.events) raw_lines_.bytes -= event.line.size();
+  timelines_.erase(it);
+}
+
+// Log lines are written by anyone who can push: each kept line is cut to kMaxRawLineBytes
+// (at a UTF-8 character's start, so the cut adds no invalid sequence) and all of them together
+// fit kMaxRawLineTotalBytes; both are counted.
+bool UploadCorrelator::TakeCurrentLine(std::string_view source, std::string_view uuid_text,
+                                       std::string_view request_id, TimelineEvent* event) {
+  const auto names = [this](std::string_view id) {
+    return !id.empty() && current_line_.find(id) != std::string_view::npos;
+  };
+  if (current_line_.empty() || source != current_source_ ||
+      !(names(uuid_text) || names(request_id))) {
+    return false;
+  }
+  std::string_view kept = current_line_;
+  std::string marker;
+  if (kept.size() > kMaxRawLineBytes) {
+    size_t cut = kMaxRawLineBytes;
+    while (cut > 0 && (static_cast<unsigned char>(kept[cut]) & 0xC0) == 0x80) --cut;
+    kept = kept.substr(0, cut);
+    marker = " …[truncated: " + std::to_string(current_line_.size()) + " bytes]";
+  }
+  const size_t bytes = kept.size() + marker.size();
+  if (raw_lines_.bytes + bytes > kMaxRawLineTotalBytes) {
+    ++raw_lines_.over_budget;
+    if (metrics_ != nullptr) metrics_->CountTimelineLine("over_budget");
+    return false;
+  }
+  if (!marker.empty()) ++raw_lines_.truncated;
+  if (metrics_ != nullptr) metrics_->CountTimelineLine(marker.empty() ? "kept" : "truncated");
+  event->line.reserve(bytes);
+  event->line.assign(kept);
+  event->line += marker;
+  event->has_line = true;
+  raw_lines_.bytes += bytes;
+  ++raw_lines_.kept;
+  return true;
+}
+
+std::vector<std::string> UploadCorrelator::TimelineUuids(const std::vector<std::string>& outcomes,
+                                                         size_t max) const {
+  std::vector<std::string> uuids;
+  for (const std::string& uuid : timeline_order_) {
+    if (uuids.size() >= max) break;
+    auto it = timelines_.find(uuid);
+    if (it == timelines_.end()) continue;
+    if (std::find(outcomes.begin(), outcomes.end(), it->second.outcome) != outcomes.end()) {
+      uuids.push_back(uuid);
+    }
+  }
+  return uuids;
 }
 
 void UploadCorrelator::OnClassified(const Classified& classified) {
@@ -172,8 +230,10 @@ void UploadCorrelator::OnClassified(const Classified& classified) {
                                                                   : " (driver listing took %.3f s)",
                  NanosToSeconds(request.writer_duration_ns));
     }
-    timeline.events.push_back({request.arrival_ns, request.duration_ns, false, request.status,
-                               std::move(what), std::string(request.source)});
+    TimelineEvent event{request.arrival_ns, request.duration_ns, false,
+                        request.status,     std::move(what),     std::string(request.source)};
+    TakeCurrentLine(request.source, request.upload_uuid, request.request_id, &event);
+    timeline.events.push_back(std::move(event));
   }
   if (failed && !upload.waiting_retry) {
     upload.waiting_retry = true;
@@ -215,8 +275,10 @@ void UploadCorrelator::OnS3Event(const S3Event& event, std::string_view source) 
     std::string what = "store " + std::string(S3OpName(event.op)) + " " + std::string(key.file) +
                        " " + std::to_string(event.status);
     if (!event.error_code.empty()) what += " " + std::string(event.error_code);
-    timeline.events.push_back({event.start_ns, event.duration_ns, true, event.status,
-                               std::move(what), std::string(source)});
+    TimelineEvent item{event.start_ns, event.duration_ns, true,
+                       event.status,   std::move(what),   std::string(source)};
+    TakeCurrentLine(source, key.upload_uuid, event.request_id, &item);
+    timeline.events.push_back(std::move(item));
   }
   if (is_create) TryResolve(uuid, upload, false);
 }

@@ -69,6 +69,17 @@ class UploadCorrelator : public ClassifiedObserver {
   void AdvanceTo(int64_t now_ns);
   void FlushAll();
 
+  // The raw line being read now and its source (file name), so that the timeline events it
+  // produces can show it. The caller sets it before handing the line to the pipeline and clears
+  // it (empty views) after: the views are only read while set, never kept. An event takes the
+  // line only when it came from the same source and the line names its upload UUID or its
+  // request id (a request emitted later, by a flush or from a line of another request, gets
+  // none).
+  void SetCurrentLine(std::string_view source, std::string_view line) {
+    current_source_ = source;
+    current_line_ = line;
+  }
+
   // The upload's timeline and verdict as JSON; nullopt when unknown.
   std::optional<std::string> ExplainJson(std::string_view uuid) const;
   // A decided upload's visibility bounds (while its timeline is kept); nullopt otherwise.
@@ -92,6 +103,21 @@ class UploadCorrelator : public ClassifiedObserver {
   size_t open_uploads() const { return uploads_.size(); }
   size_t buckets_tracked() const { return buckets_.size() - kFirstBucketName; }
   static constexpr size_t kMaxObservations = 3;
+  // A kept raw line is cut at this many bytes (a marker says how long it was) ...
+  static constexpr size_t kMaxRawLineBytes = 2048;
+  // ... and all kept lines together stay under this many bytes (then an event keeps none).
+  static constexpr size_t kMaxRawLineTotalBytes = 32u << 20;
+  struct RawLineStats {
+    uint64_t kept = 0;
+    uint64_t truncated = 0;    // longer than kMaxRawLineBytes: cut, with the marker
+    uint64_t over_budget = 0;  // not kept: kMaxRawLineTotalBytes reached
+    size_t bytes = 0;          // what the kept timelines' lines hold now
+  };
+  const RawLineStats& raw_line_stats() const { return raw_lines_; }
+  // UUIDs of kept timelines whose upload was decided with one of `outcomes`, oldest first, at
+  // most `max` (analyze's HTML report draws them).
+  std::vector<std::string> TimelineUuids(const std::vector<std::string>& outcomes,
+                                         size_t max) const;
   double clock_skew_seconds() const { return static_cast<double>(skew_ns_) / 1e9; }
 
  private:
@@ -137,6 +163,8 @@ class UploadCorrelator : public ClassifiedObserver {
     int status;
     std::string what;
     std::string source;
+    std::string line{};  // the raw log line, at most kMaxRawLineBytes + the marker
+    bool has_line = false;
   };
   struct Timeline {
     std::string repository;
@@ -150,6 +178,11 @@ class UploadCorrelator : public ClassifiedObserver {
   static bool ParseUuid(std::string_view text, Uuid* uuid);
   Upload* Touch(const Uuid& uuid, std::string_view uuid_text, int64_t time_ns);
   Timeline& TimelineFor(std::string_view uuid_text);
+  // The current line, bounded, when it came from `source` and names the upload or the request
+  // (a POST's summary line names only its request id); else false.
+  bool TakeCurrentLine(std::string_view source, std::string_view uuid_text,
+                       std::string_view request_id, TimelineEvent* event);
+  void ForgetTimeline(const std::string& uuid_text);
   uint16_t BucketId(std::string_view bucket);
   void NoteInvisible(Upload& upload, int64_t time_ns, bool store);
   void NoteRegistryOutcome(Upload& upload, const Classified& classified, bool failed);
@@ -182,6 +215,9 @@ class UploadCorrelator : public ClassifiedObserver {
   int64_t skew_ns_ = 0;
   int64_t now_ns_ = 0;
   Summary summary_;
+  std::string_view current_source_;  // see SetCurrentLine: valid only while set
+  std::string_view current_line_;
+  RawLineStats raw_lines_;
 };
 
 }  // namespace rrca::exporter

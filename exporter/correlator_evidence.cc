@@ -270,7 +270,13 @@ std::optional<std::string> UploadCorrelator::ExplainJson(std::string_view uuid) 
     number("duration_seconds", event.duration_ns >= 0 ? NanosToSeconds(event.duration_ns) : -1);
     out += ",\"source\":\"";
     AppendJsonEscaped(event.source, &out);
-    out += "\"}";
+    if (event.has_line) {
+      out += "\",\"line\":\"";
+      AppendJsonEscaped(event.line, &out);
+      out += "\"}";
+    } else {
+      out += "\",\"line\":null}";
+    }
   }
   out += "]}";
   return out;

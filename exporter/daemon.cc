@@ -20,6 +20,7 @@
 #include "exporter/correlator.h"
 #include "exporter/enricher.h"
 #include "exporter/enricher_history.h"
+#include "exporter/hop_joiner_explain.h"
 #include "exporter/http_server.h"
 #include "exporter/json_value.h"
 #include "exporter/pipeline.h"
@@ -75,6 +76,7 @@ class Daemon {
         positions_(config_.positions_file),
         queue_(kQueueChunks) {
     pipeline_.AddObserver(&recent_errors_);
+    pipeline_.SetProbeRepositories(ProbeRepositories(config_.probes));
     if (config_.enricher.enabled) {
       enricher_ = std::make_unique<Enricher>(config_.enricher, EnricherSourcesFor(), *registry_);
     }
@@ -103,7 +105,11 @@ class Daemon {
       return 1;
     }
     ready_ = true;
-    StartProber();
+    {
+      std::lock_guard reload_lock(reload_mutex_);  // a POST /-/reload may already come
+      probes_ = config_.probes;
+      StartProber();
+    }
     spdlog::info("registry-rca listening on port {} ({}, {} sources)", http_.port(),
                  http_.tls() ? "TLS" : "plaintext", config_.sources.size());
     WaitForSignals();
@@ -316,7 +322,7 @@ class Daemon {
     http_.Route("/api/v1/uploads/", [this](const HttpRequest& request) {
       const std::string uuid = request.path.substr(std::string("/api/v1/uploads/").size());
       std::lock_guard lock(mutex_);
-      auto json = pipeline_.correlator().ExplainJson(uuid);
+      auto json = ExplainJsonLocked(uuid);
       if (!json.has_value()) {
         return HttpResponse{404, "application/json", "{\"error\":\"unknown upload\"}\n"};
       }
@@ -384,11 +390,21 @@ class Daemon {
     });
   }
 
+  // GET /api/v1/uploads/<uuid>'s JSON: the correlator's explain with the responses the hops in
+  // front gave to the upload's requests ("hops", exporter/hop_joiner_explain.h). Under mutex_.
+  std::optional<std::string> ExplainJsonLocked(std::string_view uuid) const {
+    std::optional<std::string> json = pipeline_.correlator().ExplainJson(uuid);
+    if (json.has_value()) {
+      *json = ExplainWithHops(std::move(*json), uuid, pipeline_.hop_joiner(), pipeline_.rules());
+    }
+    return json;
+  }
+
   HttpResponse UploadPage(const std::string& uuid) {
     std::optional<std::string> json;
     {
       std::lock_guard lock(mutex_);
-      json = pipeline_.correlator().ExplainJson(uuid);
+      json = ExplainJsonLocked(uuid);
     }
     if (!json.has_value()) {
       return ui::PageResponse(404, ui::Page("Unknown upload", ui::UnknownUploadBody(uuid)));
@@ -616,16 +632,16 @@ class Daemon {
     }
   }
 
-  // Reloads the rules and their parameters from the configuration file, atomically: on any
-  // error nothing changes and the errors are returned (and logged). Other keys (sources, web,
-  // windows) take effect at the next start; a change to them is logged.
+  // Reloads the rules and their parameters, and the probes, from the configuration file,
+  // atomically: on any error nothing changes and the errors are returned (and logged). Other keys
+  // (sources, web, windows) take effect at the next start; a change to them is logged.
   std::string Reload() {
     std::lock_guard reload_lock(reload_mutex_);
     auto loaded = LoadConfig(config_.file);
     StatusOr<std::shared_ptr<const rules::RuleSet>> rules =
         loaded.ok() ? LoadRules(loaded.value())
                     : StatusOr<std::shared_ptr<const rules::RuleSet>>(loaded.status());
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (!rules.ok()) {
       spdlog::error("reload rejected, keeping the running configuration:\n{}",
                     rules.status().message());
@@ -649,6 +665,7 @@ class Daemon {
       metrics_.SetTlsCertificateExpiry(http_.tls_certificate_expiry());
     }
     pipeline_.SetRules(rules.value());
+    pipeline_.SetProbeRepositories(ProbeRepositories(loaded.value().probes));
     metrics_.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
     // At most one line per 10 s: POST /-/reload may come in a flood.
     ++reloads_unlogged_;
@@ -659,7 +676,24 @@ class Daemon {
       reloads_unlogged_ = 0;
       reload_logged_ns_ = now;
     }
+    // The prober writes no state under mutex_: stopping it (up to 5 s of cleanup) must not hold
+    // the pipeline back.
+    lock.unlock();
+    ReloadProbes(std::move(loaded.value().probes));
     return "";
+  }
+
+  // Under reload_mutex_: the probes of a reloaded configuration replace the running ones when
+  // they differ (a probe kept by type and name keeps its series). The running prober is stopped
+  // first (a run is interrupted, its cleanup takes at most 5 s), so ProbeMetrics is never
+  // reconfigured while a run records, and a probe removed from the file stops at once.
+  void ReloadProbes(std::vector<prober::ProbeConfig> probes) {
+    if (probes == probes_ || prober_shut_down_) return;
+    if (prober_ != nullptr) prober_->Stop();
+    prober_.reset();
+    spdlog::info("reload: {} probes (were {})", probes.size(), probes_.size());
+    probes_ = std::move(probes);
+    StartProber();
   }
 
   // What the alert enricher may ask. It calls from its own worker thread, holding no lock of its
@@ -672,7 +706,7 @@ class Daemon {
     };
     sources.explain_json = [this](std::string_view uuid) {
       std::lock_guard lock(mutex_);
-      return pipeline_.correlator().ExplainJson(uuid);
+      return ExplainJsonLocked(uuid);
     };
     sources.example_uploads = [this](std::string_view cause, int64_t since_ns, size_t max) {
       std::lock_guard lock(mutex_);
@@ -688,12 +722,27 @@ class Daemon {
     return sources;
   }
 
+  // Where the registry probes start their uploads: the pipeline keeps those uploads' store
+  // events from the upload correlator.
+  static std::vector<std::string> ProbeRepositories(
+      const std::vector<prober::ProbeConfig>& probes) {
+    std::vector<std::string> repositories;
+    for (const prober::ProbeConfig& probe : probes) {
+      if (probe.kind == prober::ProbeConfig::Kind::kRegistry) {
+        repositories.push_back(probe.registry.repository);
+      }
+    }
+    return repositories;
+  }
+
   // The active prober (probes:): its own thread; results go straight to atomic metrics.
+  // Under reload_mutex_, with no prober running.
   void StartProber() {
-    if (config_.probes.empty()) return;
-    probe_metrics_ = std::make_unique<ProbeMetrics>(*registry_, config_.probes);
+    if (probe_metrics_ == nullptr) probe_metrics_ = std::make_unique<ProbeMetrics>(*registry_);
+    probe_metrics_->Configure(probes_);
+    if (probes_.empty()) return;
     prober_ = std::make_unique<prober::ProbeRunner>(
-        config_.probes,
+        probes_,
         [this](size_t index, const prober::ProbeConfig& probe, const prober::ProbeResult& r) {
           probe_metrics_->Record(index, r);
           if (!r.ok()) {
@@ -706,7 +755,12 @@ class Daemon {
 
   // Stop reading, finish what was read, save the positions of what was counted, stop serving.
   void Shutdown(std::thread& processor) {
-    if (prober_ != nullptr) prober_->Stop();  // interrupts a run; its cleanup takes <= 5 s
+    {
+      // A POST /-/reload still being served must not start a new prober after this one stops.
+      std::lock_guard reload_lock(reload_mutex_);
+      prober_shut_down_ = true;
+      if (prober_ != nullptr) prober_->Stop();  // interrupts a run; its cleanup takes <= 5 s
+    }
     for (auto& watcher : watchers_) watcher->Stop();
     queue_.Close();
     {
@@ -751,6 +805,9 @@ class Daemon {
   std::atomic<bool> ready_{false};
   std::atomic<int> scrapes_waiting_{0};  // scrapes blocked on mutex_: see LetScrapesIn
   std::unique_ptr<Enricher> enricher_;   // last: stopped and destroyed before what it reads
+  // The prober: changed only under reload_mutex_ (start, reload, shutdown).
+  std::vector<prober::ProbeConfig> probes_;  // the running probes (the file's, at the last reload)
+  bool prober_shut_down_ = false;
   std::unique_ptr<ProbeMetrics> probe_metrics_;
   std::unique_ptr<prober::ProbeRunner> prober_;  // after what its sink writes: destroyed first
 };

@@ -27,6 +27,21 @@ std::string Truncate(std::string text, size_t max = kMaxAnnotationBytes) {
   return text.substr(0, cut) + "\xE2\x80\xA6";
 }
 
+// The explain JSON carries the raw log line of each event and hop (up to 2 KiB each): evidence
+// for a person at the explain URL, which the notification links, but too heavy to repeat in
+// every notification of every group.
+void DropRawLines(JsonValue* explain) {
+  for (const char* list : {"events", "hops"}) {
+    JsonValue* items = explain->Find(list);
+    if (items == nullptr || !items->is_array()) continue;
+    for (JsonValue& item : items->MutableArray()) {
+      if (!item.is_object()) continue;
+      std::erase_if(item.MutableObject(),
+                    [](const JsonValue::Member& member) { return member.first == "line"; });
+    }
+  }
+}
+
 std::string UrlEncode(std::string_view text) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -154,6 +169,7 @@ JsonValue EnrichmentBuilder::Examples(const std::vector<std::string>& focus, con
   for (auto& [score, example] : explained) {
     if (examples.AsArray().size() >= kExamples) break;
     uuids->push_back(example.GetString("upload_uuid"));
+    DropRawLines(&example);
     examples.Append(std::move(example));
   }
   return examples;

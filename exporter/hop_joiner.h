@@ -31,7 +31,13 @@ class HopRequestSink {
 //   - a hop's response is matched to the registry's by the request's key (method + the upload
 //     UUID of an upload URI, else method + path) and time: the registry's arrival lies in the
 //     hop's [arrival - tolerance, end + tolerance] (arrival = end - nginx's $request_time; an
-//     error-log line alone, whose start nginx does not log, reaches back `window`).
+//     error-log line alone, whose start nginx does not log, reaches back `window`);
+//   - else by the X-Request-Id, when both lines carry the same one: ingress-nginx logs its
+//     $req_id and sends it upstream as X-Request-ID, Harbor core keeps it and logs it as
+//     [requestID="..."], so a core line with an id belongs to the proxy response with that id
+//     whatever their times (and not to one with another id); a registry line whose request id
+//     equals a hop's (a registry that logs the forwarded X-Request-Id) is that hop's request.
+//     Different ids do not forbid a registry match: distribution logs its own http.request.id.
 // Then:
 //   - the registry answered with the status the client saw (a relayed 500): the registry's own
 //     count stands, the hop adds nothing ("relayed");
@@ -45,9 +51,14 @@ class HopRequestSink {
 // A hop's response waits `window` of log time for the registry's (AdvanceTo); FlushAll decides
 // every waiting one.
 //
-// Bounded: at most max_pending hop responses wait (the oldest is then decided early) and at most
-// max_index registry responses are remembered (the oldest is forgotten); both are counted in
-// stats(). One thread (the pipeline's); not thread-safe.
+// Every decided hop response on an upload URI is also kept, for the explain API (HistoryOf):
+// the last max_history_per_upload per upload, of the last max_history_uploads uploads, within
+// max_history_bytes (each string of a kept response is cut at kMaxLineBytes).
+//
+// Bounded: at most max_pending hop responses wait (the oldest is then decided early), at most
+// max_index registry responses are remembered (the oldest is forgotten), and the history is
+// capped as above; all are counted in stats(). One thread (the pipeline's); not thread-safe
+// (HTTP threads read HistoryOf under the daemon's lock, like the correlator's explain).
 class HopJoiner {
  public:
   struct Options {
@@ -55,17 +66,50 @@ class HopJoiner {
     int64_t tolerance_ns = 1'000'000'000;
     size_t max_pending = 10'000;
     size_t max_index = 100'000;
+    size_t max_history_uploads = 10'000;  // uploads whose hop responses are kept
+    size_t max_history_per_upload = 32;   // hop responses kept per upload (the newest)
+    size_t max_history_bytes = 16 << 20;  // their strings; the oldest uploads go first
   };
   struct Stats {
-    uint64_t counted = 0;         // responses counted at a hop (OnHopRequest)
-    uint64_t relayed = 0;         // the registry logged the client's status: counted there
-    uint64_t registry_first = 0;  // the registry's error came first and was counted
-    uint64_t superseded = 0;      // registry errors not counted: the hop answered differently
-    uint64_t lines_merged = 0;    // nginx error + access line of one response
-    uint64_t core_attached = 0;   // core lines that were evidence of a proxy response
-    uint64_t pending_forced = 0;  // decided early because max_pending waited
-    uint64_t index_evicted = 0;   // registry responses forgotten because max_index were held
+    uint64_t counted = 0;           // responses counted at a hop (OnHopRequest)
+    uint64_t relayed = 0;           // the registry logged the client's status: counted there
+    uint64_t registry_first = 0;    // the registry's error came first and was counted
+    uint64_t superseded = 0;        // registry errors not counted: the hop answered differently
+    uint64_t lines_merged = 0;      // nginx error + access line of one response
+    uint64_t core_attached = 0;     // core lines that were evidence of a proxy response
+    uint64_t pending_forced = 0;    // decided early because max_pending waited
+    uint64_t index_evicted = 0;     // registry responses forgotten because max_index were held
+    uint64_t request_id_joins = 0;  // joins made by the X-Request-Id alone
+    uint64_t history_uploads_evicted = 0;  // uploads whose kept hop responses were forgotten
+    uint64_t history_hops_dropped = 0;     // an upload's oldest kept hop responses dropped
   };
+  // One decided hop response of a request on an upload, kept for the explain API.
+  struct HopRecord {
+    Hop hop = Hop::kProxy;
+    JoinedRequest::Origin origin = JoinedRequest::Origin::kAccessLog;
+    int64_t time_ns = 0;  // when the request arrived at the hop (its end when unknown)
+    int64_t end_ns = 0;   // when the hop answered (its line's time)
+    std::string method;
+    std::string uri;
+    std::string repository;
+    Operation operation = Operation::kOther;
+    int status = 0;  // what the hop answered the client
+    int64_t duration_ns = -1;
+    // Counted at this hop (OnHopRequest); false: the registry's own count stands (it logged
+    // the client's status, or its error came first).
+    bool counted = false;
+    int registry_status = 0;
+    int64_t registry_duration_ns = -1;
+    std::string request_id;
+    std::string source;
+    std::string message;
+    std::string messages;
+    std::string line;  // the hop's raw line(s), '\n'-separated, at most kMaxLineBytes
+    size_t Bytes() const;
+    // The request as the rules judged it when it was counted (views into this record).
+    JoinedRequest AsRequest() const;
+  };
+  static constexpr size_t kMaxLineBytes = 2048;
 
   HopJoiner(Options options, HopRequestSink* sink) : options_(options), sink_(sink) {}
 
@@ -83,6 +127,8 @@ class HopJoiner {
   void FlushAll();
 
   const Stats& stats() const { return stats_; }
+  // The kept hop responses of the requests on upload `uuid`, oldest first; null when none.
+  const std::deque<HopRecord>* HistoryOf(std::string_view uuid) const;
   size_t pending() const { return pending_.size(); }
   size_t indexed() const { return index_order_.size(); }
 
@@ -96,9 +142,11 @@ class HopJoiner {
     std::string key;
     std::string method;
     std::string uri;
-    std::string message;   // the first error line's message
-    std::string messages;  // further error lines, "<hop>: <message>\n" each
-    int status = 0;        // the access line's; 0 before it
+    std::string message;     // the first error line's message
+    std::string messages;    // further error lines, "<hop>: <message>\n" each
+    std::string request_id;  // the X-Request-Id a line of it carried
+    std::string line;        // its raw lines, '\n'-separated, at most kMaxLineBytes
+    int status = 0;          // the access line's; 0 before it
     int64_t end_ns = 0;
     int64_t request_time_ns = -1;
     bool has_access = false;
@@ -114,6 +162,7 @@ class HopJoiner {
     int VisibleStatus() const;
   };
   struct Indexed {
+    std::string request_id;
     int64_t arrival_ns = 0;
     int64_t end_ns = 0;
     int status = 0;
@@ -124,13 +173,17 @@ class HopJoiner {
   using PendingList = std::list<Pending>;
 
   void OnProxyEvent(const HopEvent& event, std::string_view source);
+  PendingList::iterator OtherLineOf(const HopEvent& event, const std::string& key);
+  Pending* PendingWithId(std::string_view id, Hop hop);
+  void Unlink(PendingList::iterator it);
+  void Remember(const Pending& pending, const JoinedRequest* counted);
   void OnCoreEvent(const HopEvent& event, std::string_view source);
   PendingList::iterator Add(Pending pending);
   void AbsorbCore(Pending& proxy);
   void MatchIndex(Pending& pending);
   bool Overlaps(const Pending& pending, int64_t registry_arrival_ns) const;
   void Emit(PendingList::iterator it);
-  void Index(const std::string& key, const Indexed& entry);
+  void Index(const std::string& key, Indexed entry);
   void ExpireIndex(int64_t cutoff_ns);
 
   Options options_;
@@ -139,8 +192,13 @@ class HopJoiner {
   size_t lone_core_ = 0;  // core lines without a URI waiting in pending_ (AbsorbCore's work)
   PendingList pending_;
   std::unordered_multimap<std::string, PendingList::iterator> pending_by_key_;
+  std::unordered_multimap<std::string, PendingList::iterator> pending_by_id_;
   std::unordered_map<std::string, std::vector<Indexed>> index_;
-  std::deque<std::pair<int64_t, std::string>> index_order_;  // (end, key), in arrival order
+  std::deque<std::pair<int64_t, std::string>> index_order_;         // (end, key), in arrival order
+  std::unordered_map<std::string, std::deque<HopRecord>> history_;  // by upload UUID
+  std::deque<std::string> history_order_;  // upload UUIDs, first kept first
+  size_t history_bytes_ = 0;               // HopRecord::Bytes() of every kept response
+  void EvictOldestUpload();
 };
 
 }  // namespace rrca::exporter

@@ -179,7 +179,14 @@ Pipeline::StreamId Pipeline::OpenStream(std::string source, tailers::EnvelopeHin
   return streams_.size() - 1;
 }
 
-void Pipeline::OnLine(StreamId stream, std::string_view line) { streams_[stream]->OnLine(line); }
+// The upload correlator is told which raw line is being read (its timelines show each event's
+// line), and untold after: it keeps no view of the line.
+void Pipeline::OnLine(StreamId stream, std::string_view line) {
+  Stream& read = *streams_[stream];
+  correlator_->SetCurrentLine(read.source, line);
+  read.OnLine(line);
+  correlator_->SetCurrentLine({}, {});
+}
 
 int64_t Pipeline::PeekTime(StreamId stream, std::string_view line) {
   Stream& peeked = *streams_[stream];
@@ -299,10 +306,59 @@ void Pipeline::SetRules(std::shared_ptr<const rules::RuleSet> rules) {
 }
 
 void Pipeline::OnS3Event(const S3Event& event, std::string_view source) {
+  // Still a request the store served (the store's request metrics count it), but a probe
+  // upload's create, parts and abort are not a user's upload.
   if (upload_metrics_ != nullptr) {
     upload_metrics_->CountS3Request(event.bucket, event.op, event.status, event.duration_ns);
   }
+  if (IsProbeUploadKey(event.key)) {
+    if (upload_metrics_ != nullptr) {
+      upload_metrics_->CountProbeUpload(UploadMetrics::ProbeUpload::kStoreEvent);
+    }
+    return;
+  }
   correlator_->OnS3Event(event, source);
+}
+
+void Pipeline::SetProbeRepositories(const std::vector<std::string>& repositories) {
+  probe_repositories_.clear();
+  for (const std::string& repository : repositories) {
+    if (probe_repositories_.size() >= kMaxProbeRepositories) break;
+    probe_repositories_.insert(repository);
+  }
+}
+
+void Pipeline::RememberProbeUpload(std::string_view uuid) {
+  if (uuid.empty() || uuid.size() > 64 || probe_uploads_.contains(uuid)) return;
+  if (probe_upload_order_.size() >= kMaxProbeUploads) {
+    probe_uploads_.erase(probe_upload_order_.front());
+    probe_upload_order_.pop_front();
+    if (upload_metrics_ != nullptr) {
+      upload_metrics_->CountProbeUpload(UploadMetrics::ProbeUpload::kForgotten);
+    }
+  }
+  probe_upload_order_.emplace_back(uuid);
+  probe_uploads_.emplace(uuid);
+  if (upload_metrics_ != nullptr) {
+    upload_metrics_->CountProbeUpload(UploadMetrics::ProbeUpload::kRemembered);
+  }
+}
+
+// .../repositories/<repository>/_uploads/<uuid>/... (the s3 driver's upload keys) with a
+// remembered probe upload's UUID or in a probe repository.
+bool Pipeline::IsProbeUploadKey(std::string_view key) const {
+  if (probe_uploads_.empty() && probe_repositories_.empty()) return false;
+  static constexpr std::string_view kUploads = "/_uploads/";
+  const size_t at = key.find(kUploads);
+  if (at == std::string_view::npos) return false;
+  std::string_view uuid = key.substr(at + kUploads.size());
+  uuid = uuid.substr(0, uuid.find('/'));
+  if (probe_uploads_.contains(uuid)) return true;
+  static constexpr std::string_view kRepositories = "docker/registry/v2/repositories/";
+  const size_t repositories = key.rfind(kRepositories, at);
+  if (repositories == std::string_view::npos) return false;
+  const size_t start = repositories + kRepositories.size();
+  return start < at && probe_repositories_.contains(key.substr(start, at - start));
 }
 
 void Pipeline::OnRequest(const JoinedRequest& request) {
@@ -311,6 +367,11 @@ void Pipeline::OnRequest(const JoinedRequest& request) {
   // example, no upload timeline.
   if (request.probe) {
     if (metrics_ != nullptr) metrics_->CountProbeRequest(request.IsError());
+    // Only the UUID of an upload the probe's POST started: the registry chose it, so a request
+    // that merely claims the probe's user agent cannot name (and hide) another client's upload.
+    if (request.operation == Operation::kBlobUploadStart && request.status == 202) {
+      RememberProbeUpload(request.upload_uuid);
+    }
     return;
   }
   const uint32_t repository_id = repositories_.Intern(request.repository);
@@ -373,6 +434,9 @@ void Pipeline::PublishHopJoin() {
   metrics_->SetHopJoin("core_attached", stats.core_attached);
   metrics_->SetHopJoin("pending_forced", stats.pending_forced);
   metrics_->SetHopJoin("index_evicted", stats.index_evicted);
+  metrics_->SetHopJoin("request_id_joins", stats.request_id_joins);
+  metrics_->SetHopJoin("history_uploads_evicted", stats.history_uploads_evicted);
+  metrics_->SetHopJoin("history_hops_dropped", stats.history_hops_dropped);
   metrics_->SetHopPending(hop_joiner_.pending());
 }
 

@@ -1,13 +1,16 @@
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/request.h"
+#include "common/string_hash.h"
 #include "exporter/hop_joiner.h"
 #include "exporter/joiner.h"
 #include "exporter/metrics.h"
@@ -117,6 +120,17 @@ class Pipeline : private JoinedRequestSink, private HopRequestSink {
   const HopJoiner& hop_joiner() const { return hop_joiner_; }
   static constexpr int64_t kIdleNs = 2'000'000'000;
   const UploadCorrelator& correlator() const { return *correlator_; }
+  // registry-rca's own probe uploads remembered (see OnS3Event), at most kMaxProbeUploads.
+  static constexpr size_t kMaxProbeUploads = 4096;
+  size_t probe_uploads() const { return probe_uploads_.size(); }
+  // The repositories the registry probes start their uploads in (the config's probes:, replaced
+  // at each reload): every store event on an upload under them is a probe's, even one the store's
+  // log shows before the registry's log names the upload (the POST's own store calls). Only the
+  // configuration names them: a log line that claims the probe's user agent may hide its own
+  // upload (by UUID), never another repository's. At most kMaxProbeRepositories (the config
+  // allows fewer probes); the rest are ignored.
+  void SetProbeRepositories(const std::vector<std::string>& repositories);
+  static constexpr size_t kMaxProbeRepositories = 64;
 
  private:
   struct Stream;
@@ -126,6 +140,8 @@ class Pipeline : private JoinedRequestSink, private HopRequestSink {
   void PublishHopJoin();
   void OnS3Event(const S3Event& event, std::string_view source);
   void WarnAboutFolding(int64_t wall_ns);
+  void RememberProbeUpload(std::string_view uuid);
+  bool IsProbeUploadKey(std::string_view key) const;
 
   Options options_;
   std::string peek_scratch_;
@@ -139,6 +155,14 @@ class Pipeline : private JoinedRequestSink, private HopRequestSink {
   std::unique_ptr<UploadCorrelator> correlator_;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<ClassifiedObserver*> observers_;
+  // The UUIDs of the uploads registry-rca's registry probe started (its POST's 202 names them in
+  // the registry's log): the store's events on them are kept from the correlator, so a probe
+  // upload is never an upload in the user-facing metrics. FIFO, at most kMaxProbeUploads (one
+  // per run: over an hour of runs at the shortest interval); a forgotten one's later store
+  // events reach the correlator, which counts no upload without a registry side.
+  std::unordered_set<std::string, StringViewHash, StringViewEqual> probe_uploads_;
+  std::deque<std::string> probe_upload_order_;
+  std::unordered_set<std::string, StringViewHash, StringViewEqual> probe_repositories_;
   int64_t latest_time_ns_ = 0;
   int64_t last_activity_wall_ns_ = 0;
   uint64_t folded_logged_ = 0;

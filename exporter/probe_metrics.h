@@ -21,25 +21,45 @@ namespace rrca::exporter {
 //   registry_rca_probe_success                     gauge, 1/0 for the last run (absent before)
 //   registry_rca_probe_failures_total{reason}      counter, every reason pre-created at 0
 //   registry_rca_probe_duration_seconds            histogram, every run, cleanup included
-// Declared once for the configured probes; Record is called by the prober's thread only.
-// prometheus-cpp's metrics are atomic, so a scrape's Collect may run at the same time.
+// The families are declared at the first Configure that names a probe (none: no probe
+// families). Configure sets the probes that Record's index refers to: a probe kept across a
+// reload (same type and name) keeps its series and values; the series of a probe no longer
+// configured are removed, so that a deleted probe's last success does not stay exported for ever.
+// Record is called by the prober's thread only; Configure only while no prober runs (the daemon
+// stops it first). prometheus-cpp's metrics are atomic, so a scrape's Collect may run at any time.
 class ProbeMetrics {
  public:
-  ProbeMetrics(prometheus::Registry& registry, const std::vector<prober::ProbeConfig>& probes);
-  // `index`: the probe's position in the list given to the constructor.
+  explicit ProbeMetrics(prometheus::Registry& registry) : registry_(registry) {}
+  ProbeMetrics(prometheus::Registry& registry, const std::vector<prober::ProbeConfig>& probes)
+      : registry_(registry) {
+    Configure(probes);
+  }
+  void Configure(const std::vector<prober::ProbeConfig>& probes);
+  // `index`: the probe's position in the list given to the last Configure.
   void Record(size_t index, const prober::ProbeResult& result);
 
  private:
   struct Series {
     prometheus::Histogram* visibility = nullptr;
     prometheus::Gauge* last_visibility = nullptr;
-    prometheus::Family<prometheus::Gauge>* success_family = nullptr;
     prometheus::Gauge* success = nullptr;  // added at the first run
     std::map<std::string, std::string> labels;
     std::array<prometheus::Counter*, static_cast<size_t>(prober::FailReason::kCount)> failures{};
     prometheus::Histogram* duration = nullptr;
   };
-  std::vector<Series> series_;
+  void DeclareFamilies();
+  Series Add(const prober::ProbeConfig& probe);
+  void Remove(Series& series);
+
+  prometheus::Registry& registry_;
+  prometheus::Family<prometheus::Histogram>* visibility_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* last_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* success_ = nullptr;
+  prometheus::Family<prometheus::Counter>* failures_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* duration_ = nullptr;
+  // By (type, name): the probes configured now, in Record's index order through `order_`.
+  std::map<std::pair<std::string, std::string>, Series> series_;
+  std::vector<Series*> order_;
 };
 
 }  // namespace rrca::exporter

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,8 +74,12 @@ class TextReport : public ClassifiedObserver {
 // The object-store side of the text report: create-to-visible percentiles (upper bounds of the
 // uploads seen visible, lower bounds of those seen invisible after the ack, and how many were
 // never seen visible), client-gap and unsafe-window percentiles, upload outcomes, and for the
-// uploads that raced and failed or recovered, their visibility bounds in words and timelines.
-void PrintUploadReport(const UploadCorrelator& correlator, std::FILE* out);
+// uploads that raced and failed or recovered, their visibility bounds in words and timelines
+// (`explain_json`: an upload's explain JSON as the daemon's API answers it, hops included).
+void PrintUploadReport(
+    const UploadCorrelator& correlator,
+    const std::function<std::optional<std::string>(const std::string& uuid)>& explain_json,
+    std::FILE* out);
 
 // The JSON object JsonlWriter prints for one request (exposed for the explain API and tests).
 void AppendRequestJson(const Classified& classified, std::string* out);

@@ -37,8 +37,11 @@ std::string CauseBody(const JsonValue& cause, std::string_view window) {
     body += " <span class=\"badge severity-" + HtmlEscape(severity) + "\">" + HtmlEscape(severity) +
             "</span>";
   }
-  body += "</h1><nav class=\"windows\" aria-label=\"Window\">";
+  body += "</h1>";
+  const bool all = window == kAllLogTime;
+  if (!all) body += "<nav class=\"windows\" aria-label=\"Window\">";
   for (const std::string_view option : kOverviewWindows) {
+    if (all) break;
     if (option == window) {
       body += "<strong aria-current=\"true\">" + std::string(option) + "</strong>";
     } else {
@@ -46,7 +49,7 @@ std::string CauseBody(const JsonValue& cause, std::string_view window) {
               std::string(option) + "</a>";
     }
   }
-  body += "<a href=\"/?since=" + HtmlEscape(window) + "\">all causes</a></nav>";
+  if (!all) body += "<a href=\"/?since=" + HtmlEscape(window) + "\">all causes</a></nav>";
   const std::string summary = cause.GetString("summary");
   if (!summary.empty())
     body += "<p class=\"summary\" id=\"summary\">" + HtmlEscape(summary) + "</p>";
@@ -60,7 +63,8 @@ std::string CauseBody(const JsonValue& cause, std::string_view window) {
   }
   const std::string until = cause.GetString("until");
   body += "<p id=\"window\">" + std::to_string(Integer(cause, "count")) +
-          " error responses in the last " + HtmlEscape(window) + " of log time" +
+          (all ? std::string(" error responses in all the log time read")
+               : " error responses in the last " + HtmlEscape(window) + " of log time") +
           (until.empty() ? std::string() : " up to " + HtmlEscape(until)) + " " +
           Sparkline(cause.Find("series")) + "</p>";
   body += "<div class=\"columns\">" +
@@ -95,8 +99,10 @@ std::string CauseBody(const JsonValue& cause, std::string_view window) {
     }
     body += "</ul>";
   }
-  body += "<p class=\"muted\"><a href=\"/api/v1/causes/" + HtmlEscape(id) +
-          "?since=" + HtmlEscape(window) + "\">This page as JSON</a></p>";
+  if (!all) {
+    body += "<p class=\"muted\"><a href=\"/api/v1/causes/" + HtmlEscape(id) +
+            "?since=" + HtmlEscape(window) + "\">This page as JSON</a></p>";
+  }
   return body;
 }
 

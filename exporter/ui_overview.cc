@@ -69,7 +69,7 @@ std::string Seconds(const JsonValue* summary, std::string_view key) {
 
 // Create-to-visible against the clients' gap between the POST's answer and the first PATCH:
 // when uploads take longer to become visible than clients wait, pushes race.
-std::string Latency(const JsonValue& latency) {
+std::string Latency(const JsonValue& latency, bool all) {
   struct Row {
     const char* key;
     const char* what;
@@ -79,7 +79,8 @@ std::string Latency(const JsonValue& latency) {
       {"client_gap_seconds", "Race margin: POST answered to first PATCH"},
       {"unsafe_window_seconds", "Unsafe window (first PATCH before visible)"}};
   std::string out =
-      "<h2>Uploads since " + HtmlEscape(latency.GetString("since")) +
+      (all ? std::string("<h2>Uploads in the logs read")
+           : "<h2>Uploads since " + HtmlEscape(latency.GetString("since"))) +
       "</h2><table id=\"latency\"><thead><tr><th></th><th>Uploads</th><th>p50</th><th>p90</th>"
       "<th>p99</th></tr></thead><tbody>";
   for (const Row& row : kRows) {
@@ -102,7 +103,10 @@ std::string Latency(const JsonValue& latency) {
 
 std::string OverviewBody(const JsonValue& causes, const JsonValue& latency, std::string_view window,
                          std::string_view telemetry_path, std::string_view grafana_url) {
-  std::string body = "<h1>Error responses by cause</h1>" + WindowLinks(window);
+  // kAllLogTime: analyze's report, which covers everything read and links nowhere.
+  const bool all = window == kAllLogTime;
+  std::string body = "<h1>Error responses by cause</h1>";
+  if (!all) body += WindowLinks(window);
   const JsonValue* list = causes.Find("causes");
   double total = 0;
   if (list != nullptr) {
@@ -111,7 +115,9 @@ std::string OverviewBody(const JsonValue& causes, const JsonValue& latency, std:
     }
   }
   const std::string until = causes.GetString("until");
-  body += "<p class=\"muted\" id=\"window\">The last " + HtmlEscape(window) + " of log time" +
+  body += "<p class=\"muted\" id=\"window\">" +
+          (all ? std::string("All the log time read")
+               : "The last " + HtmlEscape(window) + " of log time") +
           (until.empty() ? std::string() : " up to " + HtmlEscape(until)) + ": " +
           std::to_string(static_cast<long long>(total)) + " error responses.";
   const JsonValue* truncated = causes.Find("truncated");
@@ -177,7 +183,8 @@ std::string OverviewBody(const JsonValue& causes, const JsonValue& latency, std:
     body += "</tbody></table>";
   }
   if (unclassified != nullptr) body += Templates(*unclassified);
-  body += Latency(latency);
+  body += Latency(latency, all);
+  if (all) return body;
 
   body += "<h2>More</h2><ul class=\"links\"><li><a href=\"" + HtmlEscape(telemetry_path) +
           "\">Metrics</a></li><li><a href=\"/api/v1/causes?since=" + std::string(window) +

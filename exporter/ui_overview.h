@@ -15,6 +15,8 @@ namespace rrca::exporter::ui {
 
 // The windows offered, as the `since` values the causes API takes.
 inline constexpr std::string_view kOverviewWindows[] = {"15m", "1h", "6h", "24h"};
+// The window of analyze's report: all the log time read (no window links, no daemon links).
+inline constexpr std::string_view kAllLogTime = "all";
 
 // The body of the overview (escaped HTML, to be framed by Page()). `causes` is the causes API's
 // answer for `window`, `latency` the latency API's (GET /api/v1/latency); `telemetry_path` is

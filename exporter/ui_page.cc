@@ -58,6 +58,7 @@ tr.error td.status{color:var(--err);font-weight:600}
 .legend i{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:-1px}
 .legend .ok{background:var(--ok)}.legend .error{background:var(--err)}
 .legend .store{background:var(--store)}.legend .vis{background:var(--vis)}
+.legend .hop{background:#6b46c1}
 nav.windows{margin:.2em 0 .6em}nav.windows a,nav.windows strong{margin-right:.9em}
 svg.share{width:6em;height:.6em;vertical-align:middle}
 .share-bg{fill:#edf2f7}.share-fg{fill:#4a5568}
@@ -68,6 +69,14 @@ svg.spark{width:7.2em;height:1.2em;vertical-align:middle;background:#f7f9fc}
 ul.links li{margin:.2em 0}
 .columns{display:flex;gap:2em;flex-wrap:wrap}.columns table.ranked{width:auto;min-width:20em}
 p.summary{max-width:60em}
+details.raw summary{cursor:pointer;overflow-wrap:anywhere}
+pre.raw{white-space:pre-wrap;overflow-wrap:anywhere;margin:.3em 0;padding:.3em .5em;font-size:12px;
+background:#f7f9fc;max-height:20em;overflow:auto}
+td code{overflow-wrap:anywhere}
+.timeline .hop-event.ok rect{fill:#6b46c1}
+.timeline .hop-event.error rect{fill:var(--err)}
+.timeline .hop-event:hover rect{stroke:#000;stroke-width:1}
+section.part{border-top:2px solid var(--line);margin-top:2em}
 )css";
 
 std::string StyleSheetTag() {
@@ -194,6 +203,20 @@ std::string Sparkline(const JsonValue* series) {
     svg += bar;
   }
   return svg + "</svg>";
+}
+
+std::string OfflinePage(std::string_view title, std::string_view body_html) {
+  std::string page =
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>";
+  page += HtmlEscape(title);
+  page += " · registry-rca</title><style>";
+  page += kStyleSheet;
+  page += "</style></head><body><header><strong>registry-rca</strong></header><main>";
+  page += body_html;
+  page += "</main></body></html>\n";
+  return page;
 }
 
 HttpResponse PageResponse(int status, std::string body_html) {

@@ -28,6 +28,10 @@ std::string QueryParameter(std::string_view query, std::string_view name);
 // `title` is text (escaped here); `body_html` must already be escaped HTML.
 std::string Page(std::string_view title, std::string_view body_html);
 
+// A whole page that stands alone (analyze's HTML report, opened from disk): the style sheet
+// inline, no search box, nothing loaded from anywhere. Same contract for `body_html`.
+std::string OfflinePage(std::string_view title, std::string_view body_html);
+
 // A cause's errors over a window as bars, one per slice of an API's "series" array (null or
 // empty: ""), scaled to its own busiest slice; inline SVG.
 std::string Sparkline(const JsonValue* series);

@@ -34,39 +34,69 @@ std::string Printf(const char* format, ...) {
   return std::string(buffer, n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), 255));
 }
 
+enum class Lane : uint8_t { kHop, kRegistry, kStore };
+
+// One drawn response or store call: an entry of the explain JSON's "events" (registry or store
+// lane) or of its optional "hops" (the proxy / core lane).
 struct Event {
   int64_t start_ns = 0;
   int64_t end_ns = 0;
   bool has_duration = false;
-  bool store = false;
+  Lane lane = Lane::kRegistry;
   int status = 0;
-  std::string what, source, time_text;
+  std::string what, source, time_text, line;
+  std::string uri, cause;  // hops only
+  bool has_line = false;
   size_t row = 0;
+  bool store() const { return lane == Lane::kStore; }
   bool error() const { return status == 0 || status >= 400; }
   bool registry_call(std::string_view method) const {
-    return !store && std::string_view(what).starts_with(method);
+    return lane == Lane::kRegistry && std::string_view(what).starts_with(method);
   }
 };
 
+// The fields both arrays share: time, status, duration, source and raw line.
+bool ParseCommon(const JsonValue& item, Event* event) {
+  event->time_text = item.GetString("time");
+  if (!ParseRfc3339(event->time_text, &event->start_ns)) return false;
+  event->source = item.GetString("source");
+  const JsonValue* line = item.Find("line");
+  event->has_line = line != nullptr && line->is_string();
+  if (event->has_line) event->line = line->AsString();
+  if (const JsonValue* status = item.Find("status"); status != nullptr && status->is_number()) {
+    event->status = static_cast<int>(status->AsNumber());
+  }
+  const JsonValue* duration = item.Find("duration_seconds");
+  event->has_duration = duration != nullptr && duration->is_number();
+  const double seconds = event->has_duration ? std::max(0.0, duration->AsNumber()) : 0;
+  event->end_ns = SaturatingAdd(event->start_ns, static_cast<int64_t>(seconds * 1e9));
+  return true;
+}
+
 std::vector<Event> EventsOf(const JsonValue& explain) {
   std::vector<Event> events;
-  const JsonValue* list = explain.Find("events");
-  if (list == nullptr) return events;
-  for (const JsonValue& item : list->AsArray()) {
-    Event event;
-    event.time_text = item.GetString("time");
-    if (!ParseRfc3339(event.time_text, &event.start_ns)) continue;
-    event.store = item.GetString("side") == "store";
-    event.what = item.GetString("what");
-    event.source = item.GetString("source");
-    if (const JsonValue* status = item.Find("status")) {
-      event.status = static_cast<int>(status->AsNumber());
+  if (const JsonValue* list = explain.Find("events"); list != nullptr && list->is_array()) {
+    for (const JsonValue& item : list->AsArray()) {
+      Event event;
+      if (!ParseCommon(item, &event)) continue;
+      event.lane = item.GetString("side") == "store" ? Lane::kStore : Lane::kRegistry;
+      event.what = item.GetString("what");
+      events.push_back(std::move(event));
     }
-    const JsonValue* duration = item.Find("duration_seconds");
-    event.has_duration = duration != nullptr && duration->is_number();
-    const double seconds = event.has_duration ? std::max(0.0, duration->AsNumber()) : 0;
-    event.end_ns = SaturatingAdd(event.start_ns, static_cast<int64_t>(seconds * 1e9));
-    events.push_back(std::move(event));
+  }
+  // The hops in front of the registry (Harbor's nginx, core): each response the client got.
+  if (const JsonValue* list = explain.Find("hops"); list != nullptr && list->is_array()) {
+    for (const JsonValue& item : list->AsArray()) {
+      Event event;
+      if (!ParseCommon(item, &event)) continue;
+      event.lane = Lane::kHop;
+      event.uri = item.GetString("uri");
+      event.cause = item.GetString("cause");
+      event.what = item.GetString("hop") + " " + item.GetString("method") + " " +
+                   (event.status > 0 ? std::to_string(event.status) : std::string("unknown"));
+      if (!event.cause.empty()) event.what += " " + event.cause;
+      events.push_back(std::move(event));
+    }
   }
   std::stable_sort(events.begin(), events.end(),
                    [](const Event& a, const Event& b) { return a.start_ns < b.start_ns; });
@@ -74,12 +104,12 @@ std::vector<Event> EventsOf(const JsonValue& explain) {
 }
 
 // Greedy interval packing per lane: each event goes to the first row free at its start.
-size_t PackRows(std::vector<Event>& events, bool store, double ns_per_unit) {
+size_t PackRows(std::vector<Event>& events, Lane lane, double ns_per_unit) {
   std::vector<int64_t> row_end;
   // Bars are at least kMinBarWidth wide: a row is free once that much has passed too.
   const auto min_span = static_cast<int64_t>(kMinBarWidth * ns_per_unit) + 1;
   for (Event& event : events) {
-    if (event.store != store) continue;
+    if (event.lane != lane) continue;
     const int64_t end = std::max(event.end_ns, event.start_ns + min_span);
     size_t row = 0;
     while (row < row_end.size() && row_end[row] >= event.start_ns) ++row;
@@ -109,6 +139,41 @@ std::string Seconds(double seconds) {
 double NumberOr(const JsonValue* object, std::string_view key, double fallback) {
   const JsonValue* value = object == nullptr ? nullptr : object->Find(key);
   return value != nullptr && value->is_number() ? value->AsNumber() : fallback;
+}
+
+// The log cell: the source file, and the raw line behind a disclosure (no script needed).
+std::string LogCell(const Event& event) {
+  if (!event.has_line) return HtmlEscape(event.source);
+  return "<details class=\"raw\"><summary>" + HtmlEscape(event.source) +
+         "</summary><pre class=\"raw\">" + HtmlEscape(event.line) + "</pre></details>";
+}
+
+// The events as a table (without script, for copying, for screen readers): the registry and
+// store events (`lane` kRegistry) or the hops (kHop).
+std::string EventTable(const std::vector<Event>& events, int64_t origin_ns, Lane lane,
+                       std::string_view id) {
+  const bool hops = lane == Lane::kHop;
+  std::string body = hops ? "<h2>Hops in front of the registry</h2>" : "<h2>Events</h2>";
+  body += "<table id=\"" + std::string(id) +
+          "\" class=\"events\"><thead><tr><th>After POST</th><th>Time</th><th>Lane</th>"
+          "<th>What</th><th>Status</th><th>Duration</th><th>Log</th></tr></thead><tbody>";
+  for (const Event& event : events) {
+    if ((event.lane == Lane::kHop) != hops) continue;
+    std::string what = HtmlEscape(event.what);
+    if (!event.uri.empty()) what += "<br><code>" + HtmlEscape(event.uri) + "</code>";
+    body += std::string("<tr class=\"") + (event.error() ? "error" : "ok") +
+            "\"><td class=\"num\">" + Seconds((event.start_ns - origin_ns) / 1e9) + "</td><td>" +
+            HtmlEscape(event.time_text) + "</td><td>" +
+            (hops            ? "proxy · core"
+             : event.store() ? "store"
+                             : "registry") +
+            "</td><td class=\"what\">" + what + "</td><td class=\"status\">" +
+            std::to_string(event.status) + "</td><td class=\"num\">" +
+            (event.has_duration ? Printf("%.3f s", (event.end_ns - event.start_ns) / 1e9)
+                                : std::string("–")) +
+            "</td><td class=\"source\">" + LogCell(event) + "</td></tr>";
+  }
+  return body + "</tbody></table>";
 }
 
 }  // namespace
@@ -160,13 +225,23 @@ std::string UploadTimelineBody(const JsonValue& explain) {
     return kPlotLeft + static_cast<double>(t - low_ns) / span_ns * plot_width;
   };
 
-  const size_t registry_rows = PackRows(events, /*store=*/false, span_ns / plot_width);
-  const size_t store_rows = PackRows(events, /*store=*/true, span_ns / plot_width);
-  const double registry_top = kTop;
-  const double registry_height = registry_rows * kRowHeight + 2 * kLanePadding;
-  const double store_top = registry_top + registry_height + 6;
-  const double store_height = store_rows * kRowHeight + 2 * kLanePadding;
-  const double axis_y = store_top + store_height;
+  const double ns_per_unit = span_ns / plot_width;
+  const bool has_hops = std::any_of(events.begin(), events.end(),
+                                    [](const Event& event) { return event.lane == Lane::kHop; });
+  // Lanes top to bottom: the hops in front (only when the JSON has them), registry, store.
+  double lane_top[3] = {0, 0, 0};
+  double lane_height[3] = {0, 0, 0};
+  double next_top = kTop;
+  for (const Lane lane : {Lane::kHop, Lane::kRegistry, Lane::kStore}) {
+    if (lane == Lane::kHop && !has_hops) continue;
+    const size_t i = static_cast<size_t>(lane);
+    lane_top[i] = next_top;
+    lane_height[i] = PackRows(events, lane, ns_per_unit) * kRowHeight + 2 * kLanePadding;
+    next_top += lane_height[i] + 6;
+  }
+  const double registry_top = lane_top[static_cast<size_t>(Lane::kRegistry)];
+  const double store_top = lane_top[static_cast<size_t>(Lane::kStore)];
+  const double axis_y = next_top - 6;
   const double height = axis_y + 24;
 
   std::string body;
@@ -195,14 +270,16 @@ std::string UploadTimelineBody(const JsonValue& explain) {
       "<svg class=\"timeline\" id=\"timeline\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
       "aria-label=\"Timeline of the upload\" xmlns=\"http://www.w3.org/2000/svg\">",
       kWidth, height);
-  body += Printf(
-      "<rect class=\"lane\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\"/>"
-      "<text class=\"lane-label\" x=\"8\" y=\"%.1f\">client · registry</text>",
-      registry_top, kWidth, registry_height, registry_top + 16);
-  body += Printf(
-      "<rect class=\"lane\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\"/>"
-      "<text class=\"lane-label\" x=\"8\" y=\"%.1f\">store</text>",
-      store_top, kWidth, store_height, store_top + 16);
+  static constexpr const char* kLaneNames[] = {"proxy · core", "client · registry", "store"};
+  static constexpr const char* kLaneIds[] = {"lane-hops", "lane-registry", "lane-store"};
+  for (size_t i = 0; i < 3; ++i) {
+    if (lane_height[i] == 0) continue;
+    body += Printf(
+        "<rect class=\"lane\" id=\"%s\" x=\"0\" y=\"%.1f\" width=\"%.0f\" height=\"%.1f\"/>"
+        "<text class=\"lane-label\" x=\"8\" y=\"%.1f\">%s</text>",
+        kLaneIds[i], lane_top[i], kWidth, lane_height[i], lane_top[i] + 16, kLaneNames[i]);
+  }
+  const double lanes_top = has_hops ? lane_top[0] : registry_top, lanes_bottom = axis_y;
   // Axis ticks relative to the origin.
   const double step = TickStep(span_ns / 1e9, 8);
   const double first_tick = std::ceil((low_ns - origin_ns) / 1e9 / step) * step;
@@ -211,23 +288,22 @@ std::string UploadTimelineBody(const JsonValue& explain) {
     body += Printf(
         "<line class=\"tick\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
         "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
-        tx, registry_top, tx, axis_y + 4, tx, axis_y + 16,
+        tx, lanes_top, tx, axis_y + 4, tx, axis_y + 16,
         Seconds(std::fabs(tick) < step / 1e6 ? 0 : tick).c_str());
   }
-  // What is known of visibility, across both lanes.
-  const double lanes_top = registry_top, lanes_bottom = axis_y;
+  // What is known of visibility, across the registry and store lanes.
   if (visible_from_ns != 0) {
     const double from = x(visible_from_ns);
     const double to = visible_by_ns != 0 ? x(visible_by_ns) : kPlotRight;
     body += Printf(
         "<rect class=\"visibility\" id=\"visibility\" data-kind=\"%s\" x=\"%.1f\" y=\"%.1f\" "
         "width=\"%.1f\" height=\"%.1f\"><title>",
-        HtmlEscape(kind).c_str(), from, lanes_top, std::max(to - from, 1.0),
-        lanes_bottom - lanes_top);
+        HtmlEscape(kind).c_str(), from, registry_top, std::max(to - from, 1.0),
+        lanes_bottom - registry_top);
     body += HtmlEscape(visibility->GetString("text")) + "</title></rect>";
     body +=
         Printf("<line class=\"visibility-edge\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
-               from, lanes_top, from, lanes_bottom);
+               from, registry_top, from, lanes_bottom);
   }
   if (ack_ns != 0) {
     body += Printf(
@@ -235,16 +311,19 @@ std::string UploadTimelineBody(const JsonValue& explain) {
         "y2=\"%.1f\"><title>the store acknowledged the create</title></line>",
         x(ack_ns), store_top, x(ack_ns), lanes_bottom);
   }
-  // The events.
+  // The events; each one's tooltip ends with its raw log line.
   for (const Event& event : events) {
-    const double top = (event.store ? store_top : registry_top) + kLanePadding +
+    const double top = lane_top[static_cast<size_t>(event.lane)] + kLanePadding +
                        event.row * kRowHeight + (kRowHeight - kBarHeight) / 2;
     const double left = x(event.start_ns);
     const double width = std::max(x(event.end_ns) - left, kMinBarWidth);
     const double relative = (event.start_ns - origin_ns) / 1e9;
-    std::string classes = "event ";
+    // Hops get their own class: "event" is one entry of the JSON's "events" array.
+    std::string classes = event.lane == Lane::kHop ? "hop-event " : "event ";
     classes += event.error() ? "error" : "ok";
-    classes += event.store ? " store" : " registry";
+    classes += event.lane == Lane::kHop     ? " hop"
+               : event.lane == Lane::kStore ? " store"
+                                            : " registry";
     body += Printf("<g class=\"%s\" data-status=\"%d\" data-start=\"%.6f\">", classes.c_str(),
                    event.status, relative);
     body += Printf("<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" rx=\"2\"/>", left,
@@ -253,7 +332,10 @@ std::string UploadTimelineBody(const JsonValue& explain) {
     if (event.has_duration) {
       body += Printf(" · %.3f s", (event.end_ns - event.start_ns) / 1e9);
     }
-    body += " · " + HtmlEscape(event.time_text) + " · " + HtmlEscape(event.source) + "</title></g>";
+    if (!event.uri.empty()) body += " · " + HtmlEscape(event.uri);
+    body += " · " + HtmlEscape(event.time_text) + " · " + HtmlEscape(event.source);
+    if (event.has_line) body += "\n" + HtmlEscape(event.line);
+    body += "</title></g>";
   }
   // The race: the first PATCH, when the evidence says it came before the upload was visible.
   if (raced) {
@@ -273,33 +355,21 @@ std::string UploadTimelineBody(const JsonValue& explain) {
       "<p class=\"legend muted\"><span><i class=\"ok\"></i>registry request answered "
       "&lt;400</span><span><i class=\"error\"></i>error</span><span><i class=\"store\"></i>store "
       "request</span><span><i class=\"vis\"></i>when the upload became visible (as far as the "
-      "logs tell)</span></p>";
+      "logs tell)</span>";
+  if (has_hops) body += "<span><i class=\"hop\"></i>answered by a hop in front, &lt;400</span>";
+  body += "</p>";
 
   // An access log in the S3 server format has whole seconds: say so rather than mislead.
   const bool coarse_store = std::any_of(events.begin(), events.end(), [](const Event& event) {
-    return event.store && event.start_ns % 1'000'000'000 == 0;
+    return event.store() && event.start_ns % 1'000'000'000 == 0;
   });
   if (coarse_store) {
     body +=
         "<p class=\"muted\" id=\"store-resolution\">The store's log gives whole seconds: its "
         "requests are drawn at the start of their second.</p>";
   }
-  // The same events as a table (without script, for copying, for screen readers).
-  body +=
-      "<h2>Events</h2><table id=\"events\"><thead><tr><th>After POST</th><th>Time</th>"
-      "<th>Lane</th><th>What</th><th>Status</th><th>Duration</th><th>Log</th></tr></thead>"
-      "<tbody>";
-  for (const Event& event : events) {
-    body += std::string("<tr class=\"") + (event.error() ? "error" : "ok") +
-            "\"><td class=\"num\">" + Seconds((event.start_ns - origin_ns) / 1e9) + "</td><td>" +
-            HtmlEscape(event.time_text) + "</td><td>" + (event.store ? "store" : "registry") +
-            "</td><td class=\"what\">" + HtmlEscape(event.what) + "</td><td class=\"status\">" +
-            std::to_string(event.status) + "</td><td class=\"num\">" +
-            (event.has_duration ? Printf("%.3f s", (event.end_ns - event.start_ns) / 1e9)
-                                : std::string("–")) +
-            "</td><td class=\"source\">" + HtmlEscape(event.source) + "</td></tr>";
-  }
-  body += "</tbody></table>";
+  body += EventTable(events, origin_ns, Lane::kRegistry, "events");
+  if (has_hops) body += EventTable(events, origin_ns, Lane::kHop, "hops");
   return body;
 }
 

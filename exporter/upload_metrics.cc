@@ -18,7 +18,13 @@ const prometheus::Histogram::BucketBoundaries kRequestBuckets = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 // Families of the small counters, for their cache keys.
-enum SmallFamily : uint32_t { kConfirmations = 1, kEvictions, kLateEvents, kCorrelatorBuckets };
+enum SmallFamily : uint32_t {
+  kConfirmations = 1,
+  kEvictions,
+  kLateEvents,
+  kCorrelatorBuckets,
+  kTimelineLines
+};
 
 std::string CodeLabel(int status) { return status > 0 ? std::to_string(status) : "unknown"; }
 
@@ -128,6 +134,12 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* st
                 .Help("Events that arrived after their upload was decided or outside the "
                       "reorder window, by side (registry, store); still counted elsewhere.")
                 .Register(registry)),
+      timeline_lines_(BuildCounter()
+                          .Name("registry_rca_timeline_lines_total")
+                          .Help("Raw log lines of upload timeline events, by result: kept, "
+                                "truncated (kept, cut at 2 KiB), over_budget (not kept: the "
+                                "kept lines reached 32 MiB).")
+                          .Register(registry)),
       open_(BuildGauge()
                 .Name("registry_rca_uploads_open")
                 .Help("Uploads the correlator holds state for.")
@@ -169,6 +181,23 @@ UploadMetrics::UploadMetrics(prometheus::Registry& registry, ExpositionStore* st
   for (const char* reason : {"invalid", "over_cap"}) {  // visible at 0 before the first fold
     SmallCounter(kCorrelatorBuckets, reason) = &correlator_buckets_.Add({{"reason", reason}});
   }
+  auto& probe_uploads = BuildCounter()
+                            .Name("registry_rca_probe_uploads_excluded_total")
+                            .Help(
+                                "registry-rca's own probe uploads kept out of the upload "
+                                "metrics: what=upload (a probe upload named in the registry's "
+                                "log), store_event (a store log event on one or in a probe's "
+                                "repository, not correlated), "
+                                "forgotten (a probe upload dropped from the bounded set).")
+                            .Register(registry);
+  const char* kProbeUploadWhat[] = {"upload", "store_event", "forgotten"};
+  for (size_t i = 0; i < probe_uploads_.size(); ++i) {
+    probe_uploads_[i] = &probe_uploads.Add({{"what", kProbeUploadWhat[i]}});
+  }
+}
+
+void UploadMetrics::CountProbeUpload(ProbeUpload what) {
+  probe_uploads_[static_cast<size_t>(what)]->Increment();
 }
 
 uint32_t UploadMetrics::BucketId(std::string_view raw, bool count) {
@@ -329,6 +358,12 @@ void UploadMetrics::CountEviction(std::string_view reason) {
 void UploadMetrics::CountCorrelatorBucketFolded(std::string_view reason) {
   prometheus::Counter*& counter = SmallCounter(kCorrelatorBuckets, reason);
   if (counter == nullptr) counter = &correlator_buckets_.Add({{"reason", std::string(reason)}});
+  counter->Increment();
+}
+
+void UploadMetrics::CountTimelineLine(std::string_view result) {
+  prometheus::Counter*& counter = SmallCounter(kTimelineLines, result);
+  if (counter == nullptr) counter = &timeline_lines_.Add({{"result", std::string(result)}});
   counter->Increment();
 }
 

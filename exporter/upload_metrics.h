@@ -6,6 +6,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <deque>
 #include <memory>
 #include <string>
@@ -70,7 +71,16 @@ class UploadMetrics {
   void CountConfirmation(std::string_view cause, std::string_view evidence);
   void CountEviction(std::string_view reason);
   void CountLateEvent(std::string_view side);
+  // A timeline event's raw log line (UploadCorrelator::TakeCurrentLine): kept whole, kept cut at
+  // its bound ("truncated"), or not kept because all kept lines reached their byte budget
+  // ("over_budget"); registry_rca_timeline_lines_total{result}.
+  void CountTimelineLine(std::string_view result);
   void SetOpenUploads(size_t open);
+  // registry-rca's own probe uploads kept out of the correlator (Pipeline): a probe upload
+  // remembered from the registry's log, a store event on one dropped, a remembered one forgotten
+  // past the cap (registry_rca_probe_uploads_excluded_total{what}).
+  enum class ProbeUpload : uint8_t { kRemembered, kStoreEvent, kForgotten };
+  void CountProbeUpload(ProbeUpload what);
   void SetClockSkew(double seconds);
   // Drops samples older than the sliding window from the per-repository maxima.
   void Expire(int64_t now_ns);
@@ -113,11 +123,13 @@ class UploadMetrics {
   prometheus::Family<prometheus::Counter>& confirmations_;
   prometheus::Family<prometheus::Counter>& evictions_;
   prometheus::Family<prometheus::Counter>& late_;
+  prometheus::Family<prometheus::Counter>& timeline_lines_;
   prometheus::Gauge& open_;
   prometheus::Gauge& skew_;
   prometheus::Counter& buckets_folded_;
   prometheus::Counter& buckets_invalid_;
   prometheus::Gauge& buckets_tracked_;
+  std::array<prometheus::Counter*, 3> probe_uploads_{};  // by ProbeUpload
   const size_t max_buckets_;
 
   LabelInterner buckets_;  // label values: "", "__other__", "__invalid__", then names

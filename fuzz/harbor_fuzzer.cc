@@ -1,9 +1,9 @@
 // Fuzzes tailers/harbor_parse.h and tailers/harbor_reader.h: the parsers of the hops in front of
 // the registry (nginx access and error lines, Harbor core's Go and stdlib log) on the whole
 // input, then the input's lines through a proxy and a core HopReader (envelopes, CRI/json-file
-// pieces, prefixes). Every view must lie inside the input (or the piece the reader joined), a
-// status is 100..599 or 0, durations are -1 or non-negative, and the reader's counters add up.
-// Seeds: fuzz/corpus/harbor/. Dictionary: registry.dict.
+// pieces, prefixes; core's requestID, GitLab's $gzip_ratio). Every view must lie inside the input
+// (or the piece the reader joined), a status is 100..599 or 0, durations are -1 or non-negative,
+// and the reader's counters add up. Seeds: fuzz/corpus/harbor/. Dictionary: registry.dict.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -39,6 +39,8 @@ class Sink : public rrca::tailers::HopEventSink {
  public:
   void OnHopEvent(const HopEvent& event) override {
     CheckFields(event);
+    rrca::fuzz::Touch(event.line);  // the raw line (or the joined pieces) the explain API keeps
+    RRCA_FUZZ_CHECK(!event.line.empty());
     RRCA_FUZZ_CHECK(event.kind == HopEvent::Kind::kError || event.status == 499 ||
                     event.status >= 500);
     ++events;

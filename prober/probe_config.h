@@ -22,6 +22,7 @@ struct RegistryProbeConfig {
   std::string password_file;
   std::string credentials_file;
   std::string ca_file;  // PEM bundle for https instead of the system's store
+  bool operator==(const RegistryProbeConfig&) const = default;
 };
 
 // Directly against the store's S3 API: CreateMultipartUpload on a probe key, ListMultipartUploads
@@ -36,6 +37,7 @@ struct StoreProbeConfig {
   // [default] profile when there are profiles); empty: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.
   std::string credentials_file;
   std::string ca_file;
+  bool operator==(const StoreProbeConfig&) const = default;
 };
 
 struct ProbeConfig {
@@ -47,6 +49,8 @@ struct ProbeConfig {
   Millis poll_interval{20};      // between visibility checks
   RegistryProbeConfig registry;  // kRegistry
   StoreProbeConfig store;        // kStore
+  // A reload restarts the prober only when the probes changed (exporter/daemon.cc).
+  bool operator==(const ProbeConfig&) const = default;
 };
 
 std::string_view KindName(ProbeConfig::Kind kind);  // "registry" | "store": the `probe` label

@@ -94,6 +94,20 @@ bool ParseSlashTime(std::string_view text, int64_t* unix_ns) {
 
 bool IsMethodChar(char c) { return c >= 'A' && c <= 'Z'; }
 
+// Harbor's Go log writes the request's id between the source position and the message:
+// `[/server/middleware/util.go:57][requestID="5f0c..."]: message`. Empty when absent or longer
+// than an id can be (then it is not one).
+std::string_view GoLogRequestId(std::string_view line) {
+  constexpr std::string_view kKey = "][requestID=\"";
+  const size_t end_of_header = line.find("]: ");
+  const size_t key = line.substr(0, end_of_header).find(kKey);
+  if (key == std::string_view::npos) return {};
+  const std::string_view rest = line.substr(key + kKey.size());
+  const size_t close = rest.find('"');
+  if (close == std::string_view::npos || close == 0 || close > 64) return {};
+  return rest.substr(0, close);
+}
+
 // Where the quoted request line starts: the first '"' followed by an upper-case method and a
 // space, within the first kSearchBytes.
 size_t FindRequestQuote(std::string_view line) {
@@ -108,34 +122,62 @@ size_t FindRequestQuote(std::string_view line) {
   return std::string_view::npos;
 }
 
+// nginx's $request_time / $upstream_response_time: seconds with exactly three decimals.
+bool HasMillis(std::string_view token) {
+  if (token.ends_with(',')) token.remove_suffix(1);
+  const size_t dot = token.find('.');
+  return dot != std::string_view::npos && dot > 0 && token.size() - dot - 1 == 3;
+}
+
 // ingress-nginx's tail after the user agent: request_length request_time [upstream]
 // [alternative] upstream_addr upstream_response_length upstream_response_time upstream_status
 // req_id. Harbor's: request_time upstream_response_time pipe.
 void ParseTail(std::string_view tail, HopEvent* event) {
-  std::string_view tokens[12];
+  // Offsets, not string_views: an array of views would be zeroed on every line (measured: a
+  // quarter of the access parser's time).
+  constexpr size_t kMaxTokens = 12;
+  uint32_t starts[kMaxTokens];
+  uint32_t sizes[kMaxTokens];
   size_t count = 0;
   size_t pos = 0;
-  while (count < 12) {
+  while (count < kMaxTokens) {
     const std::string_view token = NextToken(tail, &pos);
     if (token.empty()) break;
-    tokens[count++] = token;
+    starts[count] = static_cast<uint32_t>(token.data() - tail.data());
+    sizes[count] = static_cast<uint32_t>(token.size());
+    ++count;
   }
+  auto tokens = [&](size_t i) { return tail.substr(starts[i], sizes[i]); };
   int64_t nanos = 0;
-  if (count >= 9 && tokens[2].starts_with('[')) {  // ingress-nginx
-    if (ParseSeconds(tokens[1], &nanos)) event->request_time_ns = nanos;
-    event->upstream = tokens[4] == "-" ? std::string_view() : tokens[4];
-    std::string_view upstream_time = tokens[6];
+  if (count >= 9 && tokens(2).starts_with('[')) {  // ingress-nginx
+    if (ParseSeconds(tokens(1), &nanos)) event->request_time_ns = nanos;
+    event->upstream = tokens(4) == "-" ? std::string_view() : tokens(4);
+    std::string_view upstream_time = tokens(6);
     const size_t last = upstream_time.find_last_of(", :");
     if (last != std::string_view::npos) upstream_time.remove_prefix(last + 1);
     if (ParseSeconds(upstream_time, &nanos)) event->upstream_time_ns = nanos;
-    if (tokens[8].size() <= 64 && tokens[8] != "-") event->request_id = tokens[8];
+    if (tokens(8).size() <= 64 && tokens(8) != "-") event->request_id = tokens(8);
+    return;
+  }
+  // ingress-nginx before [$proxy_alternative_upstream_name] (0.2x): one token fewer.
+  if (count == 8 && tokens(2).starts_with('[') && !tokens(3).starts_with('[')) {
+    if (ParseSeconds(tokens(1), &nanos)) event->request_time_ns = nanos;
+    event->upstream = tokens(3) == "-" ? std::string_view() : tokens(3);
+    std::string_view upstream_time = tokens(5);
+    const size_t last = upstream_time.find_last_of(", :");
+    if (last != std::string_view::npos) upstream_time.remove_prefix(last + 1);
+    if (ParseSeconds(upstream_time, &nanos)) event->upstream_time_ns = nanos;
+    if (tokens(7).size() <= 64 && tokens(7) != "-") event->request_id = tokens(7);
     return;
   }
   // Harbor: "<request_time> <upstream_response_time> <pipe>"; upstream times of retried
-  // upstreams come as "0.5," "0.7" or "0.5" ":" "0.7".
-  if (count >= 1 && ParseSeconds(tokens[0], &nanos)) event->request_time_ns = nanos;
+  // upstreams come as "0.5," "0.7" or "0.5" ":" "0.7". nginx writes both times with exactly three
+  // decimals; GitLab's gitlab_access format ends with $gzip_ratio instead ("4.33" or "-"), which
+  // is no time.
+  if (count == 0 || !HasMillis(tokens(0))) return;
+  if (ParseSeconds(tokens(0), &nanos)) event->request_time_ns = nanos;
   for (size_t i = 1; i < count; ++i) {
-    std::string_view token = tokens[i];
+    std::string_view token = tokens(i);
     if (token.ends_with(',')) token.remove_suffix(1);
     if (ParseSeconds(token, &nanos)) event->upstream_time_ns = nanos;
   }
@@ -162,15 +204,16 @@ bool SplitRequestLine(std::string_view request, std::string_view* method, std::s
   return true;
 }
 
-HopParse ParseNginxAccess(std::string_view line, HopEvent* event) {
+HopParse ParseNginxAccess(std::string_view line, HopEvent* event, AccessDetail detail) {
   event->hop = Hop::kProxy;
   event->kind = HopEvent::Kind::kAccess;
   event->level = Level::kInfo;
   const size_t quote = FindRequestQuote(line);
   if (quote == std::string_view::npos) return HopParse::kNotRecord;
-  // A time in brackets before the request, when the format has one.
+  // A time in brackets before the request, when the format has one: the last bracketed field
+  // (older ingress-nginx logs "[$the_real_ip]" before it).
   const std::string_view head = line.substr(0, quote);
-  const size_t open = head.find('[');
+  const size_t open = head.rfind('[');
   const size_t close = head.rfind(']');
   if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
     int64_t time_ns = 0;
@@ -183,6 +226,9 @@ HopParse ParseNginxAccess(std::string_view line, HopEvent* event) {
   if (pos + 4 > line.size() || line[pos] != ' ') return HopParse::kMalformed;
   event->status = StatusAt(line, pos + 1);
   if (event->status == 0) return HopParse::kMalformed;
+  if (detail == AccessDetail::kErrorsOnly && event->status != 499 && event->status < 500) {
+    return HopParse::kOk;
+  }
   pos += 4;
   const std::string_view bytes = NextToken(line, &pos);
   if (bytes.empty()) return HopParse::kOk;  // cut after the status: still one response
@@ -264,6 +310,7 @@ HopParse ParseCoreLine(std::string_view line, HopEvent* event) {
     event->time_ns = parsed.time_ns;
     event->level = parsed.level;
     event->message = parsed.msg;
+    event->request_id = GoLogRequestId(line);
     return HopParse::kOk;
   }
   // The reverse proxy's message without the logger's time (log flags 0, or as users quote it).

@@ -15,6 +15,8 @@
 //   ingress-nginx's default:  ... "ua" <request_length> <request_time> [<upstream name>]
 //                             [<alternative>] <upstream_addr> <upstream_response_length>
 //                             <upstream_response_time> <upstream_status> <req_id>
+//   older ingress-nginx: "$remote_addr - [$the_real_ip] - ..." and no [<alternative>]
+//   GitLab's gitlab_access: combined, then $gzip_ratio ("-" or "4.33": no time)
 //   a viewer's row without the client (its own time in front):  "GET /v2/ HTTP/1.1" 499 0 "-" "ua
 // nginx error log:
 //   2019/04/18 10:33:44 [error] 9#0: *971 upstream timed out (110: Connection timed out) while
@@ -28,7 +30,11 @@ enum class HopParse : uint8_t { kOk, kNotRecord, kMalformed };
 
 // An nginx access line in any of the forms above. `time_ns` is left 0 when the line has none
 // (Harbor 2.x logs none: its syslog envelope or container runtime gives the time).
-HopParse ParseNginxAccess(std::string_view line, HopEvent* event);
+// `detail` kErrorsOnly: a response that is no error (not 499, below 500) stops after its request
+// line and status, which is all a reader counts of it (time, method, URI and status are set).
+enum class AccessDetail : uint8_t { kFull, kErrorsOnly };
+HopParse ParseNginxAccess(std::string_view line, HopEvent* event,
+                          AccessDetail detail = AccessDetail::kFull);
 
 // An nginx error-log line ("YYYY/MM/DD HH:MM:SS [level] pid#tid: ..."), time read as UTC.
 HopParse ParseNginxError(std::string_view line, HopEvent* event);

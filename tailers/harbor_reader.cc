@@ -21,8 +21,8 @@ bool SlashTimeAt(std::string_view text, size_t at) {
 // within its first kSearchBytes; npos when nowhere.
 size_t FindSlashTime(std::string_view payload) {
   const size_t limit = payload.size() < kSearchBytes ? payload.size() : kSearchBytes;
-  for (size_t at = 0; at < limit; ++at) {
-    if (payload[at] == '/' && at >= 4 && SlashTimeAt(payload, at - 4)) return at - 4;
+  for (size_t at = payload.find('/', 4); at < limit; at = payload.find('/', at + 1)) {
+    if (SlashTimeAt(payload, at - 4)) return at - 4;
   }
   return std::string_view::npos;
 }
@@ -42,7 +42,7 @@ int64_t LeadingDashTime(std::string_view payload) {
 
 }  // namespace
 
-HopParse ParseHopPayload(Hop hop, std::string_view payload, HopEvent* event) {
+HopParse ParseHopPayload(Hop hop, std::string_view payload, HopEvent* event, AccessDetail detail) {
   *event = HopEvent{};
   if (hop == Hop::kCore) {
     HopParse parsed = ParseCoreLine(payload, event);
@@ -55,14 +55,28 @@ HopParse ParseHopPayload(Hop hop, std::string_view payload, HopEvent* event) {
     *event = HopEvent{};
     return ParseCoreLine(payload.substr(at), event);
   }
-  const size_t slash = FindSlashTime(payload);
-  if (slash != std::string_view::npos) {
-    const HopParse parsed = ParseNginxError(payload.substr(slash), event);
+  // Most lines are access lines: an error line is looked for behind a prefix only when the line
+  // is no access line (an error line's quoted request is followed by no status, so it never
+  // reads as one).
+  if (SlashTimeAt(payload, 0)) {
+    const HopParse parsed = ParseNginxError(payload, event);
     if (parsed != HopParse::kNotRecord) return parsed;
     *event = HopEvent{};
   }
-  const HopParse parsed = ParseNginxAccess(payload, event);
-  if (parsed == HopParse::kOk && event->time_ns == 0) event->time_ns = LeadingDashTime(payload);
+  const HopParse parsed = ParseNginxAccess(payload, event, detail);
+  if (parsed == HopParse::kOk) {
+    if (event->time_ns == 0) event->time_ns = LeadingDashTime(payload);
+    return parsed;
+  }
+  const size_t slash = FindSlashTime(payload);
+  if (slash != std::string_view::npos && slash != 0) {
+    HopEvent error;
+    const HopParse error_parsed = ParseNginxError(payload.substr(slash), &error);
+    if (error_parsed != HopParse::kNotRecord) {
+      *event = error;
+      return error_parsed;
+    }
+  }
   return parsed;
 }
 
@@ -95,18 +109,20 @@ void HopReader::OnLine(std::string_view line) {
       Skip(RecordSkip::kTooLong);
     } else {
       const std::string joined = std::move(fragments_);
+      current_line_ = joined;
       OnPayload(joined, fragments_time_ns_);
     }
     fragments_.clear();
     fragments_too_long_ = false;
     return;
   }
+  current_line_ = line;
   OnPayload(unwrapped.payload, unwrapped.time_ns);
 }
 
 void HopReader::OnPayload(std::string_view payload, int64_t envelope_time_ns) {
   HopEvent event;
-  const HopParse parsed = ParseHopPayload(options_.hop, payload, &event);
+  const HopParse parsed = ParseHopPayload(options_.hop, payload, &event, AccessDetail::kErrorsOnly);
   if (parsed == HopParse::kNotRecord) {
     Skip(RecordSkip::kUnknownFormat);
     return;
@@ -116,6 +132,7 @@ void HopReader::OnPayload(std::string_view payload, int64_t envelope_time_ns) {
     return;
   }
   // The record's own time wins; Harbor 2.x's access format has none, its envelope has.
+  event.line = current_line_;
   if (event.time_ns == 0) event.time_ns = envelope_time_ns;
   if (event.time_ns == 0) event.time_ns = last_time_ns_;
   if (event.time_ns > last_time_ns_) last_time_ns_ = event.time_ns;
@@ -131,7 +148,8 @@ void HopReader::OnPayload(std::string_view payload, int64_t envelope_time_ns) {
 int64_t HopReader::PeekTime(std::string_view line) {
   const Unwrapped unwrapped = Unwrap(line, options_.envelope, options_.syslog_year, &peek_scratch_);
   HopEvent event;
-  if (ParseHopPayload(options_.hop, unwrapped.payload, &event) == HopParse::kOk &&
+  if (ParseHopPayload(options_.hop, unwrapped.payload, &event, AccessDetail::kErrorsOnly) ==
+          HopParse::kOk &&
       event.time_ns != 0) {
     return event.time_ns;
   }

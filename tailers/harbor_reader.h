@@ -64,6 +64,7 @@ class HopReader {
   Options options_;
   HopEventSink* sink_;
   HopReaderStats stats_;
+  std::string_view current_line_;  // the line OnPayload is reading (valid during that call)
   std::string envelope_scratch_;
   std::string peek_scratch_;
   std::string fragments_;
@@ -74,6 +75,8 @@ class HopReader {
 
 // Parses one payload (envelope removed) of a hop's log: kOk fills *event. A record behind a
 // prefix (a viewer's time column, "[nginx]", a bare syslog tag) is found too.
-HopParse ParseHopPayload(Hop hop, std::string_view payload, HopEvent* event);
+// `detail` as for ParseNginxAccess (the reader passes kErrorsOnly: it forwards only errors).
+HopParse ParseHopPayload(Hop hop, std::string_view payload, HopEvent* event,
+                         AccessDetail detail = AccessDetail::kFull);
 
 }  // namespace rrca::tailers

@@ -60,17 +60,8 @@ check "the probed docker-registry is up" wait_for 20 curl -fs "http://127.0.0.1:
 # --- the sink, and registry-rca with the enricher forwarding to it -------------------------------
 start sink python3 "$LIB/alert_sink.py" --port "$sink_port" --out "$SINK_FILE"
 check "the sink is up" wait_for 20 curl -fs "http://127.0.0.1:$sink_port/"
-cat >"$WORK/registry-rca.yaml" <<YAML
-sources:
-  - name: registry
-    type: registry
-    paths: ["$WORK/registry.log", "$WORK/registry-access.log"]
-  - name: store
-    type: s3
-    paths: ["$WORK/s3-access.log"]
-start_at: beginning
-positions_file: $WORK/positions.json
-poll_interval: 100ms
+registry_store_config "$WORK/registry-rca.yaml"
+cat >>"$WORK/registry-rca.yaml" <<YAML
 enricher:
   downstream_urls: ["http://127.0.0.1:$sink_port/enriched"]
   timeout: 2s

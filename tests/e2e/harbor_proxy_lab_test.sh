@@ -21,36 +21,12 @@ LAB_KEEP=${LAB_KEEP:-0}
 D=$WORK/harbor
 : >"$WORK/steps.log"
 
-harbor_cleanup() {
-  local status=$?
-  set +e
-  local ceph=" ${CEPH_RGW_PID:-} ${CEPH_OSD_PID:-} ${CEPH_MON_PID:-} " others=() i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    [[ $ceph == *" ${PIDS[i]} "* ]] || others+=("${PIDS[i]}")
-  done
-  [[ ${#others[@]} -gt 0 ]] && lab_stop "${others[@]}"
-  lab_ceph_stop
-  if [[ $status -ne 0 || $FAILURES -ne 0 ]]; then
-    echo "--- logs kept in $WORK"
-    for f in "$WORK/steps.log" "$D/proxy.log" "$D/registry.log" "$D/analyze.err" "$D/nginx.out"; do
-      [[ -s $f ]] && { echo "--- tail $f"; tail -n 20 "$f" | cut -c1-400; }
-    done
-  elif [[ $LAB_KEEP == 1 ]]; then
-    echo "--- logs kept in $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$status"
+harbor_tails() {
+  lab_print_tails "$WORK/steps.log" "$D/proxy.log" "$D/registry.log" "$D/analyze.err" \
+    "$D/nginx.out"
 }
-trap harbor_cleanup EXIT
-trap 'echo "lab: interrupted"; exit 143' TERM INT HUP
-
-# One lab at a time on a machine (2 cores shared with builds and other tests).
-exec 9>/tmp/registry-rca-lab.lock
-if ! flock -n 9; then
-  echo "lab: another lab runs on this machine; waiting for it (at most 10 minutes)"
-  flock -w 600 9 || { echo "lab: still locked after 10 minutes"; exit 1; }
-fi
+lab_trap_exit harbor_tails
+lab_lock "harbor lab" || exit 1
 
 lab_install || { echo "lab: install failed"; exit 1; }
 lab_ceph_start "$WORK/ceph" || { echo "lab: Ceph did not start"; exit 1; }

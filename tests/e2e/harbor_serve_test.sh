@@ -56,5 +56,29 @@ check "499 is client_gave_up, with core's canceled line as its evidence (not a s
 check "the registry's own error family counts none of them" \
   metric_is "$PORT" 'registry_rca_errors_total\{' 0
 check "no line skipped" metric_is "$PORT" 'registry_rca_lines_skipped_total\{' 0
+# The upload whose PATCH nginx answered 504: its explain shows that response of the proxy hop
+# (the registry's own events say 202), with its cause, its offset from the POST and nginx's lines.
+curl -fsS "http://127.0.0.1:$PORT/api/v1/uploads/035960fd-874f-4d81-86d8-5ec2dbdbf962" \
+  >"$WORK/explain.json" || true
+check "the upload's explain shows the nginx 504 of its PATCH, with cause, offset and raw lines" \
+  python3 - "$WORK/explain.json" <<'PY'
+import json, sys
+explain = json.load(open(sys.argv[1]))
+hops = explain["hops"]
+assert len(hops) == 1, hops
+hop = hops[0]
+assert hop["hop"] == "proxy" and hop["method"] == "PATCH" and hop["status"] == 504, hop
+assert hop["cause"] == "proxy_upstream_timeout", hop
+assert "/blobs/uploads/035960fd-874f-4d81-86d8-5ec2dbdbf962?_state=" in hop["uri"], hop
+# nginx's $time_local has whole seconds: the PATCH may seem to start up to 1 s before the POST.
+assert -1 < hop["offset_seconds"] < 10 and 5 < hop["duration_seconds"] < 7, hop
+assert "upstream timed out" in hop["line"] and '" 504 ' in hop["line"], hop
+assert hop["source"].endswith("proxy.log") or hop["source"] == "proxy", hop
+assert hop["time"].startswith("2026-12-07T10:37:"), hop
+assert any(e["what"].startswith("PATCH 202") for e in explain["events"]), explain["events"]
+PY
+check "an upload without hop responses has \"hops\": []" \
+  bash -c "curl -fsS http://127.0.0.1:$PORT/api/v1/uploads/8da32647-91e7-4164-ba51-e2985e4d8005 |
+    python3 -c 'import json,sys; assert json.load(sys.stdin)[\"hops\"] == []'"
 check "nothing left waiting" metric_is "$PORT" 'registry_rca_hop_join_pending ' 0
 finish

@@ -22,40 +22,13 @@ LAB_T0=$(lab_now)
 : >"$WORK/steps.log"
 
 lab_tails() {
-  local f
-  echo "--- logs kept in $WORK; tails follow"
-  for f in "$WORK/steps.log" "$WORK"/*/registry.log "$WORK"/*/registry-rca.err \
+  lab_print_tails "$WORK/steps.log" "$WORK"/*/registry.log "$WORK"/*/registry-rca.err \
     "$WORK"/*/s3proxy.out "$WORK"/*/s3proxy-events.log "$WORK"/*/skopeo.log \
     "$WORK"/*/referee.err "$WORK/prometheus/prometheus.log" "$WORK/ceph/log/rgw.out" \
-    "$WORK/ceph/log/osd.out" "$WORK/ceph/log/mon.out" "$WORK/apt.log"; do
-    [[ -s $f ]] || continue
-    echo "--- tail $f"
-    tail -n 25 "$f" | cut -c1-400
-  done
+    "$WORK/ceph/log/osd.out" "$WORK/ceph/log/mon.out" "$WORK/apt.log"
 }
 
-# Replaces common.sh's trap: stops everything this test started, by pid (registry-rca, registry,
-# proxy, Prometheus, then radosgw, OSD, monitor), prints the logs' tails on failure.
-lab_cleanup() {
-  local status=$?
-  set +e
-  local ceph=" ${CEPH_RGW_PID:-} ${CEPH_OSD_PID:-} ${CEPH_MON_PID:-} " others=() i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    [[ $ceph == *" ${PIDS[i]} "* ]] || others+=("${PIDS[i]}")
-  done
-  [[ ${#others[@]} -gt 0 ]] && lab_stop "${others[@]}"
-  lab_ceph_stop
-  if [[ $status -ne 0 || $FAILURES -ne 0 ]]; then
-    lab_tails
-  elif [[ $LAB_KEEP == 1 ]]; then
-    echo "--- logs kept in $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$status"
-}
-trap lab_cleanup EXIT
-trap 'echo "lab: interrupted"; exit 143' TERM INT HUP
+lab_trap_exit lab_tails
 
 run_scenario() {  # run_scenario NAME FORMAT
   lab_phase "scenario $1/$2"
@@ -65,12 +38,7 @@ run_scenario() {  # run_scenario NAME FORMAT
   fi
 }
 
-# One lab at a time on a machine (2 cores shared with builds and other tests).
-exec 9>/tmp/registry-rca-lab.lock
-if ! flock -n 9; then
-  echo "lab: another lab runs on this machine; waiting for it (at most 10 minutes)"
-  flock -w 600 9 || { echo "lab: still locked after 10 minutes"; exit 1; }
-fi
+lab_lock lab || exit 1
 
 lab_phase install
 lab_install || { echo "lab: install failed"; exit 1; }

@@ -10,6 +10,11 @@
 #   - a leftover probe upload (a "crashed" run) is aborted by the next run;
 #   - the probe's own requests (500s while the upload is hidden) are counted apart and never in
 #     registry_rca_errors_total, while a user's PATCH that raced still is;
+#   - the registry probe's uploads, correlated with the store's log, are not uploads: absent from
+#     registry_rca_uploads_total and the explain API (registry_rca_probe_uploads_excluded_total);
+#   - a curl client that retries PATCH on the same upload until it succeeds (then PUT) gives an
+#     upload raced_recovered whose reported visibility interval contains H;
+#   - SIGHUP/POST /-/reload of the probes: tests/e2e/prober_reload_test.sh (no lab needed);
 #   - at the end ListMultipartUploads shows no in-progress upload in the bucket;
 #   - a probe that cannot reach its target exits 1; a bad probes: section is a config error.
 source "$(dirname "$0")/lib/common.sh"
@@ -18,36 +23,13 @@ source "$(dirname "$0")/lib/lab.sh"
 H=${PROBER_LAB_H:-$(python3 -c 'import random; print("%.2f" % random.uniform(0.5, 3.0))')}
 echo "prober lab: hiding new uploads for H=${H}s (replay with PROBER_LAB_H=$H)"
 
-prober_cleanup() {
-  local status=$?
-  set +e
-  local ceph=" ${CEPH_RGW_PID:-} ${CEPH_OSD_PID:-} ${CEPH_MON_PID:-} " others=() i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    [[ $ceph == *" ${PIDS[i]} "* ]] || others+=("${PIDS[i]}")
-  done
-  [[ ${#others[@]} -gt 0 ]] && lab_stop "${others[@]}"
-  lab_ceph_stop
-  if [[ $status -ne 0 || $FAILURES -ne 0 ]]; then
-    echo "--- logs kept in $WORK"
-    for f in "$WORK"/steps.log "$WORK"/*.out "$WORK"/rca.err "$WORK"/s3proxy-events.log \
-      "$WORK"/registry.log "$WORK/ceph/log/rgw.out"; do
-      [[ -s $f ]] || continue
-      echo "--- tail $f"; tail -n 20 "$f" | cut -c1-400
-    done
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$status"
+prober_tails() {
+  lab_print_tails "$WORK"/steps.log "$WORK"/*.out "$WORK"/rca.err "$WORK"/s3proxy-events.log \
+    "$WORK"/registry.log "$WORK/ceph/log/rgw.out"
 }
-trap prober_cleanup EXIT
-trap 'echo "prober lab: interrupted"; exit 143' TERM INT HUP
+lab_trap_exit prober_tails
 : >"$WORK/steps.log"
-
-exec 9>/tmp/registry-rca-lab.lock
-if ! flock -n 9; then
-  echo "prober lab: another lab runs on this machine; waiting for it (at most 10 minutes)"
-  flock -w 600 9 || { echo "prober lab: still locked after 10 minutes"; exit 1; }
-fi
+lab_lock "prober lab" || exit 1
 lab_install || { echo "prober lab: install failed"; exit 1; }
 lab_ceph_start "$WORK/ceph" || { echo "prober lab: Ceph did not start"; exit 1; }
 BUCKET=prober-lab
@@ -64,6 +46,9 @@ sources:
   - name: registry
     type: registry
     paths: ["$REG_LOG"]
+  - name: store
+    type: s3
+    paths: ["$S3_ACCESS_LOG"]
 start_at: beginning
 positions_file: $WORK/positions.json
 poll_interval: 100ms
@@ -161,6 +146,85 @@ for p in registry store; do
 done
 check "serve: no probe failure counted" \
   test "$(grep -E '^registry_rca_probe_failures_total' "$WORK/metrics-h.txt" | awk '{s += $NF} END {print s + 0}')" -eq 0
+
+# A client that retries PATCH on the same upload until the store shows it, then PUTs the blob:
+# the upload races and recovers, and its reported visibility interval contains H. (The proxy logs
+# the create when the upload becomes listable, with H as its total time, like the incident's
+# store: then the acknowledgement is the visible time and the interval is [H, H], in the log's
+# milliseconds.)
+retry_loc=$(curl -s --max-time 30 -A "curl/lab-retry" -D - -o /dev/null -X POST \
+  "http://127.0.0.1:$REG_PORT/v2/lab/retry/blobs/uploads/" | sed -n 's/^[Ll]ocation: *//p' | tr -d '\r')
+[[ $retry_loc == /* ]] && retry_loc=http://127.0.0.1:$REG_PORT$retry_loc
+RETRY_UUID=$(sed -n 's#.*/blobs/uploads/\([0-9a-f-]*\).*#\1#p' <<<"$retry_loc")
+retry_patches=0 retry_head=""
+until [[ $(head -1 <<<"$retry_head") == *" 202"* ]] || ((retry_patches >= 100)); do
+  ((retry_patches > 0)) && sleep 0.1  # the client's own retry pause
+  retry_head=$(curl -s --max-time 10 -A "curl/lab-retry" -D - -o /dev/null -X PATCH \
+    -H 'Content-Type: application/octet-stream' --data-binary 'x' "$retry_loc" | tr -d '\r')
+  retry_patches=$((retry_patches + 1))
+done
+retry_next=$(sed -n 's/^[Ll]ocation: *//p' <<<"$retry_head")
+[[ $retry_next == /* ]] && retry_next=http://127.0.0.1:$REG_PORT$retry_next
+retry_sep='?'; [[ $retry_next == *\?* ]] && retry_sep='&'
+retry_put=$(curl -s --max-time 30 -A "curl/lab-retry" -o /dev/null -w '%{http_code}' -X PUT \
+  "$retry_next${retry_sep}digest=sha256:$(printf x | sha256sum | cut -d' ' -f1)")
+lab_log "retrying client: upload $RETRY_UUID, $retry_patches PATCHes, PUT -> $retry_put"
+check "the retrying client's PATCH failed first, then worked ($retry_patches PATCHes)" \
+  test "$retry_patches" -gt 1
+check "the retrying client's PUT completed the upload ($retry_put)" test "$retry_put" == 201
+explained() {
+  curl -fsS "http://127.0.0.1:$RCA_PORT/api/v1/uploads/$1" >"$WORK/explain-$1.json" &&
+    python3 -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1])).get("outcome"))' \
+      "$WORK/explain-$1.json"
+}
+check "the retried upload is decided" wait_for 60 explained "$RETRY_UUID"
+check "its outcome is raced_recovered and its interval contains H=$H" python3 - \
+  "$WORK/explain-$RETRY_UUID.json" "$H" <<'PY'
+import json, sys
+d, h = json.load(open(sys.argv[1])), float(sys.argv[2])
+v = d["visibility"]
+print(f"    outcome={d['outcome']} kind={v['kind']} lower={v['lower_seconds']} "
+      f"upper={v['upper_seconds']} acknowledged={v['acknowledged_seconds']} H={h}")
+assert d["outcome"] == "raced_recovered", d["outcome"]
+assert v["kind"] in ("interval", "acknowledged"), v
+assert v["lower_seconds"] - 0.001 <= h <= v["upper_seconds"] + 0.001, v
+PY
+
+# The registry probe's uploads: in the store's log like any upload, never an upload of ours.
+probe_uuids=$(grep 'useragent=registry-rca-probe/' "$REG_LOG" |
+  sed -n 's/.*vars\.uuid=\([0-9a-f-]*\).*/\1/p' | sort -u)
+n_probe_uuids=$(wc -w <<<"$probe_uuids")
+in_store=0
+for u in $probe_uuids; do grep -q "_uploads/$u" "$S3_ACCESS_LOG" && in_store=$((in_store + 1)); done
+check "the registry probe's uploads are in the store's log ($in_store of $n_probe_uuids)" \
+  test "$in_store" -ge 2
+known=0
+for u in $probe_uuids; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RCA_PORT/api/v1/uploads/$u")
+  [[ $code == 404 ]] || known=$((known + 1))
+done
+check "no probe upload is known to the explain API ($known of $n_probe_uuids)" test "$known" -eq 0
+# A probe upload would be decided like a user's failed one (10 s of log time after its last event;
+# the daemon's probes keep the log going): give it 15 s to show up, from the users' first decision.
+users_decided() { grep -q 'repository="lab/' <<<"$(scrape "$RCA_PORT" | grep '^registry_rca_uploads_total{')"; }
+probe_upload_counted() {
+  scrape "$RCA_PORT" | grep '^registry_rca_uploads_total{' | grep -qv 'repository="lab/'
+}
+check "a user's upload is decided" wait_for 30 users_decided
+never_within() { ! wait_for "$@"; }
+check "no other repository's upload shows up in registry_rca_uploads_total within 15 s" \
+  never_within 15 probe_upload_counted
+scrape "$RCA_PORT" >"$WORK/metrics-uploads.txt" || true
+grep -E '^registry_rca_(uploads_total|probe_uploads_excluded_total)' "$WORK/metrics-uploads.txt" |
+  tee -a "$WORK/steps.log"
+check "registry_rca_uploads_total has only users' repositories" \
+  bash -c "grep -E '^registry_rca_uploads_total\{' '$WORK/metrics-uploads.txt' | grep -q 'lab/retry' &&
+    ! grep -E '^registry_rca_uploads_total\{' '$WORK/metrics-uploads.txt' | grep -qv 'repository=\"lab/'"
+check "registry_rca_uploads_total counts no more uploads than the users started (2)" \
+  test "$(grep -E '^registry_rca_uploads_total\{' "$WORK/metrics-uploads.txt" | awk '{s += $NF} END {print s + 0}')" -le 2
+excluded() { sed -n "s/^registry_rca_probe_uploads_excluded_total{what=\"$1\"} //p" "$WORK/metrics-uploads.txt"; }
+check "probe uploads remembered ($(excluded upload)) and their store events dropped ($(excluded store_event))" \
+  awk -v u="$(excluded upload)" -v e="$(excluded store_event)" 'BEGIN {exit !(u >= 2 && e >= 2)}'
 
 # The probe's requests in the registry's log: its 500s are counted apart, never as errors.
 probe_500s=$(grep -c 'useragent=registry-rca-probe/.*http.response.status=500' "$REG_LOG" || true)

@@ -6,18 +6,7 @@ command -v promtool >/dev/null || { echo "promtool missing: run scripts/install-
 
 lab=$TESTDATA/corpus/lab/s3-async-create
 cp "$lab/registry.log" "$lab/registry-access.log" "$lab/s3-access.log" "$WORK/"
-cat > "$WORK/config.yaml" <<YAML
-sources:
-  - name: registry
-    type: registry
-    paths: ["$WORK/registry.log", "$WORK/registry-access.log"]
-  - name: store
-    type: s3
-    paths: ["$WORK/s3-access.log"]
-start_at: beginning
-positions_file: $WORK/positions.json
-poll_interval: 100ms
-YAML
+registry_store_config "$WORK/config.yaml"
 port=$(free_port)
 check "daemon becomes ready" start_daemon store "$WORK/config.yaml" "$port"
 check "the 5 failed uploads are raced_failed" \

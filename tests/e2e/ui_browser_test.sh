@@ -4,38 +4,15 @@
 # of a raced upload, as chromium builds its DOM, must show what the JSON API says (lanes, every
 # event, the verdict, the visibility interval, the race mark). Then log content written by an
 # attacker (markup and script in the store's error code and key) must stay inert text, on the
-# timeline and on the search page. Screenshots are kept in $RRCA_BUILD_DIR/test-artifacts/ui.
+# timeline and on the search page. Last, analyze's HTML report of the same logs, opened from
+# disk, draws every raced upload with the raw lines and loads nothing. Screenshots are kept in
+# $RRCA_BUILD_DIR/test-artifacts/ui. (Hostile content and the layout: ui_hostile_test.sh.)
 source "$(dirname "$0")/lib/common.sh"
-CHROMIUM=$(command -v chromium || true)
-if [[ -z $CHROMIUM ]]; then
-  echo "FAIL - chromium is missing: run scripts/install-deps.sh --test"
-  exit 1
-fi
-ARTIFACTS=${RRCA_BUILD_DIR:-$WORK}/test-artifacts/ui
-mkdir -p "$ARTIFACTS"
-DOM=$RRCA_SOURCE_DIR/tests/e2e/lib/ui_dom.py
-
-browser() {
-  timeout 60 "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
-    --no-first-run --user-data-dir="$WORK/chromium-profile" "$@" 2>>"$WORK/chromium.log.err"
-}
-dump_dom() { browser --dump-dom "$1" >"$2" && [[ -s $2 ]]; }
-screenshot() { browser --window-size=1200,900 --screenshot="$2" "$1" >/dev/null && [[ -s $2 ]]; }
+source "$(dirname "$0")/lib/ui_browser.sh"
 
 lab=$TESTDATA/corpus/lab/s3-async-create
 cp "$lab/registry.log" "$lab/registry-access.log" "$lab/s3-access.log" "$WORK/"
-cat >"$WORK/config.yaml" <<YAML
-sources:
-  - name: registry
-    type: registry
-    paths: ["$WORK/registry.log", "$WORK/registry-access.log"]
-  - name: store
-    type: s3
-    paths: ["$WORK/s3-access.log"]
-start_at: beginning
-positions_file: $WORK/positions.json
-poll_interval: 100ms
-YAML
+registry_store_config "$WORK/config.yaml"
 port=$(free_port)
 base=http://127.0.0.1:$port
 check "daemon becomes ready" start_daemon ui "$WORK/config.yaml" "$port"
@@ -57,6 +34,16 @@ raced_upload() {
 check "an upload is decided raced" wait_for 30 raced_upload
 uuid=$(raced_upload || true)
 curl -fs "$base/api/v1/uploads/$uuid" >"$WORK/explain.json" || true
+# The daemon keeps each event's raw log line: every event of the raced upload has its line, and
+# its failed PATCH's line is the registry's error naming the upload.
+check "every event of the raced upload carries its raw log line" \
+  python3 -c '
+import json, sys
+events = json.load(open(sys.argv[1]))["events"]
+patch = [e["line"] for e in events if e["what"].startswith("PATCH 500")]
+sys.exit(0 if events and all(isinstance(e.get("line"), str) for e in events) and patch
+         and "Path not found" in patch[0] and sys.argv[2] in patch[0] else 1)
+' "$WORK/explain.json" "$uuid"
 
 # The timeline as the browser builds it, against the API.
 check "chromium renders the timeline" dump_dom "$base/ui/uploads/$uuid" "$WORK/timeline.html"
@@ -150,4 +137,34 @@ encoded=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.arg
 check "chromium renders a search for markup" dump_dom "$base/ui/search?q=$encoded" "$WORK/search-hostile.html"
 check "the searched markup is inert text" \
   python3 "$DOM" inert "$WORK/search-hostile.html" "$hostile_query"
+
+# analyze --format=html on the lab's logs, opened from disk: every raced upload (as the text
+# report names them) drawn with its raw lines, the overview's causes, nothing loaded.
+"$RRCA_BIN" analyze --format=html --s3-log="$lab/s3-access.log" \
+  "$lab/registry.log" "$lab/registry-access.log" >"$WORK/report.html" 2>"$WORK/analyze.log.err"
+"$RRCA_BIN" analyze --s3-log="$lab/s3-access.log" "$lab/registry.log" "$lab/registry-access.log" \
+  >"$WORK/report.txt" 2>>"$WORK/analyze.log.err" || true
+mapfile -t raced < <(grep -o 'upload [0-9a-f-]\{36\} (raced' "$WORK/report.txt" | cut -d' ' -f2)
+check "the text report names raced uploads" test "${#raced[@]}" -ge 1
+check "chromium renders the report from disk" dump_dom "file://$WORK/report.html" "$WORK/report-dom.html"
+check "the report draws every raced upload: lanes, events, raw lines, verdict, race mark" \
+  python3 "$DOM" report "$WORK/report-dom.html" "${raced[@]}"
+check "the report loads nothing and links nowhere outside itself" \
+  python3 "$DOM" offline "$WORK/report-dom.html"
+check "the report holds no injected element" python3 "$DOM" inert "$WORK/report-dom.html"
+check "the report's overview lists the causes of the logs" \
+  grep -q 'data-cause="upload_not_yet_visible"' "$WORK/report-dom.html"
+check "screenshot of the report" screenshot "file://$WORK/report.html" "$ARTIFACTS/report.png"
+
+# Harbor's nginx in front (the lab's proxy.log): the report draws its responses (the 504 of a
+# PATCH that timed out upstream, ...) in a lane above the registry's, with their raw lines.
+harbor=$TESTDATA/harbor/lab
+"$RRCA_BIN" analyze --format=html --proxy-log="$harbor/proxy.log" "$harbor/registry.log" \
+  >"$WORK/harbor-report.html" 2>>"$WORK/analyze.log.err"
+check "chromium renders the Harbor report from disk" \
+  dump_dom "file://$WORK/harbor-report.html" "$WORK/harbor-report-dom.html"
+check "the Harbor report draws the proxy's 504, 502 and 499 above the registry, with their lines" \
+  python3 "$DOM" hops "$WORK/harbor-report-dom.html" 504 502 499
+check "the Harbor report loads nothing and links nowhere outside itself" \
+  python3 "$DOM" offline "$WORK/harbor-report-dom.html"
 finish

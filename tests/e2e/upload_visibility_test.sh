@@ -7,18 +7,7 @@ command -v promtool >/dev/null || { echo "promtool missing: run scripts/install-
 
 lab=$TESTDATA/corpus/lab/s3-async-create
 cp "$lab/registry.log" "$lab/s3-access.log" "$WORK/"
-cat > "$WORK/config.yaml" <<YAML
-sources:
-  - name: registry
-    type: registry
-    paths: ["$WORK/registry.log"]
-  - name: store
-    type: s3
-    paths: ["$WORK/s3-access.log"]
-start_at: beginning
-positions_file: $WORK/positions.json
-poll_interval: 100ms
-YAML
+registry_store_config "$WORK/config.yaml"
 port=$(free_port)
 check "daemon becomes ready" start_daemon visibility "$WORK/config.yaml" "$port"
 # Failed uploads are decided once the retry window (10 s of log time) passed quietly.

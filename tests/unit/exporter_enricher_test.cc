@@ -461,7 +461,8 @@ std::string ExplainJson(std::string_view uuid) {
          R"(","repository":"lab/app","outcome":"raced_failed","verdict":"the first PATCH came before the upload was visible.","create_to_visible_seconds":2.2,"client_gap_seconds":0.05,"unsafe_window_seconds":2.1,"events":[)"
          R"({"time":"2026-11-29T12:50:43.366000000Z","side":"registry","what":"POST 202","status":202,"duration_seconds":null,"source":"registry"},)"
          R"({"time":"2026-11-29T12:50:43.400000000Z","side":"store","what":"store create_multipart data 200","status":200,"duration_seconds":2.2,"source":"store"},)"
-         R"({"time":"2026-11-29T12:50:43.580000000Z","side":"registry","what":"PATCH 500 upload_not_yet_visible","status":500,"duration_seconds":0.05,"source":"registry"}]})";
+         R"({"time":"2026-11-29T12:50:43.580000000Z","side":"registry","what":"PATCH 500 upload_not_yet_visible","status":500,"duration_seconds":0.05,"source":"registry","line":"RAW-REGISTRY-LINE"}],)"
+         R"("hops":[{"hop":"proxy","time":"2026-11-29T12:50:43.570Z","method":"PATCH","status":500,"line":"RAW-NGINX-LINE"}]})";
 }
 
 // Metric families as the daemon's registry would hand them over.
@@ -639,6 +640,10 @@ TEST(EnricherTest, AttachesCausesRepositoriesStoreLatencyExamplesAndLinks) {
   EXPECT_EQ(d.Find("causes")->AsArray().size(), 2u);
   EXPECT_EQ(d.Find("examples")->AsArray().size(), 2u);
   EXPECT_EQ(d.Find("examples")->AsArray()[0].Find("events")->AsArray().size(), 3u);
+  // The raw log lines of the explain JSON stay behind the explain URL: every notification would
+  // otherwise carry up to 2 KiB per event.
+  EXPECT_EQ(outcome.body.find("RAW-"), std::string::npos);
+  EXPECT_EQ(d.Find("examples")->AsArray()[0].Find("hops")->AsArray().size(), 1u);
   EXPECT_NE(d.Find("links")->GetString("repository_dashboard").find("&var-repository=lab%2Fapp"),
             std::string::npos);
   EXPECT_EQ(d.Find("latency")->Find("uploads_measured")->AsNumber(), 0);

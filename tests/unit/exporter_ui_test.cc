@@ -6,6 +6,7 @@
 #include "exporter/ui_cause.h"
 #include "exporter/ui_overview.h"
 #include "exporter/ui_page.h"
+#include "exporter/ui_report.h"
 #include "exporter/ui_search.h"
 #include "exporter/ui_timeline.h"
 
@@ -221,6 +222,131 @@ TEST(UiSearchTest, ListsMatchesEscapedAndSaysWhenNothingIsKnown) {
   const std::string none = SearchBody(Parse(R"({"query":"<x>","matches":[]})"));
   EXPECT_NE(none.find("id=\"not-found\""), std::string::npos);
   EXPECT_NE(none.find("&lt;x&gt;"), std::string::npos);
+}
+
+// Each event's raw log line: in its tooltip (the SVG title) and behind a disclosure in the
+// table (works without script), escaped; an event whose line was not kept shows its file only.
+TEST(UiTimelineTest, EveryEventShowsItsRawLineOnHoverAndInTheTable) {
+  JsonValue explain = Parse(Explain("lower_bound", "raced_failed"));
+  auto& events = explain.Find("events")->MutableArray();
+  events[0].Set("line", JsonValue::String("time=\"t\" msg=\"response completed\" uuid=<u>"));
+  events[1].Set("line", JsonValue::String("rgw 200 <script>document.title='pwned'</script>"));
+  events[2].Set("line", JsonValue());
+  const std::string body = UploadTimelineBody(explain);
+  EXPECT_EQ(Count(body, "<details class=\"raw\">"), 2u);
+  EXPECT_EQ(Count(body,
+                  "<summary>registry</summary><pre class=\"raw\">time=&quot;t&quot; "
+                  "msg=&quot;response completed&quot; uuid=&lt;u&gt;</pre>"),
+            1u);
+  EXPECT_EQ(Count(body,
+                  "<summary>store</summary><pre class=\"raw\">rgw 200 "
+                  "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;</pre>"),
+            1u);
+  // The tooltips: file, then the line on a line of its own.
+  EXPECT_EQ(Count(body,
+                  " · registry\ntime=&quot;t&quot; msg=&quot;response completed&quot; "
+                  "uuid=&lt;u&gt;</title>"),
+            1u);
+  EXPECT_EQ(Count(body, " · store\nrgw 200 &lt;script&gt;"), 1u);
+  EXPECT_EQ(body.find("<script"), std::string::npos);
+  // The PATCH's line was not kept: its file only.
+  EXPECT_NE(body.find("<td class=\"source\">registry</td>"), std::string::npos);
+}
+
+// The hops in front of the registry (Harbor's nginx and core), when the explain JSON has them:
+// a third lane above the registry's, each response with its status and cause, its raw line in
+// the tooltip and in a table of its own; without them, two lanes as before.
+TEST(UiTimelineTest, HopsGetALaneAboveTheRegistry) {
+  JsonValue explain = Parse(Explain("lower_bound", "raced_failed"));
+  const JsonValue hops = Parse(R"([
+    {"hop":"proxy","time":"2026-11-29T12:50:41.075000000Z","offset_seconds":0.075,
+     "method":"PATCH","uri":"/v2/lab/app/blobs/uploads/dd76?_state=<x>","status":504,
+     "duration_seconds":1.2,"cause":"proxy_upstream_timeout","source":"proxy.log",
+     "line":"10.0.0.1 - - \"PATCH /v2/lab/app <script>\" 504"},
+    {"hop":"core","time":"2026-11-29T12:50:41.080000000Z","method":"PATCH",
+     "uri":"/v2/lab/app/blobs/uploads/dd76","status":502,"duration_seconds":null,"cause":null,
+     "source":"core.log","line":"http: proxy error: context canceled"}])");
+  explain.Set("hops", hops);
+  const std::string body = UploadTimelineBody(explain);
+  EXPECT_EQ(Count(body, "class=\"lane-label\""), 3u);
+  EXPECT_NE(body.find(">proxy · core</text>"), std::string::npos);
+  auto lane_y = [&](const std::string& id) {
+    const size_t at = body.find("id=\"" + id + "\"");
+    EXPECT_NE(at, std::string::npos) << id;
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(body.find("y=\"", at) + 3));
+  };
+  EXPECT_LT(lane_y("lane-hops"), lane_y("lane-registry"));
+  EXPECT_LT(lane_y("lane-registry"), lane_y("lane-store"));
+  EXPECT_EQ(Count(body, "<g class=\"hop-event error hop\" data-status=\"504\""), 1u);
+  EXPECT_EQ(Count(body, "<g class=\"hop-event error hop\" data-status=\"502\""), 1u);
+  EXPECT_EQ(Count(body, "<g class=\"event "), 3u);  // the events are still the API's events
+  EXPECT_NE(body.find("<title>proxy PATCH 504 proxy_upstream_timeout · +0.075 s · 1.200 s · "
+                      "/v2/lab/app/blobs/uploads/dd76?_state=&lt;x&gt; · "),
+            std::string::npos);
+  EXPECT_NE(body.find("proxy.log\n10.0.0.1 - - &quot;PATCH /v2/lab/app &lt;script&gt;&quot; "
+                      "504</title>"),
+            std::string::npos);
+  EXPECT_NE(body.find("<table id=\"hops\""), std::string::npos);
+  EXPECT_NE(body.find("<summary>core.log</summary><pre class=\"raw\">http: proxy error: "
+                      "context canceled</pre>"),
+            std::string::npos);
+  EXPECT_EQ(body.find("<script"), std::string::npos);
+  // The table of events keeps only the API's events.
+  const std::string events = body.substr(body.find("<table id=\"events\""));
+  EXPECT_EQ(Count(events.substr(0, events.find("</table>")), "<tr class="), 3u);
+
+  explain.Set("hops", Parse("[]"));
+  const std::string plain = UploadTimelineBody(explain);
+  EXPECT_EQ(Count(plain, "class=\"lane-label\""), 2u);
+  EXPECT_EQ(plain.find("lane-hops"), std::string::npos);
+  EXPECT_EQ(plain.find("id=\"hops\""), std::string::npos);
+}
+
+// analyze's HTML report: one file, the style sheet inline, nothing fetched, the views linked
+// to one another inside it, links to the daemon's routes left as text, ids unique.
+TEST(UiReportTest, OneSelfContainedFileWithLinksInsideIt) {
+  const JsonValue causes = Parse(R"({"until":"2026-11-29T12:50:43Z","causes":[
+     {"cause":"upload_not_yet_visible","severity":"critical","count":1,"series":[1],
+      "repositories":[{"repository":"lab/app","count":1}],
+      "example":{"time":"t","request_id":"r1",
+                 "upload_uuid":"dd76ec6c-8952-4e17-921b-3a7532f1889a"}}]})");
+  const JsonValue latency = Parse(R"({"since":"1970-01-01T00:00:00Z",
+    "create_to_visible_seconds":{"count":1,"p50":0.5,"p90":0.5,"p99":0.5}})");
+  ReportInput input;
+  input.causes = &causes;
+  input.latency = &latency;
+  input.cause_pages.push_back(Parse(R"({"cause":"upload_not_yet_visible","known":true,
+    "severity":"critical","summary":"s","count":1,"series":[1],
+    "runbook":"https://runbooks.example/upload_not_yet_visible",
+    "examples":[{"time":"t","status":500,"operation":"blob_upload_chunk","repository":"lab/app",
+      "request_id":"r1","upload_uuid":"dd76ec6c-8952-4e17-921b-3a7532f1889a","detail":"d"}],
+    "uploads":["dd76ec6c-8952-4e17-921b-3a7532f1889a","00000000-0000-0000-0000-000000000000"]})"));
+  input.uploads.push_back(Parse(Explain("lower_bound", "raced_failed")));
+  input.uploads_left_out = 3;
+  input.files = {"registry.log", "<store>.log"};
+  const std::string html = OfflineReport(input);
+  EXPECT_NE(html.find("<style>"), std::string::npos);
+  EXPECT_NE(html.find(".timeline .lane{"), std::string::npos);
+  for (const char* absent :
+       {"<script", "<link", "src=", "href=\"/", "href=\"http", "url(", "<form", "@import"}) {
+    EXPECT_EQ(html.find(absent), std::string::npos) << absent;
+  }
+  // The overview's and the cause's links to the drawn timeline and cause stay inside the file.
+  EXPECT_EQ(Count(html, "href=\"#upload-dd76ec6c-8952-4e17-921b-3a7532f1889a\""), 3u);
+  EXPECT_NE(html.find("href=\"#cause-upload_not_yet_visible\""), std::string::npos);
+  EXPECT_NE(html.find("<section class=\"part upload\" "
+                      "id=\"upload-dd76ec6c-8952-4e17-921b-3a7532f1889a\">"),
+            std::string::npos);
+  // A runbook on the web is named, not linked; an upload not drawn likewise.
+  EXPECT_NE(html.find("<p>Runbook: https://runbooks.example/upload_not_yet_visible</p>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<li><code>00000000-0000-0000-0000-000000000000</code></li>"),
+            std::string::npos);
+  EXPECT_EQ(html.find(" id=\"timeline\""), std::string::npos);
+  EXPECT_EQ(Count(html, " id=\"upload-dd76ec6c-8952-4e17-921b-3a7532f1889a-timeline\""), 1u);
+  EXPECT_NE(html.find("All the log time read"), std::string::npos);
+  EXPECT_NE(html.find("&lt;store&gt;.log"), std::string::npos);
+  EXPECT_NE(html.find("id=\"uploads-left-out\">3 more"), std::string::npos);
 }
 
 TEST(UiPageTest, PagesCarryThePolicyAndTheSheetRevalidates) {

@@ -141,5 +141,45 @@ TEST(HarborGoldenTest, LabCaptureOfARealNginxInFrontOfTheRegistry) {
   EXPECT_EQ(evidence, "202 10.15");  // the registry finished the 504's PATCH itself, 202
 }
 
+// GitLab (tests/testdata/gitlab/NOTES.md, every line real): the registry's LabKit JSON lines as a
+// registry source and Omnibus NGINX's gitlab_access.log as a proxy source, read as
+// examples/gitlab.yaml configures them. Every line understood, each error once with its cause,
+// the 502 of NGINX counted at the proxy hop, and $gzip_ratio not taken for a $request_time.
+TEST(HarborGoldenTest, GitLabRegistryJsonAndNginxAccessLogAreRead) {
+  const std::string dir = std::string(RRCA_TESTDATA_DIR) + "/gitlab";
+  AnalyzeOptions options;
+  options.files = {dir + "/registry.log"};
+  options.proxy_files = {dir + "/gitlab_access.log"};
+  options.format = "jsonl";
+  const std::string output = AnalyzeOutput(options);
+  std::multiset<std::string> causes;
+  bool summary = false;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    const nlohmann::json json = nlohmann::json::parse(output.substr(start, end - start));
+    start = end + 1;
+    if (json.contains("summary")) {
+      summary = true;
+      EXPECT_EQ(json["summary"]["lines"].get<int>(), 3 + 5);
+      EXPECT_EQ(json["summary"]["lines_not_understood"]["total"].get<int>(), 0)
+          << json["summary"]["lines_not_understood"].dump();
+      continue;
+    }
+    std::string what = json.at("cause").get<std::string>() + " " + json.at("status").dump();
+    if (json.contains("hop")) what += " " + json.at("hop").get<std::string>();
+    causes.insert(what);
+    if (json.at("cause") == "storage_misconfigured") {
+      // LabKit's correlation_id is the request id (here a 32-hex X-Request-Id).
+      EXPECT_EQ(json.at("request_id"), "66e3e0a8eaf11777e73a1bbb98774070");
+    }
+  }
+  EXPECT_TRUE(summary);
+  EXPECT_EQ(causes, (std::multiset<std::string>{
+                        "storage_misconfigured \"unknown\"", "storage_auth_failed \"unknown\"",
+                        "unauthorized 401", "proxy_upstream_reset 502 proxy"}));
+}
+
 }  // namespace
 }  // namespace rrca::exporter

@@ -92,6 +92,32 @@ TEST(HarborParseTest, IngressNginxDefaultFormat) {
   EXPECT_EQ(event.request_id, "6f1c0e3f2b5d4a8e9c7b1a2d3e4f5a6b");
 }
 
+// Older ingress-nginx (no [$proxy_alternative_upstream_name]): real line of
+// goharbor/harbor-helm#167 (a push through the controller); its $req_id is the X-Request-ID the
+// controller forwards.
+TEST(HarborParseTest, IngressNginxFormatWithoutAlternativeUpstream) {
+  HopEvent event;
+  ASSERT_EQ(
+      ParseHopPayload(
+          Hop::kProxy,
+          "192.168.1.1 - [192.168.1.1] - - [05/Mar/2019:08:43:02 +0000] \"HEAD "
+          "/v2/pod-info/blobs/"
+          "sha256:3ece6832845ac52fd44fb7e7278c105a79b9da053045670ee3f90ddaba6b0615 HTTP/1.1\" "
+          "200 0 \"-\" \"docker/18.06.1-ce go/go1.10.4 git-commit/e68fc7a "
+          "kernel/4.15.0-43-generic os/linux arch/amd64 "
+          "UpstreamClient(Docker-Client/18.06.1-ce \\x5C(linux\\x5C))\" 320 0.002 "
+          "[default-docker-registry-5000] 192.168.3.143:5000 0 0.004 200 "
+          "902c7f341aa6c4b0922ecb709c73250c",
+          &event),
+      HopParse::kOk);
+  EXPECT_EQ(event.status, 200);
+  EXPECT_EQ(event.time_ns, Utc("2019-03-05T08:43:02Z"));
+  EXPECT_EQ(event.request_time_ns, 2'000'000);
+  EXPECT_EQ(event.upstream_time_ns, 4'000'000);
+  EXPECT_EQ(event.upstream, "192.168.3.143:5000");
+  EXPECT_EQ(event.request_id, "902c7f341aa6c4b0922ecb709c73250c");
+}
+
 TEST(HarborParseTest, ViewerRowWithoutClientIsStillOneResponse) {
   // real: goharbor/harbor#17432 (cut by the source)
   HopEvent event;
@@ -163,6 +189,60 @@ TEST(HarborParseTest, CoreStdlibAndGoLogLines) {
             "http: proxy error: dial tcp 172.18.0.4:5000: connect: connection refused");
   EXPECT_EQ(sink.seen[2].message, "failed to proxy");
   EXPECT_EQ(reader.stats().error_records, 4u);
+}
+
+// Harbor's Go log with the request's id (src/lib/log: "[file:line][requestID=\"...\"]: msg"; the
+// requestid middleware keeps an incoming X-Request-ID): the id is the hop event's request_id.
+// Constructed in that format.
+TEST(HarborParseTest, CoreGoLogLineCarriesItsRequestId) {
+  Collector sink;
+  HopReader reader({Hop::kCore, EnvelopeHint::kAuto, 1 << 20, 2026}, &sink);
+  const std::string line =
+      "Mar 17 14:12:35 172.18.0.1 core[1234]: 2026-03-17T14:12:35Z [ERROR] "
+      "[/server/middleware/util/util.go:40][requestID=\"6f1f2b6e-3c1d-4c58-9d7e-0a9c2d1e4b55\"]: "
+      "failed to proxy";
+  reader.OnLine(line);
+  // Without the field, or with a value too long to be an id: no id.
+  reader.OnLine("2026-03-17T14:12:36Z [ERROR] [/server/x.go:1]: no id [requestID=\"x\"]");
+  reader.OnLine("2026-03-17T14:12:37Z [ERROR] [/server/x.go:1][requestID=\"" +
+                std::string(65, 'a') + "\"]: long");
+  ASSERT_EQ(sink.seen.size(), 3u);
+  EXPECT_EQ(sink.seen[0].request_id, "6f1f2b6e-3c1d-4c58-9d7e-0a9c2d1e4b55");
+  EXPECT_EQ(sink.seen[0].message, "failed to proxy");
+  EXPECT_EQ(sink.seen[1].request_id, "");
+  EXPECT_EQ(sink.seen[2].request_id, "");
+}
+
+// GitLab's gitlab_access format ends with $gzip_ratio (two decimals, or "-"), not a time: nginx
+// writes $request_time with exactly three decimals. Real lines (tests/testdata/gitlab/NOTES.md).
+TEST(HarborParseTest, GitLabGzipRatioIsNoRequestTime) {
+  HopEvent event;
+  ASSERT_EQ(ParseNginxAccess(
+                "172.22.0.1 - - [11/Dec/2021:17:48:09 +0000] \"POST /-/profile/password HTTP/1.1\" "
+                "200 20255 \"http://localhost/-/profile/password/edit\" \"Mozilla/5.0 (X11; Linux "
+                "x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/96.0.4664.45 "
+                "Safari/537.36\" 4.33",
+                &event),
+            HopParse::kOk);
+  EXPECT_EQ(event.status, 200);
+  EXPECT_EQ(event.time_ns, Utc("2021-12-11T17:48:09Z"));
+  EXPECT_EQ(event.request_time_ns, -1);
+  EXPECT_EQ(event.upstream_time_ns, -1);
+  event = HopEvent{};
+  ASSERT_EQ(
+      ParseNginxAccess("127.0.0.1 - - [11/Dec/2021:17:47:58 +0000] \"GET /help HTTP/1.1\" 200 "
+                       "75380 \"\" \"curl/7.79.1-DEV\" -",
+                       &event),
+      HopParse::kOk);
+  EXPECT_EQ(event.request_time_ns, -1);
+  // Harbor's timed_combined keeps its times (three decimals).
+  event = HopEvent{};
+  ASSERT_EQ(ParseNginxAccess("127.0.0.1 - \"PATCH /v2/a/b/blobs/uploads/x HTTP/1.1\" 504 167 \"-\" "
+                             "\"curl/7.88.1\" 6.005 6.006 .",
+                             &event),
+            HopParse::kOk);
+  EXPECT_EQ(event.request_time_ns, 6'005'000'000);
+  EXPECT_EQ(event.upstream_time_ns, 6'006'000'000);
 }
 
 TEST(HarborParseTest, BadLinesAreCountedSkipsNotEvents) {

@@ -1,6 +1,9 @@
 // The registry probe end to end against a scripted registry on loopback: the Bearer token flow
-// (401 + WWW-Authenticate, token service with Basic credentials, the token on every request),
-// the status GETs until 204 and the DELETE; bounded answers; and a stop that interrupts a run.
+// (401 + WWW-Authenticate, token service with Basic credentials, the token on every request; a
+// token service refusing the credentials), the status GETs until 204 and the DELETE; bounded
+// answers; and a stop that interrupts a run. The store probe against a scripted S3 endpoint in
+// path-style and virtual-host addressing (the Host header; *.localhost is loopback to curl),
+// signed for the configured region, with the leftover sweep and the abort.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -26,7 +29,7 @@ namespace rrca::prober {
 namespace {
 
 struct Request {
-  std::string method, target, authorization, user_agent;
+  std::string method, target, authorization, user_agent, host;
 };
 
 // A one-thread HTTP/1.1 server on 127.0.0.1 that answers each request with `handler` (the whole
@@ -76,6 +79,7 @@ class ScriptedServer {
       request.target = head.substr(space + 1, head.find(' ', space + 1) - space - 1);
       request.authorization = Header(head, "Authorization");
       request.user_agent = Header(head, "User-Agent");
+      request.host = Header(head, "Host");
       {
         std::lock_guard lock(mutex_);
         requests_.push_back(request);
@@ -192,6 +196,30 @@ TEST_F(ProberFlow, RefusedCredentialsAreAnAuthFailure) {
   EXPECT_EQ(server.requests().size(), 2u);  // one retry with the credentials, no more
 }
 
+TEST_F(ProberFlow, TokenServiceRefusingTheCredentialsIsAnAuthFailure) {
+  std::string realm;
+  ScriptedServer server([&](const Request& r) {
+    if (r.target.starts_with("/token")) {
+      return Answer(401, "WWW-Authenticate: Basic realm=\"token\"\r\n",
+                    R"({"errors":[{"code":"UNAUTHORIZED"}]})");
+    }
+    return Answer(401, "WWW-Authenticate: Bearer realm=\"" + realm + "\",service=\"reg\"\r\n");
+  });
+  realm = server.base() + "/token";
+  std::ofstream(dir_ / "credentials") << "user:wrong\n";
+  ProbeConfig config = RegistryProbe(server.base());
+  config.registry.credentials_file = (dir_ / "credentials").string();
+  StopSignal stop;
+  const ProbeResult result = RunProbe(config, stop);
+  EXPECT_EQ(result.reason, FailReason::kAuth) << result.detail;
+  EXPECT_EQ(FailReasonName(result.reason), "auth");
+  EXPECT_NE(result.detail.find("token service answered 401"), std::string::npos) << result.detail;
+  EXPECT_EQ(result.detail.find("wrong"), std::string::npos) << "a credential in the detail";
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);  // the POST, the token request; nothing more
+  EXPECT_EQ(requests[1].authorization, "Basic dXNlcjp3cm9uZw==");  // user:wrong
+}
+
 TEST_F(ProberFlow, NeverVisibleIsNotVisibleAndStillCancelled) {
   ScriptedServer server([&](const Request& r) {
     if (r.method == "POST") return Answer(202, "Location: /v2/probe/repo/blobs/uploads/u-2\r\n");
@@ -268,6 +296,92 @@ TEST_F(ProberFlow, StopInterruptsARunPromptly) {
   EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, std::chrono::seconds(6));
   EXPECT_EQ(server.requests().back().method, "DELETE");  // cleaned up after the stop
 }
+
+// A scripted S3 endpoint: one earlier probe upload left over, a new upload listed from the third
+// ListMultipartUploads on. Answers 400 to a request at another Host or signed for another region.
+struct FakeStore {
+  std::string bucket = "probe-bucket";
+  std::string expected_host;  // set once the port is known
+  bool virtual_host = false;
+  std::atomic<int> lists{0};
+  std::string Handle(const Request& r) {
+    if (r.host != expected_host) return Answer(400, "", "wrong host " + r.host);
+    if (!r.authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDPROBE/") ||
+        r.authorization.find("/eu-central-1/s3/aws4_request") == std::string::npos) {
+      return Answer(403, "", "bad signature " + r.authorization);
+    }
+    const std::string root = virtual_host ? "/" : "/" + bucket;
+    const std::string objects = virtual_host ? "/" : "/" + bucket + "/";
+    const std::string key = "registry-rca-probe/s3/";
+    if (r.method == "GET" && r.target == root + "?prefix=registry-rca-probe%2Fs3%2F&uploads=") {
+      return Answer(200, "",
+                    "<ListMultipartUploadsResult><Upload><Key>" + key +
+                        "crashed</Key><UploadId>old-1</UploadId></Upload>"
+                        "</ListMultipartUploadsResult>");
+    }
+    if (r.method == "DELETE" && r.target == objects + key + "crashed?uploadId=old-1") {
+      return Answer(204);
+    }
+    if (r.method == "POST" && r.target.starts_with(objects + key) &&
+        r.target.ends_with("?uploads=")) {
+      new_key = r.target.substr(objects.size(), r.target.size() - objects.size() - 9);
+      return Answer(200, "",
+                    "<InitiateMultipartUploadResult><UploadId>up-1</UploadId>"
+                    "</InitiateMultipartUploadResult>");
+    }
+    if (r.method == "GET" && r.target.starts_with(root + "?prefix=registry-rca-probe%2Fs3%2F1")) {
+      if (++lists < 3) return Answer(200, "", "<ListMultipartUploadsResult/>");
+      return Answer(200, "",
+                    "<ListMultipartUploadsResult><Upload><Key>" + new_key +
+                        "</Key><UploadId>up-1</UploadId></Upload>"
+                        "</ListMultipartUploadsResult>");
+    }
+    if (r.method == "DELETE" && r.target == objects + new_key + "?uploadId=up-1") {
+      return Answer(204);
+    }
+    return Answer(400, "", "unexpected " + r.method + " " + r.target);
+  }
+  std::string new_key;
+};
+
+void RunStoreProbeAgainst(bool virtual_host, const std::filesystem::path& dir) {
+  FakeStore store;
+  store.virtual_host = virtual_host;
+  ScriptedServer server([&](const Request& r) { return store.Handle(r); });
+  const std::string port = server.base().substr(server.base().rfind(':') + 1);
+  store.expected_host = (virtual_host ? "probe-bucket.localhost:" : "127.0.0.1:") + port;
+  std::ofstream(dir / "aws") << "[default]\naws_access_key_id = AKIDPROBE\n"
+                                "aws_secret_access_key = s3cr3t\n";
+  ProbeConfig config;
+  config.kind = ProbeConfig::Kind::kStore;
+  config.name = "s3";
+  config.timeout = std::chrono::seconds(20);
+  config.poll_interval = std::chrono::milliseconds(5);
+  config.store.endpoint = (virtual_host ? "http://localhost:" : "http://127.0.0.1:") + port;
+  config.store.bucket = "probe-bucket";
+  config.store.region = "eu-central-1";
+  config.store.virtual_host = virtual_host;
+  config.store.credentials_file = (dir / "aws").string();
+  StopSignal stop;
+  const ProbeResult result = RunProbe(config, stop);
+  const auto requests = server.requests();
+  ASSERT_TRUE(result.ok()) << FailReasonName(result.reason) << ": " << result.detail;
+  EXPECT_TRUE(result.measured);
+  EXPECT_GE(result.checks, 3);
+  EXPECT_GT(result.visible_after_seconds, 0);  // the first two listings did not hold it
+  EXPECT_EQ(result.leftovers_aborted, 1);
+  for (const Request& r : requests) {
+    EXPECT_EQ(r.host, store.expected_host) << r.method << " " << r.target;
+    EXPECT_TRUE(r.user_agent.starts_with("registry-rca-probe/")) << r.user_agent;
+  }
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back().method, "DELETE");  // aborted
+  EXPECT_NE(requests.back().target.find("uploadId=up-1"), std::string::npos);
+}
+
+TEST_F(ProberFlow, StoreProbePathStyleSignedForItsRegion) { RunStoreProbeAgainst(false, dir_); }
+
+TEST_F(ProberFlow, StoreProbeVirtualHostAddressing) { RunStoreProbeAgainst(true, dir_); }
 
 TEST_F(ProberFlow, RunnerRunsProbesOnItsThreadAndStopsPromptly) {
   ScriptedServer server([&](const Request& r) {

@@ -75,6 +75,23 @@ registry_config() {
   } > "$file"
 }
 
+# registry_store_config FILE [YAML LINE...]: a config that reads the registry's log
+# ($WORK/registry.log, and $WORK/registry-access.log when present) and the store's access log
+# ($WORK/s3-access.log) from their start, polls every 100 ms and keeps positions in
+# $WORK/positions.json; extra top-level lines are appended.
+registry_store_config() {
+  local file=$1 paths="\"$WORK/registry.log\""
+  shift
+  if [[ -e $WORK/registry-access.log ]]; then paths+=", \"$WORK/registry-access.log\""; fi
+  {
+    printf 'sources:\n  - name: registry\n    type: registry\n    paths: [%s]\n' "$paths"
+    printf '  - name: store\n    type: s3\n    paths: ["%s"]\n' "$WORK/s3-access.log"
+    printf 'start_at: beginning\npositions_file: %s\npoll_interval: 100ms\n' \
+      "$WORK/positions.json"
+    if [[ $# -gt 0 ]]; then printf '%s\n' "$@"; fi
+  } >"$file"
+}
+
 # start_daemon NAME CONFIG PORT: runs `serve` in the background, remembers its pid.
 start_daemon() {
   "$RRCA_BIN" serve --config.file="$2" --web.listen-address="127.0.0.1:$3" \

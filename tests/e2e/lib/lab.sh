@@ -171,6 +171,63 @@ lab_ceph_stop() {
   CEPH_RGW_PID="" CEPH_OSD_PID="" CEPH_MON_PID=""
 }
 
+# lab_trap_exit ON_FAILURE: replaces common.sh's EXIT trap for a lab test. At exit it stops
+# everything the test started (lab_stop_all); after a failure it calls the function ON_FAILURE
+# (which prints the logs that explain it) and keeps $WORK, otherwise it removes $WORK unless
+# LAB_KEEP=1.
+lab_trap_exit() {
+  LAB_ON_FAILURE=$1
+  trap lab_exit EXIT
+  trap 'echo "lab: interrupted"; exit 143' TERM INT HUP
+}
+lab_exit() {
+  local status=$?
+  set +e
+  lab_stop_all
+  if [[ $status -ne 0 || $FAILURES -ne 0 ]]; then
+    "$LAB_ON_FAILURE"
+  elif [[ ${LAB_KEEP:-0} == 1 ]]; then
+    echo "--- logs kept in $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+
+# lab_lock NAME: one lab at a time on a machine (they share ports, Ceph's setup and 2 cores);
+# under ctest the RESOURCE_LOCK already serialises them, this covers runs by hand.
+lab_lock() {
+  exec 9>/tmp/registry-rca-lab.lock
+  if ! flock -n 9; then
+    echo "$1: another lab runs on this machine; waiting for it (at most 10 minutes)"
+    flock -w 600 9 || { echo "$1: still locked after 10 minutes"; return 1; }
+  fi
+}
+
+# lab_stop_all: for a lab test's EXIT trap. Stops every process the test started, newest first
+# (registry-rca, registry, proxy, Prometheus ...), and the Ceph daemons last, so that nothing
+# talks to a store that is already gone while it stops.
+lab_stop_all() {
+  local ceph=" ${CEPH_RGW_PID:-} ${CEPH_OSD_PID:-} ${CEPH_MON_PID:-} " others=() i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    [[ $ceph == *" ${PIDS[i]} "* ]] || others+=("${PIDS[i]}")
+  done
+  if [[ ${#others[@]} -gt 0 ]]; then lab_stop "${others[@]}"; fi
+  lab_ceph_stop
+}
+
+# lab_print_tails FILE...: after a failure, the last 20 lines of each non-empty file (cut at 400
+# characters: some lines are megabytes on purpose).
+lab_print_tails() {
+  local f
+  echo "--- logs kept in $WORK"
+  for f in "$@"; do
+    [[ -s $f ]] || continue
+    echo "--- tail $f"
+    tail -n 20 "$f" | cut -c1-400
+  done
+}
+
 # --- processes ------------------------------------------------------------------------------------
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
