@@ -43,16 +43,17 @@ jobs=${JOBS:-2}
 
 # GCC's manual on -fsanitize=: "sanitizers tend to increase the rate of false positive
 # warnings, most notably those around -Wmaybe-uninitialized. We recommend against combining
-# -Werror and [the use of] sanitizers." g++ 12 does report one inside <regex> (std::function in
-# _State) under ASan; that warning alone stays a warning here, every other stays an error.
+# -Werror and [the use of] sanitizers." So warnings stay warnings here (RRCA_WERROR=OFF; at -O1
+# g++ 12 also reports format truncations that -O2's range analysis rules out); the release build
+# of `make test` keeps them errors.
 #
 # -O1 -g1 instead of RelWithDebInfo's -O2 -g: measured on exporter/daemon.cc under ASan+UBSan,
 # 61 s to compile at -O2 -g and 33 s at -O1 -g1 (http_server.cc: 32 s and 15 s), which halves
 # the sanitizer builds that dominate CI's time. -g1 keeps function names and line numbers, all
 # a sanitizer report prints; -O1 is what the ASan documentation recommends for usable reports.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRRCA_SANITIZE="$sanitize" \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-  -DCMAKE_CXX_FLAGS="-Wno-error=maybe-uninitialized" -DRRCA_BUILD_BENCH=OFF >/dev/null
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DRRCA_WERROR=OFF \
+  -DRRCA_BUILD_BENCH=OFF >/dev/null
 if [[ -n ${TARGETS:-} ]]; then
   # shellcheck disable=SC2086  # a list of target names
   cmake --build "$build" -j"$jobs" --target $TARGETS

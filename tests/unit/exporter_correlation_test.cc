@@ -260,7 +260,7 @@ TEST(CorrelatorTest, UploadsThatNeverFinishAreBounded) {
   options.max_uploads = 1000;
   Harness h(options);
   for (int64_t i = 0; i < 20'000; ++i) {
-    char uuid[40];
+    char uuid[48];  // room for any long long: GCC's -Wformat-truncation checks the type's range
     std::snprintf(uuid, sizeof(uuid), "00000000-0000-0000-0000-%012lld", static_cast<long long>(i));
     h.Registry(Operation::kBlobUploadStart, "POST", 202, kT0 + i * 1'000'000, 30'000'000, "", uuid);
   }
