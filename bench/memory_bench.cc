@@ -27,10 +27,10 @@
 
 #include "common/event.h"
 #include "common/request.h"
-#include "exporter/correlator.h"
-#include "exporter/pipeline.h"
-#include "exporter/repository_table.h"
-#include "exporter/upload_metrics.h"
+#include "exporter/pipeline/correlator.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/pipeline/repository_table.h"
+#include "exporter/metrics/upload_metrics.h"
 #include "rules/rule_set.h"
 
 namespace {

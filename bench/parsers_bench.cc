@@ -26,11 +26,11 @@
 
 #include "bench/bench_corpus.h"
 #include "common/event.h"
-#include "tailers/envelope.h"
-#include "tailers/registry_parse.h"
-#include "tailers/registry_reader.h"
-#include "tailers/s3_parse.h"
-#include "tailers/s3_reader.h"
+#include "tailers/parse/envelope.h"
+#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3_reader.h"
 
 namespace {
 

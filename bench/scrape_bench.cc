@@ -29,10 +29,10 @@
 #include <vector>
 
 #include "common/request.h"
-#include "exporter/config.h"
-#include "exporter/metrics.h"
-#include "exporter/pipeline.h"
-#include "exporter/rules_loader.h"
+#include "exporter/app/config.h"
+#include "exporter/metrics/metrics.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/app/rules_loader.h"
 
 namespace {
 

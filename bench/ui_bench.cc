@@ -6,15 +6,15 @@
 
 #include <string>
 
-#include "exporter/config.h"
-#include "exporter/json_value.h"
-#include "exporter/pipeline.h"
-#include "exporter/recent_errors.h"
-#include "exporter/rules_loader.h"
-#include "exporter/ui_cause.h"
-#include "exporter/ui_overview.h"
-#include "exporter/ui_page.h"
-#include "exporter/ui_timeline.h"
+#include "exporter/app/config.h"
+#include "common/json_value.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/pipeline/recent_errors.h"
+#include "exporter/app/rules_loader.h"
+#include "exporter/ui/ui_cause.h"
+#include "exporter/ui/ui_overview.h"
+#include "exporter/ui/ui_page.h"
+#include "exporter/ui/ui_timeline.h"
 
 namespace rrca::exporter {
 namespace {

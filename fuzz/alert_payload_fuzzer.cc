@@ -10,20 +10,20 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/config.h"
-#include "exporter/enricher_content.h"
-#include "exporter/enricher_history.h"
-#include "exporter/enricher_payload.h"
-#include "exporter/http_server.h"
-#include "exporter/json_value.h"
+#include "exporter/app/config.h"
+#include "exporter/enricher/enricher_content.h"
+#include "exporter/enricher/enricher_history.h"
+#include "exporter/enricher/enricher_payload.h"
+#include "exporter/web/http_server.h"
+#include "common/json_value.h"
 #include "fuzz/fuzz_util.h"
 
 namespace {
 
-using rrca::exporter::JsonValue;
+using rrca::JsonValue;
 
-rrca::exporter::JsonLimits EnricherLimits() {
-  rrca::exporter::JsonLimits limits;  // as Enricher::Handle sets them
+rrca::JsonLimits EnricherLimits() {
+  rrca::JsonLimits limits;  // as Enricher::Handle sets them
   limits.max_bytes = rrca::exporter::HttpServer::kMaxBodyBytes;
   limits.max_values = 250'000;
   return limits;
@@ -33,14 +33,14 @@ rrca::exporter::JsonLimits EnricherLimits() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  auto parsed = rrca::exporter::ParseJson(body, EnricherLimits());
+  auto parsed = rrca::ParseJson(body, EnricherLimits());
   if (!parsed.ok()) {
     RRCA_FUZZ_CHECK(parsed.status().message().starts_with("byte "));
     return 0;
   }
   JsonValue payload = std::move(parsed.value());
   const std::string text = payload.Serialize();
-  auto again = rrca::exporter::ParseJson(text, EnricherLimits());
+  auto again = rrca::ParseJson(text, EnricherLimits());
   RRCA_FUZZ_CHECK(again.ok());
   RRCA_FUZZ_CHECK(again.value() == payload);
   RRCA_FUZZ_CHECK(again.value().Serialize() == text);

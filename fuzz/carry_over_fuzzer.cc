@@ -1,4 +1,4 @@
-// Fuzzes the carried pipeline state (exporter/carry_over.h): RestoreCarryOver on arbitrary
+// Fuzzes the carried pipeline state (exporter/pipeline/carry_over.h): RestoreCarryOver on arbitrary
 // bytes, as the daemon restores the positions file's "pipeline_state" at start-up (a torn write,
 // a file of another version, a hand edit), into the joiner (RequestJoiner::RestoreState) and the
 // files' held records. Whatever the bytes, the result is a Status (the pipeline unchanged) or a
@@ -17,10 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/carry_over.h"
-#include "exporter/config.h"
-#include "exporter/pipeline.h"
-#include "exporter/rules_loader.h"
+#include "exporter/pipeline/carry_over.h"
+#include "exporter/app/config.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/app/rules_loader.h"
 #include "fuzz/fuzz_util.h"
 
 namespace {

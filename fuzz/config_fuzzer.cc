@@ -1,4 +1,4 @@
-// Fuzzes exporter/config.h: ParseConfig on arbitrary YAML, then (when valid) turns it into
+// Fuzzes exporter/app/config.h: ParseConfig on arbitrary YAML, then (when valid) turns it into
 // pipeline options and builds the repository table from it, as the daemon does at start-up and
 // on reload. A bad file must give "file:line:col: path: message" errors, never a crash, an
 // escaped exception or undefined behaviour (e.g. a float-to-integer cast out of range).
@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/config.h"
-#include "exporter/repository_table.h"
-#include "exporter/rules_loader.h"
+#include "exporter/app/config.h"
+#include "exporter/pipeline/repository_table.h"
+#include "exporter/app/rules_loader.h"
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,4 +1,4 @@
-// Fuzzes tailers/envelope.h: Unwrap of one physical line under every envelope hint.
+// Fuzzes tailers/parse/envelope.h: Unwrap of one physical line under every envelope hint.
 // Seeds: fuzz/corpus/envelope/ (one raw line of each envelope). Dictionary: envelope.dict.
 #include <cstddef>
 #include <cstdint>
@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "tailers/envelope.h"
+#include "tailers/parse/envelope.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using rrca::tailers::EnvelopeHint;

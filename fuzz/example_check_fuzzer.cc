@@ -1,4 +1,4 @@
-// Fuzzes the whole pipeline (exporter/example_check.h ClassifyExample): the input's lines go
+// Fuzzes the whole pipeline (exporter/app/example_check.h ClassifyExample): the input's lines go
 // through envelope removal, record parsing, request joining, `_state` decoding, the repository
 // table and the default rule catalogue, as `registry-rca analyze` would run them on one file.
 // Seeds: fuzz/corpus/example_check/ (runs of real lines from tests/testdata).
@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "exporter/config.h"
-#include "exporter/example_check.h"
-#include "exporter/rules_loader.h"
+#include "exporter/app/config.h"
+#include "exporter/app/example_check.h"
+#include "exporter/app/rules_loader.h"
 #include "fuzz/fuzz_util.h"
 
 namespace {

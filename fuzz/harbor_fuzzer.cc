@@ -1,4 +1,4 @@
-// Fuzzes tailers/harbor_parse.h and tailers/harbor_reader.h: the parsers of the hops in front of
+// Fuzzes tailers/parse/harbor_parse.h and tailers/parse/harbor_reader.h: the parsers of the hops in front of
 // the registry (nginx access and error lines, Harbor core's Go and stdlib log) on the whole
 // input, then the input's lines through a proxy and a core HopReader (envelopes, CRI/json-file
 // pieces, prefixes; core's requestID, GitLab's $gzip_ratio). Every view must lie inside the input
@@ -10,8 +10,8 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "tailers/harbor_parse.h"
-#include "tailers/harbor_reader.h"
+#include "tailers/parse/harbor_parse.h"
+#include "tailers/parse/harbor_reader.h"
 
 namespace {
 

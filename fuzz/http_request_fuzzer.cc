@@ -1,4 +1,4 @@
-// Fuzzes exporter/web_request.h: RequestReader, the only HTTP request handling left in our code
+// Fuzzes exporter/web/web_request.h: RequestReader, the only HTTP request handling left in our code
 // (Beast's parser underneath, our framing rules on top), on arbitrary bytes arriving in arbitrary
 // pieces, as a client sends them. The first input byte picks the piece size. Invariants: every
 // read ends (ok, bad, too large, unframed, or closed at the end of input), a head that parses
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/web_request.h"
+#include "exporter/web/web_request.h"
 #include "fuzz/fuzz_util.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// Fuzzes tailers/json_scan.h: JsonObjectScanner over one object and AppendJsonUnescaped on
+// Fuzzes tailers/parse/json_scan.h: JsonObjectScanner over one object and AppendJsonUnescaped on
 // every string member. Checks: views stay inside the text, the scanner ends, decoding never
 // grows a string (parsers size their scratch on that) and valid UTF-8 stays valid UTF-8.
 // Seeds: fuzz/corpus/json_scan/. Dictionary: json.dict.
@@ -9,7 +9,7 @@
 
 #include "common/json_escape.h"
 #include "fuzz/fuzz_util.h"
-#include "tailers/json_scan.h"
+#include "tailers/parse/json_scan.h"
 
 namespace {
 

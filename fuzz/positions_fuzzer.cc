@@ -1,4 +1,4 @@
-// Fuzzes the positions file's reader (tailers/positions_file.h): PositionsFromJson on arbitrary
+// Fuzzes the positions file's reader (tailers/follow/positions_file.h): PositionsFromJson on arbitrary
 // bytes, as the daemon reads a positions file it finds at start-up (a torn write, a file of
 // another version, a hand edit). Errors say where ("byte N: ..."); a table that loads must write
 // back (PositionsToJson) to a file that loads to the same table, timestamp and pipeline state,
@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "tailers/positions_file.h"
+#include "tailers/follow/positions_file.h"
 
 namespace {
 

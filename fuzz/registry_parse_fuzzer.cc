@@ -1,4 +1,4 @@
-// Fuzzes tailers/registry_parse.h: every record parser on one payload (envelope removed), plus
+// Fuzzes tailers/parse/registry_parse.h: every record parser on one payload (envelope removed), plus
 // DetectRecordStart and PeekLineTime. Seeds: fuzz/corpus/registry_parse/. Dictionary:
 // registry.dict.
 #include <cstddef>
@@ -8,7 +8,7 @@
 
 #include "common/event.h"
 #include "fuzz/fuzz_util.h"
-#include "tailers/registry_parse.h"
+#include "tailers/parse/registry_parse.h"
 
 namespace {
 

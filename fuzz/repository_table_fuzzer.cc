@@ -1,5 +1,5 @@
-// Fuzzes the way a request URI becomes a repository label value: tailers/registry_uri.h
-// ParseRegistryUri, then exporter/repository_table.h RepositoryTable::Intern (Docker
+// Fuzzes the way a request URI becomes a repository label value: tailers/parse/registry_uri.h
+// ParseRegistryUri, then exporter/pipeline/repository_table.h RepositoryTable::Intern (Docker
 // Distribution's name grammar, the configured rewrites, the cap). Each input line is
 // "<METHOD> <URI>" (no space: the whole line is the URI), as in a request line of a registry's
 // log; the line itself is interned too, as a `vars.name` field would be.
@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/repository_table.h"
+#include "exporter/pipeline/repository_table.h"
 #include "fuzz/fuzz_util.h"
-#include "tailers/registry_uri.h"
+#include "tailers/parse/registry_uri.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "common/request.h"
-#include "exporter/config.h"
-#include "exporter/example_check.h"
+#include "exporter/app/config.h"
+#include "exporter/app/example_check.h"
 #include "fuzz/fuzz_util.h"
 #include "rules/rule_set.h"
 

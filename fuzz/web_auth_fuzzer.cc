@@ -1,4 +1,4 @@
-// Fuzzes HTTP basic authentication (exporter/web_auth.h): BasicAuth::DecodeBasic and
+// Fuzzes HTTP basic authentication (exporter/web/web_auth.h): BasicAuth::DecodeBasic and
 // BasicAuth::Check on the `Authorization` header, which any client that reaches the port sends
 // before it is authenticated. The input is used twice: as the header itself, and as the
 // "user:password" that this target base64-encodes behind "Basic " -- random mutations rarely
@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-#include "exporter/web_auth.h"
+#include "exporter/web/web_auth.h"
 #include "fuzz/fuzz_util.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// Fuzzes exporter/web_config.h: ParseWebConfig (the --web.config.file, exporter-toolkit's format)
+// Fuzzes exporter/web/web_config.h: ParseWebConfig (the --web.config.file, exporter-toolkit's format)
 // on arbitrary YAML, as the daemon does at start-up and on every reload. A bad file must give
 // "file:line:col: key: message" errors, never a crash or an escaped exception; a file that loads
 // must be consistent: TLS with both a certificate and a key, client certificates verified only
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "exporter/web_config.h"
+#include "exporter/web/web_config.h"
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

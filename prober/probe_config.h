@@ -5,7 +5,7 @@
 #include <vector>
 
 // What the active prober is told to probe (the `probes:` section of the configuration). Plain
-// values with their defaults; exporter/config_probes.cc fills and validates them.
+// values with their defaults; exporter/app/config_probes.cc fills and validates them.
 namespace rrca::prober {
 
 using Millis = std::chrono::milliseconds;
@@ -49,7 +49,7 @@ struct ProbeConfig {
   Millis poll_interval{20};      // between visibility checks
   RegistryProbeConfig registry;  // kRegistry
   StoreProbeConfig store;        // kStore
-  // A reload restarts the prober only when the probes changed (exporter/daemon.cc).
+  // A reload restarts the prober only when the probes changed (exporter/app/daemon.cc).
   bool operator==(const ProbeConfig&) const = default;
 };
 

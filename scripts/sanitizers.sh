@@ -47,7 +47,7 @@ jobs=${JOBS:-2}
 # g++ 12 also reports format truncations that -O2's range analysis rules out); the release build
 # of `make test` keeps them errors.
 #
-# -O1 -g1 instead of RelWithDebInfo's -O2 -g: measured on exporter/daemon.cc under ASan+UBSan,
+# -O1 -g1 instead of RelWithDebInfo's -O2 -g: measured on exporter/app/daemon.cc under ASan+UBSan,
 # 61 s to compile at -O2 -g and 33 s at -O1 -g1 (http_server.cc: 32 s and 15 s), which halves
 # the sanitizer builds that dominate CI's time. -g1 keeps function names and line numbers, all
 # a sanitizer report prints; -O1 is what the ASan documentation recommends for usable reports.

@@ -24,9 +24,9 @@
 #include <thread>
 #include <vector>
 
-#include "tailers/bounded_queue.h"
-#include "tailers/positions_file.h"
-#include "tailers/source_watcher.h"
+#include "common/bounded_queue.h"
+#include "tailers/follow/positions_file.h"
+#include "tailers/follow/source_watcher.h"
 
 namespace {
 
@@ -109,7 +109,7 @@ int Scan(const Flags& flags) {
 }
 
 int Follow(const Flags& flags) {
-  rrca::tailers::BoundedQueue<Chunk> queue(64);
+  rrca::BoundedQueue<Chunk> queue(64);
   rrca::tailers::PositionsFile positions(flags.positions);
   (void)positions.Load();  // logged inside; a bad file is ignored
   rrca::tailers::WatcherOptions options;

@@ -13,8 +13,8 @@
 #include <fstream>
 #include <string>
 
-#include "exporter/http_server.h"
-#include "exporter/web_config.h"
+#include "exporter/web/http_server.h"
+#include "exporter/web/web_config.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "exporter/analyze.h"
+#include "exporter/app/analyze.h"
 #include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "exporter/analyze.h"
+#include "exporter/app/analyze.h"
 
 // What `registry-rca analyze` prints to stdout for `options`, for tests that assert on the
 // report a user reads. A non-zero exit is a test failure.

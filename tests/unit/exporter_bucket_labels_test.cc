@@ -8,9 +8,9 @@
 #include <set>
 #include <string>
 
-#include "exporter/config.h"
-#include "exporter/rules_loader.h"
-#include "exporter/upload_metrics.h"
+#include "exporter/app/config.h"
+#include "exporter/app/rules_loader.h"
+#include "exporter/metrics/upload_metrics.h"
 
 namespace rrca::exporter {
 namespace {

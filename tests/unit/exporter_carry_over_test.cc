@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "exporter/carry_over.h"
-#include "exporter/config.h"
-#include "exporter/joiner.h"
-#include "exporter/pipeline.h"
-#include "exporter/rules_loader.h"
+#include "exporter/pipeline/carry_over.h"
+#include "exporter/app/config.h"
+#include "exporter/pipeline/joiner.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/app/rules_loader.h"
 #include "tests/unit/exporter_joiner_events.h"
 
 namespace rrca::exporter {

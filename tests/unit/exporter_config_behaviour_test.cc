@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "exporter/config.h"
-#include "exporter/correlator.h"
-#include "exporter/pipeline.h"
-#include "exporter/rules_loader.h"
+#include "exporter/app/config.h"
+#include "exporter/pipeline/correlator.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/app/rules_loader.h"
 
 namespace rrca::exporter {
 namespace {

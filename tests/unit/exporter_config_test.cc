@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "exporter/config.h"
+#include "exporter/app/config.h"
 
 namespace rrca::exporter {
 namespace {

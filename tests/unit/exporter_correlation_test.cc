@@ -7,8 +7,8 @@
 #include <regex>
 #include <sstream>
 
-#include "exporter/analyze.h"
-#include "exporter/correlator.h"
+#include "exporter/app/analyze.h"
+#include "exporter/pipeline/correlator.h"
 #include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {

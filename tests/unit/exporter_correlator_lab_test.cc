@@ -13,7 +13,7 @@
 #include <regex>
 #include <sstream>
 
-#include "exporter/analyze.h"
+#include "exporter/app/analyze.h"
 #include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {

@@ -9,13 +9,13 @@
 #include <set>
 #include <sstream>
 
-#include "exporter/analyze.h"
-#include "exporter/correlator.h"
-#include "exporter/json_value.h"
-#include "exporter/metrics.h"
-#include "exporter/pipeline.h"
-#include "exporter/rules_loader.h"
-#include "exporter/upload_metrics.h"
+#include "exporter/app/analyze.h"
+#include "exporter/pipeline/correlator.h"
+#include "common/json_value.h"
+#include "exporter/metrics/metrics.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/app/rules_loader.h"
+#include "exporter/metrics/upload_metrics.h"
 
 namespace rrca::exporter {
 namespace {

@@ -14,9 +14,9 @@
 #include <regex>
 #include <sstream>
 
-#include "exporter/correlator.h"
-#include "exporter/upload_metrics.h"
-#include "exporter/upload_visibility.h"
+#include "exporter/pipeline/correlator.h"
+#include "exporter/metrics/upload_metrics.h"
+#include "common/upload_visibility.h"
 
 namespace rrca::exporter {
 namespace {

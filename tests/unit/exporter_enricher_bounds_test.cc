@@ -10,8 +10,8 @@
 #include <fstream>
 #include <string>
 
-#include "exporter/enricher.h"
-#include "exporter/json_value.h"
+#include "exporter/enricher/enricher.h"
+#include "common/json_value.h"
 
 namespace rrca::exporter {
 namespace {

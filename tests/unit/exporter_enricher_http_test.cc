@@ -1,4 +1,4 @@
-// The enricher's webhook client (exporter/enricher_http.h) against real servers on
+// The enricher's webhook client (exporter/enricher/enricher_http.h) against real servers on
 // 127.0.0.1:<ephemeral> started by each test: keep-alive and Basic auth, https verified with a
 // test CA (tests/testdata/web), a downstream that never answers, one that sends an endless
 // answer, a name that does not resolve; and the `enricher.ca_file` config key.
@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "exporter/config.h"
-#include "exporter/enricher_http.h"
+#include "exporter/app/config.h"
+#include "exporter/enricher/enricher_http.h"
 
 namespace rrca::exporter {
 namespace {

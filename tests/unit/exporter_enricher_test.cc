@@ -1,4 +1,4 @@
-// The alert enricher (exporter/enricher.h) and what it stands on: the JSON value parser, the
+// The alert enricher (exporter/enricher/enricher.h) and what it stands on: the JSON value parser, the
 // webhook URL parser and client, windowed metric numbers, the `enricher:` config section.
 // Deliveries go to a real HTTP sink on 127.0.0.1:<ephemeral> started by the test.
 #include <arpa/inet.h>
@@ -16,11 +16,11 @@
 #include <random>
 #include <thread>
 
-#include "exporter/config.h"
-#include "exporter/enricher.h"
-#include "exporter/enricher_history.h"
-#include "exporter/enricher_http.h"
-#include "exporter/json_value.h"
+#include "exporter/app/config.h"
+#include "exporter/enricher/enricher.h"
+#include "exporter/enricher/enricher_history.h"
+#include "exporter/enricher/enricher_http.h"
+#include "common/json_value.h"
 
 namespace rrca::exporter {
 

@@ -1,4 +1,4 @@
-// The ExpositionStore (exporter/exposition.h): its text must be what prometheus-cpp's
+// The ExpositionStore (exporter/metrics/exposition.h): its text must be what prometheus-cpp's
 // TextSerializer writes for the same series and values, byte for byte, hostile label values
 // included, because both end up in one /metrics body that promtool and Prometheus parse.
 #include <gtest/gtest.h>
@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "exporter/exposition.h"
-#include "exporter/metrics.h"
+#include "exporter/metrics/exposition.h"
+#include "exporter/metrics/metrics.h"
 
 namespace rrca::exporter {
 namespace {

@@ -16,9 +16,9 @@
 #include <mutex>
 #include <thread>
 
-#include "exporter/http_server.h"
-#include "exporter/web_auth.h"
-#include "exporter/web_config.h"
+#include "exporter/web/http_server.h"
+#include "exporter/web/web_auth.h"
+#include "exporter/web/web_config.h"
 
 namespace rrca::exporter {
 namespace {

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/joiner.h"
+#include "exporter/pipeline/joiner.h"
 
 namespace rrca::exporter::joiner_events {
 

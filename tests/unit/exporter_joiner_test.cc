@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/joiner.h"
+#include "exporter/pipeline/joiner.h"
 #include "tests/unit/exporter_joiner_events.h"
 
 namespace rrca::exporter {

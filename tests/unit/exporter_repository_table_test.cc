@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "exporter/config.h"
-#include "exporter/metrics.h"
-#include "exporter/pipeline.h"
-#include "exporter/repository_table.h"
-#include "exporter/rules_loader.h"
+#include "exporter/app/config.h"
+#include "exporter/metrics/metrics.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/pipeline/repository_table.h"
+#include "exporter/app/rules_loader.h"
 
 namespace rrca::exporter {
 namespace {

@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "exporter/analyze.h"
-#include "exporter/cli.h"
-#include "exporter/config.h"
-#include "exporter/rule_suggest.h"
+#include "exporter/app/analyze.h"
+#include "exporter/app/cli.h"
+#include "exporter/app/config.h"
+#include "exporter/app/rule_suggest.h"
 
 namespace rrca::exporter {
 namespace {

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "exporter/config.h"
-#include "exporter/example_check.h"
-#include "exporter/rules_loader.h"
+#include "exporter/app/config.h"
+#include "exporter/app/example_check.h"
+#include "exporter/app/rules_loader.h"
 #include "rules/rule_set.h"
 
 namespace rrca::exporter {

@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time_util.h"
-#include "exporter/config.h"
-#include "exporter/pipeline.h"
-#include "exporter/recent_errors.h"
-#include "exporter/rules_loader.h"
-#include "exporter/templates.h"
+#include "exporter/app/config.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/pipeline/recent_errors.h"
+#include "exporter/app/rules_loader.h"
+#include "exporter/pipeline/templates.h"
 
 namespace rrca::exporter {
 namespace {

@@ -2,13 +2,13 @@
 
 #include <string>
 
-#include "exporter/json_value.h"
-#include "exporter/ui_cause.h"
-#include "exporter/ui_overview.h"
-#include "exporter/ui_page.h"
-#include "exporter/ui_report.h"
-#include "exporter/ui_search.h"
-#include "exporter/ui_timeline.h"
+#include "common/json_value.h"
+#include "exporter/ui/ui_cause.h"
+#include "exporter/ui/ui_overview.h"
+#include "exporter/ui/ui_page.h"
+#include "exporter/ui/ui_report.h"
+#include "exporter/ui/ui_search.h"
+#include "exporter/ui/ui_timeline.h"
 
 // The web UI's rendering without a browser (tests/e2e/ui_browser_test.sh drives chromium):
 // escaping, query parsing, and what the timeline draws for each kind of visibility evidence.

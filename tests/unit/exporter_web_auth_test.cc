@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "exporter/web_auth.h"
+#include "exporter/web/web_auth.h"
 
 namespace rrca::exporter {
 namespace {

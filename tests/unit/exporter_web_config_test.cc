@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "exporter/http_server.h"
-#include "exporter/web_auth.h"
-#include "exporter/web_config.h"
+#include "exporter/web/http_server.h"
+#include "exporter/web/web_auth.h"
+#include "exporter/web/web_config.h"
 
 namespace rrca::exporter {
 namespace {

@@ -11,7 +11,7 @@
 #include <atomic>
 #include <string>
 
-#include "exporter/http_server.h"
+#include "exporter/web/http_server.h"
 
 namespace rrca::exporter {
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "exporter/analyze.h"
+#include "exporter/app/analyze.h"
 #include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {

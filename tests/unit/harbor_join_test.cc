@@ -1,4 +1,4 @@
-// The join across hops (exporter/hop_joiner.h) on constructed multi-hop timelines: nginx's
+// The join across hops (exporter/pipeline/hop_joiner.h) on constructed multi-hop timelines: nginx's
 // access and error lines, Harbor core's lines and the registry's summary lines of the same
 // requests, read by `registry-rca analyze` as they would be from proxy.log, core.log and
 // registry.log. Asserts on the metrics a scrape shows and on the jsonl report: each
@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "exporter/analyze.h"
-#include "exporter/config.h"
-#include "exporter/hop_joiner.h"
-#include "exporter/hop_joiner_explain.h"
-#include "exporter/rules_loader.h"
+#include "exporter/app/analyze.h"
+#include "exporter/app/config.h"
+#include "exporter/pipeline/hop_joiner.h"
+#include "exporter/pipeline/hop_joiner_explain.h"
+#include "exporter/app/rules_loader.h"
 #include "tests/unit/exporter_analyze_output.h"
 
 namespace rrca::exporter {

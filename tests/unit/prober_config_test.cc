@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "exporter/config.h"
+#include "exporter/app/config.h"
 
 namespace rrca::exporter {
 namespace {

@@ -1,14 +1,14 @@
-// Envelope detection and removal per format (tailers/envelope.h), PeekLineTime, and the JSON
-// object scanner the Docker json-file and logrus JSON paths share (tailers/json_scan.h).
+// Envelope detection and removal per format (tailers/parse/envelope.h), PeekLineTime, and the JSON
+// object scanner the Docker json-file and logrus JSON paths share (tailers/parse/json_scan.h).
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "common/time_util.h"
-#include "tailers/envelope.h"
-#include "tailers/json_scan.h"
-#include "tailers/registry_parse.h"
+#include "tailers/parse/envelope.h"
+#include "tailers/parse/json_scan.h"
+#include "tailers/parse/registry_parse.h"
 
 namespace rrca::tailers {
 namespace {

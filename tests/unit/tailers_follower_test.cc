@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "tailers/file_follower.h"
-#include "tailers/tail_types.h"
+#include "tailers/follow/file_follower.h"
+#include "tailers/follow/tail_types.h"
 
 // FileFollower on its own: one inode, driven by explicit Poll() calls and a stepped clock, so
 // every test is deterministic and needs no sleeps.

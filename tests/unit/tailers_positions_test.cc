@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
-#include "tailers/positions_file.h"
-#include "tailers/tail_types.h"
+#include "tailers/follow/positions_file.h"
+#include "tailers/follow/tail_types.h"
 
 namespace rrca::tailers {
 namespace {
@@ -139,7 +139,7 @@ TEST_F(PositionsTest, AnOlderSnapshotNeverOverwritesANewerOne) {
   EXPECT_EQ(positions.stats().writes.load(), 1u);
 }
 
-// The processing side's waiting state rides along with the offsets (exporter/carry_over.h): it
+// The processing side's waiting state rides along with the offsets (exporter/pipeline/carry_over.h): it
 // is written as it is, read back as it is, and rewritten when only it changed (what waited was
 // counted since), but an older snapshot's state never replaces a newer one's.
 TEST_F(PositionsTest, PipelineStateIsKeptRewrittenWhenItChangesAndNeverOlder) {

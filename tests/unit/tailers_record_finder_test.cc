@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "tailers/fragment_parse.h"
-#include "tailers/record_finder.h"
-#include "tailers/registry_reader.h"
+#include "tailers/parse/fragment_parse.h"
+#include "tailers/parse/record_finder.h"
+#include "tailers/parse/registry_reader.h"
 
 namespace rrca::tailers {
 namespace {

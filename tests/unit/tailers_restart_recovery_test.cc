@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "tailers/bounded_queue.h"
-#include "tailers/positions_file.h"
-#include "tailers/source_watcher.h"
-#include "tailers/tail_types.h"
+#include "common/bounded_queue.h"
+#include "tailers/follow/positions_file.h"
+#include "tailers/follow/source_watcher.h"
+#include "tailers/follow/tail_types.h"
 #include "tests/unit/tailers_test_files.h"
 
 // Restarts after a run that was killed before its first scrape, i.e. before any positions file

@@ -12,9 +12,9 @@
 #include <string>
 #include <thread>
 
-#include "tailers/bounded_queue.h"
-#include "tailers/source_watcher.h"
-#include "tailers/tail_types.h"
+#include "common/bounded_queue.h"
+#include "tailers/follow/source_watcher.h"
+#include "tailers/follow/tail_types.h"
 #include "tests/unit/tailers_test_files.h"
 
 // SourceWatcher while running: generations born and rotated away while the reader waited for

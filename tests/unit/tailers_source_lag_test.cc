@@ -6,9 +6,9 @@
 #include <fstream>
 #include <string>
 
-#include "tailers/bounded_queue.h"
-#include "tailers/source_watcher.h"
-#include "tailers/tail_types.h"
+#include "common/bounded_queue.h"
+#include "tailers/follow/source_watcher.h"
+#include "tailers/follow/tail_types.h"
 
 // SourceStats::lag_bytes (registry_rca_source_lag_bytes) by value: with a read budget of 4096
 // bytes per cycle, a 10,000-byte file is 5,904 then 1,808 bytes behind, then caught up. The

@@ -1,13 +1,13 @@
 // Registry URIs: the operation (closed set) and repository from method + RequestURI, and the
-// `_state` token of upload URIs decoded without the registry's secret (tailers/registry_uri.h).
+// `_state` token of upload URIs decoded without the registry's secret (tailers/parse/registry_uri.h).
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "common/request.h"
 #include "common/time_util.h"
-#include "tailers/registry_parse.h"
-#include "tailers/registry_uri.h"
+#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry_uri.h"
 
 namespace rrca::tailers {
 namespace {

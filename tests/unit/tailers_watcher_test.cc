@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "tailers/bounded_queue.h"
-#include "tailers/positions_file.h"
-#include "tailers/source_watcher.h"
-#include "tailers/tail_types.h"
+#include "common/bounded_queue.h"
+#include "tailers/follow/positions_file.h"
+#include "tailers/follow/source_watcher.h"
+#include "tailers/follow/tail_types.h"
 #include "tests/unit/tailers_test_files.h"
 
 // SourceWatcher end to end on real files. Most tests drive PollOnce() with a stepped clock (no

@@ -1,0 +1,356 @@
+#include "exporter/enricher/enricher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <stdexcept>
+
+#include "common/time_util.h"
+#include "exporter/enricher/enricher_payload.h"
+
+namespace rrca::exporter {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+// Alertmanager sends ~30 values per alert; this bounds a hostile body's tree to ~20 MiB.
+constexpr size_t kMaxJsonValues = 250'000;
+
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+HttpResponse JsonAnswer(int status, const std::string& key, const std::string& message) {
+  JsonValue body = JsonValue::EmptyObject();
+  body.Set(key, JsonValue::String(message));
+  return {status, "application/json", body.Serialize() + "\n"};
+}
+
+}  // namespace
+
+Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::Registry& registry,
+                   Options options)
+    : config_(std::move(config)),
+      sources_(std::move(sources)),
+      options_(std::move(options)),
+      history_(options_.now_ns ? options_.now_ns() : WallNanos()),
+      cache_(options_.dedupe, static_cast<int64_t>(config_.dedupe_window_seconds * 1e9), registry),
+      received_(prometheus::BuildCounter()
+                    .Name("registry_rca_enricher_notifications_received_total")
+                    .Help("Alertmanager notifications accepted on POST /api/v1/alerts.")
+                    .Register(registry)
+                    .Add({})),
+      rejected_(
+          prometheus::BuildCounter()
+              .Name("registry_rca_enricher_notifications_rejected_total")
+              .Help("Requests to /api/v1/alerts refused as not an Alertmanager payload (400).")
+              .Register(registry)
+              .Add({})),
+      dropped_(prometheus::BuildCounter()
+                   .Name("registry_rca_enricher_notifications_dropped_total")
+                   .Help("Notifications refused with 503 because the enricher's queue was full.")
+                   .Register(registry)
+                   .Add({})),
+      enriched_(prometheus::BuildCounter()
+                    .Name("registry_rca_enricher_notifications_enriched_total")
+                    .Help("Notifications forwarded with enrichment.")
+                    .Register(registry)
+                    .Add({})),
+      deduplicated_(prometheus::BuildCounter()
+                        .Name("registry_rca_enricher_notifications_deduplicated_total")
+                        .Help("Notifications whose alerts' enrichment was reused from the same "
+                              "group key's earlier notification (burst dedupe).")
+                        .Register(registry)
+                        .Add({})),
+      failures_(prometheus::BuildCounter()
+                    .Name("registry_rca_enricher_enrichment_failures_total")
+                    .Help("Notifications forwarded unchanged because enrichment failed.")
+                    .Register(registry)
+                    .Add({})),
+      queue_length_(prometheus::BuildGauge()
+                        .Name("registry_rca_enricher_queue_length")
+                        .Help("Notifications waiting for the enricher's worker.")
+                        .Register(registry)
+                        .Add({})),
+      queue_bytes_gauge_(prometheus::BuildGauge()
+                             .Name("registry_rca_enricher_queue_bytes")
+                             .Help("Bytes of the notifications waiting for the enricher's worker "
+                                   "(at most enricher.queue_max_bytes).")
+                             .Register(registry)
+                             .Add({})),
+
+      delivery_seconds_(prometheus::BuildHistogram()
+                            .Name("registry_rca_enricher_delivery_duration_seconds")
+                            .Help("From a notification's arrival to its delivery to every "
+                                  "downstream (or giving up), retries included.")
+                            .Register(registry)
+                            .Add({}, prometheus::Histogram::BucketBoundaries{
+                                         0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120})) {
+  if (!options_.now_ns) options_.now_ns = WallNanos;
+  auto& not_enriched = prometheus::BuildCounter()
+                           .Name("registry_rca_enricher_alerts_not_enriched_total")
+                           .Help(
+                               "Alerts forwarded without enrichment because a bound was reached "
+                               "(alerts_per_notification, annotations_per_alert).")
+                           .Register(registry);
+  not_enriched_[0] = &not_enriched.Add({{"reason", "alerts_per_notification"}});
+  not_enriched_[1] = &not_enriched.Add({{"reason", "annotations_per_alert"}});
+  auto& forwarded = prometheus::BuildCounter()
+                        .Name("registry_rca_enricher_forwarded_total")
+                        .Help("Notifications delivered to a downstream webhook (2xx answer).")
+                        .Register(registry);
+  auto& failed = prometheus::BuildCounter()
+                     .Name("registry_rca_enricher_forward_failures_total")
+                     .Help("Notifications a downstream webhook did not take after every retry.")
+                     .Register(registry);
+  auto& retries = prometheus::BuildCounter()
+                      .Name("registry_rca_enricher_forward_retries_total")
+                      .Help("Delivery attempts repeated after no answer, 5xx or 429.")
+                      .Register(registry);
+  for (const std::string& text : config_.downstream_urls) {
+    StatusOr<HttpUrl> url = ParseHttpUrl(text);
+    if (!url.ok()) {  // the config loader refuses these; never send to a half-parsed URL
+      spdlog::error("enricher: downstream {} ignored: {}", text, url.status().message());
+      continue;
+    }
+    Downstream downstream;
+    downstream.url = std::move(url.value());
+    const prometheus::Labels labels{{"downstream", downstream.url.redacted}};
+    downstream.delivered = &forwarded.Add(labels);
+    downstream.failed = &failed.Add(labels);
+    downstream.retries = &retries.Add(labels);
+    downstreams_.push_back(std::move(downstream));
+  }
+}
+
+Enricher::~Enricher() { Stop(); }
+
+void Enricher::Start() {
+  if (worker_.joinable()) return;
+  Snapshot();  // the baseline of every window that starts after now
+  worker_ = std::thread([this] { Run(); });
+}
+
+void Enricher::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+HttpResponse Enricher::Handle(const HttpRequest& request) {
+  if (request.method != "POST") {
+    return JsonAnswer(405, "error", "POST an Alertmanager webhook payload here");
+  }
+  JsonLimits limits;
+  limits.max_bytes = HttpServer::kMaxBodyBytes;
+  limits.max_values = kMaxJsonValues;
+  StatusOr<JsonValue> payload = ParseJson(request.body, limits);
+  std::string problem = payload.ok() ? CheckPayload(payload.value()) : payload.status().message();
+  if (!problem.empty()) {
+    rejected_.Increment();
+    // Logged at most once a minute: the counter has the rest, a hostile client no log flood.
+    const int64_t now = WallNanos();
+    int64_t last = last_reject_log_ns_.load();
+    if (now - last >= 60'000'000'000LL && last_reject_log_ns_.compare_exchange_strong(last, now)) {
+      spdlog::warn("enricher: {} sent a bad payload: {}", request.remote_address, problem);
+    }
+    return JsonAnswer(400, "error", "not an Alertmanager webhook payload: " + problem);
+  }
+  payload = JsonValue();  // only the body waits: the worker parses it again
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= config_.queue_size ||
+        queue_bytes_ + request.body.size() > config_.queue_max_bytes || stopping_) {
+      dropped_.Increment();
+      return JsonAnswer(503, "error", "the enricher's queue is full");
+    }
+    queue_.push_back({request.body, SteadyClock::now()});
+    queue_bytes_ += request.body.size();
+    queue_length_.Set(static_cast<double>(queue_.size()));
+    queue_bytes_gauge_.Set(static_cast<double>(queue_bytes_));
+  }
+  received_.Increment();
+  wake_.notify_one();
+  return JsonAnswer(202, "status", "accepted");
+}
+
+void Enricher::Snapshot() {
+  if (!sources_.collect) return;
+  const int64_t now = options_.now_ns();
+  history_.Add(SampleOf(now, sources_.collect()));
+}
+
+bool Enricher::WaitIdle(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
+}
+
+void Enricher::Run() {
+  auto next_snapshot = SteadyClock::now() + options_.snapshot_interval;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait_until(lock, next_snapshot, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) break;
+    if (SteadyClock::now() >= next_snapshot) {
+      lock.unlock();
+      Snapshot();
+      lock.lock();
+      next_snapshot = SteadyClock::now() + options_.snapshot_interval;
+    }
+    if (queue_.empty()) continue;
+    Notification notification = std::move(queue_.front());
+    queue_.pop_front();
+    queue_bytes_ -= notification.body.size();
+    queue_length_.Set(static_cast<double>(queue_.size()));
+    queue_bytes_gauge_.Set(static_cast<double>(queue_bytes_));
+    busy_ = true;
+    lock.unlock();
+    Deliver(notification);
+    lock.lock();
+    busy_ = false;
+    idle_.notify_all();
+  }
+  if (!queue_.empty()) {
+    spdlog::warn("enricher: stopping with {} notifications not forwarded", queue_.size());
+    dropped_.Increment(static_cast<double>(queue_.size()));
+    queue_.clear();
+    queue_bytes_ = 0;
+  }
+  busy_ = false;
+  idle_.notify_all();
+}
+
+Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string& original_body) {
+  Outcome outcome;
+  try {
+    const int64_t now = options_.now_ns();
+    JsonValue out = payload;
+    const std::string group_key = payload.GetString("groupKey");
+    if (!group_key.empty()) cache_.Open(group_key, now);
+    EnrichmentBuilder builder(config_, sources_, history_, now);
+    JsonValue details = JsonValue::EmptyArray();
+    size_t enriched = 0, cached = 0, skipped = 0;
+    for (JsonValue& alert : out.Find("alerts")->MutableArray()) {
+      const JsonValue* labels = alert.Find("labels");
+      const std::string cause = labels != nullptr ? labels->GetString("cause") : "";
+      if (cause == "exporter") {
+        ++skipped;  // registry-rca's own health: nothing of the registry's to add
+        continue;
+      }
+      if (enriched + cached >= options_.max_alerts_enriched) {
+        ++skipped;
+        not_enriched_[0]->Increment();
+        continue;
+      }
+      const JsonValue* given = alert.Find("annotations");
+      if (given != nullptr && given->AsObject().size() > options_.max_annotations_per_alert) {
+        ++skipped;
+        not_enriched_[1]->Increment();
+        continue;
+      }
+      const std::string fingerprint = FingerprintOf(alert);
+      AlertEnrichment enrichment;
+      const AlertEnrichment* hit =
+          group_key.empty() ? nullptr : cache_.Find(group_key, fingerprint);
+      if (hit != nullptr) {
+        enrichment = *hit;
+        enrichment.detail.Set("cached", JsonValue::Bool(true));
+        ++cached;
+      } else {
+        StatusOr<AlertEnrichment> built = builder.Build(alert);
+        if (!built.ok()) throw std::runtime_error(built.status().message());
+        enrichment = std::move(built.value());
+        enrichment.detail.Set("cached", JsonValue::Bool(false));
+        if (!group_key.empty()) cache_.Put(group_key, fingerprint, enrichment);
+        ++enriched;
+      }
+      JsonValue* annotations = alert.Find("annotations");
+      if (annotations == nullptr || !annotations->is_object()) {
+        annotations = &alert.Set("annotations", JsonValue::EmptyObject());
+      }
+      for (const auto& [key, value] : enrichment.annotations) {
+        annotations->Set(key, JsonValue::String(value));
+      }
+      details.Append(std::move(enrichment.detail));
+    }
+    UpdateCommonAnnotations(&out);
+    JsonValue summary = JsonValue::EmptyObject();
+    summary.Set("source", JsonValue::String("registry-rca"));
+    summary.Set("version", JsonValue::String(RRCA_VERSION));
+    summary.Set("generated_at", JsonValue::String(FormatRfc3339Nanos(now)));
+    summary.Set("deduplicated", JsonValue::Bool(cached > 0));
+    summary.Set("alerts_enriched", JsonValue::Integer(static_cast<long long>(enriched)));
+    summary.Set("alerts_cached", JsonValue::Integer(static_cast<long long>(cached)));
+    summary.Set("alerts_skipped", JsonValue::Integer(static_cast<long long>(skipped)));
+    summary.Set("alerts", std::move(details));
+    out.Set("enrichment", std::move(summary));
+    outcome.body = out.Serialize();
+    outcome.enriched = true;
+    outcome.deduplicated = cached > 0;
+  } catch (const std::exception& e) {
+    outcome = Outcome{original_body, false, false, e.what()};
+  }
+  return outcome;
+}
+
+void Enricher::Deliver(const Notification& notification) {
+  JsonLimits limits;
+  limits.max_bytes = HttpServer::kMaxBodyBytes;
+  limits.max_values = kMaxJsonValues;
+  StatusOr<JsonValue> payload = ParseJson(notification.body, limits);  // Handle checked it
+  const Outcome outcome = payload.ok() ? Process(payload.value(), notification.body)
+                                       : Outcome{notification.body, false, false, "unparsable"};
+  if (outcome.enriched) {
+    enriched_.Increment();
+    if (outcome.deduplicated) deduplicated_.Increment();
+  } else {
+    failures_.Increment();
+    spdlog::warn("enricher: enrichment failed, forwarding the original: {}", outcome.error);
+  }
+  for (Downstream& downstream : downstreams_) Forward(downstream, outcome.body);
+  delivery_seconds_.Observe(
+      std::chrono::duration<double>(SteadyClock::now() - notification.received).count());
+}
+
+bool Enricher::Forward(Downstream& downstream, const std::string& body) {
+  PostOptions post;
+  post.timeout = std::chrono::milliseconds(static_cast<int64_t>(config_.timeout_seconds * 1000));
+  post.user_agent = "registry-rca/" RRCA_VERSION;
+  post.ca_file = config_.ca_file;
+  auto backoff = options_.first_backoff;
+  for (int attempt = 0;; ++attempt) {
+    const PostResult result = PostJson(downstream.url, body, post);
+    if (result.ok()) {
+      downstream.delivered->Increment();
+      return true;
+    }
+    const std::string why =
+        result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+    if (!result.retryable() || attempt >= config_.retries) {
+      spdlog::warn("enricher: {} did not take the notification ({}), giving up after {} attempts",
+                   downstream.url.redacted, why, attempt + 1);
+      downstream.failed->Increment();
+      return false;
+    }
+    spdlog::debug("enricher: {}: {}, retrying in {} ms", downstream.url.redacted, why,
+                  backoff.count());
+    downstream.retries->Increment();
+    if (!SleepUnlessStopped(backoff)) {
+      downstream.failed->Increment();
+      return false;
+    }
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+bool Enricher::SleepUnlessStopped(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, duration, [this] { return stopping_; });
+}
+
+}  // namespace rrca::exporter

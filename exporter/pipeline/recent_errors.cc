@@ -1,0 +1,303 @@
+#include "exporter/pipeline/recent_errors.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "common/json_escape.h"
+#include "common/time_util.h"
+#include "exporter/pipeline/templates.h"
+
+namespace rrca::exporter {
+
+void RecentErrors::OnClassified(const Classified& classified) {
+  const JoinedRequest& request = classified.request;
+  if (!request.IsError() || classified.superseded) return;
+  if (request.time_ns > latest_ns_) latest_ns_ = request.time_ns;
+  Entry entry{request.time_ns,
+              std::string(classified.cause),
+              classified.verdict.rule != nullptr ? classified.verdict.rule->severity : "critical",
+              std::string(classified.repository_label),
+              std::string(request.request_id),
+              std::string(request.upload_uuid),
+              std::string(OperationName(request.operation)),
+              request.status,
+              {},
+              {},
+              std::string(TemplateSource(request).second.substr(0, kMaxExampleBytes))};
+  if (classified.verdict.rule == nullptr) {
+    // Templates are only mined for errors no rule named: they are few, and never labels.
+    MessageTemplate tmpl = TemplateOf(request);
+    entry.template_field = std::move(tmpl.field);
+    entry.template_text = tmpl.text.substr(0, kMaxTemplateBytes);
+  }
+  if (ring_.size() < capacity_) {
+    ring_.push_back(std::move(entry));
+  } else {
+    ring_[next_] = std::move(entry);
+  }
+  next_ = (next_ + 1) % capacity_;
+}
+
+bool RecentErrors::ParseSince(const std::string& text, int64_t* since_ns) {
+  return ParseGoDuration(text, since_ns) && *since_ns > 0;
+}
+
+std::vector<std::string> RecentErrors::ExampleUploads(std::string_view cause, int64_t since_ns,
+                                                      size_t max) const {
+  const int64_t from = latest_ns_ - since_ns;
+  std::vector<const Entry*> matching;
+  for (const Entry& entry : ring_) {
+    if (entry.time_ns >= from && entry.cause == cause && !entry.upload_uuid.empty()) {
+      matching.push_back(&entry);
+    }
+  }
+  std::sort(matching.begin(), matching.end(),
+            [](const Entry* a, const Entry* b) { return a->time_ns > b->time_ns; });
+  std::vector<std::string> out;
+  for (const Entry* entry : matching) {
+    if (out.size() >= max) break;
+    if (std::find(out.begin(), out.end(), entry->upload_uuid) == out.end()) {
+      out.push_back(entry->upload_uuid);
+    }
+  }
+  return out;
+}
+
+std::string RecentErrors::CausesJson(int64_t since_ns) const {
+  struct CauseSummary {
+    uint64_t count = 0;
+    std::string severity;
+    std::map<std::string, uint64_t> repositories;
+    const Entry* latest = nullptr;
+    std::array<uint64_t, kSeriesBuckets> series{};  // counts over the window, oldest first
+  };
+  const int64_t from = latest_ns_ - since_ns;
+  std::map<std::string, CauseSummary> causes;
+  int64_t oldest = INT64_MAX;
+  for (const Entry& entry : ring_) {
+    oldest = std::min(oldest, entry.time_ns);
+    if (entry.time_ns < from) continue;
+    CauseSummary& summary = causes[entry.cause];
+    ++summary.count;
+    summary.severity = entry.severity;
+    ++summary.repositories[entry.repository];
+    ++summary.series[SliceOf(entry.time_ns, from, since_ns)];
+    if (summary.latest == nullptr || entry.time_ns >= summary.latest->time_ns) {
+      summary.latest = &entry;
+    }
+  }
+  const bool truncated = ring_.size() == capacity_ && oldest > from;
+  std::vector<std::pair<std::string, const CauseSummary*>> ranked;
+  for (const auto& [cause, summary] : causes) ranked.emplace_back(cause, &summary);
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.second->count > b.second->count; });
+  std::string out = "{\"since_seconds\":" + std::to_string(since_ns / kNanosPerSecond) +
+                    ",\"until\":\"" + (latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "") +
+                    "\",\"truncated\":" + (truncated ? "true" : "false") +
+                    ",\"series_buckets\":" + std::to_string(kSeriesBuckets) + ",\"causes\":[";
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    const auto& [cause, summary] = ranked[i];
+    if (i > 0) out += ",";
+    out += "{\"cause\":\"";
+    AppendJsonEscaped(cause, &out);
+    out += "\",\"severity\":\"" + summary->severity +
+           "\",\"count\":" + std::to_string(summary->count) + ",\"series\":[";
+    for (size_t b = 0; b < kSeriesBuckets; ++b) {
+      out += (b > 0 ? "," : "") + std::to_string(summary->series[b]);
+    }
+    out += "],\"repositories\":[";
+    std::vector<std::pair<std::string, uint64_t>> repositories(summary->repositories.begin(),
+                                                               summary->repositories.end());
+    std::sort(repositories.begin(), repositories.end(),
+              [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (size_t r = 0; r < repositories.size() && r < 10; ++r) {
+      if (r > 0) out += ",";
+      out += "{\"repository\":\"";
+      AppendJsonEscaped(repositories[r].first, &out);
+      out += "\",\"count\":" + std::to_string(repositories[r].second) + "}";
+    }
+    out += "],\"example\":{\"time\":\"" + FormatRfc3339Nanos(summary->latest->time_ns) +
+           "\",\"request_id\":\"";
+    AppendJsonEscaped(summary->latest->request_id, &out);
+    out += "\",\"upload_uuid\":\"";
+    AppendJsonEscaped(summary->latest->upload_uuid, &out);
+    out += "\"}";
+    if (cause == rules::RuleSet::kUnclassified) AppendTemplates(from, &out);
+    out += "}";
+  }
+  out += "]}";
+  return out;
+}
+
+size_t RecentErrors::SliceOf(int64_t time_ns, int64_t from, int64_t since_ns) {
+  if (since_ns <= 0 || time_ns <= from) return 0;
+  const auto slice =
+      static_cast<size_t>(static_cast<__int128>(time_ns - from) * kSeriesBuckets / since_ns);
+  return std::min(slice, kSeriesBuckets - 1);
+}
+
+namespace {
+
+// Names with their counts, the largest first, at most `max`, as a JSON array of objects.
+void AppendRanked(const std::map<std::string, uint64_t>& counts, const char* key, size_t max,
+                  std::string* out) {
+  std::vector<std::pair<std::string, uint64_t>> ranked(counts.begin(), counts.end());
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  *out += "[";
+  for (size_t i = 0; i < ranked.size() && i < max; ++i) {
+    *out += std::string(i > 0 ? "," : "") + "{\"" + key + "\":\"";
+    AppendJsonEscaped(ranked[i].first, out);
+    *out += "\",\"count\":" + std::to_string(ranked[i].second) + "}";
+  }
+  *out += "]";
+}
+
+}  // namespace
+
+// One error as the cause and search APIs list it.
+void RecentErrors::AppendEntryJson(const Entry& entry, bool with_cause, std::string* out) {
+  *out += "{\"time\":\"" + FormatRfc3339Nanos(entry.time_ns) + "\"";
+  if (with_cause) {
+    *out += ",\"cause\":\"";
+    AppendJsonEscaped(entry.cause, out);
+    *out += "\"";
+  }
+  *out += ",\"status\":" + std::to_string(entry.status);
+  const std::pair<const char*, const std::string*> fields[] = {{"operation", &entry.operation},
+                                                               {"repository", &entry.repository},
+                                                               {"request_id", &entry.request_id},
+                                                               {"upload_uuid", &entry.upload_uuid},
+                                                               {"detail", &entry.message}};
+  for (const auto& [key, value] : fields) {
+    *out += std::string(",\"") + key + "\":\"";
+    AppendJsonEscaped(*value, out);
+    *out += "\"";
+  }
+  *out += "}";
+}
+
+std::string RecentErrors::CauseJson(std::string_view cause, int64_t since_ns,
+                                    const rules::RuleSet& catalogue) const {
+  const int64_t from = latest_ns_ - since_ns;
+  uint64_t count = 0;
+  std::array<uint64_t, kSeriesBuckets> series{};
+  std::map<std::string, uint64_t> repositories, operations;
+  std::vector<const Entry*> newest;
+  std::string severity;
+  for (const Entry& entry : ring_) {
+    if (entry.time_ns < from || entry.cause != cause) continue;
+    ++count;
+    ++series[SliceOf(entry.time_ns, from, since_ns)];
+    ++repositories[entry.repository];
+    ++operations[entry.operation];
+    severity = entry.severity;
+    newest.push_back(&entry);
+  }
+  std::stable_sort(newest.begin(), newest.end(),
+                   [](const Entry* a, const Entry* b) { return a->time_ns > b->time_ns; });
+  const rules::Rule* rule = nullptr;
+  for (const rules::Rule& candidate : catalogue.rules()) {
+    if (candidate.cause == cause) {
+      rule = &candidate;
+      break;
+    }
+  }
+  if (severity.empty() && rule != nullptr) severity = rule->severity;
+  std::string out = "{\"cause\":\"";
+  AppendJsonEscaped(cause, &out);
+  out += "\",\"known\":";
+  out += rule != nullptr || cause == rules::RuleSet::kUnclassified ? "true" : "false";
+  out += ",\"severity\":\"";
+  AppendJsonEscaped(severity, &out);
+  out += "\",\"summary\":\"";
+  AppendJsonEscaped(rule != nullptr ? rule->summary : "", &out);
+  out += "\",\"runbook\":\"";
+  AppendJsonEscaped(rule != nullptr ? rule->runbook : "", &out);
+  out += "\",\"since_seconds\":" + std::to_string(since_ns / kNanosPerSecond) + ",\"until\":\"" +
+         (latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "") +
+         "\",\"count\":" + std::to_string(count) +
+         ",\"series_buckets\":" + std::to_string(kSeriesBuckets) + ",\"series\":[";
+  for (size_t b = 0; b < kSeriesBuckets; ++b) {
+    out += (b > 0 ? "," : "") + std::to_string(series[b]);
+  }
+  out += "],\"repositories\":";
+  AppendRanked(repositories, "repository", 10, &out);
+  out += ",\"operations\":";
+  AppendRanked(operations, "operation", 10, &out);
+  out += ",\"examples\":[";
+  std::vector<std::string_view> uploads;
+  for (size_t i = 0; i < newest.size() && i < kCauseExamples; ++i) {
+    const Entry& entry = *newest[i];
+    if (i > 0) out += ",";
+    AppendEntryJson(entry, /*with_cause=*/false, &out);
+    if (!entry.upload_uuid.empty() &&
+        std::find(uploads.begin(), uploads.end(), entry.upload_uuid) == uploads.end()) {
+      uploads.push_back(entry.upload_uuid);
+    }
+  }
+  out += "],\"uploads\":[";
+  for (size_t i = 0; i < uploads.size(); ++i) {
+    out += std::string(i > 0 ? "," : "") + "\"";
+    AppendJsonEscaped(uploads[i], &out);
+    out += "\"";
+  }
+  return out + "]}";
+}
+
+std::string RecentErrors::SearchJson(std::string_view query) const {
+  std::vector<const Entry*> matches;
+  if (!query.empty()) {
+    for (const Entry& entry : ring_) {
+      if (entry.request_id == query || entry.upload_uuid == query || entry.repository == query) {
+        matches.push_back(&entry);
+      }
+    }
+  }
+  std::stable_sort(matches.begin(), matches.end(),
+                   [](const Entry* a, const Entry* b) { return a->time_ns > b->time_ns; });
+  std::string out = "{\"query\":\"";
+  AppendJsonEscaped(query, &out);
+  out += "\",\"truncated\":";
+  out += matches.size() > kSearchMatches ? "true" : "false";
+  out += ",\"matches\":[";
+  for (size_t i = 0; i < matches.size() && i < kSearchMatches; ++i) {
+    if (i > 0) out += ",";
+    AppendEntryJson(*matches[i], /*with_cause=*/true, &out);
+  }
+  return out + "]}";
+}
+
+void RecentErrors::AppendTemplates(int64_t from, std::string* out) const {
+  struct Group {
+    uint64_t count = 0;
+    const Entry* latest = nullptr;
+  };
+  std::map<std::pair<std::string_view, std::string_view>, Group> groups;
+  for (const Entry& entry : ring_) {
+    if (entry.time_ns < from || entry.template_field.empty()) continue;
+    Group& group = groups[{entry.template_field, entry.template_text}];
+    ++group.count;
+    if (group.latest == nullptr || entry.time_ns >= group.latest->time_ns) group.latest = &entry;
+  }
+  std::vector<const Group*> ranked;
+  for (const auto& [key, group] : groups) ranked.push_back(&group);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const Group* a, const Group* b) { return a->count > b->count; });
+  *out += ",\"templates_total\":" + std::to_string(groups.size()) + ",\"templates\":[";
+  for (size_t i = 0; i < ranked.size() && i < kTopTemplates; ++i) {
+    const Entry& latest = *ranked[i]->latest;
+    if (i > 0) *out += ",";
+    *out += "{\"field\":\"";
+    AppendJsonEscaped(latest.template_field, out);
+    *out += "\",\"template\":\"";
+    AppendJsonEscaped(latest.template_text, out);
+    *out += "\",\"count\":" + std::to_string(ranked[i]->count) + ",\"example\":\"";
+    AppendJsonEscaped(latest.message, out);
+    *out += "\"}";
+  }
+  *out += "]";
+}
+
+}  // namespace rrca::exporter

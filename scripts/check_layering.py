@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Fails when a source file includes a header of a layer above its own.
+
+The layers, lowest first (the order of RRCA_LIBRARIES in the top-level CMakeLists.txt):
+
+  common < tailers/follow, tailers/parse < rules < prober < exporter/metrics
+         < exporter/pipeline < exporter/web < exporter/ui < exporter/enricher < exporter/app
+
+A file may include its own folder and any folder of a lower layer. Two folders of the same rank
+(tailers/follow and tailers/parse) may not include each other: a parser is a pure function of its
+bytes and knows nothing of files. Nothing includes exporter/app (main.cc is in it). bench/, fuzz/
+and tests/ stand above everything and are not checked.
+
+  scripts/check_layering.py [ROOT]     # prints every violation as file:line: message; exit 1 if any
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+# folder -> rank; higher ranks may include lower ones.
+LAYERS = {
+    "common": 0,
+    "tailers/follow": 1,
+    "tailers/parse": 1,
+    "rules": 2,
+    "prober": 3,
+    "exporter/metrics": 4,
+    "exporter/pipeline": 5,
+    "exporter/web": 6,
+    "exporter/ui": 7,
+    "exporter/enricher": 8,
+    "exporter/app": 9,
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+
+
+def layer_of(path: str) -> str | None:
+    """The layer folder a repository-relative path belongs to (longest match), or None."""
+    best = None
+    for folder in LAYERS:
+        if path.startswith(folder + "/") and (best is None or len(folder) > len(best)):
+            best = folder
+    return best
+
+
+def violations(root: str) -> list[str]:
+    found = []
+    for folder in LAYERS:
+        base = os.path.join(root, folder)
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if not name.endswith((".h", ".cc")):
+                continue
+            rel = f"{folder}/{name}"
+            with open(os.path.join(base, name), encoding="utf-8") as f:
+                for number, line in enumerate(f, 1):
+                    m = INCLUDE.match(line)
+                    if not m:
+                        continue
+                    target = m.group(1)
+                    if not os.path.exists(os.path.join(root, target)):
+                        found.append(f"{rel}:{number}: includes {target}, which does not exist "
+                                     "(includes are paths from the repository root)")
+                        continue
+                    to = layer_of(target)
+                    if to is None or to == folder:
+                        continue
+                    if LAYERS[to] >= LAYERS[folder]:
+                        found.append(f"{rel}:{number}: {folder} includes {target} of {to}, "
+                                     f"which is not below it")
+    return found
+
+
+def main() -> int:
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__)))
+    found = violations(root)
+    for v in found:
+        print(v)
+    checked = sum(1 for folder in LAYERS if os.path.isdir(os.path.join(root, folder))
+                  for n in os.listdir(os.path.join(root, folder)) if n.endswith((".h", ".cc")))
+    print(f"layering: {checked} files, {len(found)} violations")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
