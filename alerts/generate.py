@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import difflib
 import os
 import re
 import sys
@@ -45,6 +44,7 @@ except ImportError:  # pragma: no cover - Debian 12 ships Python 3.11
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "rules"))
 import causes as catalogue  # noqa: E402  rules/causes.py
+import generated_files  # noqa: E402  rules/generated_files.py
 
 WINDOW = "5m"  # the window the recording rules' names carry (":rate5m")
 RACE_CAUSE = "upload_not_yet_visible"  # what the race margin warns of; its alerts mute it
@@ -298,6 +298,19 @@ def recording_rules(g: Gen) -> dict:
 # --------------------------------------------------------------------------------------------
 # Alerting rules.
 # --------------------------------------------------------------------------------------------
+def alerting_rule(name: str, expr: str, for_: str, labels: dict, summary: str,
+                  description: str, runbook_url: str) -> dict:
+    """One Prometheus alerting rule, its keys in the order the checked-in file has them."""
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": for_,
+        "labels": dict(labels),
+        "annotations": {"summary": summary, "description": description,
+                        "runbook_url": runbook_url},
+    }
+
+
 def cause_matcher(causes: list[str]) -> str:
     if len(causes) == 1:
         return f'cause="{causes[0]}"'
@@ -345,17 +358,8 @@ def cause_alert(g: Gen, spec: dict) -> dict:
         context_text(g, spec["context"]),
         spec["action"],
     ])
-    return {
-        "alert": spec["alert"],
-        "expr": expr,
-        "for": spec["for"],
-        "labels": {"severity": spec["severity"]},
-        "annotations": {
-            "summary": spec["summary"],
-            "description": desc,
-            "runbook_url": g.runbook + "#{{ $labels.cause }}",
-        },
-    }
+    return alerting_rule(spec["alert"], expr, spec["for"], {"severity": spec["severity"]},
+                         spec["summary"], desc, g.runbook + "#{{ $labels.cause }}")
 
 
 def unclassified_alert(g: Gen, spec: dict) -> dict:
@@ -377,17 +381,9 @@ def unclassified_alert(g: Gen, spec: dict) -> dict:
         "(`registry-rca analyze`, GET /api/v1/causes?since=10m), fix it, and add a rule "
         "so that the next occurrence is named.",
     ])
-    return {
-        "alert": spec["alert"],
-        "expr": expr,
-        "for": spec["for"],
-        "labels": {"severity": spec["severity"]},
-        "annotations": {
-            "summary": "Registry 5xx that no root-cause rule explains: a new failure.",
-            "description": desc,
-            "runbook_url": g.runbook + "#unclassified",
-        },
-    }
+    return alerting_rule(spec["alert"], expr, spec["for"], {"severity": spec["severity"]},
+                         "Registry 5xx that no root-cause rule explains: a new failure.", desc,
+                         g.runbook + "#unclassified")
 
 
 def race_margin_alert(g: Gen, spec: dict) -> dict:
@@ -419,22 +415,14 @@ def race_margin_alert(g: Gen, spec: dict) -> dict:
         f"({RACE_CAUSE}). Act before that: ask the store operators about "
         "multipart create latency, or make uploads single-PUT.",
     ])
-    return {
-        "alert": spec["alert"],
-        "expr": expr,
-        "for": spec["for"],
-        "labels": {"severity": spec["severity"], "cause": RACE_CAUSE},
-        "annotations": {
-            "summary": "Upload race margin low: the store's unsafe window approaches the "
-                       "clients' POST→PATCH gap.",
-            "description": desc,
-            "runbook_url": g.runbook + "#race_margin",
-        },
-    }
+    return alerting_rule(
+        spec["alert"], expr, spec["for"], {"severity": spec["severity"], "cause": RACE_CAUSE},
+        "Upload race margin low: the store's unsafe window approaches the clients' POST→PATCH "
+        "gap.", desc, g.runbook + "#race_margin")
 
 
 def probe_race_margin_alert(g: Gen, spec: dict) -> dict:
-    """The active prober's early warning (issue 16): the registry probe's visibility lag (from
+    """The active prober's early warning: the registry probe's visibility lag (from
     its POST) against the clients' POST->PATCH gap p5, even when no upload raced yet."""
     lag = g.sel("registry_rca_probe_last_visibility_seconds", 'probe="registry"')
     ok = g.sel("registry_rca_probe_success", 'probe="registry"')
@@ -458,17 +446,10 @@ def probe_race_margin_alert(g: Gen, spec: dict) -> dict:
         "create latency (the store probe measures it without the registry), or make uploads "
         "single-PUT.",
     ])
-    return {
-        "alert": spec["alert"],
-        "expr": expr,
-        "for": spec["for"],
-        "labels": {"severity": spec["severity"], "cause": RACE_CAUSE},
-        "annotations": {
-            "summary": "Probed upload visibility lag exceeds the clients' POST→PATCH gap.",
-            "description": desc,
-            "runbook_url": g.runbook + "#probe_race_margin",
-        },
-    }
+    return alerting_rule(
+        spec["alert"], expr, spec["for"], {"severity": spec["severity"], "cause": RACE_CAUSE},
+        "Probed upload visibility lag exceeds the clients' POST→PATCH gap.", desc,
+        g.runbook + "#probe_race_margin")
 
 
 def generic_alert(g: Gen, spec: dict) -> dict:
@@ -493,17 +474,9 @@ def generic_alert(g: Gen, spec: dict) -> dict:
         "This compatibility alert is inhibited while a cause-specific registry-rca alert fires "
         "for the same group; firing alone means the 5xx are explained by no alerting cause.",
     ])
-    return {
-        "alert": spec["alert"],
-        "expr": expr,
-        "for": spec["for"],
-        "labels": {"severity": spec["severity"], "cause": "any"},
-        "annotations": {
-            "summary": "Registry 5xx ratio is high.",
-            "description": desc,
-            "runbook_url": g.runbook + "#registry_5xx_ratio",
-        },
-    }
+    return alerting_rule(
+        spec["alert"], expr, spec["for"], {"severity": spec["severity"], "cause": "any"},
+        "Registry 5xx ratio is high.", desc, g.runbook + "#registry_5xx_ratio")
 
 
 def exporter_alerts(g: Gen, spec: dict) -> list[dict]:
@@ -511,17 +484,8 @@ def exporter_alerts(g: Gen, spec: dict) -> list[dict]:
     labels = {"severity": sev, "cause": "exporter"}
 
     def alert(name, expr, for_, summary, description, anchor):
-        return {
-            "alert": name,
-            "expr": expr,
-            "for": for_,
-            "labels": dict(labels),
-            "annotations": {
-                "summary": summary,
-                "description": description,
-                "runbook_url": g.runbook + "#" + anchor,
-            },
-        }
+        return alerting_rule(name, expr, for_, labels, summary, description,
+                             g.runbook + "#" + anchor)
 
     src = "{{ $labels.source }}"
     inst = "{{ $labels.instance }}"
@@ -802,24 +766,7 @@ def main() -> int:
     if problems:
         return 2
     files = render(cfg)
-    stale = 0
-    for name, text in files.items():
-        path = os.path.join(args.out_dir, name)
-        if args.check:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    current = f.read()
-            except FileNotFoundError:
-                current = ""
-            if current != text:
-                stale += 1
-                sys.stdout.writelines(difflib.unified_diff(
-                    current.splitlines(True), text.splitlines(True),
-                    path + " (checked in)", path + " (generated)"))
-        else:
-            os.makedirs(args.out_dir, exist_ok=True)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+    stale = generated_files.write_or_check(args.out_dir, files, args.check)
     if args.check:
         if stale:
             print(f"{stale} file(s) differ from alerts/config.toml: run python3 alerts/generate.py")

@@ -1,4 +1,4 @@
-// The correlator's memory bound (issue 7: 1,000,000 open uploads within 256 MiB).
+// The correlator's memory bound (1,000,000 open uploads within 256 MiB).
 //
 //   build-perf/bench/memory_bench [--uploads=1000000] [--max-uploads=1000000]
 //                                 [--mode=post|post+create|create] [--repos=1000]
@@ -27,10 +27,10 @@
 
 #include "common/event.h"
 #include "common/request.h"
+#include "exporter/metrics/upload_metrics.h"
 #include "exporter/pipeline/correlator.h"
 #include "exporter/pipeline/pipeline.h"
 #include "exporter/pipeline/repository_table.h"
-#include "exporter/metrics/upload_metrics.h"
 #include "rules/rule_set.h"
 
 namespace {

@@ -1,9 +1,10 @@
 // What a /metrics scrape costs inside the daemon with 1,000 repositories x all causes, on the
 // product's path (daemon.cc's Scrape): Metrics::TakeSnapshot under the processing lock (the small
 // prometheus-cpp registry's Collect and the ExpositionStore's flat arrays copied), then
-// Metrics::Render outside it. BM_Legacy* measure the path before issue 7: the same series in
-// prometheus-cpp families (the store copied into a registry of its own), Registry::Collect and
-// TextSerializer. bench/scrape_bench.py measures the scrape end to end over HTTP.
+// Metrics::Render outside it. BM_Legacy* measure the path before the exposition store: the same
+// series in prometheus-cpp families (the store copied into a registry of its own),
+// Registry::Collect and TextSerializer. bench/scrape_bench.py measures the scrape end to end over
+// HTTP.
 //
 //   build-perf/bench/scrape_bench [--benchmark_filter=...]
 //
@@ -30,9 +31,9 @@
 
 #include "common/request.h"
 #include "exporter/app/config.h"
+#include "exporter/app/rules_loader.h"
 #include "exporter/metrics/metrics.h"
 #include "exporter/pipeline/pipeline.h"
-#include "exporter/app/rules_loader.h"
 
 namespace {
 

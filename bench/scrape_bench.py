@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Scrape latency of `registry-rca serve` with 1,000 repositories x all causes, while a writer
-keeps the daemon ingesting at full speed (issue 7: < 50 ms).
+keeps the daemon ingesting at full speed (< 50 ms).
 
     bench/scrape_bench.py [--repos 1000] [--scrapes 100] [--gap 0.1]
 

@@ -6,11 +6,11 @@
 
 #include <string>
 
+#include "common/json.h"
 #include "exporter/app/config.h"
-#include "common/json_value.h"
+#include "exporter/app/rules_loader.h"
 #include "exporter/pipeline/pipeline.h"
 #include "exporter/pipeline/recent_errors.h"
-#include "exporter/app/rules_loader.h"
 #include "exporter/ui/ui_cause.h"
 #include "exporter/ui/ui_overview.h"
 #include "exporter/ui/ui_page.h"
@@ -53,9 +53,9 @@ void BM_OverviewPage(benchmark::State& state) {
   size_t bytes = 0;
   for (auto _ : state) {
     const std::string json = ring.CausesJson(24LL * 3600 * 1'000'000'000);
-    StatusOr<JsonValue> causes = ParseJson(json);
+    StatusOr<Json> causes = ParseJson(json);
     const std::string page =
-        ui::Page("Overview", ui::OverviewBody(causes.value(), JsonValue(), "24h", "/m"));
+        ui::Page("Overview", ui::OverviewBody(causes.value(), Json(), "24h", "/m"));
     bytes = page.size();
     benchmark::DoNotOptimize(page.data());
   }
@@ -69,7 +69,7 @@ void BM_CausePage(benchmark::State& state) {
   for (auto _ : state) {
     const std::string json =
         ring.CauseJson("upload_not_yet_visible", 24LL * 3600 * 1'000'000'000, Catalogue());
-    StatusOr<JsonValue> cause = ParseJson(json);
+    StatusOr<Json> cause = ParseJson(json);
     const std::string page = ui::Page("Cause", ui::CauseBody(cause.value(), "24h"));
     bytes = page.size();
     benchmark::DoNotOptimize(page.data());
@@ -97,7 +97,7 @@ void BM_TimelinePage(benchmark::State& state) {
   json += "]}";
   size_t bytes = 0;
   for (auto _ : state) {
-    StatusOr<JsonValue> explain = ParseJson(json);
+    StatusOr<Json> explain = ParseJson(json);
     const std::string page = ui::Page("Upload", ui::UploadTimelineBody(explain.value()));
     bytes = page.size();
     benchmark::DoNotOptimize(page.data());

@@ -39,6 +39,18 @@ class BoundedQueue {
     return true;
   }
 
+  // Appends `value` if there is room now, never waiting: for producers that must not block
+  // (an HTTP handler). Returns false when the queue is full or closed; `value` is moved from only
+  // when true is returned. Counts nothing: the caller counts what it drops.
+  bool TryPush(T&& value) {
+    std::unique_lock lock(mutex_);
+    if (closed_ || items_.size() >= capacity_) return false;
+    items_.push_back(std::move(value));
+    lock.unlock();
+    not_empty_.notify_one();
+    return true;
+  }
+
   enum class PushResult { kPushed, kTimedOut, kClosed };
   // Like Push, but waits at most `timeout`; `value` is moved from only when kPushed.
   template <typename Rep, typename Period>

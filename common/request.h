@@ -73,8 +73,8 @@ struct JoinedRequest {
   double upload_age_seconds = NAN;  // arrival - _state.StartedAt; NaN when unknown
   bool probe = false;  // registry-rca's own probe request (RegistryEvent::probe): counted apart
   // The hop that answered the client (kRegistry: the registry's own log). For a response of a
-  // hop in front (exporter/pipeline/hop_joiner.h), what the registry logged of the same request: its
-  // status (0: not seen) and http.response.duration (-1: not seen).
+  // hop in front (exporter/pipeline/hop_joiner.h), what the registry logged of the same request:
+  // its status (0: not seen) and http.response.duration (-1: not seen).
   Hop hop = Hop::kRegistry;
   int registry_status = 0;
   int64_t registry_duration_ns = -1;

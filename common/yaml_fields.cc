@@ -6,13 +6,29 @@ namespace rrca {
 
 void YamlFields::Error(const YAML::Node& node, const std::string& path,
                        const std::string& message) {
+  AddError(Where(node) + ": " + path + ": " + message);
+}
+
+std::string YamlFields::Where(const YAML::Node& node) const {
   std::ostringstream out;
   out << file_;
   if (node.IsDefined() && node.Mark().line >= 0) {
     out << ":" << node.Mark().line + 1 << ":" << node.Mark().column + 1;
   }
-  out << ": " << path << ": " << message;
-  AddError(out.str());
+  return out.str();
+}
+
+Status YamlFields::status() const {
+  if (errors_.empty()) return Status::Ok();
+  std::string message;
+  for (const std::string& error : errors_) message += error + "\n";
+  message.pop_back();
+  return Status::Error(message);
+}
+
+std::string YamlSyntaxError(const std::string& file, const YAML::Exception& error) {
+  return file + ":" + std::to_string(error.mark.line + 1) + ":" +
+         std::to_string(error.mark.column + 1) + ": " + error.msg;
 }
 
 std::string YamlFields::String(const YAML::Node& node, const std::string& path) {
@@ -50,14 +66,9 @@ Status ParseYamlDocument(const std::string& text, const std::string& file_name, 
   try {
     parse_root(YAML::Load(text));
   } catch (const YAML::Exception& e) {
-    fields.AddError(file_name + ":" + std::to_string(e.mark.line + 1) + ":" +
-                    std::to_string(e.mark.column + 1) + ": " + e.msg);
+    fields.AddError(YamlSyntaxError(file_name, e));
   }
-  if (fields.errors().empty()) return Status::Ok();
-  std::string message;
-  for (const std::string& error : fields.errors()) message += error + "\n";
-  message.pop_back();
-  return Status::Error(message);
+  return fields.status();
 }
 
 }  // namespace rrca

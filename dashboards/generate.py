@@ -22,7 +22,6 @@ Python 3 and python3-yaml (the catalogue).
 from __future__ import annotations
 
 import argparse
-import difflib
 import inspect
 import json
 import os
@@ -32,6 +31,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "rules"))
 import causes as catalogue  # noqa: E402  rules/causes.py
+import generated_files  # noqa: E402  rules/generated_files.py
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SERVER_ERRORS = '5..|unknown'  # alerts/config.toml common.server_error_code_regex
@@ -634,24 +634,9 @@ def main() -> int:
         print(f"generate.py: {problem}", file=sys.stderr)
     if problems:
         return 2
-    stale = 0
-    for name, board in boards.items():
-        text = json.dumps(board, indent=2, ensure_ascii=False) + "\n"
-        path = os.path.join(args.out_dir, name)
-        if args.check:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    current = f.read()
-            except FileNotFoundError:
-                current = ""
-            if current != text:
-                stale += 1
-                sys.stdout.writelines(difflib.unified_diff(
-                    current.splitlines(True), text.splitlines(True),
-                    path + " (checked in)", path + " (generated)", n=1))
-        else:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+    files = {name: json.dumps(board, indent=2, ensure_ascii=False) + "\n"
+             for name, board in boards.items()}
+    stale = generated_files.write_or_check(args.out_dir, files, args.check, context=1)
     if args.check:
         if stale:
             print(f"{stale} dashboard(s) differ from dashboards/generate.py: run it")

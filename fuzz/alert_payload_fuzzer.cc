@@ -10,17 +10,17 @@
 #include <string>
 #include <string_view>
 
+#include "common/json.h"
 #include "exporter/app/config.h"
 #include "exporter/enricher/enricher_content.h"
 #include "exporter/enricher/enricher_history.h"
 #include "exporter/enricher/enricher_payload.h"
 #include "exporter/web/http_server.h"
-#include "common/json_value.h"
 #include "fuzz/fuzz_util.h"
 
 namespace {
 
-using rrca::JsonValue;
+using rrca::Json;
 
 rrca::JsonLimits EnricherLimits() {
   rrca::JsonLimits limits;  // as Enricher::Handle sets them
@@ -38,26 +38,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RRCA_FUZZ_CHECK(parsed.status().message().starts_with("byte "));
     return 0;
   }
-  JsonValue payload = std::move(parsed.value());
-  const std::string text = payload.Serialize();
+  Json payload = std::move(parsed.value());
+  const std::string text = rrca::DumpJson(payload);
   auto again = rrca::ParseJson(text, EnricherLimits());
   RRCA_FUZZ_CHECK(again.ok());
   RRCA_FUZZ_CHECK(again.value() == payload);
-  RRCA_FUZZ_CHECK(again.value().Serialize() == text);
+  RRCA_FUZZ_CHECK(rrca::DumpJson(again.value()) == text);
 
   if (!rrca::exporter::CheckPayload(payload).empty()) return 0;
-  const JsonValue::Array& alerts = payload.Find("alerts")->AsArray();
+  const Json& alerts = rrca::JsonArray(rrca::JsonFind(payload, "alerts"));
   rrca::exporter::EnricherConfig config;
   rrca::exporter::EnricherSources sources;  // no daemon: every part that needs one is left out
   const int64_t now_ns = 1'800'000'000'000'000'000;
   rrca::exporter::MetricHistory history(now_ns - 3'600'000'000'000);
   rrca::exporter::EnrichmentBuilder builder(config, sources, history, now_ns);
   size_t built = 0;
-  for (const JsonValue& alert : alerts) {
+  for (const Json& alert : alerts) {
     rrca::fuzz::Touch(rrca::exporter::FingerprintOf(alert));
     if (built++ < 4) {
       auto enrichment = builder.Build(alert);
-      if (enrichment.ok()) rrca::fuzz::Touch(enrichment.value().detail.Serialize());
+      if (enrichment.ok()) rrca::fuzz::Touch(rrca::DumpJson(enrichment.value().detail));
     }
   }
   rrca::exporter::UpdateCommonAnnotations(&payload);

@@ -17,10 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "exporter/pipeline/carry_over.h"
 #include "exporter/app/config.h"
-#include "exporter/pipeline/pipeline.h"
 #include "exporter/app/rules_loader.h"
+#include "exporter/pipeline/carry_over.h"
+#include "exporter/pipeline/pipeline.h"
 #include "fuzz/fuzz_util.h"
 
 namespace {

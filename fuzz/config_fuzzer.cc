@@ -8,8 +8,8 @@
 #include <string>
 
 #include "exporter/app/config.h"
-#include "exporter/pipeline/repository_table.h"
 #include "exporter/app/rules_loader.h"
+#include "exporter/pipeline/repository_table.h"
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

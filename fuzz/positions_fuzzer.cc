@@ -1,6 +1,6 @@
-// Fuzzes the positions file's reader (tailers/follow/positions_file.h): PositionsFromJson on arbitrary
-// bytes, as the daemon reads a positions file it finds at start-up (a torn write, a file of
-// another version, a hand edit). Errors say where ("byte N: ..."); a table that loads must write
+// Fuzzes the positions file's reader (tailers/follow/positions_file.h): PositionsFromJson on
+// arbitrary bytes, as the daemon reads a positions file it finds at start-up (a torn write, a file
+// of another version, a hand edit). Errors say where ("byte N: ..."); a table that loads must write
 // back (PositionsToJson) to a file that loads to the same table, timestamp and pipeline state,
 // so a restart after a restart resumes where the first one did. Seeds: fuzz/corpus/positions/.
 // Dictionary: json.dict.

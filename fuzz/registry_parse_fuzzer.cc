@@ -1,5 +1,6 @@
-// Fuzzes tailers/parse/registry_parse.h: every record parser on one payload (envelope removed), plus
-// DetectRecordStart and PeekLineTime. Seeds: fuzz/corpus/registry_parse/. Dictionary:
+// Fuzzes tailers/parse/registry_parse.h: every record parser on one payload (envelope removed),
+// plus DetectRecordStart and PeekLineTime; ParseLogrusJson (simdjson) must agree with
+// ParseLogrusJsonScan (json_scan) on every input. Seeds: fuzz/corpus/registry_parse/. Dictionary:
 // registry.dict.
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,16 @@ void CheckParsed(ParseStatus status, const RegistryEvent& event, std::string_vie
   rrca::fuzz::Touch(rrca::LevelName(event.level));
 }
 
+bool SameEvent(const RegistryEvent& a, const RegistryEvent& b) {
+  return a.kind == b.kind && a.time_ns == b.time_ns && a.level == b.level && a.msg == b.msg &&
+         a.request_id == b.request_id && a.method == b.method && a.uri == b.uri &&
+         a.repository == b.repository && a.upload_uuid == b.upload_uuid &&
+         a.err_code == b.err_code && a.err_message == b.err_message &&
+         a.err_detail == b.err_detail && a.trace_func == b.trace_func && a.status == b.status &&
+         a.duration_ns == b.duration_ns && a.trace_duration_ns == b.trace_duration_ns &&
+         a.probe == b.probe;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -40,8 +51,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckParsed(status, event, record, scratch);
   }
   {
+    // simdjson with json_scan as its fallback must give what json_scan alone gives.
     RegistryEvent event;
-    CheckParsed(rrca::tailers::ParseLogrusJson(record, &scratch, &event), event, record, scratch);
+    const ParseStatus status = rrca::tailers::ParseLogrusJson(record, &scratch, &event);
+    CheckParsed(status, event, record, scratch);
+    std::string reference_scratch;
+    RegistryEvent reference;
+    RRCA_FUZZ_CHECK(status ==
+                    rrca::tailers::ParseLogrusJsonScan(record, &reference_scratch, &reference));
+    RRCA_FUZZ_CHECK(SameEvent(event, reference));
   }
   {
     RegistryEvent event;

@@ -1,9 +1,9 @@
-// Fuzzes exporter/web/web_config.h: ParseWebConfig (the --web.config.file, exporter-toolkit's format)
-// on arbitrary YAML, as the daemon does at start-up and on every reload. A bad file must give
-// "file:line:col: key: message" errors, never a crash or an escaped exception; a file that loads
-// must be consistent: TLS with both a certificate and a key, client certificates verified only
-// against a CA, min_version <= max_version, bcrypt hashes only. Seeds: fuzz/corpus/web_config/.
-// Dictionary: yaml.dict.
+// Fuzzes exporter/web/web_config.h: ParseWebConfig (the --web.config.file, exporter-toolkit's
+// format) on arbitrary YAML, as the daemon does at start-up and on every reload. A bad file must
+// give "file:line:col: key: message" errors, never a crash or an escaped exception; a file that
+// loads must be consistent: TLS with both a certificate and a key, client certificates verified
+// only against a CA, min_version <= max_version, bcrypt hashes only. Seeds:
+// fuzz/corpus/web_config/. Dictionary: yaml.dict.
 #include <cstddef>
 #include <cstdint>
 #include <string>

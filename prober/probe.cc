@@ -57,6 +57,23 @@ FailReason NoAnswerReason(std::string_view curl_reason) {
   return FailReason::kNetwork;
 }
 
+void Fail(ProbeResult* result, FailReason reason, std::string detail) {
+  if (result->reason != FailReason::kNone) return;
+  result->reason = reason;
+  result->detail = std::move(detail);
+}
+
+void CheckCleanup(const HttpAnswer& answer, const std::string& step, ProbeResult* result) {
+  if (answer.status == 204) return;
+  const std::string why =
+      answer.status == 0 ? answer.error : "answered " + std::to_string(answer.status);
+  if (result->ok()) {
+    Fail(result, FailReason::kCleanup, step + " " + why);
+  } else {
+    result->detail += "; " + step + " " + why;
+  }
+}
+
 Check ClassifyRegistryCheck(int status) {
   if (status == 204) return Check::kVisible;
   if (status == 404 || (status >= 500 && status <= 599)) return Check::kNotYet;

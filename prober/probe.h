@@ -17,7 +17,7 @@
 namespace rrca::prober {
 
 // "registry-rca-probe/<version>": registry-rca recognises its own probe requests in the
-// registry's log by it (tailers/registry_parse, exporter/pipeline).
+// registry's log by it (tailers/parse/registry_parse, exporter/pipeline/pipeline).
 std::string ProbeUserAgent();
 inline constexpr std::string_view kProbeUserAgentPrefix = rrca::kProbeUserAgentPrefix;
 
@@ -29,6 +29,11 @@ ProbeResult RunStoreProbe(const ProbeConfig& config, const StopSignal& stop);
 
 // A request that got no answer: "stopped" -> kStopped, "answer" -> kAnswer, else kNetwork.
 FailReason NoAnswerReason(std::string_view curl_reason);
+// Records a failure of the run; the first one is the run's, later ones are ignored.
+void Fail(ProbeResult* result, FailReason reason, std::string detail);
+// The cleanup request `step` answered `answer`: unless 204, a kCleanup failure when the run had
+// none, else a note after the failure it had.
+void CheckCleanup(const HttpAnswer& answer, const std::string& step, ProbeResult* result);
 
 // What a visibility check's status says.
 enum class Check { kVisible, kNotYet, kAuth, kUnexpected };

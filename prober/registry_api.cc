@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "common/codecs.h"
 #include "common/curl_easy.h"
 
 namespace rrca::prober {
@@ -169,24 +170,6 @@ std::optional<Challenge> ParseChallenge(std::string_view header) {
     }
   }
   return challenge;
-}
-
-std::string PercentEncode(std::string_view text, bool keep_slash) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
-    }
-  }
-  return out;
 }
 
 StatusOr<std::string> TokenUrl(const Challenge& challenge, std::string_view default_scope) {

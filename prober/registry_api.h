@@ -38,8 +38,4 @@ StatusOr<std::string> TokenUrl(const Challenge& challenge, std::string_view defa
 // is none or it is not printable ASCII (it goes into a header), or is longer than 16 KiB.
 StatusOr<std::string> ParseTokenAnswer(std::string_view body);
 
-// Percent-encodes all but unreserved characters (A-Z a-z 0-9 - _ . ~), and '/' when
-// `keep_slash`: RFC 3986, as AWS's canonical request wants it.
-std::string PercentEncode(std::string_view text, bool keep_slash);
-
 }  // namespace rrca::prober

@@ -139,12 +139,6 @@ class RegistrySession {
   std::string auth_error_;
 };
 
-void Fail(ProbeResult* result, FailReason reason, std::string detail) {
-  if (result->reason != FailReason::kNone) return;  // the first failure is the run's
-  result->reason = reason;
-  result->detail = std::move(detail);
-}
-
 // A request that did not get the status a step wanted.
 void FailOnAnswer(ProbeResult* result, const HttpAnswer& answer, const RegistrySession& session,
                   FailReason on_status, const std::string& step) {
@@ -208,15 +202,7 @@ ProbeResult RunRegistryProbe(const ProbeConfig& config, const StopSignal& stop) 
     }
     std::this_thread::sleep_for(config.poll_interval);  // not stoppable: this is the cleanup
   }
-  if (cancelled.status != 204) {
-    const std::string why =
-        cancelled.status == 0 ? cancelled.error : "answered " + std::to_string(cancelled.status);
-    if (result.ok()) {
-      Fail(&result, FailReason::kCleanup, "DELETE of the probe upload " + why);
-    } else {
-      result.detail += "; DELETE of the probe upload " + why;
-    }
-  }
+  CheckCleanup(cancelled, "DELETE of the probe upload", &result);
   return result;
 }
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "prober/registry_api.h"
+#include "common/codecs.h"
 
 namespace rrca::prober {
 namespace {

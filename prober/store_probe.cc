@@ -97,12 +97,6 @@ class StoreSession {
   std::chrono::milliseconds poll_interval_;
 };
 
-void Fail(ProbeResult* result, FailReason reason, std::string detail) {
-  if (result->reason != FailReason::kNone) return;
-  result->reason = reason;
-  result->detail = std::move(detail);
-}
-
 void FailOnAnswer(ProbeResult* result, const HttpAnswer& answer, FailReason on_status,
                   const std::string& step) {
   if (answer.status == 0) {
@@ -170,16 +164,7 @@ ProbeResult RunStoreProbe(const ProbeConfig& config, const StopSignal& stop) {
   };
   JudgeChecks(session.Checks(key, sent, deadline, classify), classify, "ListMultipartUploads", stop,
               &result);
-  const HttpAnswer aborted = session.Abort(key, upload_id);
-  if (aborted.status != 204) {
-    const std::string why =
-        aborted.status == 0 ? aborted.error : "answered " + std::to_string(aborted.status);
-    if (result.ok()) {
-      Fail(&result, FailReason::kCleanup, "AbortMultipartUpload " + why);
-    } else {
-      result.detail += "; AbortMultipartUpload " + why;
-    }
-  }
+  CheckCleanup(session.Abort(key, upload_id), "AbortMultipartUpload", &result);
   return result;
 }
 

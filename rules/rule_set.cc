@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/yaml_fields.h"
+
 namespace rrca::rules {
 namespace {
 
@@ -56,18 +58,11 @@ bool IsSnakeCase(std::string_view text) {
   return true;
 }
 
-std::string Where(const std::string& file, const YAML::Node& node) {
-  const YAML::Mark mark = node.Mark();
-  std::ostringstream out;
-  out << file;
-  if (mark.line >= 0) out << ":" << mark.line + 1 << ":" << mark.column + 1;
-  return out.str();
-}
-
 }  // namespace
 
 // Builds a RuleSet from YAML documents, collecting every error instead of stopping at the
-// first. yaml-cpp throws; every call into it is inside this class.
+// first (as "file:line:col: path: message", YamlFields' format). yaml-cpp throws; every call into
+// it is inside this class.
 class RuleSetBuilder {
  public:
   explicit RuleSetBuilder(const LoadOptions& options) : options_(options) {}
@@ -78,7 +73,7 @@ class RuleSetBuilder {
     for (const std::string& path : options_.user_rule_files) {
       std::ifstream in(path);
       if (!in) {
-        errors_.push_back(path + ": cannot read rules file");
+        fields_.AddError(path + ": cannot read rules file");
         continue;
       }
       std::stringstream text;
@@ -88,7 +83,7 @@ class RuleSetBuilder {
     for (const Document& document : documents) CollectParams(document);
     for (const auto& [name, value] : options_.param_overrides) {
       if (!set_->params_.contains(name)) {
-        errors_.push_back("config: rule_params." + name + ": no rule parameter of that name");
+        fields_.AddError("config: rule_params." + name + ": no rule parameter of that name");
       }
       set_->params_[name] = value;
     }
@@ -100,12 +95,7 @@ class RuleSetBuilder {
     for (Rule& rule : user_first) set_->rules_.push_back(std::move(rule));
     for (Rule& rule : defaults) set_->rules_.push_back(std::move(rule));
     AssignCauses();
-    if (!errors_.empty()) {
-      std::string message;
-      for (const std::string& error : errors_) message += error + "\n";
-      message.pop_back();
-      return Status::Error(message);
-    }
+    if (!fields_.errors().empty()) return fields_.status();
     return std::shared_ptr<const RuleSet>(std::move(set_));
   }
 
@@ -117,31 +107,31 @@ class RuleSetBuilder {
 
   void LoadDocument(const std::string& text, const std::string& file,
                     std::vector<Document>* documents) {
+    fields_.set_file(file);
     try {
       YAML::Node root = YAML::Load(text);
       if (!root.IsMap()) {
-        errors_.push_back(file + ": a rules file is a mapping with `rules:` (and `params:`)");
+        fields_.AddError(file + ": a rules file is a mapping with `rules:` (and `params:`)");
         return;
       }
       for (const auto& entry : root) {
         const std::string key = entry.first.as<std::string>();
         if (key != "rules" && key != "params") {
-          errors_.push_back(Where(file, entry.first) + ": " + key +
-                            ": unknown key (expected rules, params)");
+          fields_.Error(entry.first, key, "unknown key (expected rules, params)");
         }
       }
       documents->push_back({file, root});
     } catch (const YAML::Exception& e) {
-      errors_.push_back(file + ":" + std::to_string(e.mark.line + 1) + ":" +
-                        std::to_string(e.mark.column + 1) + ": " + e.msg);
+      fields_.AddError(YamlSyntaxError(file, e));
     }
   }
 
   void CollectParams(const Document& document) {
+    fields_.set_file(document.file);
     const YAML::Node params = document.root["params"];
     if (!params) return;
     if (!params.IsMap()) {
-      errors_.push_back(Where(document.file, params) + ": params: must be a mapping");
+      fields_.Error(params, "params", "must be a mapping");
       return;
     }
     for (const auto& entry : params) {
@@ -151,24 +141,24 @@ class RuleSetBuilder {
       try {
         name = entry.first.as<std::string>();
       } catch (const YAML::Exception&) {
-        errors_.push_back(Where(document.file, entry.first) + ": params: a name must be a string");
+        fields_.Error(entry.first, "params", "a name must be a string");
         continue;
       }
       try {
         set_->params_[name] = entry.second.as<double>();
       } catch (const YAML::Exception&) {
-        errors_.push_back(Where(document.file, entry.second) + ": params." + name +
-                          ": must be a number");
+        fields_.Error(entry.second, "params." + name, "must be a number");
       }
     }
   }
 
   void ParseRules(const Document& document, std::vector<Rule>* into_defaults,
                   std::vector<Rule>* user_first, std::vector<Rule>* defaults) {
+    fields_.set_file(document.file);
     const YAML::Node list = document.root["rules"];
     if (!list) return;
     if (!list.IsSequence()) {
-      errors_.push_back(Where(document.file, list) + ": rules: must be a list");
+      fields_.Error(list, "rules", "must be a list");
       return;
     }
     std::set<std::string> names_in_file;
@@ -178,13 +168,13 @@ class RuleSetBuilder {
       bool disabled = false;
       Rule rule;
       try {
-        if (!ParseRule(document.file, path, node, &rule, &disabled)) continue;
+        if (!ParseRule(path, node, &rule, &disabled)) continue;
       } catch (const YAML::Exception& e) {
-        errors_.push_back(Where(document.file, node) + ": " + path + ": " + e.what());
+        fields_.Error(node, path, e.what());
         continue;
       }
       if (!names_in_file.insert(rule.name).second) {
-        errors_.push_back(rule.location + ": " + path + ": duplicate rule name " + rule.name);
+        fields_.Error(node, path, "duplicate rule name " + rule.name);
         continue;
       }
       if (into_defaults != nullptr) {
@@ -206,12 +196,11 @@ class RuleSetBuilder {
     }
   }
 
-  bool ParseRule(const std::string& file, const std::string& path, const YAML::Node& node,
-                 Rule* rule, bool* disabled) {
-    const size_t errors_before = errors_.size();
-    rule->location = Where(file, node);
+  bool ParseRule(const std::string& path, const YAML::Node& node, Rule* rule, bool* disabled) {
+    const size_t errors_before = fields_.errors().size();
+    rule->location = fields_.Where(node);
     if (!node.IsMap()) {
-      errors_.push_back(rule->location + ": " + path + ": a rule is a mapping");
+      fields_.Error(node, path, "a rule is a mapping");
       return false;
     }
     static const std::set<std::string> kKeys = {"name",     "cause",   "severity",  "summary",
@@ -220,59 +209,52 @@ class RuleSetBuilder {
     for (const auto& entry : node) {
       const std::string key = entry.first.as<std::string>();
       if (!kKeys.contains(key)) {
-        errors_.push_back(Where(file, entry.first) + ": " + path + "." + key + ": unknown key");
+        fields_.Error(entry.first, path + "." + key, "unknown key");
       }
     }
-    rule->name = Scalar(file, path, node, "name", true);
+    rule->name = Scalar(path, node, "name", true);
     const std::string named = rule->name.empty() ? path : path + " (" + rule->name + ")";
     if (!rule->name.empty() && !IsSnakeCase(rule->name)) {
-      errors_.push_back(rule->location + ": " + named + ".name: must be snake_case");
+      fields_.Error(node, named + ".name", "must be snake_case");
     }
     *disabled = node["disabled"] && node["disabled"].as<std::string>() == "true";
-    if (*disabled) return errors_.size() == errors_before;
-    rule->cause = Scalar(file, named, node, "cause", true);
+    if (*disabled) return fields_.errors().size() == errors_before;
+    rule->cause = Scalar(named, node, "cause", true);
     if (!rule->cause.empty() &&
         (!IsSnakeCase(rule->cause) || rule->cause == RuleSet::kUnclassified)) {
-      errors_.push_back(rule->location + ": " + named +
-                        ".cause: must be snake_case and not 'unclassified'");
+      fields_.Error(node, named + ".cause", "must be snake_case and not 'unclassified'");
     }
-    rule->severity = Scalar(file, named, node, "severity", true);
+    rule->severity = Scalar(named, node, "severity", true);
     if (!rule->severity.empty() && SeverityRank(rule->severity) == 0) {
-      errors_.push_back(rule->location + ": " + named +
-                        ".severity: must be critical, warning or info");
+      fields_.Error(node, named + ".severity", "must be critical, warning or info");
     }
-    rule->summary = Scalar(file, named, node, "summary", true);
-    rule->runbook = Scalar(file, named, node, "runbook", true);
-    ParsePatterns(file, named + ".match", node["match"], &rule->match);
-    ParsePatterns(file, named + ".not_match", node["not_match"], &rule->not_match);
-    ParseNumeric(file, named + ".numeric", node["numeric"], &rule->numeric);
+    rule->summary = Scalar(named, node, "summary", true);
+    rule->runbook = Scalar(named, node, "runbook", true);
+    ParsePatterns(named + ".match", node["match"], &rule->match);
+    ParsePatterns(named + ".not_match", node["not_match"], &rule->not_match);
+    ParseNumeric(named + ".numeric", node["numeric"], &rule->numeric);
     if (!node["match"] && !node["numeric"]) {
-      errors_.push_back(rule->location + ": " + named +
-                        ": needs at least one match or numeric condition");
+      fields_.Error(node, named, "needs at least one match or numeric condition");
     }
-    ParseExamples(file, named + ".examples", node["examples"], &rule->examples);
-    return errors_.size() == errors_before;
+    ParseExamples(named + ".examples", node["examples"], &rule->examples);
+    return fields_.errors().size() == errors_before;
   }
 
-  std::string Scalar(const std::string& file, const std::string& path, const YAML::Node& node,
-                     const char* key, bool required) {
+  std::string Scalar(const std::string& path, const YAML::Node& node, const char* key,
+                     bool required) {
     const YAML::Node value = node[key];
     if (!value) {
-      if (required) errors_.push_back(Where(file, node) + ": " + path + "." + key + ": missing");
+      if (required) fields_.Error(node, path + "." + key, "missing");
       return "";
     }
-    if (!value.IsScalar()) {
-      errors_.push_back(Where(file, value) + ": " + path + "." + key + ": must be a string");
-      return "";
-    }
-    return value.as<std::string>();
+    return fields_.String(value, path + "." + key);
   }
 
-  void ParsePatterns(const std::string& file, const std::string& path, const YAML::Node& node,
+  void ParsePatterns(const std::string& path, const YAML::Node& node,
                      std::vector<FieldPattern>* out) {
     if (!node) return;
     if (!node.IsMap()) {
-      errors_.push_back(Where(file, node) + ": " + path + ": must be a mapping field: pattern");
+      fields_.Error(node, path, "must be a mapping field: pattern");
       return;
     }
     for (const auto& entry : node) {
@@ -280,13 +262,11 @@ class RuleSetBuilder {
       const auto* known = std::find_if(std::begin(kFields), std::end(kFields),
                                        [&](const FieldName& f) { return f.name == name; });
       if (known == std::end(kFields)) {
-        errors_.push_back(Where(file, entry.first) + ": " + path + "." + name +
-                          ": unknown field (see rules/README.md)");
+        fields_.Error(entry.first, path + "." + name, "unknown field (see rules/README.md)");
         continue;
       }
       if (!entry.second.IsScalar()) {
-        errors_.push_back(Where(file, entry.second) + ": " + path + "." + name +
-                          ": pattern must be a string");
+        fields_.Error(entry.second, path + "." + name, "pattern must be a string");
         continue;
       }
       RE2::Options re_options;
@@ -295,19 +275,18 @@ class RuleSetBuilder {
       re_options.set_encoding(RE2::Options::EncodingLatin1);
       auto pattern = std::make_shared<RE2>(entry.second.as<std::string>(), re_options);
       if (!pattern->ok()) {
-        errors_.push_back(Where(file, entry.second) + ": " + path + "." + name +
-                          ": invalid RE2 pattern: " + pattern->error());
+        fields_.Error(entry.second, path + "." + name, "invalid RE2 pattern: " + pattern->error());
         continue;
       }
       out->push_back({known->field, std::move(pattern)});
     }
   }
 
-  void ParseNumeric(const std::string& file, const std::string& path, const YAML::Node& node,
+  void ParseNumeric(const std::string& path, const YAML::Node& node,
                     std::vector<NumericBound>* out) {
     if (!node) return;
     if (!node.IsMap()) {
-      errors_.push_back(Where(file, node) + ": " + path + ": must be a mapping");
+      fields_.Error(node, path, "must be a mapping");
       return;
     }
     for (const auto& entry : node) {
@@ -315,8 +294,8 @@ class RuleSetBuilder {
       const auto* known = std::find_if(std::begin(kNumerics), std::end(kNumerics),
                                        [&](const NumericName& f) { return f.name == name; });
       if (known == std::end(kNumerics) || !entry.second.IsMap()) {
-        errors_.push_back(Where(file, entry.first) + ": " + path + "." + name +
-                          ": unknown numeric field or not a mapping of lt/le/gt/ge");
+        fields_.Error(entry.first, path + "." + name,
+                      "unknown numeric field or not a mapping of lt/le/gt/ge");
         continue;
       }
       for (const auto& bound : entry.second) {
@@ -331,25 +310,23 @@ class RuleSetBuilder {
         } else if (op == "ge") {
           comparison = Comparison::kGe;
         } else {
-          errors_.push_back(Where(file, bound.first) + ": " + path + "." + name + "." + op +
-                            ": expected lt, le, gt or ge");
+          fields_.Error(bound.first, path + "." + name + "." + op, "expected lt, le, gt or ge");
           continue;
         }
         double value = 0;
-        if (ResolveNumber(file, path + "." + name + "." + op, bound.second, &value)) {
+        if (ResolveNumber(path + "." + name + "." + op, bound.second, &value)) {
           out->push_back({known->field, comparison, value});
         }
       }
     }
   }
 
-  bool ResolveNumber(const std::string& file, const std::string& path, const YAML::Node& node,
-                     double* value) {
+  bool ResolveNumber(const std::string& path, const YAML::Node& node, double* value) {
     const std::string text = node.IsScalar() ? node.as<std::string>() : "";
     if (text.starts_with("$")) {
       auto param = set_->params_.find(text.substr(1));
       if (param == set_->params_.end()) {
-        errors_.push_back(Where(file, node) + ": " + path + ": unknown parameter " + text);
+        fields_.Error(node, path, "unknown parameter " + text);
         return false;
       }
       *value = param->second;
@@ -359,43 +336,39 @@ class RuleSetBuilder {
       *value = node.as<double>();
       return true;
     } catch (const YAML::Exception&) {
-      errors_.push_back(Where(file, node) + ": " + path + ": must be a number or $param");
+      fields_.Error(node, path, "must be a number or $param");
       return false;
     }
   }
 
-  void ParseExamples(const std::string& file, const std::string& path, const YAML::Node& node,
+  void ParseExamples(const std::string& path, const YAML::Node& node,
                      std::vector<RuleExample>* out) {
     if (!node || !node.IsMap()) {
-      errors_.push_back(Where(file, node ? node : YAML::Node()) + ": " + path +
-                        ": every rule needs examples with at least one `match` entry");
+      fields_.Error(node, path, "every rule needs examples with at least one `match` entry");
       return;
     }
     for (const auto& entry : node) {
       const std::string kind = entry.first.as<std::string>();
       if (kind != "match" && kind != "no_match") {
-        errors_.push_back(Where(file, entry.first) + ": " + path + "." + kind +
-                          ": expected match or no_match");
+        fields_.Error(entry.first, path + "." + kind, "expected match or no_match");
         continue;
       }
       if (!entry.second.IsSequence()) {
-        errors_.push_back(Where(file, entry.second) + ": " + path + "." + kind +
-                          ": must be a list of log-line blocks");
+        fields_.Error(entry.second, path + "." + kind, "must be a list of log-line blocks");
         continue;
       }
       for (const auto& example : entry.second) {
         if (!example.IsScalar()) {
-          errors_.push_back(Where(file, example) + ": " + path + "." + kind +
-                            ": an example is a string of log lines");
+          fields_.Error(example, path + "." + kind, "an example is a string of log lines");
           continue;
         }
-        out->push_back({example.as<std::string>(), kind == "match", Where(file, example)});
+        out->push_back({example.as<std::string>(), kind == "match", fields_.Where(example)});
       }
     }
     const bool has_match =
         std::any_of(out->begin(), out->end(), [](const RuleExample& e) { return e.should_match; });
     if (!has_match) {
-      errors_.push_back(Where(file, node) + ": " + path + ": needs at least one `match` example");
+      fields_.Error(node, path, "needs at least one `match` example");
     }
   }
 
@@ -416,7 +389,8 @@ class RuleSetBuilder {
   }
 
   const LoadOptions& options_;
-  std::vector<std::string> errors_;
+  // Every error of every document, in the order found; names the document being read.
+  YamlFields fields_{""};
   std::shared_ptr<RuleSet> set_ = std::make_shared<RuleSet>();
 };
 

@@ -9,7 +9,7 @@ set -euo pipefail
 build_packages=(cmake g++ make pkg-config clang-format
   prometheus-cpp-dev libboost1.81-dev libre2-dev libspdlog-dev libyaml-cpp-dev libssl-dev
   libcrypt-dev nlohmann-json3-dev libcurl4-openssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev)
+  libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev)
 test_packages=(prometheus prometheus-alertmanager logrotate python3 python3-yaml curl
   procps time psmisc openssl apache2-utils netcat-openbsd
   systemd strace yamllint python3-kubernetes

@@ -4,7 +4,7 @@
 #   scripts/sanitizers.sh tsan     TSan in build-tsan/
 #   scripts/sanitizers.sh asan -R tailers_    extra arguments go to ctest
 # Environment: JOBS (default 2), BUILD_DIR (default build-asan / build-tsan), TARGETS (build only
-# these targets, e.g. TARGETS="tailers_watcher_test registry-rca" with a matching ctest -R).
+# these targets, e.g. TARGETS="follow_watcher_test registry-rca" with a matching ctest -R).
 # Uses the project's compiler (g++) and the top-level RRCA_SANITIZE option. Exits non-zero when
 # the build or any test fails; sanitizer reports are in $BUILD_DIR/Testing/Temporary/LastTest.log
 # and, for the script tests, the logs they keep.

@@ -9,14 +9,14 @@
 #include <optional>
 #include <set>
 
-#include "exporter/pipeline/correlator.h"
-#include "exporter/enricher/enricher_history.h"
-#include "exporter/pipeline/hop_joiner_explain.h"
-#include "common/json_value.h"
-#include "exporter/pipeline/pipeline.h"
-#include "exporter/pipeline/recent_errors.h"
+#include "common/json.h"
 #include "exporter/app/report.h"
 #include "exporter/app/rules_loader.h"
+#include "exporter/enricher/enricher_history.h"
+#include "exporter/pipeline/correlator.h"
+#include "exporter/pipeline/hop_joiner_explain.h"
+#include "exporter/pipeline/pipeline.h"
+#include "exporter/pipeline/recent_errors.h"
 #include "exporter/ui/ui_report.h"
 #include "tailers/follow/line_reader.h"
 #include "tailers/parse/registry_parse.h"
@@ -196,7 +196,7 @@ void AddTimeline(const Pipeline& pipeline, const std::string& uuid, std::set<std
   }
   const std::optional<std::string> json = ExplainUpload(pipeline, uuid);
   if (!json.has_value()) return;
-  StatusOr<JsonValue> parsed = ParseJson(*json);
+  StatusOr<Json> parsed = ParseJson(*json);
   if (parsed.ok()) report->uploads.push_back(std::move(parsed).value());
 }
 
@@ -206,8 +206,8 @@ void PrintHtmlReport(const AnalyzeOptions& options, const Pipeline& pipeline,
                      const prometheus::Registry& registry, std::FILE* out) {
   const int64_t latest = errors.latest_time_ns();
   const int64_t since = std::max<int64_t>(latest - span.first_ns + 1, 1);
-  StatusOr<JsonValue> causes = ParseJson(errors.CausesJson(since));
-  StatusOr<JsonValue> latency = ParseJson(LatencySummaryJson(0, registry.Collect()));
+  StatusOr<Json> causes = ParseJson(errors.CausesJson(since));
+  StatusOr<Json> latency = ParseJson(LatencySummaryJson(0, registry.Collect()));
   ui::ReportInput report;
   report.files = options.files;
   for (const auto* more : {&options.s3_files, &options.proxy_files, &options.core_files}) {
@@ -220,16 +220,16 @@ void PrintHtmlReport(const AnalyzeOptions& options, const Pipeline& pipeline,
            {"raced_failed", "raced_recovered", "raced_ok", "failed_other"}, SIZE_MAX)) {
     AddTimeline(pipeline, uuid, &seen, &report);
   }
-  const JsonValue* list = causes.ok() ? causes.value().Find("causes") : nullptr;
+  const Json* list = causes.ok() ? JsonFind(causes.value(), "causes") : nullptr;
   if (list != nullptr && list->is_array()) {
-    for (const JsonValue& cause : list->AsArray()) {
-      StatusOr<JsonValue> page =
-          ParseJson(errors.CauseJson(cause.GetString("cause"), since, pipeline.rules()));
+    for (const Json& cause : JsonArray(*list)) {
+      StatusOr<Json> page =
+          ParseJson(errors.CauseJson(JsonString(cause, "cause"), since, pipeline.rules()));
       if (!page.ok()) continue;
-      if (const JsonValue* uploads = page.value().Find("uploads");
+      if (const Json* uploads = JsonFind(page.value(), "uploads");
           uploads != nullptr && uploads->is_array()) {
-        for (const JsonValue& uuid : uploads->AsArray()) {
-          if (uuid.is_string()) AddTimeline(pipeline, uuid.AsString(), &seen, &report);
+        for (const Json& uuid : JsonArray(*uploads)) {
+          if (uuid.is_string()) AddTimeline(pipeline, JsonAsString(uuid), &seen, &report);
         }
       }
       report.cause_pages.push_back(std::move(page).value());

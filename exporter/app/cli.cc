@@ -167,6 +167,19 @@ int RunCheck(const Args& args) {
   return failures.empty() ? 0 : 1;
 }
 
+// --config.file, when given, for the commands that work without one (analyze, rules suggest):
+// false after printing the config's errors.
+bool LoadConfigFlag(const Args& args, Config* config) {
+  if (!args.flags.contains("config.file")) return true;
+  auto loaded = LoadConfig(args.flags.at("config.file"));
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s\n", loaded.status().message().c_str());
+    return false;
+  }
+  *config = std::move(loaded.value());
+  return true;
+}
+
 int RunAnalyzeCommand(const Args& args) {
   AnalyzeOptions options;
   options.files = args.positional;
@@ -183,14 +196,7 @@ int RunAnalyzeCommand(const Args& args) {
     std::fprintf(stderr, "registry-rca analyze: --format must be text, jsonl, metrics or html\n");
     return 2;
   }
-  if (args.flags.contains("config.file")) {
-    auto config = LoadConfig(args.flags.at("config.file"));
-    if (!config.ok()) {
-      std::fprintf(stderr, "%s\n", config.status().message().c_str());
-      return 2;
-    }
-    options.config = std::move(config.value());
-  }
+  if (!LoadConfigFlag(args, &options.config)) return 2;
   return RunAnalyze(options, stdout, stderr);
 }
 
@@ -206,14 +212,7 @@ int RunRulesCommand(const Args& args) {
                  "registry-rca rules suggest: name at least one log file (\"-\" = stdin)\n");
     return 2;
   }
-  if (args.flags.contains("config.file")) {
-    auto config = LoadConfig(args.flags.at("config.file"));
-    if (!config.ok()) {
-      std::fprintf(stderr, "%s\n", config.status().message().c_str());
-      return 2;
-    }
-    options.config = std::move(config.value());
-  }
+  if (!LoadConfigFlag(args, &options.config)) return 2;
   return RunRulesSuggest(options, stdout, stderr);
 }
 

@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "common/time_util.h"
+#include "common/yaml_fields.h"
 #include "exporter/app/config_probes.h"
 #include "exporter/enricher/enricher_http.h"
-#include "common/yaml_fields.h"
 
 namespace rrca::exporter {
 namespace {

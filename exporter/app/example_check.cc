@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "exporter/pipeline/pipeline.h"
 #include "exporter/app/rules_loader.h"
+#include "exporter/pipeline/pipeline.h"
 
 namespace rrca::exporter {
 namespace {

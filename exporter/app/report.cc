@@ -6,8 +6,8 @@
 
 #include "common/json_escape.h"
 #include "common/time_util.h"
-#include "exporter/pipeline/correlator.h"
 #include "common/upload_visibility.h"
+#include "exporter/pipeline/correlator.h"
 
 namespace rrca::exporter {
 namespace {

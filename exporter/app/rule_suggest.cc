@@ -10,9 +10,9 @@
 #include "common/json_escape.h"
 #include "exporter/app/analyze.h"
 #include "exporter/app/example_check.h"
-#include "exporter/pipeline/pipeline.h"
 #include "exporter/app/report.h"
 #include "exporter/app/rules_loader.h"
+#include "exporter/pipeline/pipeline.h"
 #include "tailers/follow/line_reader.h"
 
 namespace rrca::exporter {

@@ -23,9 +23,9 @@ int64_t WallNanos() {
 }
 
 HttpResponse JsonAnswer(int status, const std::string& key, const std::string& message) {
-  JsonValue body = JsonValue::EmptyObject();
-  body.Set(key, JsonValue::String(message));
-  return {status, "application/json", body.Serialize() + "\n"};
+  Json body = Json::object();
+  body[key] = message;
+  return {status, "application/json", DumpJson(body) + "\n"};
 }
 
 }  // namespace
@@ -149,7 +149,7 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   JsonLimits limits;
   limits.max_bytes = HttpServer::kMaxBodyBytes;
   limits.max_values = kMaxJsonValues;
-  StatusOr<JsonValue> payload = ParseJson(request.body, limits);
+  StatusOr<Json> payload = ParseJson(request.body, limits);
   std::string problem = payload.ok() ? CheckPayload(payload.value()) : payload.status().message();
   if (!problem.empty()) {
     rejected_.Increment();
@@ -161,7 +161,7 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
     }
     return JsonAnswer(400, "error", "not an Alertmanager webhook payload: " + problem);
   }
-  payload = JsonValue();  // only the body waits: the worker parses it again
+  payload = Json();  // only the body waits: the worker parses it again
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= config_.queue_size ||
@@ -225,19 +225,19 @@ void Enricher::Run() {
   idle_.notify_all();
 }
 
-Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string& original_body) {
+Enricher::Outcome Enricher::Process(const Json& payload, const std::string& original_body) {
   Outcome outcome;
   try {
     const int64_t now = options_.now_ns();
-    JsonValue out = payload;
-    const std::string group_key = payload.GetString("groupKey");
+    Json out = payload;
+    const std::string group_key = JsonString(payload, "groupKey");
     if (!group_key.empty()) cache_.Open(group_key, now);
     EnrichmentBuilder builder(config_, sources_, history_, now);
-    JsonValue details = JsonValue::EmptyArray();
+    Json details = Json::array();
     size_t enriched = 0, cached = 0, skipped = 0;
-    for (JsonValue& alert : out.Find("alerts")->MutableArray()) {
-      const JsonValue* labels = alert.Find("labels");
-      const std::string cause = labels != nullptr ? labels->GetString("cause") : "";
+    for (Json& alert : out["alerts"]) {  // CheckPayload made it an array of objects
+      const Json* labels = JsonFind(alert, "labels");
+      const std::string cause = labels != nullptr ? JsonString(*labels, "cause") : "";
       if (cause == "exporter") {
         ++skipped;  // registry-rca's own health: nothing of the registry's to add
         continue;
@@ -247,8 +247,8 @@ Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string&
         not_enriched_[0]->Increment();
         continue;
       }
-      const JsonValue* given = alert.Find("annotations");
-      if (given != nullptr && given->AsObject().size() > options_.max_annotations_per_alert) {
+      const Json* given = JsonFind(alert, "annotations");
+      if (given != nullptr && JsonObject(*given).size() > options_.max_annotations_per_alert) {
         ++skipped;
         not_enriched_[1]->Increment();
         continue;
@@ -259,37 +259,37 @@ Enricher::Outcome Enricher::Process(const JsonValue& payload, const std::string&
           group_key.empty() ? nullptr : cache_.Find(group_key, fingerprint);
       if (hit != nullptr) {
         enrichment = *hit;
-        enrichment.detail.Set("cached", JsonValue::Bool(true));
+        enrichment.detail["cached"] = Json(true);
         ++cached;
       } else {
         StatusOr<AlertEnrichment> built = builder.Build(alert);
         if (!built.ok()) throw std::runtime_error(built.status().message());
         enrichment = std::move(built.value());
-        enrichment.detail.Set("cached", JsonValue::Bool(false));
+        enrichment.detail["cached"] = Json(false);
         if (!group_key.empty()) cache_.Put(group_key, fingerprint, enrichment);
         ++enriched;
       }
-      JsonValue* annotations = alert.Find("annotations");
+      Json* annotations = JsonFind(alert, "annotations");
       if (annotations == nullptr || !annotations->is_object()) {
-        annotations = &alert.Set("annotations", JsonValue::EmptyObject());
+        annotations = &(alert["annotations"] = Json::object());
       }
       for (const auto& [key, value] : enrichment.annotations) {
-        annotations->Set(key, JsonValue::String(value));
+        (*annotations)[key] = Json(value);
       }
-      details.Append(std::move(enrichment.detail));
+      details.push_back(std::move(enrichment.detail));
     }
     UpdateCommonAnnotations(&out);
-    JsonValue summary = JsonValue::EmptyObject();
-    summary.Set("source", JsonValue::String("registry-rca"));
-    summary.Set("version", JsonValue::String(RRCA_VERSION));
-    summary.Set("generated_at", JsonValue::String(FormatRfc3339Nanos(now)));
-    summary.Set("deduplicated", JsonValue::Bool(cached > 0));
-    summary.Set("alerts_enriched", JsonValue::Integer(static_cast<long long>(enriched)));
-    summary.Set("alerts_cached", JsonValue::Integer(static_cast<long long>(cached)));
-    summary.Set("alerts_skipped", JsonValue::Integer(static_cast<long long>(skipped)));
-    summary.Set("alerts", std::move(details));
-    out.Set("enrichment", std::move(summary));
-    outcome.body = out.Serialize();
+    Json summary = Json::object();
+    summary["source"] = Json("registry-rca");
+    summary["version"] = Json(RRCA_VERSION);
+    summary["generated_at"] = Json(FormatRfc3339Nanos(now));
+    summary["deduplicated"] = Json(cached > 0);
+    summary["alerts_enriched"] = Json(static_cast<long long>(enriched));
+    summary["alerts_cached"] = Json(static_cast<long long>(cached));
+    summary["alerts_skipped"] = Json(static_cast<long long>(skipped));
+    summary["alerts"] = std::move(details);
+    out["enrichment"] = std::move(summary);
+    outcome.body = DumpJson(out);
     outcome.enriched = true;
     outcome.deduplicated = cached > 0;
   } catch (const std::exception& e) {
@@ -302,7 +302,7 @@ void Enricher::Deliver(const Notification& notification) {
   JsonLimits limits;
   limits.max_bytes = HttpServer::kMaxBodyBytes;
   limits.max_values = kMaxJsonValues;
-  StatusOr<JsonValue> payload = ParseJson(notification.body, limits);  // Handle checked it
+  StatusOr<Json> payload = ParseJson(notification.body, limits);  // Handle checked it
   const Outcome outcome = payload.ok() ? Process(payload.value(), notification.body)
                                        : Outcome{notification.body, false, false, "unparsable"};
   if (outcome.enriched) {

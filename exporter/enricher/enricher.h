@@ -18,13 +18,13 @@
 #include <thread>
 #include <vector>
 
-#include "exporter/enricher/enricher_config.h"
+#include "common/json.h"
 #include "exporter/enricher/enricher_cache.h"
+#include "exporter/enricher/enricher_config.h"
 #include "exporter/enricher/enricher_content.h"
 #include "exporter/enricher/enricher_history.h"
 #include "exporter/enricher/enricher_http.h"
 #include "exporter/web/http_server.h"
-#include "common/json_value.h"
 
 namespace rrca::exporter {
 
@@ -85,7 +85,7 @@ class Enricher {
     bool deduplicated = false;
     std::string error;
   };
-  Outcome Process(const JsonValue& payload, const std::string& original_body);
+  Outcome Process(const Json& payload, const std::string& original_body);
   // Takes a metrics snapshot now (the worker does it every snapshot_interval).
   void Snapshot();
   // Blocks until the queue is empty and the worker idle, or the timeout passes (tests).

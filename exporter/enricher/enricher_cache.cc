@@ -11,7 +11,7 @@ size_t CostOf(const std::string& group_key, const std::string& fingerprint,
               const AlertEnrichment& enrichment) {
   size_t bytes = group_key.size() + 2 * fingerprint.size() + 256;
   for (const auto& [key, value] : enrichment.annotations) bytes += key.size() + value.size() + 64;
-  return bytes + 2 * enrichment.detail.Serialize().size();
+  return bytes + 2 * DumpJson(enrichment.detail).size();
 }
 
 }  // namespace

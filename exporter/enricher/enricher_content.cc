@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <set>
 
+#include "common/codecs.h"
 #include "common/json_escape.h"
 #include "common/time_util.h"
 #include "rules/rule_set.h"
@@ -30,32 +31,14 @@ std::string Truncate(std::string text, size_t max = kMaxAnnotationBytes) {
 // The explain JSON carries the raw log line of each event and hop (up to 2 KiB each): evidence
 // for a person at the explain URL, which the notification links, but too heavy to repeat in
 // every notification of every group.
-void DropRawLines(JsonValue* explain) {
+void DropRawLines(Json* explain) {
   for (const char* list : {"events", "hops"}) {
-    JsonValue* items = explain->Find(list);
+    Json* items = JsonFind(*explain, list);
     if (items == nullptr || !items->is_array()) continue;
-    for (JsonValue& item : items->MutableArray()) {
-      if (!item.is_object()) continue;
-      std::erase_if(item.MutableObject(),
-                    [](const JsonValue::Member& member) { return member.first == "line"; });
+    for (Json& item : *items) {
+      if (item.is_object()) item.erase("line");
     }
   }
-}
-
-std::string UrlEncode(std::string_view text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
 }
 
 bool IsCauseId(std::string_view text) {
@@ -75,7 +58,7 @@ std::string CountText(double value) {
   return buffer;
 }
 
-JsonValue Seconds(double value) { return value < 0 ? JsonValue() : JsonValue::Number(value); }
+Json Seconds(double value) { return value < 0 ? Json() : JsonNumber(value); }
 
 // "HH:MM:SS.mmm" of an RFC 3339 time, for compact timelines.
 std::string ClockOf(const std::string& time) {
@@ -112,12 +95,12 @@ StatusOr<const EnrichmentBuilder::Window*> EnrichmentBuilder::WindowFor(int64_t 
     window.from_ns = now_ns_ - since_ns;
     if (sources_.causes_json) {
       window.causes = ParseJson(sources_.causes_json(since_ns));
-      if (window.causes.ok() && !window.causes->Find("causes")) {
+      if (window.causes.ok() && !JsonFind(window.causes.value(), "causes")) {
         window.causes = Status::Error("the causes JSON has no `causes`");
       }
     } else {
-      window.causes = JsonValue::EmptyObject();
-      window.causes->Set("causes", JsonValue::EmptyArray());
+      window.causes = Json::object();
+      window.causes.value()["causes"] = Json::array();
     }
     if (sources_.collect) {
       if (!current_.has_value()) current_ = SampleOf(now_ns_, sources_.collect());
@@ -128,8 +111,8 @@ StatusOr<const EnrichmentBuilder::Window*> EnrichmentBuilder::WindowFor(int64_t 
   return &window;
 }
 
-JsonValue EnrichmentBuilder::Examples(const std::vector<std::string>& focus, const Window& window,
-                                      std::vector<std::string>* uuids) {
+Json EnrichmentBuilder::Examples(const std::vector<std::string>& focus, const Window& window,
+                                 std::vector<std::string>* uuids) {
   std::vector<std::string> candidates;
   for (const std::string& cause : focus) {
     if (sources_.example_uploads) {
@@ -137,81 +120,81 @@ JsonValue EnrichmentBuilder::Examples(const std::vector<std::string>& focus, con
         candidates.push_back(std::move(uuid));
       }
     }
-    for (const JsonValue& entry : window.causes->Find("causes")->AsArray()) {
-      if (entry.GetString("cause") != cause) continue;
-      const JsonValue* example = entry.Find("example");
-      if (example != nullptr) candidates.push_back(example->GetString("upload_uuid"));
+    for (const Json& entry : JsonArray(window.causes->at("causes"))) {
+      if (JsonString(entry, "cause") != cause) continue;
+      const Json* example = JsonFind(entry, "example");
+      if (example != nullptr) candidates.push_back(JsonString(*example, "upload_uuid"));
     }
   }
   // The newest uploads first, but an upload the correlator has decided, with the store's side of
   // it, explains more than one whose store lines have not arrived yet.
-  std::vector<std::pair<int, JsonValue>> explained;  // (score, explain JSON)
+  std::vector<std::pair<int, Json>> explained;  // (score, explain JSON)
   std::set<std::string> tried;
   for (const std::string& uuid : candidates) {
     if (!sources_.explain_json || tried.size() >= kExplainAttempts) break;
     if (uuid.empty() || !tried.insert(uuid).second) continue;
     const std::optional<std::string> text = sources_.explain_json(uuid);
     if (!text.has_value()) continue;
-    StatusOr<JsonValue> parsed = ParseJson(*text);
+    StatusOr<Json> parsed = ParseJson(*text);
     if (!parsed.ok() || !parsed->is_object()) continue;
-    const std::string outcome = parsed->GetString("outcome");
+    const std::string outcome = JsonString(parsed.value(), "outcome");
     std::set<std::string> sides;
-    const JsonValue* events = parsed->Find("events");
-    for (const JsonValue& event : events != nullptr ? events->AsArray() : JsonValue::Array{}) {
-      sides.insert(event.GetString("side"));
+    const Json* events = JsonFind(parsed.value(), "events");
+    for (const Json& event : JsonArray(events)) {
+      sides.insert(JsonString(event, "side"));
     }
     const int score = (outcome.empty() || outcome == "open" ? 0 : 2) + (sides.size() > 1 ? 1 : 0);
     explained.emplace_back(score, std::move(parsed.value()));
   }
   std::stable_sort(explained.begin(), explained.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
-  JsonValue examples = JsonValue::EmptyArray();
+  Json examples = Json::array();
   for (auto& [score, example] : explained) {
-    if (examples.AsArray().size() >= kExamples) break;
-    uuids->push_back(example.GetString("upload_uuid"));
+    if (JsonArray(examples).size() >= kExamples) break;
+    uuids->push_back(JsonString(example, "upload_uuid"));
     DropRawLines(&example);
-    examples.Append(std::move(example));
+    examples.push_back(std::move(example));
   }
   return examples;
 }
 
-JsonValue EnrichmentBuilder::Links(const JsonValue& labels, const std::string& cause,
-                                   const Window& window, const std::string& top_repository,
-                                   const std::vector<std::string>& uuids) const {
-  JsonValue links = JsonValue::EmptyObject();
+Json EnrichmentBuilder::Links(const Json& labels, const std::string& cause, const Window& window,
+                              const std::string& top_repository,
+                              const std::vector<std::string>& uuids) const {
+  Json links = Json::object();
   const std::string range = "&from=" + std::to_string(window.from_ns / 1'000'000) +
                             "&to=" + std::to_string(now_ns_ / 1'000'000);
   std::string variables;
-  if (const std::string cluster = labels.GetString("cluster"); !cluster.empty()) {
-    variables += "&var-cluster=" + UrlEncode(cluster);
+  if (const std::string cluster = JsonString(labels, "cluster"); !cluster.empty()) {
+    variables += "&var-cluster=" + PercentEncode(cluster, /*keep_slash=*/false);
   }
-  if (IsCauseId(cause) && cause != "any") variables += "&var-cause=" + UrlEncode(cause);
+  if (IsCauseId(cause) && cause != "any")
+    variables += "&var-cause=" + PercentEncode(cause, /*keep_slash=*/false);
   if (!config_.dashboard_base_url.empty()) {
     std::string overview = config_.dashboard_base_url +
                            "/d/registry-rca-overview/registry-rca-overview?orgId=1" + variables +
                            range;
-    links.Set("dashboard", JsonValue::String(std::move(overview)));
+    links["dashboard"] = Json(std::move(overview));
     if (!top_repository.empty()) {
-      links.Set(
-          "repository_dashboard",
-          JsonValue::String(config_.dashboard_base_url +
-                            "/d/registry-rca-repository/registry-rca-repository?orgId=1" +
-                            variables + "&var-repository=" + UrlEncode(top_repository) + range));
+      links["repository_dashboard"] =
+          config_.dashboard_base_url +
+          "/d/registry-rca-repository/registry-rca-repository?orgId=1" + variables +
+          "&var-repository=" + PercentEncode(top_repository, /*keep_slash=*/false) + range;
     }
   }
   if (!config_.runbook_base_url.empty() && IsCauseId(cause)) {
     const std::string anchor = cause == "any" ? "registry_5xx_ratio" : cause;
-    links.Set("runbook", JsonValue::String(config_.runbook_base_url + "#" + anchor));
+    links["runbook"] = Json(config_.runbook_base_url + "#" + anchor);
   }
   if (!config_.external_url.empty()) {
-    links.Set("causes", JsonValue::String(config_.external_url + "/api/v1/causes?since=" +
-                                          std::to_string(window.since_ns / kNanosPerSecond) + "s"));
-    JsonValue explain = JsonValue::EmptyArray();
+    links["causes"] = Json(config_.external_url + "/api/v1/causes?since=" +
+                           std::to_string(window.since_ns / kNanosPerSecond) + "s");
+    Json explain = Json::array();
     for (const std::string& uuid : uuids) {
-      explain.Append(
-          JsonValue::String(config_.external_url + "/api/v1/uploads/" + UrlEncode(uuid)));
+      explain.push_back(Json(config_.external_url + "/api/v1/uploads/" +
+                             PercentEncode(uuid, /*keep_slash=*/false)));
     }
-    links.Set("explain", std::move(explain));
+    links["explain"] = std::move(explain);
   }
   return links;
 }
@@ -219,33 +202,33 @@ JsonValue EnrichmentBuilder::Links(const JsonValue& labels, const std::string& c
 EnrichmentBuilder::Tally EnrichmentBuilder::Count(const Window& window,
                                                   const std::string& cause) const {
   Tally tally;
-  tally.causes = JsonValue::EmptyArray();
+  tally.causes = Json::array();
   if (IsCauseId(cause) && cause != "any") tally.focus.push_back(cause);
   std::map<std::string, double> repositories;
-  for (const JsonValue& entry : window.causes->Find("causes")->AsArray()) {
-    const std::string name = entry.GetString("cause");
-    const JsonValue* count_value = entry.Find("count");
-    const double count = count_value != nullptr ? count_value->AsNumber() : 0;
+  for (const Json& entry : JsonArray(window.causes->at("causes"))) {
+    const std::string name = JsonString(entry, "cause");
+    const Json* count_value = JsonFind(entry, "count");
+    const double count = count_value != nullptr ? JsonAsNumber(*count_value) : 0;
     tally.total += count;
     if (tally.focus.empty() || name == cause) {
       tally.focused += count;
-      const JsonValue* repos = entry.Find("repositories");
-      for (const JsonValue& r : repos != nullptr ? repos->AsArray() : JsonValue::Array{}) {
-        const JsonValue* n = r.Find("count");
-        repositories[r.GetString("repository")] += n != nullptr ? n->AsNumber() : 0;
+      const Json* repos = JsonFind(entry, "repositories");
+      for (const Json& r : JsonArray(repos)) {
+        const Json* n = JsonFind(r, "count");
+        repositories[JsonString(r, "repository")] += n != nullptr ? JsonAsNumber(*n) : 0;
       }
     }
-    if (tally.causes.AsArray().size() < kTopCauses) {
-      JsonValue item = JsonValue::EmptyObject();
-      item.Set("cause", JsonValue::String(name));
-      item.Set("count", JsonValue::Number(count));
-      item.Set("severity", JsonValue::String(entry.GetString("severity")));
-      tally.causes.Append(std::move(item));
+    if (JsonArray(tally.causes).size() < kTopCauses) {
+      Json item = Json::object();
+      item["cause"] = Json(name);
+      item["count"] = JsonNumber(count);
+      item["severity"] = Json(JsonString(entry, "severity"));
+      tally.causes.push_back(std::move(item));
     }
   }
   if (tally.focus.empty()) {  // "any" or no cause: examples of the most frequent causes
-    for (const JsonValue& entry : tally.causes.AsArray()) {
-      if (tally.focus.size() < 3) tally.focus.push_back(entry.GetString("cause"));
+    for (const Json& entry : JsonArray(tally.causes)) {
+      if (tally.focus.size() < 3) tally.focus.push_back(JsonString(entry, "cause"));
     }
   }
   tally.repositories.assign(repositories.begin(), repositories.end());
@@ -258,33 +241,33 @@ EnrichmentBuilder::Tally EnrichmentBuilder::Count(const Window& window,
 // The store's own view and the upload latencies, over the same range, into `detail`; returns
 // the annotations' texts (store errors, latency).
 std::pair<std::string, std::string> EnrichmentBuilder::StoreAndLatency(const WindowNumbers& numbers,
-                                                                       JsonValue* detail) {
-  JsonValue store = JsonValue::EmptyArray();
+                                                                       Json* detail) {
+  Json store = Json::array();
   std::string store_text;
   for (size_t i = 0; i < numbers.store_errors.size() && i < kTopStoreErrors; ++i) {
     const auto& [what, count] = numbers.store_errors[i];
-    JsonValue item = JsonValue::EmptyObject();
-    item.Set("operation_code", JsonValue::String(what));
-    item.Set("count", JsonValue::Number(count));
-    store.Append(std::move(item));
+    Json item = Json::object();
+    item["operation_code"] = Json(what);
+    item["count"] = JsonNumber(count);
+    store.push_back(std::move(item));
     store_text += (store_text.empty() ? "" : ", ") + what + " (" + CountText(count) + ")";
   }
-  detail->Set("store_errors", std::move(store));
+  (*detail)["store_errors"] = std::move(store);
   const double c2v50 = numbers.Quantile(kCreateToVisibleFamily, 0.5);
   const double c2v99 = numbers.Quantile(kCreateToVisibleFamily, 0.99);
   const double unsafe99 = numbers.Quantile(kUnsafeWindowFamily, 0.99);
   const double gap05 = numbers.Quantile(kClientGapFamily, 0.05);
   const double gap50 = numbers.Quantile(kClientGapFamily, 0.5);
   const double measured = numbers.Count(kClientGapFamily);
-  JsonValue latency = JsonValue::EmptyObject();
-  latency.Set("since", JsonValue::String(FormatRfc3339Nanos(numbers.from_ns)));
-  latency.Set("create_to_visible_p50_seconds", Seconds(c2v50));
-  latency.Set("create_to_visible_p99_seconds", Seconds(c2v99));
-  latency.Set("unsafe_window_p99_seconds", Seconds(unsafe99));
-  latency.Set("client_gap_p5_seconds", Seconds(gap05));
-  latency.Set("client_gap_p50_seconds", Seconds(gap50));
-  latency.Set("uploads_measured", JsonValue::Number(measured));
-  detail->Set("latency", std::move(latency));
+  Json latency = Json::object();
+  latency["since"] = Json(FormatRfc3339Nanos(numbers.from_ns));
+  latency["create_to_visible_p50_seconds"] = Seconds(c2v50);
+  latency["create_to_visible_p99_seconds"] = Seconds(c2v99);
+  latency["unsafe_window_p99_seconds"] = Seconds(unsafe99);
+  latency["client_gap_p5_seconds"] = Seconds(gap05);
+  latency["client_gap_p50_seconds"] = Seconds(gap50);
+  latency["uploads_measured"] = JsonNumber(measured);
+  (*detail)["latency"] = std::move(latency);
   return {store_text.empty() ? "none" : store_text,
           "create-to-visible p50 " + FormatSeconds(c2v50) + " p99 " + FormatSeconds(c2v99) +
               "; unsafe window p99 " + FormatSeconds(unsafe99) + "; client gap p5 " +
@@ -293,23 +276,24 @@ std::pair<std::string, std::string> EnrichmentBuilder::StoreAndLatency(const Win
 }
 
 // rca_example_upload[_2] and rca_example_timeline (the first example's events, compact).
-void EnrichmentBuilder::AnnotateExamples(const JsonValue& examples, AlertEnrichment* out) {
-  for (size_t i = 0; i < examples.AsArray().size(); ++i) {
-    const JsonValue& example = examples.AsArray()[i];
+void EnrichmentBuilder::AnnotateExamples(const Json& examples, AlertEnrichment* out) {
+  for (size_t i = 0; i < JsonArray(examples).size(); ++i) {
+    const Json& example = JsonArray(examples)[i];
     const std::string key =
         i == 0 ? "rca_example_upload" : "rca_example_upload_" + std::to_string(i + 1);
     out->annotations.emplace_back(
-        key, Truncate(example.GetString("upload_uuid") + " (" + example.GetString("repository") +
-                      ", " + example.GetString("outcome") + "): " + example.GetString("verdict")));
+        key,
+        Truncate(JsonString(example, "upload_uuid") + " (" + JsonString(example, "repository") +
+                 ", " + JsonString(example, "outcome") + "): " + JsonString(example, "verdict")));
     if (i > 0) continue;
     std::string timeline;
-    const JsonValue* events = example.Find("events");
-    for (const JsonValue& event : events != nullptr ? events->AsArray() : JsonValue::Array{}) {
+    const Json* events = JsonFind(example, "events");
+    for (const Json& event : JsonArray(events)) {
       // "store create_multipart data 200" already names its side; "POST 202" does not.
-      const std::string side = event.GetString("side");
-      std::string what = event.GetString("what");
+      const std::string side = JsonString(event, "side");
+      std::string what = JsonString(event, "what");
       if (what.rfind(side + " ", 0) != 0) what = side + " " + what;
-      timeline += (timeline.empty() ? "" : "; ") + ClockOf(event.GetString("time")) + " " + what;
+      timeline += (timeline.empty() ? "" : "; ") + ClockOf(JsonString(event, "time")) + " " + what;
     }
     out->annotations.emplace_back("rca_example_timeline", Truncate(timeline));
   }
@@ -318,32 +302,32 @@ void EnrichmentBuilder::AnnotateExamples(const JsonValue& examples, AlertEnrichm
 // Errors no rule names, grouped by their masked message (RecentErrors' templates): what a new
 // failure mode looks like, and `registry-rca rules suggest` turns one into a rule.
 void EnrichmentBuilder::AnnotateTemplates(const Window& window, AlertEnrichment* out) const {
-  JsonValue templates = JsonValue::EmptyArray();
+  Json templates = Json::array();
   std::string text;
-  for (const JsonValue& entry : window.causes->Find("causes")->AsArray()) {
-    if (entry.GetString("cause") != rules::RuleSet::kUnclassified) continue;
-    const JsonValue* found = entry.Find("templates");
+  for (const Json& entry : JsonArray(window.causes->at("causes"))) {
+    if (JsonString(entry, "cause") != rules::RuleSet::kUnclassified) continue;
+    const Json* found = JsonFind(entry, "templates");
     if (found == nullptr || !found->is_array()) break;
-    for (const JsonValue& item : found->AsArray()) {
-      templates.Append(item);
-      const JsonValue* count = item.Find("count");
+    for (const Json& item : JsonArray(*found)) {
+      templates.push_back(item);
+      const Json* count = JsonFind(item, "count");
       text += (text.empty() ? "" : "; ") +
-              CountText(count != nullptr && count->is_number() ? count->AsNumber() : 0) + "x " +
-              item.GetString("template");
+              CountText(count != nullptr && count->is_number() ? JsonAsNumber(*count) : 0) + "x " +
+              JsonString(item, "template");
     }
     break;
   }
   out->annotations.emplace_back("rca_unclassified_templates",
                                 Truncate(text.empty() ? "none" : text));
-  out->detail.Set("unclassified_templates", std::move(templates));
+  out->detail["unclassified_templates"] = std::move(templates);
 }
 
-StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
-  const JsonValue* labels_value = alert.Find("labels");
-  const JsonValue labels = labels_value != nullptr ? *labels_value : JsonValue::EmptyObject();
-  const std::string cause = labels.GetString("cause");
+StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const Json& alert) {
+  const Json* labels_value = JsonFind(alert, "labels");
+  const Json labels = labels_value != nullptr ? *labels_value : Json::object();
+  const std::string cause = JsonString(labels, "cause");
   int64_t from_ns = now_ns_ - static_cast<int64_t>(config_.min_window_seconds * 1e9);
-  const int64_t starts_ns = ParseTime(alert.GetString("startsAt"));
+  const int64_t starts_ns = ParseTime(JsonString(alert, "startsAt"));
   if (starts_ns > 0 && starts_ns < from_ns) from_ns = starts_ns;
   StatusOr<const Window*> found = WindowFor(from_ns);
   if (!found.ok()) return found.status();
@@ -351,36 +335,36 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
   const Tally tally = Count(window, cause);
 
   AlertEnrichment out;
-  JsonValue& detail = out.detail;
-  detail.Set("fingerprint", JsonValue::String(alert.GetString("fingerprint")));
-  detail.Set("alertname", JsonValue::String(labels.GetString("alertname")));
-  detail.Set("cause", JsonValue::String(cause));
-  JsonValue range = JsonValue::EmptyObject();
-  range.Set("from", JsonValue::String(FormatRfc3339Nanos(window.from_ns)));
-  range.Set("to", JsonValue::String(FormatRfc3339Nanos(now_ns_)));
-  range.Set("seconds", JsonValue::Integer(window.since_ns / kNanosPerSecond));
-  range.Set("log_time_until", JsonValue::String(window.causes->GetString("until")));
-  const JsonValue* truncated = window.causes->Find("truncated");
-  range.Set("truncated", JsonValue::Bool(truncated != nullptr && truncated->AsBool()));
-  detail.Set("window", std::move(range));
-  detail.Set("errors_total", JsonValue::Number(tally.total));
-  detail.Set("errors_of_cause", JsonValue::Number(tally.focused));
-  detail.Set("causes", tally.causes);
-  JsonValue repos = JsonValue::EmptyArray();
+  Json& detail = out.detail;
+  detail["fingerprint"] = Json(JsonString(alert, "fingerprint"));
+  detail["alertname"] = Json(JsonString(labels, "alertname"));
+  detail["cause"] = Json(cause);
+  Json range = Json::object();
+  range["from"] = Json(FormatRfc3339Nanos(window.from_ns));
+  range["to"] = Json(FormatRfc3339Nanos(now_ns_));
+  range["seconds"] = Json(window.since_ns / kNanosPerSecond);
+  range["log_time_until"] = Json(JsonString(window.causes.value(), "until"));
+  const Json* truncated = JsonFind(window.causes.value(), "truncated");
+  range["truncated"] = Json(truncated != nullptr && JsonAsBool(*truncated));
+  detail["window"] = std::move(range);
+  detail["errors_total"] = JsonNumber(tally.total);
+  detail["errors_of_cause"] = JsonNumber(tally.focused);
+  detail["causes"] = tally.causes;
+  Json repos = Json::array();
   std::string repos_text;
   for (const auto& [name, count] : tally.repositories) {
-    JsonValue item = JsonValue::EmptyObject();
-    item.Set("repository", JsonValue::String(name));
-    item.Set("count", JsonValue::Number(count));
-    repos.Append(std::move(item));
+    Json item = Json::object();
+    item["repository"] = Json(name);
+    item["count"] = JsonNumber(count);
+    repos.push_back(std::move(item));
     repos_text += (repos_text.empty() ? "" : ", ") + name + " (" + CountText(count) + ")";
   }
-  detail.Set("top_repositories", std::move(repos));
+  detail["top_repositories"] = std::move(repos);
   const auto [store_text, latency_text] = StoreAndLatency(window.numbers, &detail);
   std::vector<std::string> uuids;
-  JsonValue examples = Examples(tally.focus, window, &uuids);
+  Json examples = Examples(tally.focus, window, &uuids);
   const std::string top = tally.repositories.empty() ? "" : tally.repositories.front().first;
-  detail.Set("links", Links(labels, cause, window, top, uuids));
+  detail["links"] = Links(labels, cause, window, top, uuids);
 
   // The short strings, for receivers that only show annotations.
   const bool one_cause = IsCauseId(cause) && cause != "any";
@@ -393,12 +377,12 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
   }
   if (!top.empty())
     summary += "; top " + top + " (" + CountText(tally.repositories[0].second) + ")";
-  const JsonValue& latency = *detail.Find("latency");
-  const double c2v99 = latency.Find("create_to_visible_p99_seconds")->is_number()
-                           ? latency.Find("create_to_visible_p99_seconds")->AsNumber()
+  const Json& latency = *JsonFind(detail, "latency");
+  const double c2v99 = JsonFind(latency, "create_to_visible_p99_seconds")->is_number()
+                           ? JsonAsNumber(*JsonFind(latency, "create_to_visible_p99_seconds"))
                            : -1;
-  const double gap05 = latency.Find("client_gap_p5_seconds")->is_number()
-                           ? latency.Find("client_gap_p5_seconds")->AsNumber()
+  const double gap05 = JsonFind(latency, "client_gap_p5_seconds")->is_number()
+                           ? JsonAsNumber(*JsonFind(latency, "client_gap_p5_seconds"))
                            : -1;
   if (c2v99 >= 0 || gap05 >= 0) {
     summary += "; create-to-visible p99 " + FormatSeconds(c2v99) + " vs client gap p5 " +
@@ -407,9 +391,9 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
   auto& a = out.annotations;
   a.emplace_back("rca_summary", Truncate(summary + "."));
   std::string causes_text;
-  for (const JsonValue& entry : tally.causes.AsArray()) {
-    causes_text += (causes_text.empty() ? "" : ", ") + entry.GetString("cause") + " " +
-                   CountText(entry.Find("count")->AsNumber());
+  for (const Json& entry : JsonArray(tally.causes)) {
+    causes_text += (causes_text.empty() ? "" : ", ") + JsonString(entry, "cause") + " " +
+                   CountText(JsonAsNumber(*JsonFind(entry, "count")));
   }
   a.emplace_back("rca_causes", Truncate(causes_text.empty() ? "none" : causes_text));
   a.emplace_back("rca_top_repositories", Truncate(repos_text.empty() ? "none" : repos_text));
@@ -417,15 +401,15 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const JsonValue& alert) {
   a.emplace_back("rca_latency", Truncate(latency_text));
   AnnotateExamples(examples, &out);
   if (cause == rules::RuleSet::kUnclassified) AnnotateTemplates(window, &out);
-  const JsonValue& links = *detail.Find("links");
-  if (const JsonValue* url = links.Find("dashboard"))
-    a.emplace_back("rca_dashboard_url", url->AsString());
-  if (const JsonValue* url = links.Find("runbook"))
-    a.emplace_back("rca_runbook_url", url->AsString());
-  if (const JsonValue* urls = links.Find("explain"); urls && !urls->AsArray().empty()) {
-    a.emplace_back("rca_explain_url", urls->AsArray().front().AsString());
+  const Json& links = *JsonFind(detail, "links");
+  if (const Json* url = JsonFind(links, "dashboard"))
+    a.emplace_back("rca_dashboard_url", JsonAsString(*url));
+  if (const Json* url = JsonFind(links, "runbook"))
+    a.emplace_back("rca_runbook_url", JsonAsString(*url));
+  if (const Json* urls = JsonFind(links, "explain"); urls && !JsonArray(*urls).empty()) {
+    a.emplace_back("rca_explain_url", JsonAsString(JsonArray(*urls).front()));
   }
-  detail.Set("examples", std::move(examples));
+  detail["examples"] = std::move(examples);
   return out;
 }
 

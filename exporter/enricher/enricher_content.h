@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "common/status.h"
 #include "exporter/enricher/enricher_config.h"
 #include "exporter/enricher/enricher_history.h"
-#include "common/json_value.h"
 
 // What the alert enricher attaches to one alert: counts by cause, top repositories, the store's
 // error codes, latency quantiles, example upload timelines and links, all over the alert's time
@@ -41,7 +41,7 @@ struct EnricherSources {
 // One alert's enrichment: short annotations (rca_*) and the detailed object.
 struct AlertEnrichment {
   std::vector<std::pair<std::string, std::string>> annotations;
-  JsonValue detail;
+  Json detail;
 };
 
 // Builds enrichments for the alerts of one notification. Caches what the daemon said per window
@@ -52,7 +52,7 @@ class EnrichmentBuilder {
   EnrichmentBuilder(const EnricherConfig& config, const EnricherSources& sources,
                     const MetricHistory& history, int64_t now_ns);
 
-  StatusOr<AlertEnrichment> Build(const JsonValue& alert);
+  StatusOr<AlertEnrichment> Build(const Json& alert);
 
   // "1.5s", "230ms", "12m" (for annotations).
   static std::string FormatSeconds(double seconds);
@@ -61,26 +61,26 @@ class EnrichmentBuilder {
   struct Window {
     int64_t from_ns = 0;
     int64_t since_ns = 0;
-    StatusOr<JsonValue> causes = JsonValue();
+    StatusOr<Json> causes = Json();
     WindowNumbers numbers;
   };
   // Counts by cause and the top repositories of the alert's cause (or of all: "any", none).
   struct Tally {
     double total = 0, focused = 0;
-    JsonValue causes;                                          // [{cause, count, severity}]
+    Json causes;                                               // [{cause, count, severity}]
     std::vector<std::pair<std::string, double>> repositories;  // most first
     std::vector<std::string> focus;                            // causes to take examples of
   };
   StatusOr<const Window*> WindowFor(int64_t from_ns);
   Tally Count(const Window& window, const std::string& cause) const;
   static std::pair<std::string, std::string> StoreAndLatency(const WindowNumbers& numbers,
-                                                             JsonValue* detail);
-  static void AnnotateExamples(const JsonValue& examples, AlertEnrichment* out);
+                                                             Json* detail);
+  static void AnnotateExamples(const Json& examples, AlertEnrichment* out);
   void AnnotateTemplates(const Window& window, AlertEnrichment* out) const;
-  JsonValue Examples(const std::vector<std::string>& focus, const Window& window,
-                     std::vector<std::string>* uuids);
-  JsonValue Links(const JsonValue& labels, const std::string& cause, const Window& window,
-                  const std::string& top_repository, const std::vector<std::string>& uuids) const;
+  Json Examples(const std::vector<std::string>& focus, const Window& window,
+                std::vector<std::string>* uuids);
+  Json Links(const Json& labels, const std::string& cause, const Window& window,
+             const std::string& top_repository, const std::vector<std::string>& uuids) const;
 
   const EnricherConfig& config_;
   const EnricherSources& sources_;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "common/json_value.h"
+#include "common/json.h"
 
 // Pure functions on Alertmanager's webhook payload (version 4), for the alert enricher. Each is
 // linear in the payload's size, whatever a hostile payload holds (issue 13, finding 9).
@@ -10,13 +10,13 @@ namespace rrca::exporter {
 
 // Empty when `payload` has Alertmanager's webhook shape (the parts the enricher touches), else
 // what is wrong.
-std::string CheckPayload(const JsonValue& payload);
+std::string CheckPayload(const Json& payload);
 
 // The alert's `fingerprint`, or its labels serialized when it has none.
-std::string FingerprintOf(const JsonValue& alert);
+std::string FingerprintOf(const Json& alert);
 
 // Adds to `commonAnnotations` every rca_* annotation that all alerts carry with the same value
 // (templates often read only the common ones). `payload` must have passed CheckPayload.
-void UpdateCommonAnnotations(JsonValue* payload);
+void UpdateCommonAnnotations(Json* payload);
 
 }  // namespace rrca::exporter

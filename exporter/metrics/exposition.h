@@ -16,7 +16,7 @@ namespace rrca::exporter {
 
 // The text exposition format exactly as prometheus-cpp 1.0.1's TextSerializer writes it, so that
 // families rendered by ExpositionStore and families serialized by prometheus-cpp are
-// byte-compatible in one body (tests/unit/exporter_exposition_test.cc compares them).
+// byte-compatible in one body (tests/unit/metrics/exposition_test.cc compares them).
 
 // Appends `value` with prometheus-cpp's escaping of label values: backslash, double quote and
 // newline get a backslash; every other byte (invalid UTF-8 included) passes through unchanged.
@@ -38,7 +38,7 @@ void AppendCount(uint64_t value, std::string* out);
 std::vector<prometheus::ClientMetric::Label> ParseLabelText(std::string_view text);
 
 // The exposition store of the high-cardinality families (per repository, per cause): what
-// prometheus-cpp's Registry::Collect + TextSerializer cost 2.6 us per series for (issue 7), done
+// prometheus-cpp's Registry::Collect + TextSerializer cost 2.6 us per series for, done
 // as plain data. A series is created once with its label text rendered and escaped then; its
 // values are plain doubles in one flat array per family. A scrape copies those arrays (a few
 // memcpys, no allocation per series) and renders the text from the copy.

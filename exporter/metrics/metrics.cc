@@ -199,6 +199,13 @@ void Metrics::CountResponse(uint32_t repository_id, std::string_view repository,
   store_.Increment(series);
 }
 
+void Metrics::CountRuleHit(std::string_view rule, uint32_t cause_id, std::string_view cause) {
+  if (rule.empty()) return;
+  ExpositionStore::Series& hits = rule_cache_[PairKey(rules_.Intern(rule), cause_id)];
+  if (!hits.valid()) hits = store_.AddSeries(rule_hits_, {{"rule", rule}, {"cause", cause}});
+  store_.Increment(hits);
+}
+
 void Metrics::CountError(uint32_t repository_id, std::string_view repository, Operation operation,
                          int status, std::string_view cause, std::string_view rule,
                          double upload_age_seconds) {
@@ -212,11 +219,7 @@ void Metrics::CountError(uint32_t repository_id, std::string_view repository, Op
                                         {"cause", cause}});
   }
   store_.Increment(series);
-  if (!rule.empty()) {
-    ExpositionStore::Series& hits = rule_cache_[PairKey(rules_.Intern(rule), cause_id)];
-    if (!hits.valid()) hits = store_.AddSeries(rule_hits_, {{"rule", rule}, {"cause", cause}});
-    store_.Increment(hits);
-  }
+  CountRuleHit(rule, cause_id, cause);
   if (!std::isnan(upload_age_seconds)) {
     if (age_by_cause_.size() <= cause_id) age_by_cause_.resize(cause_id + 1);
     ExpositionStore::Series& histogram = age_by_cause_[cause_id];

@@ -20,7 +20,11 @@
 
 namespace rrca::exporter {
 
-// The Prometheus families registry-rca exports, declared once. The high-cardinality ones (per
+// The log pipeline's Prometheus families (responses, errors, rule hits, hops, readers, the
+// joiner), declared once at start-up. The uploads' and the store's families are UploadMetrics
+// (upload_metrics.h), the prober's ProbeMetrics (probe_metrics.h); the daemon's source and HTTP
+// families and the enricher's are still declared where they are written (app/daemon.cc,
+// enricher/). The high-cardinality ones (per
 // repository and cause: responses, errors, rule hits, upload age) live in an ExpositionStore,
 // because prometheus-cpp's Collect + TextSerializer cost 2.6 us per series per scrape; the small
 // self-metrics stay in the prometheus-cpp Registry. Every series is cached per label set under an
@@ -44,10 +48,11 @@ class Metrics {
                   int status, std::string_view cause, std::string_view rule,
                   double upload_age_seconds);
 
-  // A client-visible error that a hop in front of the registry answered (exporter/pipeline/hop_joiner.h),
-  // in its own family registry_rca_hop_errors_total{hop,repository,operation,code,cause}:
-  // registry_rca_errors_total keeps counting what the registry itself answered, so its queries
-  // mean what they meant. The rule's hit is counted in registry_rca_rule_hits_total.
+  // A client-visible error that a hop in front of the registry answered
+  // (exporter/pipeline/hop_joiner.h), in its own family
+  // registry_rca_hop_errors_total{hop,repository,operation,code,cause}: registry_rca_errors_total
+  // keeps counting what the registry itself answered, so its queries mean what they meant. The
+  // rule's hit is counted in registry_rca_rule_hits_total.
   void CountHopError(Hop hop, uint32_t repository_id, std::string_view repository,
                      Operation operation, int status, std::string_view cause,
                      std::string_view rule);
@@ -97,6 +102,10 @@ class Metrics {
   void PublishToRegistry() { store_.CopyInto(*registry_); }
 
  private:
+  // registry_rca_rule_hits_total{rule,cause} += 1, for the registry's responses and the hops'
+  // alike.
+  void CountRuleHit(std::string_view rule, uint32_t cause_id, std::string_view cause);
+
   struct SourceCounters {
     prometheus::Counter* lines = nullptr;
     std::array<prometheus::Counter*, tailers::kRecordFormats> records{};

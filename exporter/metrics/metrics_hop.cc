@@ -1,5 +1,5 @@
-// The families of the hops in front of the registry (exporter/pipeline/hop_joiner.h): declared with the
-// others in Metrics (registry_rca_hop_errors_total is an exposition-store family like
+// The families of the hops in front of the registry (exporter/pipeline/hop_joiner.h): declared with
+// the others in Metrics (registry_rca_hop_errors_total is an exposition-store family like
 // registry_rca_errors_total), kept here so metrics.cc stays about the registry's own counts.
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -22,11 +22,7 @@ void Metrics::CountHopError(Hop hop, uint32_t repository_id, std::string_view re
                                             {"cause", cause}});
   }
   store_.Increment(series);
-  if (!rule.empty()) {
-    ExpositionStore::Series& hits = rule_cache_[PairKey(rules_.Intern(rule), cause_id)];
-    if (!hits.valid()) hits = store_.AddSeries(rule_hits_, {{"rule", rule}, {"cause", cause}});
-    store_.Increment(hits);
-  }
+  CountRuleHit(rule, cause_id, cause);
 }
 
 void Metrics::DeclareHopCauses(const std::vector<std::pair<Hop, std::string>>& causes) {

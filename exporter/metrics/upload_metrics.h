@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "common/event.h"
+#include "common/upload_visibility.h"
 #include "exporter/metrics/exposition.h"
 #include "exporter/metrics/exposition_interner.h"
-#include "common/upload_visibility.h"
 
 namespace rrca::exporter {
 
-// The object-store side's families (issue 4's contract): S3 requests, create-to-visible latency,
+// The object-store side's families (a contract): S3 requests, create-to-visible latency,
 // the unsafe window, the client gap and upload outcomes. The per-repository ones (latest and
 // maximum create-to-visible, outcomes) live in the ExpositionStore shared with Metrics; the
 // others, which the alert enricher reads through Registry::Collect, stay in prometheus-cpp.
@@ -29,7 +29,7 @@ namespace rrca::exporter {
 // thread.
 //
 // Bucket label values come from store log lines and from POST /api/v1/ingest/minio-audit, i.e.
-// from anyone who can write either (issue 13, finding 4). Like repositories they are validated
+// from anyone who can write either. Like repositories they are validated
 // (S3's bucket-name grammar: 3 to 63 of a-z 0-9 . -, a letter or digit at both ends, no "..",
 // not an IPv4 address; anything else counts as "__invalid__") and capped: past `max_buckets`
 // distinct names, new ones count as "__other__". Both are counted
@@ -37,7 +37,7 @@ namespace rrca::exporter {
 // empty bucket (not known) stays empty. The correlator folds its own bucket names likewise
 // (registry_rca_upload_buckets_folded_total) and hands "__other__"/"__invalid__" on as such.
 //
-// Create-to-visible is bounds (issue 16, common/upload_visibility.h): the duration histogram
+// Create-to-visible is bounds (common/upload_visibility.h): the duration histogram
 // holds the upper bound of uploads seen visible, the lower-bound histogram the lower bound of
 // uploads seen not visible after the store's acknowledgement (interval or censored).
 class UploadMetrics {

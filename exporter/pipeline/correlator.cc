@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/codecs.h"
 #include "common/json_escape.h"
 #include "common/time_util.h"
 #include "tailers/parse/s3_parse.h"
@@ -16,13 +17,6 @@ constexpr size_t kSkewSamples = 64;
 constexpr int64_t kSkewThresholdNs = 250'000'000;
 constexpr size_t kMaxTimelineEvents = 32;
 constexpr size_t kMaxExamples = 5;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string Format(const char* format, double value) {
   char buffer[256];

@@ -12,10 +12,10 @@
 
 #include "common/event.h"
 #include "common/string_hash.h"
+#include "common/upload_visibility.h"
+#include "exporter/metrics/upload_metrics.h"
 #include "exporter/pipeline/pipeline.h"
 #include "exporter/pipeline/repository_table.h"
-#include "exporter/metrics/upload_metrics.h"
-#include "common/upload_visibility.h"
 
 namespace rrca::exporter {
 

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
+#include "common/json.h"
 #include "common/json_escape.h"
 #include "common/time_util.h"
-#include "common/json_value.h"
 
 namespace rrca::exporter {
 namespace {
@@ -18,16 +18,17 @@ std::string Seconds(double seconds) {
 // When the upload's POST reached the registry: the first registry event of the explain JSON
 // whose "what" is a POST (0 when none).
 int64_t PostTime(std::string_view explain) {
-  StatusOr<JsonValue> parsed = ParseJson(explain);
+  StatusOr<Json> parsed = ParseJson(explain);
   if (!parsed.ok()) return 0;
-  const JsonValue* events = parsed.value().Find("events");
+  const Json* events = JsonFind(parsed.value(), "events");
   if (events == nullptr) return 0;
-  for (const JsonValue& event : events->AsArray()) {
-    if (event.GetString("side") != "registry" || !event.GetString("what").starts_with("POST ")) {
+  for (const Json& event : JsonArray(*events)) {
+    if (JsonString(event, "side") != "registry" ||
+        !JsonString(event, "what").starts_with("POST ")) {
       continue;
     }
     int64_t time_ns = 0;
-    if (ParseRfc3339(event.GetString("time"), &time_ns)) return time_ns;
+    if (ParseRfc3339(JsonString(event, "time"), &time_ns)) return time_ns;
   }
   return 0;
 }

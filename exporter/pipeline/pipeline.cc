@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time_util.h"
-#include "exporter/pipeline/correlator.h"
 #include "exporter/metrics/upload_metrics.h"
+#include "exporter/pipeline/correlator.h"
 #include "tailers/parse/registry_parse.h"
 
 namespace rrca::exporter {

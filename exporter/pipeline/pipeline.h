@@ -11,9 +11,9 @@
 
 #include "common/request.h"
 #include "common/string_hash.h"
+#include "exporter/metrics/metrics.h"
 #include "exporter/pipeline/hop_joiner.h"
 #include "exporter/pipeline/joiner.h"
-#include "exporter/metrics/metrics.h"
 #include "exporter/pipeline/repository_table.h"
 #include "rules/rule_set.h"
 #include "tailers/parse/harbor_reader.h"
@@ -28,8 +28,9 @@ struct Classified {
   const rules::Verdict& verdict;
   std::string_view cause;
   std::string_view repository_label;  // after validation, rewrites and the cap
-  // A registry error that a hop in front answered the client otherwise (exporter/pipeline/hop_joiner.h):
-  // not counted as an error (the hop's response is); reports skip it, the correlator uses it.
+  // A registry error that a hop in front answered the client otherwise
+  // (exporter/pipeline/hop_joiner.h): not counted as an error (the hop's response is); reports skip
+  // it, the correlator uses it.
   bool superseded = false;
 };
 

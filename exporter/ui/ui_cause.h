@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/json_value.h"
+#include "common/json.h"
 
 // The web UI's page of one cause (GET /ui/causes/<cause>?since=1h): what it means and its
 // runbook (from the rule catalogue), its count and sparkline over the window, its top
@@ -13,6 +13,6 @@
 namespace rrca::exporter::ui {
 
 // The body of the page (escaped HTML, to be framed by Page()) for the cause API's answer.
-std::string CauseBody(const JsonValue& cause, std::string_view window);
+std::string CauseBody(const Json& cause, std::string_view window);
 
 }  // namespace rrca::exporter::ui

@@ -39,19 +39,19 @@ std::string WindowLinks(std::string_view window) {
   return links + "</nav>";
 }
 
-std::string Templates(const JsonValue& cause) {
-  const JsonValue* templates = cause.Find("templates");
-  if (templates == nullptr || templates->AsArray().empty()) return "";
+std::string Templates(const Json& cause) {
+  const Json* templates = JsonFind(cause, "templates");
+  if (templates == nullptr || JsonArray(*templates).empty()) return "";
   std::string out =
       "<h2>Unclassified errors by message template</h2><table id=\"templates\"><thead><tr>"
       "<th>Count</th><th>Field</th><th>Template</th><th>Latest message</th></tr></thead><tbody>";
-  for (const JsonValue& entry : templates->AsArray()) {
-    const JsonValue* count = entry.Find("count");
+  for (const Json& entry : JsonArray(*templates)) {
+    const Json* count = JsonFind(entry, "count");
     out += "<tr><td class=\"num\">" +
-           std::to_string(count == nullptr ? 0 : static_cast<long long>(count->AsNumber())) +
-           "</td><td>" + HtmlEscape(entry.GetString("field")) + "</td><td class=\"what\"><code>" +
-           HtmlEscape(entry.GetString("template")) + "</code></td><td class=\"what\">" +
-           HtmlEscape(entry.GetString("example")) + "</td></tr>";
+           std::to_string(count == nullptr ? 0 : static_cast<long long>(JsonAsNumber(*count))) +
+           "</td><td>" + HtmlEscape(JsonString(entry, "field")) + "</td><td class=\"what\"><code>" +
+           HtmlEscape(JsonString(entry, "template")) + "</code></td><td class=\"what\">" +
+           HtmlEscape(JsonString(entry, "example")) + "</td></tr>";
   }
   out +=
       "</tbody></table><p class=\"muted\">A rule for a template: <code>registry-rca "
@@ -59,17 +59,17 @@ std::string Templates(const JsonValue& cause) {
   return out;
 }
 
-std::string Seconds(const JsonValue* summary, std::string_view key) {
-  const JsonValue* value = summary == nullptr ? nullptr : summary->Find(key);
+std::string Seconds(const Json* summary, std::string_view key) {
+  const Json* value = summary == nullptr ? nullptr : JsonFind(*summary, key);
   if (value == nullptr || !value->is_number()) return "–";
   char text[32];
-  std::snprintf(text, sizeof(text), "%.3f s", value->AsNumber());
+  std::snprintf(text, sizeof(text), "%.3f s", JsonAsNumber(*value));
   return text;
 }
 
 // Create-to-visible against the clients' gap between the POST's answer and the first PATCH:
 // when uploads take longer to become visible than clients wait, pushes race.
-std::string Latency(const JsonValue& latency, bool all) {
+std::string Latency(const Json& latency, bool all) {
   struct Row {
     const char* key;
     const char* what;
@@ -80,15 +80,15 @@ std::string Latency(const JsonValue& latency, bool all) {
       {"unsafe_window_seconds", "Unsafe window (first PATCH before visible)"}};
   std::string out =
       (all ? std::string("<h2>Uploads in the logs read")
-           : "<h2>Uploads since " + HtmlEscape(latency.GetString("since"))) +
+           : "<h2>Uploads since " + HtmlEscape(JsonString(latency, "since"))) +
       "</h2><table id=\"latency\"><thead><tr><th></th><th>Uploads</th><th>p50</th><th>p90</th>"
       "<th>p99</th></tr></thead><tbody>";
   for (const Row& row : kRows) {
-    const JsonValue* summary = latency.Find(row.key);
-    const JsonValue* count = summary == nullptr ? nullptr : summary->Find("count");
+    const Json* summary = JsonFind(latency, row.key);
+    const Json* count = summary == nullptr ? nullptr : JsonFind(*summary, "count");
     out += std::string("<tr data-family=\"") + row.key + "\"><td>" + row.what +
            "</td><td class=\"num\">" +
-           std::to_string(count == nullptr ? 0 : static_cast<long long>(count->AsNumber())) +
+           std::to_string(count == nullptr ? 0 : static_cast<long long>(JsonAsNumber(*count))) +
            "</td><td class=\"num\">" + Seconds(summary, "p50") + "</td><td class=\"num\">" +
            Seconds(summary, "p90") + "</td><td class=\"num\">" + Seconds(summary, "p99") +
            "</td></tr>";
@@ -101,64 +101,64 @@ std::string Latency(const JsonValue& latency, bool all) {
 
 }  // namespace
 
-std::string OverviewBody(const JsonValue& causes, const JsonValue& latency, std::string_view window,
+std::string OverviewBody(const Json& causes, const Json& latency, std::string_view window,
                          std::string_view telemetry_path, std::string_view grafana_url) {
   // kAllLogTime: analyze's report, which covers everything read and links nowhere.
   const bool all = window == kAllLogTime;
   std::string body = "<h1>Error responses by cause</h1>";
   if (!all) body += WindowLinks(window);
-  const JsonValue* list = causes.Find("causes");
+  const Json* list = JsonFind(causes, "causes");
   double total = 0;
   if (list != nullptr) {
-    for (const JsonValue& cause : list->AsArray()) {
-      if (const JsonValue* count = cause.Find("count")) total += count->AsNumber();
+    for (const Json& cause : JsonArray(*list)) {
+      if (const Json* count = JsonFind(cause, "count")) total += JsonAsNumber(*count);
     }
   }
-  const std::string until = causes.GetString("until");
+  const std::string until = JsonString(causes, "until");
   body += "<p class=\"muted\" id=\"window\">" +
           (all ? std::string("All the log time read")
                : "The last " + HtmlEscape(window) + " of log time") +
           (until.empty() ? std::string() : " up to " + HtmlEscape(until)) + ": " +
           std::to_string(static_cast<long long>(total)) + " error responses.";
-  const JsonValue* truncated = causes.Find("truncated");
-  if (truncated != nullptr && truncated->AsBool()) {
+  const Json* truncated = JsonFind(causes, "truncated");
+  if (truncated != nullptr && JsonAsBool(*truncated)) {
     body +=
         " More errors fell in this window than are kept: the counts cover the newest ones "
         "(the metrics count all).";
   }
   body += "</p>";
 
-  const JsonValue* unclassified = nullptr;
+  const Json* unclassified = nullptr;
   if (total > 0) {
     body +=
         "<table id=\"causes\"><thead><tr><th>Cause</th><th>Severity</th><th>Count</th>"
         "<th>Share</th><th>Over the window</th><th>Top repositories</th><th>Latest example</th>"
         "</tr></thead><tbody>";
-    for (const JsonValue& cause : list->AsArray()) {
-      const std::string id = cause.GetString("cause");
+    for (const Json& cause : JsonArray(*list)) {
+      const std::string id = JsonString(cause, "cause");
       if (id == "unclassified") unclassified = &cause;
-      const JsonValue* count_value = cause.Find("count");
-      const double count = count_value == nullptr ? 0 : count_value->AsNumber();
-      const std::string severity = cause.GetString("severity");
+      const Json* count_value = JsonFind(cause, "count");
+      const double count = count_value == nullptr ? 0 : JsonAsNumber(*count_value);
+      const std::string severity = JsonString(cause, "severity");
       body += "<tr class=\"cause\" data-cause=\"" + HtmlEscape(id) +
               "\"><td><a href=\"/ui/causes/" + HtmlEscape(id) + "?since=" + HtmlEscape(window) +
               "\"><code>" + HtmlEscape(id) + "</code></a></td><td><span class=\"badge severity-" +
               HtmlEscape(severity) + "\">" + HtmlEscape(severity) +
               "</span></td><td class=\"num\">" + std::to_string(static_cast<long long>(count)) +
               "</td><td class=\"num\">" + Percent(count / total) + " " + ShareBar(count / total) +
-              "</td><td>" + Sparkline(cause.Find("series")) + "</td><td>";
-      if (const JsonValue* repositories = cause.Find("repositories")) {
-        const auto& entries = repositories->AsArray();
+              "</td><td>" + Sparkline(JsonFind(cause, "series")) + "</td><td>";
+      if (const Json* repositories = JsonFind(cause, "repositories")) {
+        const auto& entries = JsonArray(*repositories);
         for (size_t i = 0; i < std::min(entries.size(), kTopRepositories); ++i) {
-          const JsonValue* repository_count = entries[i].Find("count");
-          const std::string name = entries[i].GetString("repository");
+          const Json* repository_count = JsonFind(entries[i], "count");
+          const std::string name = JsonString(entries[i], "repository");
           body += (i > 0 ? "<br>" : "") +
                   (name.empty() ? std::string("<span class=\"muted\">(none)</span>")
                                 : HtmlEscape(name)) +
                   " <span class=\"muted\">" +
                   std::to_string(repository_count == nullptr
                                      ? 0
-                                     : static_cast<long long>(repository_count->AsNumber())) +
+                                     : static_cast<long long>(JsonAsNumber(*repository_count))) +
                   "</span>";
         }
         if (entries.size() > kTopRepositories) {
@@ -167,13 +167,13 @@ std::string OverviewBody(const JsonValue& causes, const JsonValue& latency, std:
         }
       }
       body += "</td><td class=\"what\">";
-      if (const JsonValue* example = cause.Find("example")) {
-        body += HtmlEscape(example->GetString("time"));
-        const std::string request_id = example->GetString("request_id");
+      if (const Json* example = JsonFind(cause, "example")) {
+        body += HtmlEscape(JsonString(*example, "time"));
+        const std::string request_id = JsonString(*example, "request_id");
         if (!request_id.empty()) {
           body += "<br><span class=\"muted\">request</span> " + HtmlEscape(request_id);
         }
-        const std::string upload = example->GetString("upload_uuid");
+        const std::string upload = JsonString(*example, "upload_uuid");
         if (!upload.empty()) {
           body += "<br><a href=\"/ui/uploads/" + HtmlEscape(upload) + "\">upload timeline</a>";
         }

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/json_value.h"
+#include "common/json.h"
 
 // The web UI's overview (GET /): error responses by cause over a chosen window, ranked, with
 // count, share, severity, the top repositories and the latest example (its upload's timeline
@@ -22,7 +22,7 @@ inline constexpr std::string_view kAllLogTime = "all";
 // answer for `window`, `latency` the latency API's (GET /api/v1/latency); `telemetry_path` is
 // where the metrics are served; `grafana_url` (web.grafana_url, "" for none) where the bundled
 // dashboards are, by their uids.
-std::string OverviewBody(const JsonValue& causes, const JsonValue& latency, std::string_view window,
+std::string OverviewBody(const Json& causes, const Json& latency, std::string_view window,
                          std::string_view telemetry_path, std::string_view grafana_url = "");
 
 }  // namespace rrca::exporter::ui

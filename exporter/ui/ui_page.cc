@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "common/codecs.h"
 #include "common/json_escape.h"
 
 namespace rrca::exporter::ui {
@@ -90,13 +91,6 @@ std::string StyleSheetTag() {
   return tag;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string HtmlEscape(std::string_view text) {
@@ -131,30 +125,13 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
-std::string QueryDecode(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '+') {
-      out += ' ';
-    } else if (value[i] == '%' && i + 2 < value.size() && HexValue(value[i + 1]) >= 0 &&
-               HexValue(value[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(value[i + 1]) * 16 + HexValue(value[i + 2]));
-      i += 2;
-    } else {
-      out += value[i];
-    }
-  }
-  return out;
-}
-
 std::string QueryParameter(std::string_view query, std::string_view name) {
   for (size_t start = 0; start <= query.size();) {
     size_t end = query.find('&', start);
     if (end == std::string_view::npos) end = query.size();
     const std::string_view pair = query.substr(start, end - start);
     if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
-      return QueryDecode(pair.substr(name.size() + 1));
+      return QueryValueDecode(pair.substr(name.size() + 1));
     }
     start = end + 1;
   }
@@ -179,11 +156,11 @@ std::string Page(std::string_view title, std::string_view body_html) {
   return page;
 }
 
-std::string Sparkline(const JsonValue* series) {
-  if (series == nullptr || series->AsArray().empty()) return "";
-  const auto& slices = series->AsArray();
+std::string Sparkline(const Json* series) {
+  if (series == nullptr || JsonArray(*series).empty()) return "";
+  const auto& slices = JsonArray(*series);
   double busiest = 0;
-  for (const JsonValue& slice : slices) busiest = std::max(busiest, slice.AsNumber());
+  for (const Json& slice : slices) busiest = std::max(busiest, JsonAsNumber(slice));
   constexpr double kBar = 3, kHeight = 16;
   char head[160];
   std::snprintf(
@@ -193,7 +170,7 @@ std::string Sparkline(const JsonValue* series) {
       kBar * static_cast<double>(slices.size()), kHeight);
   std::string svg = head;
   for (size_t i = 0; i < slices.size(); ++i) {
-    const double count = slices[i].AsNumber();
+    const double count = JsonAsNumber(slices[i]);
     const double height = busiest > 0 && count > 0 ? std::max(1.5, count / busiest * kHeight) : 0;
     char bar[160];
     std::snprintf(bar, sizeof(bar),

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json.h"
 #include "exporter/web/http_server.h"
-#include "common/json_value.h"
 
 // The pieces every page of the built-in web UI shares: escaping, the page frame, the style
 // sheet (compiled in, served with an ETag) and the headers that keep log content inert.
@@ -19,8 +19,6 @@ namespace rrca::exporter::ui {
 // replaced by U+FFFD, other control characters than tab and newline replaced by U+FFFD.
 std::string HtmlEscape(std::string_view text);
 
-// Percent-decodes a query parameter's value ('+' is a space); invalid escapes stay as written.
-std::string QueryDecode(std::string_view value);
 // The value of parameter `name` in a query string, decoded; "" when absent.
 std::string QueryParameter(std::string_view query, std::string_view name);
 
@@ -34,7 +32,7 @@ std::string OfflinePage(std::string_view title, std::string_view body_html);
 
 // A cause's errors over a window as bars, one per slice of an API's "series" array (null or
 // empty: ""), scaled to its own busiest slice; inline SVG.
-std::string Sparkline(const JsonValue* series);
+std::string Sparkline(const Json* series);
 
 // The response for a page: text/html, the UI's Content-Security-Policy, no caching.
 HttpResponse PageResponse(int status, std::string body_html);

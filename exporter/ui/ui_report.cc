@@ -77,8 +77,8 @@ std::string PrefixIds(std::string_view html, std::string_view prefix) {
 
 std::string OfflineReport(const ReportInput& input) {
   std::set<std::string> uploads, causes;
-  for (const JsonValue& upload : input.uploads) uploads.insert(upload.GetString("upload_uuid"));
-  for (const JsonValue& cause : input.cause_pages) causes.insert(cause.GetString("cause"));
+  for (const Json& upload : input.uploads) uploads.insert(JsonString(upload, "upload_uuid"));
+  for (const Json& cause : input.cause_pages) causes.insert(JsonString(cause, "cause"));
 
   std::string body =
       "<p class=\"muted\" id=\"report-files\">Report of <code>registry-rca "
@@ -96,15 +96,15 @@ std::string OfflineReport(const ReportInput& input) {
         "overview");
   }
   body += "</section><div id=\"causes\">";
-  for (const JsonValue& cause : input.cause_pages) {
-    const std::string id = "cause-" + cause.GetString("cause");
+  for (const Json& cause : input.cause_pages) {
+    const std::string id = "cause-" + JsonString(cause, "cause");
     body += "<section class=\"part cause\" id=\"" + HtmlEscape(id) + "\">" +
             PrefixIds(LocalLinks(CauseBody(cause, kAllLogTime), uploads, causes), HtmlEscape(id)) +
             "</section>";
   }
   body += "</div><div id=\"uploads\">";
-  for (const JsonValue& upload : input.uploads) {
-    const std::string id = "upload-" + upload.GetString("upload_uuid");
+  for (const Json& upload : input.uploads) {
+    const std::string id = "upload-" + JsonString(upload, "upload_uuid");
     body += "<section class=\"part upload\" id=\"" + HtmlEscape(id) + "\">" +
             PrefixIds(LocalLinks(UploadTimelineBody(upload), uploads, causes), HtmlEscape(id)) +
             "</section>";

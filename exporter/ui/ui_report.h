@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "common/json_value.h"
+#include "common/json.h"
 
 // analyze's HTML report (`registry-rca analyze --format=html`): the web UI's views in one file
 // that stands alone, for an incident ticket: the overview, a page per cause and the timelines
@@ -14,12 +14,12 @@
 namespace rrca::exporter::ui {
 
 struct ReportInput {
-  const JsonValue* causes = nullptr;     // GET /api/v1/causes' JSON over all the log time read
-  const JsonValue* latency = nullptr;    // GET /api/v1/latency's JSON
-  std::vector<JsonValue> cause_pages{};  // GET /api/v1/causes/<cause>'s JSON, one per cause
-  std::vector<JsonValue> uploads{};      // GET /api/v1/uploads/<uuid>'s JSON, one per timeline
-  size_t uploads_left_out = 0;           // timelines not drawn (the report's bound)
-  std::vector<std::string> files{};      // what was read, as named on the command line
+  const Json* causes = nullptr;      // GET /api/v1/causes' JSON over all the log time read
+  const Json* latency = nullptr;     // GET /api/v1/latency's JSON
+  std::vector<Json> cause_pages{};   // GET /api/v1/causes/<cause>'s JSON, one per cause
+  std::vector<Json> uploads{};       // GET /api/v1/uploads/<uuid>'s JSON, one per timeline
+  size_t uploads_left_out = 0;       // timelines not drawn (the report's bound)
+  std::vector<std::string> files{};  // what was read, as named on the command line
 };
 
 // The whole document.

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "common/json_value.h"
+#include "common/json.h"
 
 // The web UI's search results (GET /ui/search?q=…) for a request id or a repository: the
 // recent errors that carry it, each with its cause (linked to the cause page) and its upload
@@ -11,6 +11,6 @@
 namespace rrca::exporter::ui {
 
 // The body of the page (escaped HTML, to be framed by Page()).
-std::string SearchBody(const JsonValue& search);
+std::string SearchBody(const Json& search);
 
 }  // namespace rrca::exporter::ui

@@ -56,43 +56,43 @@ struct Event {
 };
 
 // The fields both arrays share: time, status, duration, source and raw line.
-bool ParseCommon(const JsonValue& item, Event* event) {
-  event->time_text = item.GetString("time");
+bool ParseCommon(const Json& item, Event* event) {
+  event->time_text = JsonString(item, "time");
   if (!ParseRfc3339(event->time_text, &event->start_ns)) return false;
-  event->source = item.GetString("source");
-  const JsonValue* line = item.Find("line");
+  event->source = JsonString(item, "source");
+  const Json* line = JsonFind(item, "line");
   event->has_line = line != nullptr && line->is_string();
-  if (event->has_line) event->line = line->AsString();
-  if (const JsonValue* status = item.Find("status"); status != nullptr && status->is_number()) {
-    event->status = static_cast<int>(status->AsNumber());
+  if (event->has_line) event->line = JsonAsString(*line);
+  if (const Json* status = JsonFind(item, "status"); status != nullptr && status->is_number()) {
+    event->status = static_cast<int>(JsonAsNumber(*status));
   }
-  const JsonValue* duration = item.Find("duration_seconds");
+  const Json* duration = JsonFind(item, "duration_seconds");
   event->has_duration = duration != nullptr && duration->is_number();
-  const double seconds = event->has_duration ? std::max(0.0, duration->AsNumber()) : 0;
+  const double seconds = event->has_duration ? std::max(0.0, JsonAsNumber(*duration)) : 0;
   event->end_ns = SaturatingAdd(event->start_ns, static_cast<int64_t>(seconds * 1e9));
   return true;
 }
 
-std::vector<Event> EventsOf(const JsonValue& explain) {
+std::vector<Event> EventsOf(const Json& explain) {
   std::vector<Event> events;
-  if (const JsonValue* list = explain.Find("events"); list != nullptr && list->is_array()) {
-    for (const JsonValue& item : list->AsArray()) {
+  if (const Json* list = JsonFind(explain, "events"); list != nullptr && list->is_array()) {
+    for (const Json& item : JsonArray(*list)) {
       Event event;
       if (!ParseCommon(item, &event)) continue;
-      event.lane = item.GetString("side") == "store" ? Lane::kStore : Lane::kRegistry;
-      event.what = item.GetString("what");
+      event.lane = JsonString(item, "side") == "store" ? Lane::kStore : Lane::kRegistry;
+      event.what = JsonString(item, "what");
       events.push_back(std::move(event));
     }
   }
   // The hops in front of the registry (Harbor's nginx, core): each response the client got.
-  if (const JsonValue* list = explain.Find("hops"); list != nullptr && list->is_array()) {
-    for (const JsonValue& item : list->AsArray()) {
+  if (const Json* list = JsonFind(explain, "hops"); list != nullptr && list->is_array()) {
+    for (const Json& item : JsonArray(*list)) {
       Event event;
       if (!ParseCommon(item, &event)) continue;
       event.lane = Lane::kHop;
-      event.uri = item.GetString("uri");
-      event.cause = item.GetString("cause");
-      event.what = item.GetString("hop") + " " + item.GetString("method") + " " +
+      event.uri = JsonString(item, "uri");
+      event.cause = JsonString(item, "cause");
+      event.what = JsonString(item, "hop") + " " + JsonString(item, "method") + " " +
                    (event.status > 0 ? std::to_string(event.status) : std::string("unknown"));
       if (!event.cause.empty()) event.what += " " + event.cause;
       events.push_back(std::move(event));
@@ -136,9 +136,9 @@ std::string Seconds(double seconds) {
   return Printf("%+.2f s", seconds);
 }
 
-double NumberOr(const JsonValue* object, std::string_view key, double fallback) {
-  const JsonValue* value = object == nullptr ? nullptr : object->Find(key);
-  return value != nullptr && value->is_number() ? value->AsNumber() : fallback;
+double NumberOr(const Json* object, std::string_view key, double fallback) {
+  const Json* value = object == nullptr ? nullptr : JsonFind(*object, key);
+  return value != nullptr && value->is_number() ? JsonAsNumber(*value) : fallback;
 }
 
 // The log cell: the source file, and the raw line behind a disclosure (no script needed).
@@ -178,12 +178,12 @@ std::string EventTable(const std::vector<Event>& events, int64_t origin_ns, Lane
 
 }  // namespace
 
-std::string UploadTimelineBody(const JsonValue& explain) {
+std::string UploadTimelineBody(const Json& explain) {
   std::vector<Event> events = EventsOf(explain);
-  const std::string uuid = explain.GetString("upload_uuid");
-  const std::string outcome = explain.GetString("outcome", "open");
-  const JsonValue* visibility = explain.Find("visibility");
-  const std::string kind = visibility == nullptr ? "" : visibility->GetString("kind");
+  const std::string uuid = JsonString(explain, "upload_uuid");
+  const std::string outcome = JsonString(explain, "outcome", "open");
+  const Json* visibility = JsonFind(explain, "visibility");
+  const std::string kind = visibility == nullptr ? "" : JsonString(*visibility, "kind");
 
   // The origin: the POST that started the upload, else the first event.
   int64_t origin_ns = events.empty() ? 0 : events.front().start_ns;
@@ -197,7 +197,7 @@ std::string UploadTimelineBody(const JsonValue& explain) {
   int64_t create_ns = 0;
   int64_t visible_from_ns = 0, visible_by_ns = 0, ack_ns = 0;
   const bool has_create =
-      visibility != nullptr && ParseRfc3339(visibility->GetString("create_start"), &create_ns);
+      visibility != nullptr && ParseRfc3339(JsonString(*visibility, "create_start"), &create_ns);
   if (has_create) {
     const double lower = NumberOr(visibility, "lower_seconds", -1);
     const double upper = NumberOr(visibility, "upper_seconds", -1);
@@ -249,12 +249,12 @@ std::string UploadTimelineBody(const JsonValue& explain) {
           HtmlEscape(outcome) + "\" id=\"outcome\">" + HtmlEscape(outcome) + "</span></h1>";
   const bool raced = outcome.starts_with("raced");
   body += std::string("<p class=\"verdict") + (raced ? "" : " calm") + "\" id=\"verdict\">" +
-          HtmlEscape(explain.GetString("verdict", "No verdict yet.")) + "</p>";
+          HtmlEscape(JsonString(explain, "verdict", "No verdict yet.")) + "</p>";
   body += "<dl class=\"facts\"><dt>Repository</dt><dd id=\"repository\">" +
-          HtmlEscape(explain.GetString("repository")) + "</dd>";
+          HtmlEscape(JsonString(explain, "repository")) + "</dd>";
   if (visibility != nullptr) {
     body += "<dt>Create to visible</dt><dd id=\"visibility-text\">" +
-            HtmlEscape(visibility->GetString("text")) + "</dd>";
+            HtmlEscape(JsonString(*visibility, "text")) + "</dd>";
   }
   const double gap = NumberOr(&explain, "client_gap_seconds", -1);
   if (gap >= 0) {
@@ -300,7 +300,7 @@ std::string UploadTimelineBody(const JsonValue& explain) {
         "width=\"%.1f\" height=\"%.1f\"><title>",
         HtmlEscape(kind).c_str(), from, registry_top, std::max(to - from, 1.0),
         lanes_bottom - registry_top);
-    body += HtmlEscape(visibility->GetString("text")) + "</title></rect>";
+    body += HtmlEscape(JsonString(*visibility, "text")) + "</title></rect>";
     body +=
         Printf("<line class=\"visibility-edge\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
                from, registry_top, from, lanes_bottom);

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/json_value.h"
+#include "common/json.h"
 
 // The upload timeline page of the web UI (GET /ui/uploads/<uuid>): the picture the incident
 // was solved with, drawn from the same JSON that GET /api/v1/uploads/<uuid> returns (one source
@@ -15,7 +15,7 @@
 namespace rrca::exporter::ui {
 
 // The body of the page (escaped HTML, to be framed by Page()) for one upload's explain JSON.
-std::string UploadTimelineBody(const JsonValue& explain);
+std::string UploadTimelineBody(const Json& explain);
 
 // The body saying that no upload has this id (the id escaped).
 std::string UnknownUploadBody(std::string_view uuid);

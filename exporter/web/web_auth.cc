@@ -13,38 +13,10 @@
 #include <memory>
 #include <thread>
 
+#include "common/codecs.h"
+
 namespace rrca::exporter {
 namespace {
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Strict RFC 4648 base64 with padding; false on any stray character.
-bool DecodeBase64(std::string_view in, std::string* out) {
-  if (in.empty() || in.size() % 4 != 0) return false;
-  size_t padding = 0;
-  if (in.back() == '=') padding = in[in.size() - 2] == '=' ? 2 : 1;
-  out->clear();
-  for (size_t i = 0; i < in.size(); i += 4) {
-    uint32_t group = 0;
-    for (size_t j = 0; j < 4; ++j) {
-      const bool pad_allowed = i + 4 == in.size() && j >= 4 - padding;
-      const int value = pad_allowed ? 0 : Base64Value(in[i + j]);
-      if (value < 0) return false;
-      group = group << 6 | static_cast<uint32_t>(value);
-    }
-    out->push_back(static_cast<char>(group >> 16));
-    if (i + 4 < in.size() || padding < 2) out->push_back(static_cast<char>(group >> 8 & 0xff));
-    if (i + 4 < in.size() || padding < 1) out->push_back(static_cast<char>(group & 0xff));
-  }
-  return true;
-}
 
 bool IsBcryptAlphabet(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||

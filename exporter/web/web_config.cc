@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "exporter/web/web_auth.h"
 #include "common/yaml_fields.h"
+#include "exporter/web/web_auth.h"
 
 namespace rrca::exporter {
 namespace {

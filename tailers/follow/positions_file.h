@@ -38,7 +38,8 @@ struct Position {
 //     "fingerprint_len": 1024, "closed_at_unix_ns": 0}],
 //    "pipeline_state": {...}}
 // `pipeline_state` is any JSON value the processing side hands over with the snapshot (what it
-// read but has not counted yet, see exporter/pipeline/carry_over.h); this class keeps its text as it is.
+// read but has not counted yet, see exporter/pipeline/carry_over.h); this class keeps its text as
+// it is.
 //
 // Consistency with what Prometheus saw: the processing thread calls MarkProcessed(chunk) after
 // counting a chunk's lines; the scrape handler collects the metrics and takes Snapshot() with

@@ -235,4 +235,30 @@ Unwrapped Unwrap(std::string_view line, EnvelopeHint hint, int syslog_year, std:
   return out;
 }
 
+PartialLines::Step PartialLines::Add(const Unwrapped& piece, size_t max_bytes) {
+  // too_long_ as well: after an over-long run was dropped text_ is empty, but the pieces up to
+  // the final one still belong to the dropped line.
+  if (!piece.partial && text_.empty() && !too_long_) return Step::kWhole;
+  if (text_.empty()) time_ns_ = piece.time_ns;
+  if (text_.size() + piece.payload.size() > max_bytes) {
+    too_long_ = true;
+    text_.clear();
+  } else if (!too_long_) {
+    text_.append(piece.payload);
+  }
+  if (piece.partial) return Step::kHeld;
+  if (too_long_) {
+    too_long_ = false;
+    text_.clear();
+    return Step::kTooLong;
+  }
+  return Step::kComplete;
+}
+
+std::string PartialLines::Take() {
+  std::string line = std::move(text_);
+  text_.clear();
+  return line;
+}
+
 }  // namespace rrca::tailers

@@ -35,4 +35,36 @@ enum class EnvelopeHint : uint8_t { kAuto, kNone, kSyslog, kCri, kDockerJson };
 // `line`. `syslog_year` supplies the year syslog's timestamp lacks.
 Unwrapped Unwrap(std::string_view line, EnvelopeHint hint, int syslog_year, std::string* scratch);
 
+// Reassembles one logical line from the pieces a container runtime split it into (CRI "P"
+// lines, Docker json-file lines without their "\n"). A piece is held until the piece that
+// completes the line; a run longer than max_bytes is dropped whole (its pieces up to the final one
+// still belong to it, so the final one is not taken for a line of its own). Every physical line
+// lands in exactly one outcome, so a reader can count lines == empty + held + records + skipped.
+// A plain value owned by one reader; not thread-safe.
+class PartialLines {
+ public:
+  enum class Step : uint8_t {
+    kWhole,     // not part of a split line: use the Unwrapped payload as it is
+    kHeld,      // a piece, kept (or dropped with its over-long run) until the line completes
+    kTooLong,   // the final piece of a run over max_bytes: the whole line is dropped
+    kComplete,  // the final piece: Take() returns the whole line
+  };
+  Step Add(const Unwrapped& piece, size_t max_bytes);
+  // The completed line (after kComplete), leaving nothing held.
+  std::string Take();
+  int64_t time_ns() const { return time_ns_; }  // the first piece's envelope time
+
+  // What is held between lines, carried over a restart with the positions.
+  const std::string& held() const { return text_; }
+  void Restore(std::string text, int64_t time_ns) {
+    text_ = std::move(text);
+    time_ns_ = time_ns;
+  }
+
+ private:
+  std::string text_;
+  int64_t time_ns_ = 0;
+  bool too_long_ = false;  // the current run was dropped; its pieces are skipped until the last
+};
+
 }  // namespace rrca::tailers

@@ -93,28 +93,21 @@ void HopReader::OnLine(std::string_view line) {
     Skip(RecordSkip::kEnvelopeMalformed);
     return;
   }
-  if (unwrapped.partial || !fragments_.empty() || fragments_too_long_) {
-    if (fragments_.empty()) fragments_time_ns_ = unwrapped.time_ns;
-    if (fragments_.size() + unwrapped.payload.size() > options_.max_record_bytes) {
-      fragments_too_long_ = true;
-      fragments_.clear();
-    } else if (!fragments_too_long_) {
-      fragments_.append(unwrapped.payload);
-    }
-    if (unwrapped.partial) {
+  switch (partial_lines_.Add(unwrapped, options_.max_record_bytes)) {
+    case PartialLines::Step::kWhole:
+      break;
+    case PartialLines::Step::kHeld:
       ++stats_.continuation_lines;
       return;
-    }
-    if (fragments_too_long_) {
+    case PartialLines::Step::kTooLong:
       Skip(RecordSkip::kTooLong);
-    } else {
-      const std::string joined = std::move(fragments_);
+      return;
+    case PartialLines::Step::kComplete: {
+      const std::string joined = partial_lines_.Take();
       current_line_ = joined;
-      OnPayload(joined, fragments_time_ns_);
+      OnPayload(joined, partial_lines_.time_ns());
+      return;
     }
-    fragments_.clear();
-    fragments_too_long_ = false;
-    return;
   }
   current_line_ = line;
   OnPayload(unwrapped.payload, unwrapped.time_ns);

@@ -67,9 +67,7 @@ class HopReader {
   std::string_view current_line_;  // the line OnPayload is reading (valid during that call)
   std::string envelope_scratch_;
   std::string peek_scratch_;
-  std::string fragments_;
-  int64_t fragments_time_ns_ = 0;
-  bool fragments_too_long_ = false;
+  PartialLines partial_lines_;  // CRI P / json-file pieces of one line
   int64_t last_time_ns_ = 0;
 };
 

@@ -2,15 +2,10 @@
 
 #include <cstring>
 
+#include "common/codecs.h"
+
 namespace rrca::tailers {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool ReadHex4(std::string_view raw, size_t pos, unsigned* value) {
   if (pos + 4 > raw.size()) return false;

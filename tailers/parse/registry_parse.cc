@@ -1,272 +1,24 @@
 #include "tailers/parse/registry_parse.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "common/time_util.h"
 #include "tailers/parse/json_scan.h"
 #include "tailers/parse/record_finder.h"
+#include "tailers/parse/registry_fields.h"
 
 namespace rrca::tailers {
-namespace {
 
-enum class Field : uint8_t {
-  kIgnored,
-  kTime,
-  kLevel,
-  kMsg,
-  kRequestId,
-  kMethod,
-  kUri,
-  kStatus,
-  kDuration,
-  kDurationMs,
-  kRepository,
-  kUploadUuid,
-  kErrCode,
-  kErrMessage,
-  kErrDetail,
-  kError,
-  kTraceDuration,
-  kTraceFunc,
-  kUserAgent,
-};
-
-// Docker Distribution's dotted keys and GitLab's snake_case keys map onto the same fields.
-Field FieldOf(std::string_view key) {
-  switch (key.size()) {
-    case 3:
-      if (key == "msg") return Field::kMsg;
-      if (key == "uri") return Field::kUri;
-      break;
-    case 4:
-      if (key == "time") return Field::kTime;
-      if (key == "code") return Field::kErrCode;
-      break;
-    case 5:
-      if (key == "level") return Field::kLevel;
-      if (key == "error") return Field::kError;
-      break;
-    case 6:
-      if (key == "method") return Field::kMethod;
-      if (key == "status") return Field::kStatus;
-      if (key == "detail") return Field::kErrDetail;
-      break;
-    case 8:
-      if (key == "err.code") return Field::kErrCode;
-      break;
-    case 9:
-      if (key == "vars.name") return Field::kRepository;
-      if (key == "vars.uuid") return Field::kUploadUuid;
-      if (key == "vars_name") return Field::kRepository;
-      if (key == "vars_uuid") return Field::kUploadUuid;
-      break;
-    case 10:
-      if (key == "err.detail") return Field::kErrDetail;
-      if (key == "user_agent") return Field::kUserAgent;  // GitLab
-      if (key == "trace.func") return Field::kTraceFunc;
-      break;
-    case 11:
-      if (key == "err.message") return Field::kErrMessage;
-      if (key == "duration_ms") return Field::kDurationMs;
-      break;
-    case 14:
-      if (key == "correlation_id") return Field::kRequestId;
-      if (key == "trace.duration") return Field::kTraceDuration;
-      break;
-    case 15:
-      if (key == "http.request.id") return Field::kRequestId;
-      break;
-    case 16:
-      if (key == "http.request.uri") return Field::kUri;
-      break;
-    case 19:
-      if (key == "http.request.method") return Field::kMethod;
-      break;
-    case 20:
-      if (key == "http.response.status") return Field::kStatus;
-      break;
-    case 22:
-      if (key == "http.response.duration") return Field::kDuration;
-      if (key == "http.request.useragent") return Field::kUserAgent;
-      break;
-    default:
-      break;
-  }
-  return Field::kIgnored;
-}
-
-Level LevelOf(std::string_view text) {
-  if (text.empty()) return Level::kUnknown;
-  switch (text[0]) {
-    case 'd':
-    case 'D':
-      return Level::kDebug;
-    case 'i':
-    case 'I':
-      return Level::kInfo;
-    case 'w':
-    case 'W':
-      return Level::kWarning;
-    case 'e':
-    case 'E':
-      return Level::kError;
-    case 'f':
-    case 'F':
-      return Level::kFatal;
-    case 'p':
-    case 'P':
-      return Level::kPanic;
-    case 't':
-    case 'T':
-      return Level::kTrace;
-    default:
-      return Level::kUnknown;
-  }
-}
-
-bool IsKeyChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
-
-// True when text[pos..] is "key=" for a logrus key.
-bool KeyFollows(std::string_view text, size_t pos) {
-  const size_t start = pos;
-  while (pos < text.size() && IsKeyChar(text[pos])) ++pos;
-  return pos > start && pos < text.size() && text[pos] == '=';
-}
-
-int ParseStatusCode(std::string_view text) {
-  if (text.size() != 3) return 0;
-  int code = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return 0;
-    code = code * 10 + (c - '0');
-  }
-  return code >= 100 ? code : 0;
-}
-
-// The end of a quoted logrus value that starts at `pos` (after the opening quote). Registry
-// 2.7/2.8 (every Harbor) does not escape inner quotes, so a quote only closes the value when it
-// is unescaped and followed by the end of the record or by " key=". npos when unterminated.
-size_t FindClosingQuote(std::string_view text, size_t pos) {
-  while (pos < text.size()) {
-    const void* found = std::memchr(text.data() + pos, '"', text.size() - pos);
-    if (found == nullptr) return std::string_view::npos;
-    const size_t quote = static_cast<const char*>(found) - text.data();
-    size_t backslashes = 0;
-    while (quote > backslashes && text[quote - backslashes - 1] == '\\') ++backslashes;
-    pos = quote + 1;
-    if (backslashes % 2 == 1) continue;
-    if (pos == text.size()) return quote;
-    if (text[pos] == ' ') {
-      size_t next = pos;
-      while (next < text.size() && text[next] == ' ') ++next;
-      if (next == text.size() || KeyFollows(text, next)) return quote;
-    }
-  }
-  return std::string_view::npos;
-}
-
-// Decodes the Go-quoted escapes registry v2.0-2.6 and v3 write (\" \\ \n \t) into *scratch.
-std::string_view Unescape(std::string_view raw, std::string* scratch) {
-  if (std::memchr(raw.data(), '\\', raw.size()) == nullptr) return raw;
-  const size_t start = scratch->size();
-  for (size_t i = 0; i < raw.size(); ++i) {
-    char c = raw[i];
-    if (c == '\\' && i + 1 < raw.size()) {
-      const char next = raw[i + 1];
-      if (next == '"' || next == '\\') {
-        c = next, ++i;
-      } else if (next == 'n') {
-        c = '\n', ++i;
-      } else if (next == 't') {
-        c = '\t', ++i;
-      }
-    }
-    scratch->push_back(c);
-  }
-  return std::string_view(*scratch).substr(start);
-}
-
-// Stores one field's value. Views into *scratch stay valid because the caller reserved room
-// for the whole record before parsing (unescaping only shrinks).
-void Assign(Field field, std::string_view value, bool quoted, std::string* scratch,
-            RegistryEvent* event) {
-  switch (field) {
-    case Field::kTime:
-      ParseRfc3339(value, &event->time_ns);
-      break;
-    case Field::kLevel:
-      event->level = LevelOf(value);
-      break;
-    case Field::kMsg:
-      event->msg = quoted ? Unescape(value, scratch) : value;
-      break;
-    case Field::kRequestId:
-      event->request_id = value;
-      break;
-    case Field::kMethod:
-      event->method = value;
-      break;
-    case Field::kUri:
-      event->uri = value;
-      break;
-    case Field::kStatus:
-      event->status = ParseStatusCode(value);
-      break;
-    case Field::kDuration:
-      ParseGoDuration(value, &event->duration_ns);
-      break;
-    case Field::kDurationMs: {
-      double ms = 0;
-      if (!value.empty() && value.size() < 32) {
-        char buffer[32];
-        std::memcpy(buffer, value.data(), value.size());
-        buffer[value.size()] = '\0';
-        ms = std::strtod(buffer, nullptr);
-        // strtod takes "inf", "nan" and "1e300": converting those to int64_t is undefined
-        // behaviour (fuzz/regressions/registry_parse). A duration outside [0, ~104 days] stays
-        // unknown; NaN fails the comparison too.
-        if (ms >= 0 && ms < 9e12) event->duration_ns = static_cast<int64_t>(ms * 1e6);
-      }
-      break;
-    }
-    case Field::kRepository:
-      event->repository = quoted ? Unescape(value, scratch) : value;
-      break;
-    case Field::kUploadUuid:
-      event->upload_uuid = value;
-      break;
-    case Field::kErrCode:
-      event->err_code = value;
-      break;
-    case Field::kErrMessage:
-      event->err_message = quoted ? Unescape(value, scratch) : value;
-      break;
-    case Field::kErrDetail:
-      event->err_detail = quoted ? Unescape(value, scratch) : value;
-      break;
-    case Field::kError:
-      // GitLab logs the wrapped error as "error"; use it when there is no detail.
-      if (event->err_detail.empty()) event->err_detail = quoted ? Unescape(value, scratch) : value;
-      break;
-    case Field::kTraceDuration:
-      ParseGoDuration(value, &event->trace_duration_ns);
-      break;
-    case Field::kTraceFunc:
-      event->trace_func = value;
-      break;
-    case Field::kUserAgent:
-      event->probe = value.starts_with(kProbeUserAgentPrefix);
-      break;
-    case Field::kIgnored:
-      break;
-  }
-}
-
-}  // namespace
+using registry_fields::Assign;
+using registry_fields::Field;
+using registry_fields::FieldOf;
+using registry_fields::FindClosingQuote;
+using registry_fields::LevelOf;
+using registry_fields::ParseStatusCode;
 
 std::string_view RecordFormatName(RecordFormat format) {
   switch (format) {
@@ -379,7 +131,8 @@ ParseStatus ParseLogrusText(std::string_view record, bool header_only, std::stri
   return (have_msg || have_level) ? ParseStatus::kOk : ParseStatus::kMalformed;
 }
 
-ParseStatus ParseLogrusJson(std::string_view record, std::string* scratch, RegistryEvent* event) {
+ParseStatus ParseLogrusJsonScan(std::string_view record, std::string* scratch,
+                                RegistryEvent* event) {
   scratch->clear();
   scratch->reserve(record.size());
   JsonObjectScanner scanner(record);
@@ -406,6 +159,132 @@ ParseStatus ParseLogrusJson(std::string_view record, std::string* scratch, Regis
   return any ? ParseStatus::kOk : ParseStatus::kMalformed;
 }
 
+namespace {
+
+// A longer record is read by json_scan alone, so the per-thread buffers below never grow past
+// this (registry records are a few KB; the follower lets lines of up to 1 MiB through).
+constexpr size_t kMaxSimdjsonRecordBytes = 64 * 1024;
+
+// What ParseLogrusJson keeps between calls, one per thread that parses (the daemon's processing
+// thread, analyze, tests, benchmarks), so no call allocates once the longest record was seen:
+// simdjson's parser (index and string buffers sized for the longest record, at most
+// kMaxSimdjsonRecordBytes) and a copy of the record with the SIMDJSON_PADDING readable bytes
+// after it that simdjson needs. The record's own buffer gives no such promise. Nothing in it
+// outlives a call: every view handed out points into the record or the caller's scratch.
+struct SimdjsonState {
+  simdjson::ondemand::parser parser{kMaxSimdjsonRecordBytes};
+  std::unique_ptr<char[]> padded;
+  size_t padded_size = 0;
+  LogrusJsonStats stats;
+};
+
+SimdjsonState& ThisThreadsState() {
+  thread_local SimdjsonState state;
+  return state;
+}
+
+std::string_view TrimJsonSpace(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n' ||
+                           text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Reads the record's top-level members as ParseLogrusJsonScan does, with simdjson finding them:
+// keys as written, string values between their quotes (escaped ones decoded by the same
+// AppendJsonUnescaped), other scalars as their raw token. Values are taken from `record`, not
+// from the padded copy, so they live as long as json_scan's did. False when simdjson refuses the
+// record or a member is not a plain scalar (an object or an array among them): the caller then
+// reads the record with json_scan.
+bool ReadWithSimdjson(std::string_view record, SimdjsonState* state, std::string* scratch,
+                      RegistryEvent* event, bool* any) {
+  namespace od = simdjson::ondemand;
+  const size_t padded_size = record.size() + simdjson::SIMDJSON_PADDING;
+  if (state->padded_size < padded_size) {
+    state->padded = std::make_unique_for_overwrite<char[]>(padded_size);
+    state->padded_size = padded_size;
+  }
+  char* const copy = state->padded.get();
+  if (!record.empty()) std::memcpy(copy, record.data(), record.size());
+  std::memset(copy + record.size(), ' ', simdjson::SIMDJSON_PADDING);
+  const char* const copy_end = copy + record.size();
+  const auto in_record = [&](std::string_view in_copy) {
+    return record.substr(static_cast<size_t>(in_copy.data() - copy), in_copy.size());
+  };
+  od::document doc;
+  if (state->parser.iterate(simdjson::padded_string_view(copy, record.size(), padded_size))
+          .get(doc) != simdjson::SUCCESS) {
+    return false;
+  }
+  od::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS) return false;
+  for (auto member_result : object) {
+    od::field member;
+    if (std::move(member_result).get(member) != simdjson::SUCCESS) return false;
+    // The key as written, up to the quote simdjson found closing it: an escaped quote leaves a
+    // trailing backslash, and no key we look for has one.
+    const char* const key = member.key().raw();
+    const void* quote = std::memchr(key, '"', static_cast<size_t>(copy_end - key));
+    if (quote == nullptr) return false;
+    const Field field = FieldOf(std::string_view(key, static_cast<const char*>(quote) - key));
+    // The value's first token, not consumed: On-Demand skips it when the loop goes on.
+    const std::string_view raw = member.value().raw_json_token();
+    const char first = raw.empty() ? '\0' : raw[0];
+    // Lines whose members are not all plain `"key": string, number, true, false or null` are
+    // json_scan's to read, so both readers see the same members: On-Demand skips an unread value
+    // leniently (a string followed by ':' is taken for a key, a '}' for the object's end,
+    // containers by counting brackets only), and it lets a bare value run on into a quoted part
+    // (4"a b") where json_scan ends it at the first space or comma. Registry records are flat.
+    const bool literal = first == '-' || (first >= '0' && first <= '9') || first == 't' ||
+                         first == 'f' || first == 'n';
+    if (first != '"' && !literal) return false;  // an object, an array, a missing value
+    const char after = raw.data()[raw.size()];   // the next structural character, or padding
+    if (after != ',' && after != '}') return false;
+    if (literal && std::memchr(raw.data(), '"', raw.size()) != nullptr) return false;
+    if (field == Field::kIgnored) continue;
+    *any = true;
+    std::string_view token = TrimJsonSpace(raw);
+    if (first == '"') {
+      if (token.size() < 2 || token.back() != '"') return false;
+      token = in_record(token.substr(1, token.size() - 2));
+      if (std::memchr(token.data(), '\\', token.size()) != nullptr) {
+        // JSON escapes differ from Go quoting (\uXXXX): decode them properly.
+        const size_t start = scratch->size();
+        AppendJsonUnescaped(token, scratch);
+        token = std::string_view(*scratch).substr(start);
+      }
+      Assign(field, token, false, scratch, event);
+    } else if (field == Field::kStatus) {
+      event->status = ParseStatusCode(in_record(token));
+    } else {
+      Assign(field, in_record(token), false, scratch, event);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ParseStatus ParseLogrusJson(std::string_view record, std::string* scratch, RegistryEvent* event) {
+  SimdjsonState& state = ThisThreadsState();
+  if (record.size() <= kMaxSimdjsonRecordBytes) {
+    const RegistryEvent before = *event;
+    scratch->clear();
+    scratch->reserve(record.size());  // unescaping only shrinks: views into it stay valid
+    bool any = false;
+    if (ReadWithSimdjson(record, &state, scratch, event, &any)) {
+      ++state.stats.simdjson;
+      return any ? ParseStatus::kOk : ParseStatus::kMalformed;
+    }
+    *event = before;  // what simdjson assigned before it gave up
+  }
+  ++state.stats.json_scan;
+  return ParseLogrusJsonScan(record, scratch, event);
+}
+
+LogrusJsonStats LogrusJsonStatsOfThisThread() { return ThisThreadsState().stats; }
+
 ParseStatus ParseLogrusTty(std::string_view record, std::string* scratch, RegistryEvent* event) {
   // "INFO[0000] message<padding to 44>  key=value ...": no absolute time in this form.
   event->level = LevelOf(record.substr(0, 1));
@@ -429,51 +308,6 @@ ParseStatus ParseLogrusTty(std::string_view record, std::string* scratch, Regist
     *event = fields;
   }
   return status;
-}
-
-ParseStatus ParseAccessLog(std::string_view record, RegistryEvent* event) {
-  event->kind = RegistryEvent::Kind::kAccessLog;
-  const size_t open = record.find(" [");
-  if (open == std::string_view::npos) return ParseStatus::kMalformed;
-  const size_t close = record.find(']', open);
-  if (close == std::string_view::npos) return ParseStatus::kMalformed;
-  if (!ParseClfTime(record.substr(open + 2, close - open - 2), &event->time_ns)) {
-    return ParseStatus::kMalformed;
-  }
-  size_t pos = close + 1;
-  if (pos + 2 > record.size() || record[pos] != ' ' || record[pos + 1] != '"') {
-    return ParseStatus::kMalformed;
-  }
-  pos += 2;
-  // The request line; gorilla escapes quotes and backslashes inside it.
-  size_t end = pos;
-  while (end < record.size() && record[end] != '"') end += (record[end] == '\\') ? 2 : 1;
-  if (end >= record.size()) return ParseStatus::kMalformed;
-  const std::string_view request = record.substr(pos, end - pos);
-  const size_t first_space = request.find(' ');
-  const size_t last_space = request.rfind(' ');
-  if (first_space == std::string_view::npos || last_space <= first_space) {
-    return ParseStatus::kMalformed;
-  }
-  event->method = request.substr(0, first_space);
-  event->uri = request.substr(first_space + 1, last_space - first_space - 1);
-  pos = end + 1;
-  if (pos + 4 > record.size() || record[pos] != ' ') return ParseStatus::kMalformed;
-  event->status = ParseStatusCode(record.substr(pos + 1, 3));
-  if (event->status == 0) return ParseStatus::kMalformed;
-  event->level = Level::kInfo;
-  // Combined format: ... status size "referer" "user agent"; the agent is the last quoted field.
-  if (record.size() >= 2 && record.back() == '"') {
-    size_t open_quote = record.size() - 1;
-    do {
-      open_quote = open_quote == 0 ? std::string_view::npos : record.rfind('"', open_quote - 1);
-    } while (open_quote != std::string_view::npos && open_quote > 0 &&
-             record[open_quote - 1] == '\\');
-    if (open_quote != std::string_view::npos && open_quote > end) {
-      event->probe = record.substr(open_quote + 1).starts_with(kProbeUserAgentPrefix);
-    }
-  }
-  return ParseStatus::kOk;
 }
 
 }  // namespace rrca::tailers

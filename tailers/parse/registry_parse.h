@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -42,7 +43,28 @@ bool IsInteresting(Level level, std::string_view msg);
 ParseStatus ParseLogrusText(std::string_view record, bool header_only, std::string* scratch,
                             RegistryEvent* event, bool* interesting);
 
+// logrus JSON: the record's top-level members, read with simdjson On-Demand. A record simdjson
+// refuses (invalid UTF-8, a malformed object, some text after it) or one that is not flat (a
+// member whose value is an object, an array, missing, or a bare value running into a quote) is
+// read by ParseLogrusJsonScan instead, so both give the same event and status on every input.
+// Keys are compared as written (an escaped key matches nothing); for duplicate keys the last one
+// wins. Views point into `record` or *scratch, never into simdjson's buffers. Uses one simdjson
+// parser and one padded copy of the record per thread (at most 64 KiB; a longer record is read
+// by json_scan).
 ParseStatus ParseLogrusJson(std::string_view record, std::string* scratch, RegistryEvent* event);
+
+// The same parse with tailers/parse/json_scan alone: the fallback, and the reference the tests
+// and the fuzzer compare ParseLogrusJson with. Members up to a malformation are kept.
+ParseStatus ParseLogrusJsonScan(std::string_view record, std::string* scratch,
+                                RegistryEvent* event);
+
+// How the calling thread's ParseLogrusJson calls were read. For tests and benchmarks only: it is
+// not a metric, because every record is read either way.
+struct LogrusJsonStats {
+  uint64_t simdjson = 0;   // read by simdjson
+  uint64_t json_scan = 0;  // read by ParseLogrusJsonScan (refused by simdjson, or too long)
+};
+LogrusJsonStats LogrusJsonStatsOfThisThread();
 
 ParseStatus ParseLogrusTty(std::string_view record, std::string* scratch, RegistryEvent* event);
 

@@ -77,33 +77,22 @@ void RegistryReader::OnLine(std::string_view line) {
     Skip(RecordSkip::kEnvelopeMalformed);
     return;
   }
-  // fragments_too_long_ too: after an over-long run was dropped, fragments_ is empty but the
-  // pieces up to the final one still belong to the dropped line (the final piece used to be taken
-  // for a line of its own, and the flag stuck, swallowing the next joined line).
-  if (unwrapped.partial || !fragments_.empty() || fragments_too_long_) {
-    // Reassemble one logical line from CRI "P" / json-file pieces before anything else.
-    if (fragments_.empty()) fragments_time_ns_ = unwrapped.time_ns;
-    if (fragments_.size() + unwrapped.payload.size() > options_.max_record_bytes) {
-      fragments_too_long_ = true;
-      fragments_.clear();
-    } else if (!fragments_too_long_) {
-      fragments_.append(unwrapped.payload);
-    }
-    if (unwrapped.partial) {
+  switch (partial_lines_.Add(unwrapped, options_.max_record_bytes)) {
+    case PartialLines::Step::kWhole:
+      break;
+    case PartialLines::Step::kHeld:
       // Counted as a continuation of the line the last piece completes, so every physical line
       // lands in exactly one counter: lines == empty + continuation + records + skipped.
       ++stats_.continuation_lines;
       return;
-    }
-    if (fragments_too_long_) {
+    case PartialLines::Step::kTooLong:
       Skip(RecordSkip::kTooLong);
-    } else {
-      const std::string joined = std::move(fragments_);
-      OnPayload(joined, fragments_time_ns_);
+      return;
+    case PartialLines::Step::kComplete: {
+      const std::string joined = partial_lines_.Take();
+      OnPayload(joined, partial_lines_.time_ns());
+      return;
     }
-    fragments_.clear();
-    fragments_too_long_ = false;
-    return;
   }
   OnPayload(unwrapped.payload, unwrapped.time_ns);
 }

@@ -74,14 +74,13 @@ class RegistryReader {
     bool empty() const { return record.empty() && fragments.empty() && error_fragment.empty(); }
   };
   Held held() const {
-    return {held_,         held_envelope_time_ns_, fragments_,    fragments_time_ns_,
+    return {held_,         held_envelope_time_ns_, partial_lines_.held(), partial_lines_.time_ns(),
             last_time_ns_, held_fragment_,         held_is_golog_};
   }
   void RestoreHeld(Held held) {
     held_ = std::move(held.record);
     held_envelope_time_ns_ = held.record_envelope_time_ns;
-    fragments_ = std::move(held.fragments);
-    fragments_time_ns_ = held.fragments_time_ns;
+    partial_lines_.Restore(std::move(held.fragments), held.fragments_time_ns);
     if (held.last_time_ns > last_time_ns_) last_time_ns_ = held.last_time_ns;
     held_fragment_ = std::move(held.error_fragment);
     held_is_golog_ = held.error_fragment_is_golog;
@@ -109,9 +108,7 @@ class RegistryReader {
   ReaderStats stats_;
   std::string envelope_scratch_;
   std::string parse_scratch_;
-  std::string fragments_;  // CRI P / json-file pieces of one line
-  int64_t fragments_time_ns_ = 0;
-  bool fragments_too_long_ = false;
+  PartialLines partial_lines_;  // CRI P / json-file pieces of one line
   std::string held_;  // a logrus text record whose quoted value continues on the next line
   int64_t held_envelope_time_ns_ = 0;
   // The previous record was logrus text, so an unmarked line may continue it.

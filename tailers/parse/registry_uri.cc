@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "common/codecs.h"
 #include "common/time_util.h"
 #include "tailers/parse/json_scan.h"
 
@@ -32,46 +33,24 @@ Operation BlobOperation(std::string_view method) {
   return Operation::kOther;
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-' || c == '+') return 62;
-  if (c == '_' || c == '/') return 63;
-  return -1;
-}
-
-// Percent-decodes then base64url-decodes `token` into *out. Stops at the first '=' (padding).
-bool DecodeToken(std::string_view token, std::string* out) {
-  uint32_t bits = 0;
-  int bit_count = 0;
-  for (size_t i = 0; i < token.size(); ++i) {
-    char c = token[i];
-    if (c == '%' && i + 2 < token.size()) {
-      const int high = HexDigit(token[i + 1]);
-      const int low = HexDigit(token[i + 2]);
-      if (high < 0 || low < 0) return false;
-      c = static_cast<char>(high * 16 + low);
-      i += 2;
-    }
-    if (c == '=') break;
-    const int value = Base64Value(c);
-    if (value < 0) return false;
-    bits = (bits << 6) | static_cast<uint32_t>(value);
-    bit_count += 6;
-    if (bit_count >= 8) {
-      bit_count -= 8;
-      out->push_back(static_cast<char>((bits >> bit_count) & 0xFF));
-    }
+// Where the base64 of a `_state` token ends: at its first '=', written or percent-encoded ("%3D":
+// the token sits in a query string). Nothing after it is read, not even a broken escape. A "%3D"
+// that is not an escape of its own lies inside a broken one before it, which fails either way.
+size_t TokenEnd(std::string_view token) {
+  size_t end = token.find('=');
+  for (size_t i = token.find('%'); i < end && i + 2 < token.size(); i = token.find('%', i + 1)) {
+    if (token[i + 1] == '3' && (token[i + 2] == 'D' || token[i + 2] == 'd')) return i;
   }
-  return true;
+  return end;
+}
+
+// Percent-decodes then base64url-decodes `token` into *out, up to its padding.
+bool DecodeToken(std::string_view token, std::string* out) {
+  const std::string_view base64 = token.substr(0, TokenEnd(token));
+  // The registry escapes only the padding, which TokenEnd cut off: most tokens need no copy.
+  if (base64.find('%') == std::string_view::npos) return DecodeBase64Unpadded(base64, out);
+  std::string unescaped;
+  return PercentDecode(base64, &unescaped) && DecodeBase64Unpadded(unescaped, out);
 }
 
 int64_t ParseInteger(std::string_view text) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live alerting, end to end (issue 5), on loopback with the real servers from Debian's packages:
+# Live alerting, end to end, on loopback with the real servers from Debian's packages:
 #   registry-rca serve  <- logs appended in real time (lib/incident_feed.py replays the lab's
 #                          s3-async-create incident with fresh UUIDs and current times)
 #   prometheus          <- scrapes it every second, with alerts/ generated for `for: 10s`

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Static checks of alerts/ with the real tools from Debian's packages (issue 5):
+# Static checks of alerts/ with the real tools from Debian's packages:
 #   - the checked-in rule files and Alertmanager example equal what alerts/generate.py makes
 #     from alerts/config.toml (thresholds and selectors live only there);
 #   - promtool check rules, promtool test rules alerts/tests/*.yml (one file per alert family:

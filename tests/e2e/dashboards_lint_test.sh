@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Static checks of dashboards/ (issue 5):
+# Static checks of dashboards/:
 #   - the checked-in dashboards equal what dashboards/generate.py makes;
 #   - structure and required fields (schemaVersion 39, stable uid, ${datasource} variable,
 #     repository/cause variables from label_values), a description on every panel, no overlaps;

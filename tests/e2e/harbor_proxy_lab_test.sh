@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 18, proven for real: the lab's docker-registry 2.8 (s3 driver, one-node Ceph radosgw, the
+# Harbor's request-id joins, proven for real: the lab's docker-registry 2.8 (s3 driver, one-node Ceph radosgw, the
 # fault-injecting S3 proxy in between) behind a real Debian nginx configured like Harbor's proxy
 # (make/photon/prepare/templates/nginx/nginx.http.conf.jinja: proxy_http_version 1.1, no request
 # buffering, its timed_combined format, here with $time_local because this nginx writes a plain

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `registry-rca serve` with Harbor's three logs as sources (types registry, harbor_proxy,
-# harbor_core; issue 18): the lab capture of a real nginx in front of the registry
+# harbor_core): the lab capture of a real nginx in front of the registry
 # (tests/testdata/harbor/lab/) is tailed from the start, written in two halves with a
 # copytruncate rotation of proxy.log in between, plus a core.log whose canceled line falls inside
 # the nginx 499. The scrape must show each of nginx's 4 client-visible errors once, with its cause,

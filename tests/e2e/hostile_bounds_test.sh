@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13's bounds against a running daemon, as an unauthenticated client on 127.0.0.1 would
+# The hostile-input bounds against a running daemon, as an unauthenticated client on 127.0.0.1 would
 # attack it; each attack has a control and a bound (series, bytes, memory, status):
 #   finding 4   20,000 distinct bucket names through POST /api/v1/ingest/minio-audit (and a
 #               10,001-entry POST): /metrics stays small, folding is counted, the big POST is 413

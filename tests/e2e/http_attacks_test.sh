@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13's HTTP reproductions against `registry-rca serve`, as an unauthenticated client on
+# The hostile-client HTTP reproductions against `registry-rca serve`, as an unauthenticated client on
 # 127.0.0.1 would run them: bare-LF heads (finding 1), unframed and trickled bodies (2), 300 idle
 # connections (5), announced 8 MB bodies (6), 40 bodies of 7 MB (7), the webhooks' floods (3, 4,
 # 8, 9; the enricher's downstream hangs) and, with basic auth, a wrong-password flood (10). Each runs for 3 s while a separate process scrapes /metrics every

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The incident, reproduced for real (issue 6): docker-registry 2.8 with its s3 driver on a one-node
+# The incident, reproduced for real: docker-registry 2.8 with its s3 driver on a one-node
 # Ceph radosgw, behind a fault-injecting S3 proxy of our own, pushed to with skopeo and curl;
 # registry-rca tails the registry's log (and the store's log) and Prometheus scrapes registry-rca
 # and the registry's own /metrics. Every figure registry-rca reports is compared with the registry's

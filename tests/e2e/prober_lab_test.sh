@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The active prober on the real lab (issue 16, part 2): docker-registry 2.8 with its s3 driver on
+# The active prober on the real lab: docker-registry 2.8 with its s3 driver on
 # a one-node Ceph radosgw behind the fault-injecting proxy (tests/e2e/lab/). The proxy hides each
 # new multipart upload from ListMultipartUploads for H seconds (H drawn per run in 0.5-3 s;
 # PROBER_LAB_H replays one). Checks:
@@ -187,7 +187,13 @@ print(f"    outcome={d['outcome']} kind={v['kind']} lower={v['lower_seconds']} "
       f"upper={v['upper_seconds']} acknowledged={v['acknowledged_seconds']} H={h}")
 assert d["outcome"] == "raced_recovered", d["outcome"]
 assert v["kind"] in ("interval", "acknowledged"), v
-assert v["lower_seconds"] - 0.001 <= h <= v["upper_seconds"] + 0.001, v
+# The bounds count from the create's start as registry-rca knows it: the store's log has whole
+# seconds, so that is the registry's POST, which reaches the proxy (where the H seconds start) a
+# little later -- a few ms, more on a loaded machine. The upload is hidden until H after the
+# proxy saw the create, so registry-rca's true create-to-visible is H plus that delay: H is at
+# most the upper bound, and above the lower bound less that delay (50 ms allowed, as for the
+# probes' measurements).
+assert v["lower_seconds"] - 0.05 <= h <= v["upper_seconds"] + 0.001, v
 PY
 
 # The registry probe's uploads: in the store's log like any upload, never an upload of ours.

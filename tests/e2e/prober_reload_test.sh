@@ -7,26 +7,7 @@
 source "$(dirname "$0")/lib/common.sh"
 
 REG_PORT=$(free_port)
-python3 - "$REG_PORT" "$WORK/requests.log" <<'PY' &
-import http.server, sys, threading
-port, log = int(sys.argv[1]), sys.argv[2]
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    def answer(self, code, location=None):
-        repo = self.path.split("/blobs/")[0][len("/v2/"):]
-        with lock, open(log, "a") as f:
-            f.write(f"{self.command} {repo}\n")
-        self.send_response(code)
-        if location:
-            self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def do_POST(self): self.answer(202, self.path + "u-1")
-    def do_GET(self): self.answer(204)
-    def do_DELETE(self): self.answer(204)
-    def log_message(self, *args): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
-PY
+python3 "$(dirname "$0")/lib/fake_registry.py" "$REG_PORT" "$WORK/requests.log" &
 PIDS+=($!)
 check "the fake registry listens" wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$REG_PORT/"
 : >"$WORK/registry.log"
@@ -46,7 +27,7 @@ runs() {  # runs NAME: the probe's visibility observations ("" when the series i
   scrape "$port" | sed -n "s/^registry_rca_probe_visibility_seconds_count{probe=\"registry\",target=\"$1\"} //p"
 }
 runs_at_least() { local n; n=$(runs "$1"); [[ -n $n && $n -ge $2 ]]; }
-posts() { grep -c "^POST $1-repo$" "$WORK/requests.log" || true; }
+posts() { grep -c "^POST [^ ]* repo=$1-repo " "$WORK/requests.log" || true; }
 value_of() { scrape "$port" | sed -n "s/^$1 //p"; }
 
 write_config "$(probe alpha)"

@@ -11,36 +11,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
   -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
   -keyout "$WORK/server.key" -out "$WORK/server.crt" 2>/dev/null
 REG_PORT=$(free_port)
-python3 - "$REG_PORT" "$WORK/server.crt" "$WORK/server.key" "$WORK/requests.log" <<'PY' &
-import base64, http.server, ssl, sys, threading
-port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-want = "Basic " + base64.b64encode(b"probe:s3cret").decode()
-lock = threading.Lock()
-class H(http.server.BaseHTTPRequestHandler):
-    def answer(self, code, location=None):
-        auth = self.headers.get("Authorization", "")
-        with lock, open(log, "a") as f:
-            f.write(f"{self.command} {self.path} auth={'yes' if auth else 'no'} "
-                    f"ua={self.headers.get('User-Agent', '')}\n")
-        if auth != want:
-            code, location = 401, None
-        self.send_response(code)
-        if code == 401:
-            self.send_header("WWW-Authenticate", 'Basic realm="fake registry"')
-        if location:
-            self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-    def do_POST(self): self.answer(202, self.path + "u-1")
-    def do_GET(self): self.answer(204)
-    def do_DELETE(self): self.answer(204)
-    def log_message(self, *args): pass
-server = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(cert, key)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
-PY
+python3 "$(dirname "$0")/lib/fake_registry.py" "$REG_PORT" "$WORK/requests.log" --basic probe:s3cret \
+  --tls "$WORK/server.crt" "$WORK/server.key" &
 PIDS+=($!)
 check "the https fake registry listens" wait_for 10 curl -s -o /dev/null --cacert "$WORK/server.crt" \
   "https://127.0.0.1:$REG_PORT/"

@@ -82,7 +82,7 @@ logged() { grep -c "$1" "$WORK/reload.log.err" || true; }
 more_logged() { [[ $(logged "$1") -gt $2 ]]; }
 n=$(logged user.yaml)  # the SIGHUP above logged it already: the POST must log it again
 check "POST /-/reload, broken rules: 400" test "$(post_reload)" == 400
-# Issue 13: the answer names no file (callers may be anyone); the log does.
+# The answer names no file (callers may be anyone); the log does.
 check "POST /-/reload, broken rules: the answer names no file" fails_grep "user.yaml" "$WORK/reload.body"
 check "POST /-/reload, broken rules: the log names the file" \
   wait_for 10 more_logged user.yaml "$n"

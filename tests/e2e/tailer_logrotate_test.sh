@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Torture test of the tailer (issue 3) against Debian's real logrotate.
+# Torture test of the tailer against Debian's real logrotate.
 #
 # tail_writer appends N numbered lines at full speed (one write(2) per line) while logrotate -f
 # rotates the file over and over with its own state file; tail_count follows the file with

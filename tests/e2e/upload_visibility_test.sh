@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 16 through the daemon: on the lab capture where a proxy hid new uploads from listings for
+# Upload visibility through the daemon: on the lab capture where a proxy hid new uploads from listings for
 # 2.2 s, the explain API and the scraped metrics give create-to-visible as bounds (a lower bound
 # for uploads never seen visible), not the store's few-millisecond acknowledgement.
 source "$(dirname "$0")/lib/common.sh"

@@ -194,7 +194,7 @@ DURL=https://localhost:$DPORT
 check "daemon: https with the right password serves registry-rca's metrics" \
   wait_for 10 body_has '^registry_rca_build_info' "${CA[@]}" "${ALICE[@]}" "$DURL/metrics"
 check "daemon: no password on the API: 401" test "$(code "${CA[@]}" "$DURL/api/v1/causes")" = 401
-expiry_exported() {  # the metric equals the certificate's notAfter (issue 13, finding 16)
+expiry_exported() {  # the metric equals the certificate's notAfter
   local want got
   want=$(date -u -d "$(openssl x509 -enddate -noout -in "$WEB/server.crt" | cut -d= -f2)" +%s)
   got=$(curl -fsS --max-time 5 "${CA[@]}" "${ALICE[@]}" "$DURL/metrics" |

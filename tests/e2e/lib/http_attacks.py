@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 13's HTTP reproductions against a running registry-rca, each with a scraper timing
+"""The hostile-client HTTP reproductions against a running registry-rca, each with a scraper timing
 /metrics meanwhile. Prints `ok   - ...` / `FAIL - ...` lines like tests/e2e/lib/common.sh and
 exits non-zero when any check failed.
 

@@ -1,0 +1,342 @@
+#include "exporter/app/daemon_api.h"
+
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/json.h"
+#include "exporter/metrics/upload_metrics.h"
+#include "exporter/pipeline/correlator.h"
+#include "exporter/ui/ui_cause.h"
+#include "exporter/ui/ui_overview.h"
+#include "exporter/ui/ui_page.h"
+#include "exporter/ui/ui_search.h"
+#include "exporter/ui/ui_timeline.h"
+#include "exporter/web/web_auth.h"
+
+namespace rrca::exporter {
+namespace {
+
+// Entries per POST /api/v1/ingest/minio-audit (MinIO sends one, or its batch_size): bounds how
+// long one request holds the processing lock.
+constexpr size_t kMaxIngestEntries = 10'000;
+
+}  // namespace
+
+DaemonApi::DaemonApi(DaemonState* state, HttpServer* http, Enricher* enricher,
+                     std::function<std::string()> reload)
+    : state_(state), http_(http), enricher_(enricher), reload_(std::move(reload)) {}
+
+void DaemonApi::Route(const std::string& telemetry_path) {
+  http_->Route(
+      telemetry_path, [this](const HttpRequest&) { return Scrape(); },
+      HttpServer::RouteKind::kScrape);
+  if (enricher_ != nullptr) {
+    http_->Route(
+        "/api/v1/alerts", [this](const HttpRequest& request) { return enricher_->Handle(request); },
+        HttpServer::RouteKind::kStateChanging);
+  }
+  http_->Route("/-/healthy", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n"};
+  });
+  // Like SIGHUP: a broken configuration is rejected, the old one keeps running. The errors
+  // name files and paths: they go to the log, not to whoever asked.
+  http_->Route(
+      "/-/reload",
+      [this](const HttpRequest& request) {
+        if (request.method != "POST") {
+          return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+        }
+        return reload_().empty()
+                   ? HttpResponse{200, "text/plain; charset=utf-8", "reloaded\n"}
+                   : HttpResponse{400, "text/plain; charset=utf-8",
+                                  "reload failed; the running configuration is kept (see the "
+                                  "log)\n"};
+      },
+      HttpServer::RouteKind::kStateChanging, /*max_body_bytes=*/1024);
+  http_->Route("/-/ready", [this](const HttpRequest&) {
+    return state_->ready ? HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
+                         : HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
+  });
+  http_->Route("/api/v1/uploads/", [this](const HttpRequest& request) {
+    const std::string uuid = request.path.substr(std::string("/api/v1/uploads/").size());
+    std::lock_guard lock(state_->mutex);
+    auto json = state_->ExplainJsonLocked(uuid);
+    if (!json.has_value()) {
+      return HttpResponse{404, "application/json", "{\"error\":\"unknown upload\"}\n"};
+    }
+    return HttpResponse{200, "application/json", *json + "\n"};
+  });
+  // The web UI's pages render the JSON the APIs above return (one source of truth).
+  http_->Route("/ui/app.css", [](const HttpRequest& request) { return ui::StyleSheet(request); });
+  http_->Route("/ui/uploads/", [this](const HttpRequest& request) {
+    return UploadPage(request.path.substr(std::string("/ui/uploads/").size()));
+  });
+  http_->Route("/api/v1/latency", [this](const HttpRequest&) {
+    return HttpResponse{200, "application/json", LatencyJson() + "\n"};
+  });
+  http_->Route("/ui/causes/", [this](const HttpRequest& request) {
+    return CausePage(request.path.substr(std::string("/ui/causes/").size()), request.query);
+  });
+  http_->Route("/api/v1/causes/", [this](const HttpRequest& request) {
+    std::string window = ui::QueryParameter(request.query, "since");
+    if (window.empty()) window = "10m";
+    int64_t since_ns = 0;
+    if (!RecentErrors::ParseSince(window, &since_ns)) {
+      return HttpResponse{400, "application/json",
+                          "{\"error\":\"since must be a duration such as 10m\"}\n"};
+    }
+    const std::string cause = request.path.substr(std::string("/api/v1/causes/").size());
+    std::lock_guard lock(state_->mutex);
+    std::string json = state_->recent_errors.CauseJson(cause, since_ns, state_->pipeline.rules());
+    const bool known = json.find("\"known\":true") != std::string::npos ||
+                       json.find("\"count\":0,") == std::string::npos;
+    return HttpResponse{known ? 200 : 404, "application/json", std::move(json) + "\n"};
+  });
+  http_->Route("/ui/search", [this](const HttpRequest& request) {
+    return Search(ui::QueryParameter(request.query, "q"));
+  });
+  http_->Route("/api/v1/causes", [this](const HttpRequest& request) {
+    int64_t since_ns = 600'000'000'000;
+    // The `since` parameter only: "xsince=" or a value in another parameter is not it.
+    size_t at = std::string::npos;
+    for (size_t start = 0; start <= request.query.size();) {
+      const size_t end = std::min(request.query.find('&', start), request.query.size());
+      if (std::string_view(request.query).substr(start, end - start).starts_with("since=")) {
+        at = start;
+      }
+      start = end + 1;
+    }
+    if (at != std::string::npos) {
+      const std::string value = request.query.substr(at + 6, request.query.find('&', at) - at - 6);
+      if (!RecentErrors::ParseSince(value, &since_ns)) {
+        return HttpResponse{400, "application/json",
+                            "{\"error\":\"since must be a duration such as 10m\"}\n"};
+      }
+    }
+    std::lock_guard lock(state_->mutex);
+    return HttpResponse{200, "application/json", state_->recent_errors.CausesJson(since_ns) + "\n"};
+  });
+  // MinIO has no audit log file: its audit webhook target posts entries here (JSON objects,
+  // one per line or one per request), read like a store log line.
+  http_->Route(
+      "/api/v1/ingest/minio-audit",
+      [this](const HttpRequest& request) { return IngestMinioAudit(request); },
+      HttpServer::RouteKind::kStateChanging);
+  http_->Route("/", [this, telemetry_path](const HttpRequest& request) {
+    return Overview(ui::QueryParameter(request.query, "since"), telemetry_path);
+  });
+}
+
+// The metrics and the positions saved for them describe the same lines: both are taken with
+// the processing lock held, so a crash after this scrape re-reads exactly what it did not see.
+// Under the lock only copies are made (the small registry's Collect, the store's flat value
+// arrays); the text is rendered after it is released.
+HttpResponse DaemonApi::Scrape() {
+  Metrics::Snapshot metrics;
+  tailers::PositionsFile::Snapshot snapshot;
+  state_->scrapes_waiting.fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->scrapes_waiting.fetch_sub(1, std::memory_order_relaxed);
+    MirrorHttpTotals();
+    state_->metrics.TakeSnapshot(&metrics);
+    snapshot = state_->positions.TakeSnapshot();
+    // Encoded under the lock: what waits is read in place, not copied (see Waiting).
+    snapshot.pipeline_state = EncodeCarryOver(state_->TakeCarryOver());
+  }
+  // Render first, so that once the positions are on disk only sending the body remains:
+  // the window in which a crash loses lines Prometheus did not get is as small as it can be.
+  std::string body = Metrics::Render(metrics);
+  if (Status saved = state_->positions.Save(snapshot); !saved.ok()) {
+    spdlog::warn("saving positions: {}", saved.message());
+  }
+  // The copy and the text of what waits can be tens of MB with a full joiner; glibc keeps
+  // freed memory in each worker thread's arena, so without this every worker held a copy.
+  if (snapshot.pipeline_state.size() > (1u << 20)) {
+    snapshot = {};
+    malloc_trim(0);
+  }
+  return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
+}
+
+// Under state_->mutex (state_->metrics is the processing thread's otherwise).
+void DaemonApi::MirrorHttpTotals() {
+  const FrontCounters* front = http_->front_counters();
+  if (front == nullptr) return;
+  Metrics::HttpTotals totals;
+  totals.accepted = front->accepted.load();
+  totals.refused = front->refused_over_limit.load();
+  totals.evicted = front->evicted.load();
+  totals.handshake_failed = front->handshake_failures.load();
+  totals.bad_request = front->bad_requests.load();
+  totals.head_timeout = front->head_timeouts.load();
+  totals.body_timeout = front->body_timeouts.load();
+  totals.over_budget = front->over_budget.load();
+  totals.busy = front->busy.load();
+  const std::shared_ptr<const BasicAuth> auth = http_->auth();
+  totals.auth_busy = auth != nullptr ? auth->bcrypt_busy() : 0;
+  state_->metrics.SetHttpTotals(totals);
+}
+
+HttpResponse DaemonApi::UploadPage(const std::string& uuid) {
+  std::optional<std::string> json;
+  {
+    std::lock_guard lock(state_->mutex);
+    json = state_->ExplainJsonLocked(uuid);
+  }
+  if (!json.has_value()) {
+    return ui::PageResponse(404, ui::Page("Unknown upload", ui::UnknownUploadBody(uuid)));
+  }
+  StatusOr<Json> explain = ParseJson(*json);
+  if (!explain.ok()) {  // our own output: a failure here is a bug, said so in the log
+    spdlog::error("ui: the explain JSON of upload {} does not parse: {}", uuid,
+                  explain.status().message());
+    return ui::PageResponse(500, ui::Page("Error", "<p>The upload could not be drawn.</p>"));
+  }
+  return ui::PageResponse(200, ui::Page("Upload " + uuid, ui::UploadTimelineBody(explain.value())));
+}
+
+// The upload histograms since start (the small prometheus-cpp registry, not the
+// per-repository series).
+std::string DaemonApi::LatencyJson() {
+  std::vector<prometheus::MetricFamily> families;
+  {
+    std::lock_guard lock(state_->mutex);
+    families = state_->registry->Collect();
+  }
+  return LatencySummaryJson(state_->started_ns, families);
+}
+
+// A cause's page: the cause API's answer for the window, drawn.
+HttpResponse DaemonApi::CausePage(const std::string& cause, const std::string& query) {
+  std::string window = ui::QueryParameter(query, "since");
+  if (window.empty()) window = "1h";
+  int64_t since_ns = 0;
+  if (!RecentErrors::ParseSince(window, &since_ns)) {
+    return ui::PageResponse(400, ui::Page("Cause",
+                                          "<h1>Bad window</h1><p>since must be a duration such as "
+                                          "1h.</p>"));
+  }
+  std::string json;
+  {
+    std::lock_guard lock(state_->mutex);
+    json = state_->recent_errors.CauseJson(cause, since_ns, state_->pipeline.rules());
+  }
+  StatusOr<Json> parsed = ParseJson(json);
+  if (!parsed.ok()) {  // our own output: a failure here is a bug, said so in the log
+    spdlog::error("ui: the cause JSON does not parse: {}", parsed.status().message());
+    return ui::PageResponse(500, ui::Page("Error", "<p>The cause could not be drawn.</p>"));
+  }
+  const Json* known = JsonFind(parsed.value(), "known");
+  const Json* count = JsonFind(parsed.value(), "count");
+  if ((known == nullptr || !JsonAsBool(*known)) &&
+      (count == nullptr || JsonAsNumber(*count) == 0)) {
+    return ui::PageResponse(
+        404, ui::Page("Unknown cause", "<h1>Unknown cause</h1><p id=\"not-found\">No cause <code>" +
+                                           ui::HtmlEscape(cause) +
+                                           "</code> is in the catalogue or the recent errors."
+                                           " <a href=\"/\">All causes</a>.</p>"));
+  }
+  return ui::PageResponse(200, ui::Page(cause, ui::CauseBody(parsed.value(), window)));
+}
+
+// The overview: the causes API's answer for the window, drawn.
+HttpResponse DaemonApi::Overview(std::string window, const std::string& telemetry_path) {
+  if (window.empty()) window = "1h";
+  int64_t since_ns = 0;
+  if (!RecentErrors::ParseSince(window, &since_ns)) {
+    return ui::PageResponse(400, ui::Page("Overview",
+                                          "<h1>Bad window</h1><p>since must be a duration such as "
+                                          "<a href=\"/?since=1h\">1h</a>.</p>"));
+  }
+  std::string json;
+  {
+    std::lock_guard lock(state_->mutex);
+    json = state_->recent_errors.CausesJson(since_ns);
+  }
+  StatusOr<Json> causes = ParseJson(json);
+  StatusOr<Json> latency = ParseJson(LatencyJson());
+  if (!causes.ok() || !latency.ok()) {  // our own output: a failure is a bug, said so
+    spdlog::error("ui: the causes or latency JSON does not parse: {} {}", causes.status().message(),
+                  latency.status().message());
+    return ui::PageResponse(500, ui::Page("Error", "<p>The overview could not be drawn.</p>"));
+  }
+  return ui::PageResponse(
+      200, ui::Page("Overview", ui::OverviewBody(causes.value(), latency.value(), window,
+                                                 telemetry_path, state_->config.grafana_url)));
+}
+
+// An upload UUID leads to its timeline (a redirect, so the address can be shared); anything
+// else is looked up in the recent errors.
+HttpResponse DaemonApi::Search(std::string query) {
+  query.erase(0, query.find_first_not_of(" \t"));
+  query.erase(query.find_last_not_of(" \t") + 1);
+  const bool uuid_like = !query.empty() && query.size() <= 64 &&
+                         query.find_first_not_of("0123456789abcdefABCDEF-") == std::string::npos;
+  bool known = false;
+  if (uuid_like) {
+    std::lock_guard lock(state_->mutex);
+    known = state_->pipeline.correlator().ExplainJson(query).has_value();
+  }
+  if (known) {
+    HttpResponse response = ui::PageResponse(302, "");
+    response.headers += "Location: /ui/uploads/" + query + "\r\n";
+    return response;
+  }
+  // Else the recent errors by request id, upload or repository (a query longer than any of
+  // those is not looked up).
+  std::string json;
+  {
+    std::lock_guard lock(state_->mutex);
+    json = state_->recent_errors.SearchJson(query.size() <= 512 ? query : std::string());
+  }
+  StatusOr<Json> found = ParseJson(json);
+  if (!found.ok()) {  // our own output: a failure here is a bug, said so in the log
+    spdlog::error("ui: the search JSON does not parse: {}", found.status().message());
+    return ui::PageResponse(500, ui::Page("Error", "<p>The search failed.</p>"));
+  }
+  const Json* matches = JsonFind(found.value(), "matches");
+  const bool any = matches != nullptr && !JsonArray(*matches).empty();
+  return ui::PageResponse(any ? 200 : 404, ui::Page("Search", ui::SearchBody(found.value())));
+}
+
+HttpResponse DaemonApi::IngestMinioAudit(const HttpRequest& request) {
+  if (request.method != "POST") {
+    return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+  }
+  const std::string_view text = request.body;
+  const size_t entries = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) +
+                         (text.empty() || text.back() == '\n' ? 0 : 1);
+  std::unique_lock lock(state_->mutex);
+  if (entries > kMaxIngestEntries) {
+    state_->metrics.CountIngestRejected();
+    return HttpResponse{413, "text/plain; charset=utf-8",
+                        "at most " + std::to_string(kMaxIngestEntries) + " entries per request\n"};
+  }
+  if (!state_->minio_stream.has_value()) {
+    state_->minio_stream = state_->pipeline.OpenStream("minio-audit", tailers::EnvelopeHint::kNone,
+                                                       Pipeline::StreamKind::kS3);
+  }
+  std::string_view body = request.body;
+  size_t since_unlock = 0;
+  while (!body.empty()) {
+    const size_t newline = body.find('\n');
+    const std::string_view line = body.substr(0, newline);
+    if (!line.empty()) state_->pipeline.OnLine(*state_->minio_stream, line);
+    if (newline == std::string_view::npos) break;
+    body.remove_prefix(newline + 1);
+    // A post of 10,000 entries must not hold a scrape for its whole length: let waiting
+    // scrapes in between (each line stands alone, so order within the post is all that counts).
+    if (++since_unlock >= 256 && state_->scrapes_waiting.load(std::memory_order_relaxed) > 0) {
+      lock.unlock();
+      state_->LetScrapesIn();
+      lock.lock();
+      since_unlock = 0;
+    }
+  }
+  return HttpResponse{200, "text/plain; charset=utf-8", ""};
+}
+
+}  // namespace rrca::exporter
