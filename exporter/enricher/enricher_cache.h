@@ -21,7 +21,7 @@ struct DedupeCacheLimits {
 
 // The alert enricher's burst dedupe: within `window_ns` of a group key's first enrichment, the
 // enrichment of an alert (by fingerprint) is reused. Group keys and fingerprints come from
-// whoever can POST to /api/v1/alerts, so everything is bounded (issue 13, finding 3): past
+// whoever can POST to /api/v1/alerts, so everything is bounded: past
 // max_groups the oldest group goes, past max_per_group the group's oldest alert, past max_bytes
 // the oldest other groups and then this group's oldest alerts. Every eviction before the window
 // ended is counted by reason (registry_rca_enricher_dedupe_cache_evictions_total); sizes are

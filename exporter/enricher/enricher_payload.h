@@ -5,7 +5,7 @@
 #include "common/json.h"
 
 // Pure functions on Alertmanager's webhook payload (version 4), for the alert enricher. Each is
-// linear in the payload's size, whatever a hostile payload holds (issue 13, finding 9).
+// linear in the payload's size, whatever a hostile payload holds.
 namespace rrca::exporter {
 
 // Empty when `payload` has Alertmanager's webhook shape (the parts the enricher touches), else

@@ -119,6 +119,11 @@ class WebConfigParser : public YamlFields {
   // The rules of exporter-toolkit's ConfigToTLSConfig, checked up front.
   void CheckTlsConsistency(const YAML::Node& node, const TlsServerConfig& tls) {
     const std::string p = "tls_server_config";
+    // Checked even when nothing turns TLS on (versions alone): a parsed config never holds a
+    // range that no handshake can satisfy (fuzz/regressions/web_config/versions-without-cert).
+    if (tls.min_version == TlsVersion::kTls13 && tls.max_version == TlsVersion::kTls12) {
+      Error(node, p + ".max_version", "is below min_version");
+    }
     const bool any = !tls.cert_file.empty() || !tls.key_file.empty() ||
                      !tls.client_ca_file.empty() || node["client_auth_type"];
     if (!any) return;
@@ -140,9 +145,6 @@ class WebConfigParser : public YamlFields {
       Error(node, p + ".client_allowed_sans",
             "needs client_auth_type RequireAndVerifyClientCert (the SAN of an unverified "
             "certificate proves nothing)");
-    }
-    if (tls.min_version == TlsVersion::kTls13 && tls.max_version == TlsVersion::kTls12) {
-      Error(node, p + ".max_version", "is below min_version");
     }
   }
 

@@ -8,7 +8,9 @@
 #include "tailers/follow/positions_file.h"
 
 // The positions file's JSON: written by PositionsToJson, read back strictly by
-// PositionsFromJson (see the format in PositionsFile's class comment).
+// PositionsFromJson (see the format in PositionsFile's class comment). Ours rather than
+// nlohmann's: a path is bytes, not UTF-8, and must round-trip exactly; nlohmann's dump throws on
+// invalid UTF-8 or replaces it, which would make a position point at another file's name.
 namespace rrca::tailers {
 namespace {
 

@@ -1,4 +1,4 @@
-// The alert enricher under hostile notifications (issue 13, findings 3, 8 and 9): the dedupe
+// The alert enricher under hostile notifications: the dedupe
 // cache, the queue and the work per alert stay bounded whatever an unauthenticated client posts.
 // Each attack runs against the defaults with a control beside it; memory is the process' RSS.
 #include <gtest/gtest.h>

@@ -139,6 +139,18 @@ TEST(WebConfig, EmptyMeansPlaintextWithoutAuth) {
   EXPECT_FALSE(empty_sections->tls.enabled());
 }
 
+// Found by web_config_fuzzer: versions alone (no certificate, so TLS stays off) used to skip
+// the range check, and a config whose min_version is above its max_version was accepted.
+TEST(WebConfig, VersionRangeIsCheckedEvenWithoutCertificate) {
+  auto config =
+      ParseWebConfig("tls_server_config:\n  min_version: TLS13\n  max_version: TLS12\n", "web.yml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find(
+                "web.yml:2:3: tls_server_config.max_version: is below min_version"),
+            std::string::npos)
+      << config.status().message();
+}
+
 TEST(WebConfig, EveryErrorIsReportedAtOnce) {
   auto config = LoadWebConfig((kWebDir / "many_errors.bad.yml").string());
   ASSERT_FALSE(config.ok());
