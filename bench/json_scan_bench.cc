@@ -54,6 +54,7 @@
 #include "bench/bench_corpus.h"
 #include "common/event.h"
 #include "tailers/parse/json_scan.h"
+#include "tailers/parse/registry_fields.h"
 #include "tailers/parse/registry_parse.h"
 #include "tailers/parse/registry_reader.h"
 
@@ -65,110 +66,18 @@ namespace {
 namespace t = rrca::tailers;
 namespace od = simdjson::ondemand;
 
-// ---- the fields: the same key table for both readers ----
+// ---- the fields: registry_parse's own key table, for both readers ----
 
-enum Field : uint8_t {
-  kIgnored,
-  kTime,
-  kLevel,
-  kMsg,
-  kRequestId,
-  kMethod,
-  kUri,
-  kStatus,
-  kDuration,
-  kDurationMs,
-  kRepository,
-  kUploadUuid,
-  kErrCode,
-  kErrMessage,
-  kErrDetail,
-  kError,
-  kTraceDuration,
-  kTraceFunc,
-  kUserAgent,
-  kFieldCount,
-};
+using Field = t::registry_fields::Field;
+using t::registry_fields::FieldOf;
+constexpr size_t kFieldCount = static_cast<size_t>(Field::kUserAgent) + 1;
+constexpr size_t Index(Field field) { return static_cast<size_t>(field); }
 
 constexpr std::array<const char*, kFieldCount> kFieldNames = {
     "-",         "time",        "level",      "msg",         "request_id",     "method",
     "uri",       "status",      "duration",   "duration_ms", "repository",     "upload_uuid",
     "err.code",  "err.message", "err.detail", "error",       "trace.duration", "trace.func",
     "user_agent"};
-
-// The keys of registry_parse.cc's FieldOf (a copy: that table is private to the parser; keep
-// them in step). Both readers call this one function, so key matching costs the same.
-Field FieldOf(std::string_view key) {
-  switch (key.size()) {
-    case 3:
-      if (key == "msg") return kMsg;
-      if (key == "uri") return kUri;
-      break;
-    case 4:
-      if (key == "time") return kTime;
-      if (key == "code") return kErrCode;
-      break;
-    case 5:
-      if (key == "level") return kLevel;
-      if (key == "error") return kError;
-      break;
-    case 6:
-      if (key == "method") return kMethod;
-      if (key == "status") return kStatus;
-      if (key == "detail") return kErrDetail;
-      break;
-    case 8:
-      if (key == "err.code") return kErrCode;
-      break;
-    case 9:
-      if (key == "vars.name" || key == "vars_name") return kRepository;
-      if (key == "vars.uuid" || key == "vars_uuid") return kUploadUuid;
-      break;
-    case 10:
-      if (key == "err.detail") return kErrDetail;
-      if (key == "user_agent") return kUserAgent;
-      if (key == "trace.func") return kTraceFunc;
-      break;
-    case 11:
-      if (key == "err.message") return kErrMessage;
-      if (key == "duration_ms") return kDurationMs;
-      break;
-    case 14:
-      if (key == "correlation_id") return kRequestId;
-      if (key == "trace.duration") return kTraceDuration;
-      break;
-    case 15:
-      if (key == "http.request.id") return kRequestId;
-      break;
-    case 16:
-      if (key == "http.request.uri") return kUri;
-      break;
-    case 19:
-      if (key == "http.request.method") return kMethod;
-      break;
-    case 20:
-      if (key == "http.response.status") return kStatus;
-      break;
-    case 22:
-      if (key == "http.response.duration") return kDuration;
-      if (key == "http.request.useragent") return kUserAgent;
-      break;
-    default:
-      break;
-  }
-  return kIgnored;
-}
-
-// As registry_parse's: a three-digit code from 100, else 0.
-int StatusCode(std::string_view text) {
-  if (text.size() != 3) return 0;
-  int code = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return 0;
-    code = code * 10 + (c - '0');
-  }
-  return code >= 100 ? code : 0;
-}
 
 // What one reader got from one line. The views point into the line, the reader's scratch or
 // simdjson's string buffer: valid until that reader reads the next line.
@@ -189,17 +98,17 @@ void ReadWithJsonScan(std::string_view line, std::string* scratch, Fields* out) 
   t::JsonMember member;
   while (scanner.Next(&member)) {
     const Field field = FieldOf(member.key);
-    if (field == kIgnored) continue;
+    if (field == Field::kIgnored) continue;
     std::string_view value = member.value;
     if (member.is_string && member.has_escapes) {
       const size_t start = scratch->size();
       t::AppendJsonUnescaped(member.value, scratch);
       value = std::string_view(*scratch).substr(start);
     }
-    if (field == kStatus) {
-      out->status = StatusCode(value);
+    if (field == Field::kStatus) {
+      out->status = t::registry_fields::ParseStatusCode(value);
     } else {
-      out->value[field] = value;
+      out->value[Index(field)] = value;
     }
   }
   out->ok = !scanner.malformed();
@@ -242,7 +151,7 @@ void ReadWithSimdjson(od::parser* parser, simdjson::padded_string_view input, Fi
       if ((out->error = member.unescaped_key().get(key)) != simdjson::SUCCESS) return;
     }
     const Field field = FieldOf(key);
-    if (field == kIgnored) continue;  // On-Demand skips the value
+    if (field == Field::kIgnored) continue;  // On-Demand skips the value
     od::value value = member.value();
     od::json_type type;
     if ((out->error = value.type().get(type)) != simdjson::SUCCESS) return;
@@ -261,10 +170,10 @@ void ReadWithSimdjson(od::parser* parser, simdjson::padded_string_view input, Fi
     } else {
       text = TrimRight(value.raw_json_token());
     }
-    if (field == kStatus) {
-      out->status = StatusCode(text);
+    if (field == Field::kStatus) {
+      out->status = t::registry_fields::ParseStatusCode(text);
     } else {
-      out->value[field] = text;
+      out->value[Index(field)] = text;
     }
   }
   out->ok = true;
@@ -377,8 +286,8 @@ const JsonLines& Testdata() {
 std::string Describe(const Fields& fields) {
   std::string out = fields.ok ? "ok" : "refused";
   out += " status=" + std::to_string(fields.status);
-  for (int f = kTime; f < kFieldCount; ++f) {
-    if (f == kStatus || fields.value[f].data() == nullptr) continue;
+  for (size_t f = Index(Field::kTime); f < kFieldCount; ++f) {
+    if (f == Index(Field::kStatus) || fields.value[f].data() == nullptr) continue;
     out += std::string(" ") + kFieldNames[f] + "=[" + std::string(fields.value[f]) + "]";
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 namespace rrca {
 namespace {
@@ -222,6 +223,13 @@ std::string FormatRfc3339Nanos(int64_t unix_ns) {
                 static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60),
                 static_cast<long long>(nanos));
   return buffer;
+}
+
+int CurrentUtcYear() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return utc.tm_year + 1900;
 }
 
 }  // namespace rrca

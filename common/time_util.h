@@ -27,6 +27,13 @@ inline int64_t SaturatingAdd(int64_t a, int64_t b) {
 
 inline double NanosToSeconds(int64_t nanos) { return static_cast<double>(nanos) / 1e9; }
 
+// False for a time on a whole second: a log with second resolution (the store's access log)
+// says only which second, so such a time bounds an event less tightly than it seems.
+inline bool IsPreciseTime(int64_t time_ns) { return time_ns % kNanosPerSecond != 0; }
+
+// The current year in UTC: the year that syslog-style timestamps (no year) are read in.
+int CurrentUtcYear();
+
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 

@@ -16,6 +16,14 @@
 // seconds more, and runs also after a stop), cleans up what it created, and never throws.
 namespace rrca::prober {
 
+// What a probe's cleanup (cancel or abort its upload) may take, also after a stop.
+inline constexpr std::chrono::seconds kCleanupTime{5};
+
+inline double SecondsBetween(std::chrono::steady_clock::time_point from,
+                             std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
 // "registry-rca-probe/<version>": registry-rca recognises its own probe requests in the
 // registry's log by it (tailers/parse/registry_parse, exporter/pipeline/pipeline).
 std::string ProbeUserAgent();

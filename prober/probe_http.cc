@@ -22,6 +22,7 @@ struct Transfer {
   size_t head_bytes = 0;
   bool have_www_authenticate = false;
   const StopSignal* stop = nullptr;
+  std::chrono::milliseconds stop_grace{0};
   std::chrono::steady_clock::time_point sent;
 
   explicit Transfer(size_t body_bound) : easy(curl_easy_init()), max_body(body_bound) {}
@@ -90,7 +91,7 @@ struct Transfer {
 
   static int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     auto* t = static_cast<Transfer*>(user);
-    return t->stop != nullptr && t->stop->stopped() ? 1 : 0;
+    return t->stop != nullptr && t->stop->StoppedFor(t->stop_grace) ? 1 : 0;
   }
 
   // Back to curl's defaults (nothing of the previous call carries over), then this call's
@@ -105,6 +106,7 @@ struct Transfer {
     head_bytes = 0;
     have_www_authenticate = false;
     stop = call.stop;
+    stop_grace = call.stop_grace;
     SetCurlTransport(easy, {call.timeout, ca_file, user_agent}, error);
     curl_easy_setopt(easy, CURLOPT_URL, call.url.c_str());
     for (const std::string& header : call.headers) {
@@ -185,6 +187,12 @@ ProbeHttp::ProbeHttp(std::string user_agent, std::string ca_file, size_t max_bod
 }
 
 ProbeHttp::~ProbeHttp() = default;
+
+void ApplyStopPolicy(OnStop on_stop, const StopSignal& stop, HttpCall* call) {
+  call->stop = on_stop == OnStop::kIgnore ? nullptr : &stop;
+  call->stop_grace =
+      on_stop == OnStop::kFinish ? kStopGraceForCreate : std::chrono::milliseconds(0);
+}
 
 HttpAnswer ProbeHttp::Call(const HttpCall& call) {
   if (call.stop != nullptr && call.stop->stopped()) {

@@ -25,7 +25,21 @@ struct HttpCall {
   std::string aws_sigv4;
   std::chrono::milliseconds timeout{10'000};
   const StopSignal* stop = nullptr;  // aborts the transfer when stopped; null: never (cleanup)
+  // How long a transfer already under way may go on after the stop. Zero for checks; a create
+  // gets the cleanup time, since the far side may already have made what its answer names and
+  // only that answer lets the probe remove it. A call that starts after the stop never runs.
+  std::chrono::milliseconds stop_grace{0};
 };
+
+// How a probe's request reacts to the prober being stopped.
+enum class OnStop {
+  kAbort,   // a check: aborted at once
+  kFinish,  // a create: finishes within kStopGraceForCreate, so that it can be cleaned up
+  kIgnore,  // cleanup: runs to its own deadline
+};
+inline constexpr std::chrono::milliseconds kStopGraceForCreate{5'000};
+// Sets call->stop and call->stop_grace for `on_stop`.
+void ApplyStopPolicy(OnStop on_stop, const StopSignal& stop, HttpCall* call);
 
 struct HttpAnswer {
   int status = 0;                // 0: no answer (see reason)

@@ -12,11 +12,6 @@ namespace rrca::prober {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kCleanupTime = std::chrono::seconds(5);
-
-double SecondsBetween(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 // One run's requests with the registry's auth: anonymous, Basic, or the Bearer token flow. A
 // 401 with a challenge is answered once per request (a token is fetched, or Basic is used) and
@@ -30,10 +25,10 @@ class RegistrySession {
         http_(ProbeUserAgent(), config.registry.ca_file, 64 << 10),
         scope_("repository:" + config.registry.repository + ":pull,push") {}
 
-  // `deadline`: the transfer's own bound. `stoppable`: false for cleanup.
+  // `deadline`: the transfer's own bound; `on_stop`: see OnStop.
   HttpAnswer Send(const std::string& method, const std::string& url, Clock::time_point deadline,
-                  bool stoppable) {
-    HttpAnswer answer = SendOnce(method, url, deadline, stoppable);
+                  OnStop on_stop) {
+    HttpAnswer answer = SendOnce(method, url, deadline, on_stop);
     if (answer.status != 401) return answer;
     const auto challenge = ParseChallenge(answer.www_authenticate);
     if (!challenge.has_value()) {
@@ -48,12 +43,12 @@ class RegistrySession {
       }
       use_basic_ = true;
     } else if (challenge->scheme == "bearer") {
-      if (!FetchToken(*challenge, deadline, stoppable)) return answer;
+      if (!FetchToken(*challenge, deadline, on_stop)) return answer;
     } else {
       auth_error_ = "unsupported auth scheme " + challenge->scheme;
       return answer;
     }
-    answer = SendOnce(method, url, deadline, stoppable);
+    answer = SendOnce(method, url, deadline, on_stop);
     if (answer.status == 401 && auth_error_.empty()) {
       auth_error_ = "the registry refused the credentials";
     }
@@ -65,8 +60,8 @@ class RegistrySession {
   // The status GETs, every poll_interval, with the auth this run settled on.
   std::vector<TimedAnswer> Checks(const std::string& url, Clock::time_point origin,
                                   Clock::time_point deadline) {
-    return http_.Repeat(MakeCall("GET", url, deadline, true), config_.poll_interval, origin,
-                        deadline, [](const HttpAnswer& answer) {
+    return http_.Repeat(MakeCall("GET", url, deadline, OnStop::kAbort), config_.poll_interval,
+                        origin, deadline, [](const HttpAnswer& answer) {
                           return answer.status != 0 &&
                                  ClassifyRegistryCheck(answer.status) != Check::kNotYet;
                         });
@@ -74,16 +69,16 @@ class RegistrySession {
 
  private:
   HttpAnswer SendOnce(const std::string& method, const std::string& url, Clock::time_point deadline,
-                      bool stoppable) {
-    return http_.Call(MakeCall(method, url, deadline, stoppable));
+                      OnStop on_stop) {
+    return http_.Call(MakeCall(method, url, deadline, on_stop));
   }
 
   HttpCall MakeCall(const std::string& method, const std::string& url, Clock::time_point deadline,
-                    bool stoppable) {
+                    OnStop on_stop) {
     HttpCall call;
     call.method = method;
     call.url = url;
-    call.stop = stoppable ? &stop_ : nullptr;
+    ApplyStopPolicy(on_stop, stop_, &call);
     call.timeout =
         std::max(std::chrono::milliseconds(1),
                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
@@ -97,7 +92,7 @@ class RegistrySession {
     return call;
   }
 
-  bool FetchToken(const Challenge& challenge, Clock::time_point deadline, bool stoppable) {
+  bool FetchToken(const Challenge& challenge, Clock::time_point deadline, OnStop on_stop) {
     auto url = TokenUrl(challenge, scope_);
     if (!url.ok()) {
       auth_error_ = url.status().message();
@@ -105,7 +100,7 @@ class RegistrySession {
     }
     HttpCall call;
     call.url = url.value();
-    call.stop = stoppable ? &stop_ : nullptr;
+    ApplyStopPolicy(on_stop, stop_, &call);
     call.timeout =
         std::max(std::chrono::milliseconds(1),
                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
@@ -170,7 +165,9 @@ ProbeResult RunRegistryProbe(const ProbeConfig& config, const StopSignal& stop) 
   }
   RegistrySession session(config, std::move(credentials.value()), stop);
   const Clock::time_point sent = Clock::now();
-  const HttpAnswer created = session.Send("POST", uploads_url.value(), deadline, true);
+  // A stop while the POST is under way lets it finish: the registry may already have created
+  // the upload, and only the answer's Location lets the probe cancel it.
+  const HttpAnswer created = session.Send("POST", uploads_url.value(), deadline, OnStop::kFinish);
   const Clock::time_point acked = Clock::now();
   result.create_seconds = SecondsBetween(sent, acked);
   if (created.status != 202) {
@@ -195,12 +192,12 @@ ProbeResult RunRegistryProbe(const ProbeConfig& config, const StopSignal& stop) 
   const Clock::time_point cleanup_deadline = Clock::now() + kCleanupTime;
   HttpAnswer cancelled;
   while (true) {
-    cancelled = session.Send("DELETE", location.value(), cleanup_deadline, false);
+    cancelled = session.Send("DELETE", location.value(), cleanup_deadline, OnStop::kIgnore);
     if (cancelled.status == 204 || ClassifyRegistryCheck(cancelled.status) != Check::kNotYet ||
         Clock::now() + config.poll_interval >= cleanup_deadline) {
       break;
     }
-    std::this_thread::sleep_for(config.poll_interval);  // not stoppable: this is the cleanup
+    std::this_thread::sleep_for(config.poll_interval);  // not stopped: this is the cleanup
   }
   CheckCleanup(cancelled, "DELETE of the probe upload", &result);
   return result;

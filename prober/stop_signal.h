@@ -14,6 +14,7 @@ class StopSignal {
   void Stop() {
     {
       std::lock_guard lock(mutex_);
+      if (!stopped_) stopped_at_ = std::chrono::steady_clock::now();
       stopped_ = true;
     }
     wake_.notify_all();
@@ -21,6 +22,11 @@ class StopSignal {
   bool stopped() const {
     std::lock_guard lock(mutex_);
     return stopped_;
+  }
+  // True once stopped for at least `grace` (with a zero grace: stopped()).
+  bool StoppedFor(std::chrono::steady_clock::duration grace) const {
+    std::lock_guard lock(mutex_);
+    return stopped_ && std::chrono::steady_clock::now() - stopped_at_ >= grace;
   }
   // Sleeps `duration` unless stopped first; returns false when stopped.
   bool SleepFor(std::chrono::steady_clock::duration duration) const {
@@ -32,6 +38,7 @@ class StopSignal {
   mutable std::mutex mutex_;
   mutable std::condition_variable wake_;
   bool stopped_ = false;
+  std::chrono::steady_clock::time_point stopped_at_;
 };
 
 }  // namespace rrca::prober

@@ -15,15 +15,10 @@ namespace rrca::prober {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kCleanupTime = std::chrono::seconds(5);
 // SHA-256 of the empty body: every request of the probe has one. Sent as x-amz-content-sha256,
 // which S3 requires on SigV4 requests (and libcurl signs, as it signs every x-amz-* header).
 constexpr const char* kEmptyPayloadHash =
     "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-double SecondsBetween(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 std::string RandomId() {
   std::random_device device;
@@ -48,12 +43,12 @@ class StoreSession {
   const S3Target& target() const { return target_; }
 
   HttpAnswer Send(const std::string& method, std::string_view key, const std::string& query,
-                  Clock::time_point deadline, bool stoppable) {
-    return http_.Call(MakeCall(method, key, query, deadline, stoppable));
+                  Clock::time_point deadline, OnStop on_stop) {
+    return http_.Call(MakeCall(method, key, query, deadline, on_stop));
   }
 
   HttpCall MakeCall(const std::string& method, std::string_view key, const std::string& query,
-                    Clock::time_point deadline, bool stoppable) {
+                    Clock::time_point deadline, OnStop on_stop) {
     HttpCall call;
     call.method = method;
     call.url = S3Url(target_, key, query);
@@ -62,7 +57,7 @@ class StoreSession {
     call.user = credentials_.user;
     call.password = credentials_.password;
     call.aws_sigv4 = sigv4_;
-    call.stop = stoppable ? &stop_ : nullptr;
+    ApplyStopPolicy(on_stop, stop_, &call);
     call.timeout =
         std::max(std::chrono::milliseconds(1),
                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
@@ -70,22 +65,23 @@ class StoreSession {
   }
 
   HttpAnswer List(const std::string& prefix, Clock::time_point deadline) {
-    return Send("GET", "", CanonicalQuery({{"prefix", prefix}, {"uploads", ""}}), deadline, true);
+    return Send("GET", "", CanonicalQuery({{"prefix", prefix}, {"uploads", ""}}), deadline,
+                OnStop::kAbort);
   }
 
   std::vector<TimedAnswer> Checks(const std::string& key, Clock::time_point origin,
                                   Clock::time_point deadline,
                                   const std::function<Check(const HttpAnswer&)>& classify) {
-    return http_.Repeat(
-        MakeCall("GET", "", CanonicalQuery({{"prefix", key}, {"uploads", ""}}), deadline, true),
-        poll_interval_, origin, deadline, [&classify](const HttpAnswer& answer) {
-          return answer.status != 0 && classify(answer) != Check::kNotYet;
-        });
+    return http_.Repeat(MakeCall("GET", "", CanonicalQuery({{"prefix", key}, {"uploads", ""}}),
+                                 deadline, OnStop::kAbort),
+                        poll_interval_, origin, deadline, [&classify](const HttpAnswer& answer) {
+                          return answer.status != 0 && classify(answer) != Check::kNotYet;
+                        });
   }
 
   HttpAnswer Abort(const std::string& key, const std::string& upload_id) {
     return Send("DELETE", key, CanonicalQuery({{"uploadId", upload_id}}),
-                Clock::now() + kCleanupTime, false);
+                Clock::now() + kCleanupTime, OnStop::kIgnore);
   }
 
  private:
@@ -144,8 +140,10 @@ ProbeResult RunStoreProbe(const ProbeConfig& config, const StopSignal& stop) {
 
   const std::string key = prefix + RandomId();
   const Clock::time_point sent = Clock::now();
+  // A stop while the create is under way lets it finish, so that its upload is aborted now
+  // rather than by the next run's sweep.
   const HttpAnswer created =
-      session.Send("POST", key, CanonicalQuery({{"uploads", ""}}), deadline, true);
+      session.Send("POST", key, CanonicalQuery({{"uploads", ""}}), deadline, OnStop::kFinish);
   const Clock::time_point acked = Clock::now();
   result.create_seconds = SecondsBetween(sent, acked);
   if (created.status != 200) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "common/json.h"
+#include "common/time_util.h"
 #include "exporter/app/report.h"
 #include "exporter/app/rules_loader.h"
 #include "exporter/enricher/enricher_history.h"
@@ -26,13 +27,6 @@ namespace rrca::exporter {
 namespace {
 
 constexpr size_t kLinesPerTick = 4096;
-
-int CurrentYear() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  return utc.tm_year + 1900;
-}
 
 class NullSink : public tailers::RegistryEventSink,
                  public tailers::S3EventSink,
@@ -244,7 +238,7 @@ void PrintHtmlReport(const AnalyzeOptions& options, const Pipeline& pipeline,
 int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* account,
               std::FILE* err) {
   const tailers::RegistryReader::Options audit_options{
-      tailers::EnvelopeHint::kAuto, options.config.max_line_bytes, CurrentYear()};
+      tailers::EnvelopeHint::kAuto, options.config.max_line_bytes, CurrentUtcYear()};
   std::vector<Input> inputs;
   std::vector<std::pair<std::string, Pipeline::StreamKind>> files;
   for (const std::string& file : options.files)
@@ -307,7 +301,7 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(registry);
-  Pipeline pipeline(PipelineOptionsFrom(options.config, CurrentYear()), rules.value(), &metrics);
+  Pipeline pipeline(PipelineOptionsFrom(options.config, CurrentUtcYear()), rules.value(), &metrics);
   JsonlWriter jsonl(out);
   TextReport report;
   LineAccount lines;

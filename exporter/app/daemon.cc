@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/bounded_queue.h"
+#include "common/time_util.h"
 #include "exporter/app/config.h"
 #include "exporter/app/daemon_api.h"
 #include "exporter/app/daemon_reload.h"
@@ -29,13 +30,6 @@ namespace {
 
 constexpr size_t kQueueChunks = 64;  // x up to 8 MiB per chunk: the bound on buffered input
 
-int CurrentYear() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  return utc.tm_year + 1900;
-}
-
 // The daemon's life: it starts the watchers (one thread per source), the processing thread, the
 // enricher, the HTTP server and the prober; waits for a stop signal (SIGHUP reloads); stops them
 // in the order that loses nothing. What the threads share is DaemonState; the routes are
@@ -44,7 +38,7 @@ class Daemon {
  public:
   Daemon(Config config, std::shared_ptr<const rules::RuleSet> rules,
          const std::string& web_config_file)
-      : state_(std::move(config), std::move(rules), CurrentYear()),
+      : state_(std::move(config), std::move(rules), CurrentUtcYear()),
         queue_(kQueueChunks),
         reloader_(&state_, &http_, web_config_file) {
     state_.pipeline.SetProbeRepositories(DaemonReloader::ProbeRepositories(state_.config.probes));

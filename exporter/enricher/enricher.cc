@@ -35,80 +35,11 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
     : config_(std::move(config)),
       sources_(std::move(sources)),
       options_(std::move(options)),
+      metrics_(registry),
       history_(options_.now_ns ? options_.now_ns() : WallNanos()),
-      cache_(options_.dedupe, static_cast<int64_t>(config_.dedupe_window_seconds * 1e9), registry),
-      received_(prometheus::BuildCounter()
-                    .Name("registry_rca_enricher_notifications_received_total")
-                    .Help("Alertmanager notifications accepted on POST /api/v1/alerts.")
-                    .Register(registry)
-                    .Add({})),
-      rejected_(
-          prometheus::BuildCounter()
-              .Name("registry_rca_enricher_notifications_rejected_total")
-              .Help("Requests to /api/v1/alerts refused as not an Alertmanager payload (400).")
-              .Register(registry)
-              .Add({})),
-      dropped_(prometheus::BuildCounter()
-                   .Name("registry_rca_enricher_notifications_dropped_total")
-                   .Help("Notifications refused with 503 because the enricher's queue was full.")
-                   .Register(registry)
-                   .Add({})),
-      enriched_(prometheus::BuildCounter()
-                    .Name("registry_rca_enricher_notifications_enriched_total")
-                    .Help("Notifications forwarded with enrichment.")
-                    .Register(registry)
-                    .Add({})),
-      deduplicated_(prometheus::BuildCounter()
-                        .Name("registry_rca_enricher_notifications_deduplicated_total")
-                        .Help("Notifications whose alerts' enrichment was reused from the same "
-                              "group key's earlier notification (burst dedupe).")
-                        .Register(registry)
-                        .Add({})),
-      failures_(prometheus::BuildCounter()
-                    .Name("registry_rca_enricher_enrichment_failures_total")
-                    .Help("Notifications forwarded unchanged because enrichment failed.")
-                    .Register(registry)
-                    .Add({})),
-      queue_length_(prometheus::BuildGauge()
-                        .Name("registry_rca_enricher_queue_length")
-                        .Help("Notifications waiting for the enricher's worker.")
-                        .Register(registry)
-                        .Add({})),
-      queue_bytes_gauge_(prometheus::BuildGauge()
-                             .Name("registry_rca_enricher_queue_bytes")
-                             .Help("Bytes of the notifications waiting for the enricher's worker "
-                                   "(at most enricher.queue_max_bytes).")
-                             .Register(registry)
-                             .Add({})),
-
-      delivery_seconds_(prometheus::BuildHistogram()
-                            .Name("registry_rca_enricher_delivery_duration_seconds")
-                            .Help("From a notification's arrival to its delivery to every "
-                                  "downstream (or giving up), retries included.")
-                            .Register(registry)
-                            .Add({}, prometheus::Histogram::BucketBoundaries{
-                                         0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120})) {
+      cache_(options_.dedupe, static_cast<int64_t>(config_.dedupe_window_seconds * 1e9),
+             metrics_.cache) {
   if (!options_.now_ns) options_.now_ns = WallNanos;
-  auto& not_enriched = prometheus::BuildCounter()
-                           .Name("registry_rca_enricher_alerts_not_enriched_total")
-                           .Help(
-                               "Alerts forwarded without enrichment because a bound was reached "
-                               "(alerts_per_notification, annotations_per_alert).")
-                           .Register(registry);
-  not_enriched_[0] = &not_enriched.Add({{"reason", "alerts_per_notification"}});
-  not_enriched_[1] = &not_enriched.Add({{"reason", "annotations_per_alert"}});
-  auto& forwarded = prometheus::BuildCounter()
-                        .Name("registry_rca_enricher_forwarded_total")
-                        .Help("Notifications delivered to a downstream webhook (2xx answer).")
-                        .Register(registry);
-  auto& failed = prometheus::BuildCounter()
-                     .Name("registry_rca_enricher_forward_failures_total")
-                     .Help("Notifications a downstream webhook did not take after every retry.")
-                     .Register(registry);
-  auto& retries = prometheus::BuildCounter()
-                      .Name("registry_rca_enricher_forward_retries_total")
-                      .Help("Delivery attempts repeated after no answer, 5xx or 429.")
-                      .Register(registry);
   for (const std::string& text : config_.downstream_urls) {
     StatusOr<HttpUrl> url = ParseHttpUrl(text);
     if (!url.ok()) {  // the config loader refuses these; never send to a half-parsed URL
@@ -117,10 +48,7 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
     }
     Downstream downstream;
     downstream.url = std::move(url.value());
-    const prometheus::Labels labels{{"downstream", downstream.url.redacted}};
-    downstream.delivered = &forwarded.Add(labels);
-    downstream.failed = &failed.Add(labels);
-    downstream.retries = &retries.Add(labels);
+    downstream.counters = metrics_.AddDownstream(downstream.url.redacted);
     downstreams_.push_back(std::move(downstream));
   }
 }
@@ -146,13 +74,19 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   if (request.method != "POST") {
     return JsonAnswer(405, "error", "POST an Alertmanager webhook payload here");
   }
+  // A full queue answers before the body is parsed: the parse of a hostile 8 MB body costs tens
+  // of MB and milliseconds, for a 503 all the same (checked again below, before the push).
+  if (!HasRoomFor(request.body.size())) {
+    metrics_.dropped.Increment();
+    return JsonAnswer(503, "error", "the enricher's queue is full");
+  }
   JsonLimits limits;
   limits.max_bytes = HttpServer::kMaxBodyBytes;
   limits.max_values = kMaxJsonValues;
   StatusOr<Json> payload = ParseJson(request.body, limits);
   std::string problem = payload.ok() ? CheckPayload(payload.value()) : payload.status().message();
   if (!problem.empty()) {
-    rejected_.Increment();
+    metrics_.rejected.Increment();
     // Logged at most once a minute: the counter has the rest, a hostile client no log flood.
     const int64_t now = WallNanos();
     int64_t last = last_reject_log_ns_.load();
@@ -164,19 +98,28 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   payload = Json();  // only the body waits: the worker parses it again
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= config_.queue_size ||
-        queue_bytes_ + request.body.size() > config_.queue_max_bytes || stopping_) {
-      dropped_.Increment();
+    if (!HasRoomLocked(request.body.size())) {
+      metrics_.dropped.Increment();
       return JsonAnswer(503, "error", "the enricher's queue is full");
     }
     queue_.push_back({request.body, SteadyClock::now()});
     queue_bytes_ += request.body.size();
-    queue_length_.Set(static_cast<double>(queue_.size()));
-    queue_bytes_gauge_.Set(static_cast<double>(queue_bytes_));
+    metrics_.queue_length.Set(static_cast<double>(queue_.size()));
+    metrics_.queue_bytes.Set(static_cast<double>(queue_bytes_));
   }
-  received_.Increment();
+  metrics_.received.Increment();
   wake_.notify_one();
   return JsonAnswer(202, "status", "accepted");
+}
+
+bool Enricher::HasRoomLocked(size_t body_bytes) const {
+  return queue_.size() < config_.queue_size &&
+         queue_bytes_ + body_bytes <= config_.queue_max_bytes && !stopping_;
+}
+
+bool Enricher::HasRoomFor(size_t body_bytes) const {
+  std::lock_guard lock(mutex_);
+  return HasRoomLocked(body_bytes);
 }
 
 void Enricher::Snapshot() {
@@ -206,8 +149,8 @@ void Enricher::Run() {
     Notification notification = std::move(queue_.front());
     queue_.pop_front();
     queue_bytes_ -= notification.body.size();
-    queue_length_.Set(static_cast<double>(queue_.size()));
-    queue_bytes_gauge_.Set(static_cast<double>(queue_bytes_));
+    metrics_.queue_length.Set(static_cast<double>(queue_.size()));
+    metrics_.queue_bytes.Set(static_cast<double>(queue_bytes_));
     busy_ = true;
     lock.unlock();
     Deliver(notification);
@@ -217,7 +160,7 @@ void Enricher::Run() {
   }
   if (!queue_.empty()) {
     spdlog::warn("enricher: stopping with {} notifications not forwarded", queue_.size());
-    dropped_.Increment(static_cast<double>(queue_.size()));
+    metrics_.dropped.Increment(static_cast<double>(queue_.size()));
     queue_.clear();
     queue_bytes_ = 0;
   }
@@ -244,13 +187,13 @@ Enricher::Outcome Enricher::Process(const Json& payload, const std::string& orig
       }
       if (enriched + cached >= options_.max_alerts_enriched) {
         ++skipped;
-        not_enriched_[0]->Increment();
+        metrics_.not_enriched[EnricherMetrics::kAlertsPerNotification]->Increment();
         continue;
       }
       const Json* given = JsonFind(alert, "annotations");
       if (given != nullptr && JsonObject(*given).size() > options_.max_annotations_per_alert) {
         ++skipped;
-        not_enriched_[1]->Increment();
+        metrics_.not_enriched[EnricherMetrics::kAnnotationsPerAlert]->Increment();
         continue;
       }
       const std::string fingerprint = FingerprintOf(alert);
@@ -306,14 +249,14 @@ void Enricher::Deliver(const Notification& notification) {
   const Outcome outcome = payload.ok() ? Process(payload.value(), notification.body)
                                        : Outcome{notification.body, false, false, "unparsable"};
   if (outcome.enriched) {
-    enriched_.Increment();
-    if (outcome.deduplicated) deduplicated_.Increment();
+    metrics_.enriched.Increment();
+    if (outcome.deduplicated) metrics_.deduplicated.Increment();
   } else {
-    failures_.Increment();
+    metrics_.failures.Increment();
     spdlog::warn("enricher: enrichment failed, forwarding the original: {}", outcome.error);
   }
   for (Downstream& downstream : downstreams_) Forward(downstream, outcome.body);
-  delivery_seconds_.Observe(
+  metrics_.delivery_seconds.Observe(
       std::chrono::duration<double>(SteadyClock::now() - notification.received).count());
 }
 
@@ -326,7 +269,7 @@ bool Enricher::Forward(Downstream& downstream, const std::string& body) {
   for (int attempt = 0;; ++attempt) {
     const PostResult result = PostJson(downstream.url, body, post);
     if (result.ok()) {
-      downstream.delivered->Increment();
+      downstream.counters.delivered->Increment();
       return true;
     }
     const std::string why =
@@ -334,14 +277,14 @@ bool Enricher::Forward(Downstream& downstream, const std::string& body) {
     if (!result.retryable() || attempt >= config_.retries) {
       spdlog::warn("enricher: {} did not take the notification ({}), giving up after {} attempts",
                    downstream.url.redacted, why, attempt + 1);
-      downstream.failed->Increment();
+      downstream.counters.failed->Increment();
       return false;
     }
     spdlog::debug("enricher: {}: {}, retrying in {} ms", downstream.url.redacted, why,
                   backoff.count());
-    downstream.retries->Increment();
+    downstream.counters.retries->Increment();
     if (!SleepUnlessStopped(backoff)) {
-      downstream.failed->Increment();
+      downstream.counters.failed->Increment();
       return false;
     }
     backoff = std::min(backoff * 2, options_.max_backoff);

@@ -24,6 +24,7 @@
 #include "exporter/enricher/enricher_content.h"
 #include "exporter/enricher/enricher_history.h"
 #include "exporter/enricher/enricher_http.h"
+#include "exporter/metrics/enricher_metrics.h"
 #include "exporter/web/http_server.h"
 
 namespace rrca::exporter {
@@ -98,13 +99,14 @@ class Enricher {
   };
   struct Downstream {
     HttpUrl url;
-    prometheus::Counter* delivered = nullptr;
-    prometheus::Counter* failed = nullptr;
-    prometheus::Counter* retries = nullptr;
+    EnricherMetrics::Downstream counters;
   };
 
   void Run();
   void Deliver(const Notification& notification);
+  // Whether a body of this size fits the queue now (HasRoomLocked: under mutex_).
+  bool HasRoomFor(size_t body_bytes) const;
+  bool HasRoomLocked(size_t body_bytes) const;
   bool Forward(Downstream& downstream, const std::string& body);
   bool SleepUnlessStopped(std::chrono::milliseconds duration);
 
@@ -114,7 +116,7 @@ class Enricher {
   std::vector<Downstream> downstreams_;
 
   std::atomic<int64_t> last_reject_log_ns_{0};
-  std::mutex mutex_;  // guards queue_, queue_bytes_, stopping_, busy_
+  mutable std::mutex mutex_;  // guards queue_, queue_bytes_, stopping_, busy_
   std::condition_variable wake_;
   std::condition_variable idle_;
   std::deque<Notification> queue_;
@@ -123,20 +125,10 @@ class Enricher {
   bool busy_ = false;
   std::thread worker_;
 
+  EnricherMetrics metrics_;  // before cache_, which counts into metrics_.cache
   // Owned by the worker (and by Process/Snapshot callers in tests, never concurrently).
   MetricHistory history_;
   DedupeCache cache_;
-
-  prometheus::Counter& received_;
-  prometheus::Counter& rejected_;
-  prometheus::Counter& dropped_;
-  prometheus::Counter& enriched_;
-  prometheus::Counter& deduplicated_;
-  prometheus::Counter& failures_;
-  prometheus::Gauge& queue_length_;
-  prometheus::Gauge& queue_bytes_gauge_;
-  prometheus::Counter* not_enriched_[2] = {};  // alerts per notification, annotations per alert
-  prometheus::Histogram& delivery_seconds_;
 };
 
 }  // namespace rrca::exporter

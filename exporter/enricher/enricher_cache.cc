@@ -16,38 +16,12 @@ size_t CostOf(const std::string& group_key, const std::string& fingerprint,
 
 }  // namespace
 
-DedupeCache::DedupeCache(DedupeCacheLimits limits, int64_t window_ns,
-                         prometheus::Registry& registry)
-    : limits_(limits),
-      window_ns_(window_ns),
-      groups_gauge_(prometheus::BuildGauge()
-                        .Name("registry_rca_enricher_dedupe_cache_groups")
-                        .Help("Group keys in the enricher's burst-dedupe cache.")
-                        .Register(registry)
-                        .Add({})),
-      alerts_gauge_(prometheus::BuildGauge()
-                        .Name("registry_rca_enricher_dedupe_cache_alerts")
-                        .Help("Alert enrichments in the enricher's burst-dedupe cache.")
-                        .Register(registry)
-                        .Add({})),
-      bytes_gauge_(prometheus::BuildGauge()
-                       .Name("registry_rca_enricher_dedupe_cache_bytes")
-                       .Help("Estimated bytes held by the enricher's burst-dedupe cache.")
-                       .Register(registry)
-                       .Add({})) {
-  auto& evictions = prometheus::BuildCounter()
-                        .Name("registry_rca_enricher_dedupe_cache_evictions_total")
-                        .Help(
-                            "Alert enrichments dropped from the burst-dedupe cache before their "
-                            "window ended, by the bound reached: groups, per_group, bytes.")
-                        .Register(registry);
-  evictions_[kGroups] = &evictions.Add({{"reason", "groups"}});
-  evictions_[kPerGroup] = &evictions.Add({{"reason", "per_group"}});
-  evictions_[kBytes] = &evictions.Add({{"reason", "bytes"}});
-}
+DedupeCache::DedupeCache(DedupeCacheLimits limits, int64_t window_ns, DedupeCacheMetrics& metrics)
+    : limits_(limits), window_ns_(window_ns), metrics_(metrics) {}
 
 void DedupeCache::Drop(Groups::iterator group, Reason reason, bool counted) {
-  if (counted) evictions_[reason]->Increment(static_cast<double>(group->second.alerts.size()));
+  if (counted)
+    metrics_.evictions[reason]->Increment(static_cast<double>(group->second.alerts.size()));
   bytes_ -= group->second.bytes;
   alerts_ -= group->second.alerts.size();
   groups_.erase(group);
@@ -61,7 +35,7 @@ void DedupeCache::DropOldest(Group* group, Reason reason) {
   bytes_ -= found->second.bytes;
   --alerts_;
   group->alerts.erase(found);
-  evictions_[reason]->Increment();
+  metrics_.evictions[reason]->Increment();
 }
 
 DedupeCache::Groups::iterator DedupeCache::Oldest(const Group* except) {
@@ -74,15 +48,15 @@ DedupeCache::Groups::iterator DedupeCache::Oldest(const Group* except) {
 }
 
 void DedupeCache::Publish() {
-  groups_gauge_.Set(static_cast<double>(groups_.size()));
-  alerts_gauge_.Set(static_cast<double>(alerts_));
-  bytes_gauge_.Set(static_cast<double>(bytes_));
+  metrics_.groups.Set(static_cast<double>(groups_.size()));
+  metrics_.alerts.Set(static_cast<double>(alerts_));
+  metrics_.bytes.Set(static_cast<double>(bytes_));
 }
 
 void DedupeCache::Open(const std::string& group_key, int64_t now_ns) {
   auto found = groups_.find(group_key);
   if (found != groups_.end() && now_ns - found->second.created_ns >= window_ns_) {
-    Drop(found, kGroups, /*counted=*/false);  // its window is over
+    Drop(found, DedupeCacheMetrics::kGroups, /*counted=*/false);  // its window is over
     found = groups_.end();
   }
   if (found != groups_.end()) return;
@@ -94,7 +68,7 @@ void DedupeCache::Open(const std::string& group_key, int64_t now_ns) {
       return true;
     });
     while (!groups_.empty() && groups_.size() >= limits_.max_groups) {
-      Drop(Oldest(nullptr), kGroups, /*counted=*/true);
+      Drop(Oldest(nullptr), DedupeCacheMetrics::kGroups, /*counted=*/true);
     }
   }
   if (limits_.max_groups > 0) groups_[group_key].created_ns = now_ns;
@@ -117,16 +91,17 @@ void DedupeCache::Put(const std::string& group_key, const std::string& fingerpri
   if (group->alerts.contains(fingerprint)) return;
   const size_t bytes = CostOf(group_key, fingerprint, enrichment);
   if (bytes > limits_.max_bytes) {  // would not fit even alone
-    evictions_[kBytes]->Increment();
+    metrics_.evictions[DedupeCacheMetrics::kBytes]->Increment();
     return;
   }
-  while (group->alerts.size() >= limits_.max_per_group) DropOldest(group, kPerGroup);
+  while (group->alerts.size() >= limits_.max_per_group)
+    DropOldest(group, DedupeCacheMetrics::kPerGroup);
   // Room: other groups first, oldest first; then this group's oldest alerts.
   while (bytes_ + bytes > limits_.max_bytes) {
     if (auto oldest = Oldest(group); oldest != groups_.end()) {
-      Drop(oldest, kBytes, /*counted=*/true);
+      Drop(oldest, DedupeCacheMetrics::kBytes, /*counted=*/true);
     } else if (!group->order.empty()) {
-      DropOldest(group, kBytes);
+      DropOldest(group, DedupeCacheMetrics::kBytes);
     } else {
       break;
     }

@@ -1,15 +1,12 @@
 #pragma once
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-
 #include <cstdint>
 #include <deque>
 #include <string>
 #include <unordered_map>
 
 #include "exporter/enricher/enricher_content.h"
+#include "exporter/metrics/enricher_metrics.h"
 
 namespace rrca::exporter {
 
@@ -28,7 +25,8 @@ struct DedupeCacheLimits {
 // gauges. Not thread-safe: the enricher's worker owns it.
 class DedupeCache {
  public:
-  DedupeCache(DedupeCacheLimits limits, int64_t window_ns, prometheus::Registry& registry);
+  // `metrics`: the cache's families (exporter/metrics/enricher_metrics.h); must outlive it.
+  DedupeCache(DedupeCacheLimits limits, int64_t window_ns, DedupeCacheMetrics& metrics);
 
   // Opens the group's window at `now_ns` unless one is open (evicting a group when full).
   void Open(const std::string& group_key, int64_t now_ns);
@@ -43,7 +41,7 @@ class DedupeCache {
   size_t bytes() const { return bytes_; }
 
  private:
-  enum Reason { kGroups, kPerGroup, kBytes };
+  using Reason = DedupeCacheMetrics::Eviction;
   struct Entry {
     AlertEnrichment enrichment;
     size_t bytes = 0;
@@ -66,10 +64,7 @@ class DedupeCache {
   Groups groups_;
   size_t alerts_ = 0;
   size_t bytes_ = 0;
-  prometheus::Gauge& groups_gauge_;
-  prometheus::Gauge& alerts_gauge_;
-  prometheus::Gauge& bytes_gauge_;
-  prometheus::Counter* evictions_[3] = {};
+  DedupeCacheMetrics& metrics_;
 };
 
 }  // namespace rrca::exporter

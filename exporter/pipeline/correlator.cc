@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/codecs.h"
+#include "common/format_number.h"
 #include "common/json_escape.h"
 #include "common/time_util.h"
 #include "tailers/parse/s3_parse.h"
@@ -18,18 +19,10 @@ constexpr int64_t kSkewThresholdNs = 250'000'000;
 constexpr size_t kMaxTimelineEvents = 32;
 constexpr size_t kMaxExamples = 5;
 
-std::string Format(const char* format, double value) {
-  char buffer[256];
-  std::snprintf(buffer, sizeof(buffer), format, value);
-  return buffer;
-}
-
 bool IsUploadRequest(Operation operation) {
   return operation == Operation::kBlobUploadStart || operation == Operation::kBlobUploadChunk ||
          operation == Operation::kBlobUploadComplete || operation == Operation::kBlobUploadStatus;
 }
-
-bool IsPreciseTime(int64_t time_ns) { return time_ns % kNanosPerSecond != 0; }
 
 }  // namespace
 
@@ -219,10 +212,10 @@ void UploadCorrelator::OnClassified(const Classified& classified) {
                        (request.status > 0 ? std::to_string(request.status) : "unknown");
     if (failed) what += " " + std::string(classified.cause);
     if (request.writer_duration_ns >= 0) {
-      what +=
-          Format(request.operation == Operation::kBlobUploadStart ? " (driver create took %.3f s)"
-                                                                  : " (driver listing took %.3f s)",
-                 NanosToSeconds(request.writer_duration_ns));
+      what += FormatNumber(request.operation == Operation::kBlobUploadStart
+                               ? " (driver create took %.3f s)"
+                               : " (driver listing took %.3f s)",
+                           NanosToSeconds(request.writer_duration_ns));
     }
     TimelineEvent event{request.arrival_ns, request.duration_ns, false,
                         request.status,     std::move(what),     std::string(request.source)};

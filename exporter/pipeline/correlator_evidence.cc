@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/format_number.h"
 #include "common/json_escape.h"
 #include "common/time_util.h"
 #include "exporter/pipeline/correlator.h"  // the class these members belong to
@@ -13,14 +14,6 @@
 // processing thread; ExplainJson and VisibilityOf are const and called under the daemon's lock.
 namespace rrca::exporter {
 namespace {
-
-std::string Format(const char* format, double value) {
-  char buffer[256];
-  std::snprintf(buffer, sizeof(buffer), format, value);
-  return buffer;
-}
-
-bool IsPreciseTime(int64_t time_ns) { return time_ns % kNanosPerSecond != 0; }
 
 bool IsNotVisibleCause(std::string_view cause) {
   return cause == "upload_not_yet_visible" || cause == "upload_listing_missing";
@@ -172,11 +165,11 @@ std::string UploadCorrelator::Verdict(const Upload& upload, const VisibilityBoun
                                       Before first_patch, double gap) const {
   std::string verdict;
   if (gap >= 0) {
-    verdict += Format("the first PATCH arrived %.2f s after the POST was answered; ", gap);
+    verdict += FormatNumber("the first PATCH arrived %.2f s after the POST was answered; ", gap);
   } else if (upload.started_at_ns != 0 && upload.first_patch_arrival_ns != 0) {
-    verdict +=
-        Format("the first PATCH arrived %.2f s after the upload started (_state); ",
-               NanosToSeconds(SaturatingSub(upload.first_patch_arrival_ns, upload.started_at_ns)));
+    verdict += FormatNumber(
+        "the first PATCH arrived %.2f s after the upload started (_state); ",
+        NanosToSeconds(SaturatingSub(upload.first_patch_arrival_ns, upload.started_at_ns)));
   }
   verdict += bounds.Sentence();
   if (bounds.known() && upload.first_patch_arrival_ns != 0) {
@@ -184,19 +177,19 @@ std::string UploadCorrelator::Verdict(const Upload& upload, const VisibilityBoun
         NanosToSeconds(SaturatingSub(upload.first_patch_arrival_ns, bounds.create_start_ns));
     switch (first_patch) {
       case Before::kYes:
-        verdict += Format(
+        verdict += FormatNumber(
             "; the first PATCH came %.3f s after create, before the upload was "
             "visible",
             at);
         break;
       case Before::kNo:
-        verdict += Format(
+        verdict += FormatNumber(
             "; the first PATCH came %.3f s after create, after the upload was "
             "visible",
             at);
         break;
       case Before::kUnknown:
-        verdict += Format(
+        verdict += FormatNumber(
             "; the first PATCH came %.3f s after create: whether the upload was "
             "visible then is not known",
             at);
@@ -240,7 +233,7 @@ std::optional<std::string> UploadCorrelator::ExplainJson(std::string_view uuid) 
     out += ",\"";
     out += key;
     out += "\":";
-    out += value < 0 ? "null" : Format("%.6f", value);
+    out += value < 0 ? "null" : FormatNumber("%.6f", value);
   };
   number("create_to_visible_seconds", t.create_to_visible);
   const VisibilityBounds& v = t.visibility;

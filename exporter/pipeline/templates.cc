@@ -3,15 +3,15 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/ascii.h"
 #include "common/json_escape.h"
 
 namespace rrca::exporter {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsAlnum(char c) { return IsAsciiDigit(c) || IsAlpha(c); }
+bool IsHex(char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 // Characters that end a word: ids, paths and hosts never contain them.
 bool IsDelimiter(char c) {
@@ -100,7 +100,7 @@ bool StartsWithUuid(std::string_view text) {
 // "sha256:<hex>" (any algorithm) at the start of `text`: the length of the digest, or 0.
 size_t DigestLength(std::string_view text) {
   size_t pos = 0;
-  while (pos < text.size() && (IsDigit(text[pos]) || (text[pos] >= 'a' && text[pos] <= 'z'))) {
+  while (pos < text.size() && (IsAsciiDigit(text[pos]) || (text[pos] >= 'a' && text[pos] <= 'z'))) {
     ++pos;
   }
   if (pos == 0 || pos > 10 || pos >= text.size() || text[pos] != ':') return 0;
@@ -111,7 +111,7 @@ size_t DigestLength(std::string_view text) {
 }
 
 bool IsPort(std::string_view text) {
-  return text.size() >= 1 && text.size() <= 5 && AllOf(text, IsDigit);
+  return text.size() >= 1 && text.size() <= 5 && AllOf(text, IsAsciiDigit);
 }
 
 // 10.0.0.1 or 10.0.0.1:5000.
@@ -123,7 +123,7 @@ bool IsIpv4(std::string_view word) {
   while (!address.empty()) {
     const size_t dot = address.find('.');
     const std::string_view part = address.substr(0, dot);
-    if (part.empty() || part.size() > 3 || !AllOf(part, IsDigit)) return false;
+    if (part.empty() || part.size() > 3 || !AllOf(part, IsAsciiDigit)) return false;
     ++parts;
     if (dot == std::string_view::npos) break;
     address.remove_prefix(dot + 1);
@@ -164,7 +164,7 @@ bool IsDuration(std::string_view word) {
   bool any = false;
   while (pos < word.size()) {
     const size_t start = pos;
-    while (pos < word.size() && (IsDigit(word[pos]) || word[pos] == '.')) ++pos;
+    while (pos < word.size() && (IsAsciiDigit(word[pos]) || word[pos] == '.')) ++pos;
     if (pos == start) return false;
     const size_t unit = pos;
     while (pos < word.size() && IsAlpha(word[pos])) ++pos;
@@ -188,7 +188,7 @@ bool IsLongId(std::string_view word) {
   size_t digits = 0;
   bool letter = false;
   for (char c : word) {
-    if (IsDigit(c)) {
+    if (IsAsciiDigit(c)) {
       ++digits;
     } else if (IsAlpha(c)) {
       letter = true;
@@ -222,20 +222,20 @@ void MaskInside(std::string_view word, Builder* out) {
     } else if (boundary && IsHex(word[pos])) {
       size_t end = pos;
       bool digit = false;
-      while (end < word.size() && IsHex(word[end])) digit |= IsDigit(word[end++]);
+      while (end < word.size() && IsHex(word[end])) digit |= IsAsciiDigit(word[end++]);
       if (digit && end - pos >= 8 && (end == word.size() || !IsAlnum(word[end]))) {
         length = end - pos, name = "<hex>", regex = kHexRe;
       }
     }
-    if (length == 0 && IsDigit(word[pos])) {
+    if (length == 0 && IsAsciiDigit(word[pos])) {
       size_t end = pos;
-      while (end < word.size() && IsDigit(word[end])) ++end;
+      while (end < word.size() && IsAsciiDigit(word[end])) ++end;
       // s3, v2, go1, http2: short numbers glued to a name are part of it.
       const bool glued = pos > 0 && IsAlpha(word[pos - 1]) && end - pos <= 2;
       if (!glued) {
-        if (end + 1 < word.size() && word[end] == '.' && IsDigit(word[end + 1])) {
+        if (end + 1 < word.size() && word[end] == '.' && IsAsciiDigit(word[end + 1])) {
           ++end;
-          while (end < word.size() && IsDigit(word[end])) ++end;
+          while (end < word.size() && IsAsciiDigit(word[end])) ++end;
         }
         length = end - pos, name = "<num>", regex = kNumRe;
       } else {

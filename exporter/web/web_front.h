@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 #include "exporter/web/web_stream.h"
@@ -76,7 +77,8 @@ enum class ConnectionPhase {
 // holding idle or trickling connections only ever displaces itself, and a scraper's fresh
 // connection gets in (its head arrives in one round trip, so it is never the oldest).
 //
-// Thread-safe. Stop() (or the destructor) closes the listener and ends every connection.
+// Thread-safe. Stop() (or the destructor) closes the listener, ends every connection and joins
+// its thread.
 class WebFront {
  public:
   // Runs one connection after its TLS handshake, on the connection's thread, until it should close.
@@ -117,6 +119,7 @@ class WebFront {
   bool Admit(const std::string& ip);  // under table_mutex_: room made, or false
   void Run(std::shared_ptr<Slot> slot);
   void Finish(const std::shared_ptr<Slot>& slot);  // the connection's last step
+  void JoinFinishedThreads();
 
   const FrontOptions options_;
   const bool tls_enabled_;
@@ -129,10 +132,11 @@ class WebFront {
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
   std::mutex table_mutex_;
-  std::condition_variable threads_done_;      // open_ shrank
-  std::list<std::shared_ptr<Slot>> open_;     // guarded by table_mutex_, oldest first
-  size_t live_ = 0;                           // guarded by table_mutex_: open and not evicted
-  std::map<std::string, size_t> per_client_;  // guarded by table_mutex_: live ones per IP
+  std::condition_variable threads_done_;       // open_ shrank
+  std::list<std::shared_ptr<Slot>> open_;      // guarded by table_mutex_, oldest first
+  size_t live_ = 0;                            // guarded by table_mutex_: open and not evicted
+  std::map<std::string, size_t> per_client_;   // guarded by table_mutex_: live ones per IP
+  std::vector<std::thread> finished_threads_;  // guarded by table_mutex_: past Finish, to join
   FrontCounters counters_;
 };
 

@@ -17,7 +17,7 @@ struct RequestReader::Parser {
 
 namespace {
 
-constexpr size_t kChunk = 16384;
+constexpr size_t kReadChunk = 16384;
 
 std::string Field(const http::request<http::string_body>& message, http::field name,
                   bool* present) {
@@ -42,7 +42,7 @@ ReadStatus RequestReader::ReadHead(Deadline first_byte, Deadline deadline, Reque
   parser.eager(false);             // stop after the head: the body waits for admission
   parser.body_limit(boost::none);  // each route's limit is checked on admission
   bool started = !buffer_.empty();
-  char chunk[kChunk];
+  char chunk[kReadChunk];
   while (true) {
     if (!buffer_.empty()) {
       // Leading empty lines before a request line are allowed (RFC 9112 2.2).
@@ -131,7 +131,7 @@ ReadStatus RequestReader::ReadBody(Deadline deadline, const std::function<bool(s
   uint64_t remaining = parser.content_length().value_or(0);
   parser.body_limit(remaining);
   parser.eager(true);
-  char chunk[kChunk];
+  char chunk[kReadChunk];
   while (!parser.is_done()) {
     if (!buffer_.empty()) {
       const size_t feed = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), remaining));

@@ -17,10 +17,6 @@ namespace rrca::tailers {
 
 namespace {
 
-void Count(std::atomic<uint64_t>& counter, uint64_t n = 1) {
-  counter.fetch_add(n, std::memory_order_relaxed);
-}
-
 uint32_t CountNewlines(const char* data, size_t length) {
   uint32_t lines = 0;
   const char* end = data + length;
@@ -91,7 +87,7 @@ bool FileFollower::Poll(TailClock::time_point now, const PathState* path) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) {
     spdlog::warn("{}: fstat: {}; closing it", origin_.path, std::strerror(errno));
-    Count(stats_->read_errors);
+    CountUp(stats_->read_errors);
     Close(now);
     return false;
   }
@@ -164,7 +160,7 @@ size_t FileFollower::ReadFile(bool* more) {
         spdlog::warn("{}: read at offset {}: {}; retrying", origin_.path, read_offset_,
                      std::strerror(errno));
       }
-      Count(stats_->read_errors);
+      CountUp(stats_->read_errors);
       break;
     }
     if (n == 0) break;
@@ -191,7 +187,7 @@ size_t FileFollower::ReadFile(bool* more) {
 // The n bytes just read sit at buffer_[buffered_, buffered_ + n).
 void FileFollower::Absorb(size_t n) {
   read_offset_ += n;
-  Count(stats_->bytes_read, n);
+  CountUp(stats_->bytes_read, n);
   size_t scan_from = buffered_;
   buffered_ += n;
   if (skipping_) {  // buffered_ was 0: drop up to and including the newline
@@ -246,7 +242,7 @@ void FileFollower::EmitChunk(size_t length, bool flushed, bool end_of_file) {
     chunk.fingerprint_len = static_cast<uint32_t>(tail_.size());
   }
   chunk.lines = CountNewlines(chunk.bytes.data(), chunk.bytes.size());
-  Count(stats_->lines_read, chunk.lines);
+  CountUp(stats_->lines_read, chunk.lines);
   sink_(std::move(chunk));
 }
 
@@ -274,7 +270,7 @@ void FileFollower::StartSkipping() {
 }
 
 void FileFollower::SkipLongLine(size_t length) {
-  Count(stats_->lines_skipped[static_cast<size_t>(SkipReason::kLineTooLong)]);
+  CountUp(stats_->lines_skipped[static_cast<size_t>(SkipReason::kLineTooLong)]);
   if (!std::exchange(warned_long_line_, true)) {
     spdlog::warn(
         "{}: line at offset {} is longer than max_line_bytes ({}); skipped up to its newline "
@@ -288,7 +284,7 @@ void FileFollower::FlushPartial() { Flush(/*end_of_file=*/false); }
 
 void FileFollower::Flush(bool end_of_file) {
   skipping_ = false;  // the rest of an over-long line is as good as skipped
-  if (buffered_ > 0) Count(stats_->partial_lines_flushed);
+  if (buffered_ > 0) CountUp(stats_->partial_lines_flushed);
   if (buffered_ > 0 || end_of_file) EmitChunk(buffered_, buffered_ > 0, end_of_file);
 }
 
@@ -314,13 +310,13 @@ void FileFollower::CountTransition(const PathState& path) {
   const bool unlinked = ::fstat(fd_, &st) == 0 && st.st_nlink == 0;
   const char* what = "rotated (renamed away)";
   if (unlinked && !path.exists) {
-    Count(stats_->deletions);
+    CountUp(stats_->deletions);
     what = "deleted";
   } else if (unlinked || (path.exists && RealPath(origin_.path) != real_path_)) {
-    Count(stats_->replacements);
+    CountUp(stats_->replacements);
     what = "replaced by another file";
   } else {
-    Count(stats_->rotations);
+    CountUp(stats_->rotations);
   }
   spdlog::info("{}: {}; reading the old file (inode {}) to its end, the new one from its start",
                origin_.path, what, key_.inode);

@@ -19,10 +19,6 @@ namespace {
 // Bytes compared before the read offset on every poll to notice a truncate-and-refill.
 constexpr size_t kRewriteCheckBytes = 128;
 
-void Count(std::atomic<uint64_t>& counter, uint64_t n = 1) {
-  counter.fetch_add(n, std::memory_order_relaxed);
-}
-
 // The copy of the generation we were reading: it holds exactly `before` just before `offset`.
 // The newest such file wins.
 // `same(bytes)` says whether the bytes before `offset` are ours.
@@ -41,10 +37,6 @@ std::optional<SiblingFile> FindCopyOf(const std::vector<SiblingFile>& siblings, 
   return best;
 }
 
-// Bytes of a file's start compared to tell a copy of the live file from a copy of another
-// generation (every generation starts with other lines).
-constexpr size_t kHeadBytes = 256;
-
 // Copies of later generations, oldest first: named "<live name><.-_>...", newer than `after`,
 // and not a copy of what the live file holds now (starting with `live_head`: that copy is still
 // being made, or the live file was not truncated yet, and its bytes are read from the live file).
@@ -61,7 +53,7 @@ std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings,
     }
     int fd = OpenSibling(sibling);
     if (fd < 0) continue;
-    const size_t n = std::min<uint64_t>({sibling.size, live_head.size(), kHeadBytes});
+    const size_t n = std::min<uint64_t>({sibling.size, live_head.size(), kGenerationHeadBytes});
     const bool same_head = n > 0 && FileHead(fd, n) == live_head.substr(0, n);
     ::close(fd);
     if (!same_head) later.push_back(sibling);
@@ -109,7 +101,7 @@ bool FileFollower::RewrittenBeforeOffset() {
 }
 
 void FileFollower::HandleTruncation() {
-  Count(stats_->truncations);
+  CountUp(stats_->truncations);
   spdlog::info("{}: truncated below offset {} (copytruncate?); reading it from the start",
                origin_.path, read_offset_);
   if (state_ != State::kFollowing || !ReadCopies()) {
@@ -144,7 +136,7 @@ bool FileFollower::ReadCopyChain(SiblingFile first, bool continues) {
   const bool opened = ReadCopy(&first, continues);
   for (std::vector<SiblingFile> later; opened;) {
     later = LaterCopies(ListSiblings(real_path_, live_key), first, LiveName(),
-                        FileHead(live_fd, kHeadBytes));
+                        FileHead(live_fd, kGenerationHeadBytes));
     if (later.empty()) break;
     for (SiblingFile& copy : later) ReadCopy(&copy, /*continues=*/false);
     first = later.back();  // the newest: only copies made after it are left
@@ -163,11 +155,11 @@ bool FileFollower::ReadCopyChain(SiblingFile first, bool continues) {
 // did; the caller then reads the live file again from 0.
 bool FileFollower::ReadMissedGenerations(size_t n) {
   if (!newest_copy_) return false;
-  const std::string_view live_head(buffer_.data() + buffered_, std::min(n, kHeadBytes));
+  const std::string_view live_head(buffer_.data() + buffered_, std::min(n, kGenerationHeadBytes));
   std::vector<SiblingFile> missed =
       LaterCopies(ListSiblings(real_path_, key_), *newest_copy_, LiveName(), live_head);
   if (missed.empty()) return false;
-  Count(stats_->truncations);
+  CountUp(stats_->truncations);
   spdlog::info("{}: truncated again before we read it; reading its copy {} whole", origin_.path,
                missed.front().path);
   ReadCopyChain(missed.front(), /*continues=*/false);
@@ -202,7 +194,7 @@ bool FileFollower::ReadCopy(SiblingFile* sibling, bool continues) {
   spdlog::info("{}: truncated; read bytes {}..{} from its copy {}", origin_.path, from,
                read_offset_, sibling->path);
   ::close(fd_);
-  Count(stats_->copies_recovered);
+  CountUp(stats_->copies_recovered);
   return true;
 }
 

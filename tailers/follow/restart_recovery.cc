@@ -18,8 +18,6 @@
 namespace rrca::tailers {
 namespace {
 
-constexpr size_t kHeadBytes = 256;  // compared to tell a copy of the live file
-
 int OpenReadOnly(const std::string& path) {
   return ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 }
@@ -210,7 +208,7 @@ void SourceWatcher::RecoverGenerations(const std::string& path, const PendingFil
                            saved_live->fingerprint_len)) {
       return;
     }
-    live_head = FileHead(live_file->fd, kHeadBytes);
+    live_head = FileHead(live_file->fd, kGenerationHeadBytes);
   }
   std::set<FileKey> skip = live;
   for (const auto& follower : draining_) skip.insert(follower->key());

@@ -24,6 +24,15 @@ struct FileKey {
 // Bytes hashed before an offset to recognise the same content again.
 inline constexpr size_t kFingerprintBytes = 1024;
 
+// Bytes of a file's start compared to tell a copy of the live file from a copy of another
+// generation (every generation starts with other lines).
+inline constexpr size_t kGenerationHeadBytes = 256;
+
+// Adds to a self-metric counter: relaxed, since readers only scrape it.
+inline void CountUp(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+  counter.fetch_add(n, std::memory_order_relaxed);
+}
+
 // FNV-1a, 64 bit: stable across builds and machines, so saved fingerprints stay valid.
 inline uint64_t Fingerprint(std::string_view bytes) {
   uint64_t hash = 0xcbf29ce484222325ULL;

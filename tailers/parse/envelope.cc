@@ -2,13 +2,12 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "common/time_util.h"
 #include "tailers/parse/json_scan.h"
 
 namespace rrca::tailers {
 namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 size_t SkipToken(std::string_view line, size_t pos) {
   while (pos < line.size() && line[pos] != ' ') ++pos;
@@ -19,7 +18,7 @@ size_t SkipToken(std::string_view line, size_t pos) {
 size_t SkipPriority(std::string_view line) {
   if (line.empty() || line[0] != '<') return 0;
   size_t pos = 1;
-  while (pos < line.size() && pos < 5 && IsDigit(line[pos])) ++pos;
+  while (pos < line.size() && pos < 5 && IsAsciiDigit(line[pos])) ++pos;
   return (pos > 1 && pos < line.size() && line[pos] == '>') ? pos + 1 : 0;
 }
 
@@ -32,12 +31,13 @@ bool UnwrapSyslog(std::string_view line, int year, Unwrapped* out) {
   pos += 4;
   if (line[pos] == ' ') ++pos;  // day padded with a space ("Apr  6")
   int day = 0;
-  while (pos < line.size() && IsDigit(line[pos]) && day < 100) day = day * 10 + (line[pos++] - '0');
+  while (pos < line.size() && IsAsciiDigit(line[pos]) && day < 100)
+    day = day * 10 + (line[pos++] - '0');
   if (day < 1 || day > 31 || pos + 9 > line.size() || line[pos] != ' ') return false;
   ++pos;
   const std::string_view clock = line.substr(pos, 8);
-  if (clock.size() < 8 || clock[2] != ':' || clock[5] != ':' || !IsDigit(clock[0]) ||
-      !IsDigit(clock[7])) {
+  if (clock.size() < 8 || clock[2] != ':' || clock[5] != ':' || !IsAsciiDigit(clock[0]) ||
+      !IsAsciiDigit(clock[7])) {
     return false;
   }
   pos += 8;
@@ -102,7 +102,7 @@ bool UnwrapRfc5424(std::string_view line, Unwrapped* out) {
 
 // CRI (containerd / CRI-O): "RFC3339NANO stream P|F payload".
 bool UnwrapCri(std::string_view line, Unwrapped* out) {
-  if (line.size() < 30 || !IsDigit(line[0]) || line[4] != '-' || line[10] != 'T') return false;
+  if (line.size() < 30 || !IsAsciiDigit(line[0]) || line[4] != '-' || line[10] != 'T') return false;
   const size_t time_end = SkipToken(line, 0);
   int64_t time_ns = 0;
   if (!ParseRfc3339(line.substr(0, time_end), &time_ns)) return false;
@@ -172,8 +172,8 @@ bool UnwrapCompose(std::string_view line, Unwrapped* out) {
   while (name_end > 0 && line[name_end - 1] == ' ') --name_end;
   for (size_t i = 0; i < name_end; ++i) {
     const char c = line[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '_' ||
-                    c == '-' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsAsciiDigit(c) ||
+                    c == '_' || c == '-' || c == '.';
     if (!ok) return false;
   }
   out->envelope = Envelope::kCompose;
@@ -221,7 +221,7 @@ Unwrapped Unwrap(std::string_view line, EnvelopeHint hint, int syslog_year, std:
     if (UnwrapRfc5424(line, &out) || UnwrapSyslog(line, syslog_year, &out)) return out;
     return out;
   }
-  if (IsDigit(first) && (try_all || hint == EnvelopeHint::kCri)) {
+  if (IsAsciiDigit(first) && (try_all || hint == EnvelopeHint::kCri)) {
     if (UnwrapCri(line, &out)) return out;
     if (try_all) UnwrapSvlogd(line, &out);
     return out;

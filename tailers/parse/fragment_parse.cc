@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <array>
 
+#include "common/ascii.h"
 #include "common/time_util.h"
 
 namespace rrca::tailers {
 namespace {
-
-std::string_view TrimSpace(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // The value of a registry error body's "code" ({"errors":[{"code":"BLOB_UNKNOWN",...), or of
 // a pretty-printed "err.code": "...".
@@ -47,7 +42,7 @@ std::string_view ValueAfter(std::string_view line, size_t value_start, std::stri
     return *scratch;
   }
   const size_t next = rest.find(" err.");
-  return TrimSpace(rest.substr(0, next));
+  return TrimBlanks(rest.substr(0, next));
 }
 
 // Where the evidence starts in a line, and whether the line names the failing storage call.
@@ -124,7 +119,7 @@ ParseStatus ParseHarborGoLog(std::string_view record, RegistryEvent* event) {
   // "[/path/file.go:123]" and, in newer versions, "[requestID=\"...\"]", then ": message".
   const size_t colon = rest.find("]: ");
   std::string_view message = colon != std::string_view::npos ? rest.substr(colon + 3) : rest;
-  message = TrimSpace(message);
+  message = TrimBlanks(message);
   event->msg = message;
   event->err_detail = message;
   event->err_code = QuotedCode(message);
@@ -135,7 +130,7 @@ ParseStatus ParseHarborGoLog(std::string_view record, RegistryEvent* event) {
 }
 
 bool ParseFragment(std::string_view line, std::string* scratch, RegistryEvent* event) {
-  line = TrimSpace(line);
+  line = TrimBlanks(line);
   const size_t detail_key = line.find("err.detail=");
   const size_t code_key = line.find("err.code=");
   const size_t message_key = line.find("err.message=");

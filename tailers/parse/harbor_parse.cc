@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "common/ascii.h"
 #include "common/time_util.h"
 #include "tailers/parse/fragment_parse.h"
 #include "tailers/parse/record_finder.h"
@@ -9,18 +10,10 @@
 namespace rrca::tailers {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view TrimSpace(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // Three digits 100..599 (499 included) followed by the end or a space.
 int StatusAt(std::string_view text, size_t pos) {
-  if (pos + 3 > text.size() || !IsDigit(text[pos]) || !IsDigit(text[pos + 1]) ||
-      !IsDigit(text[pos + 2]) || (pos + 3 < text.size() && text[pos + 3] != ' ')) {
+  if (pos + 3 > text.size() || !IsAsciiDigit(text[pos]) || !IsAsciiDigit(text[pos + 1]) ||
+      !IsAsciiDigit(text[pos + 2]) || (pos + 3 < text.size() && text[pos + 3] != ' ')) {
     return 0;
   }
   const int status = (text[pos] - '0') * 100 + (text[pos + 1] - '0') * 10 + (text[pos + 2] - '0');
@@ -33,13 +26,13 @@ bool ParseSeconds(std::string_view text, int64_t* nanos) {
   if (text.empty() || text.size() > 16) return false;
   int64_t whole = 0;
   size_t pos = 0;
-  while (pos < text.size() && IsDigit(text[pos])) whole = whole * 10 + (text[pos++] - '0');
+  while (pos < text.size() && IsAsciiDigit(text[pos])) whole = whole * 10 + (text[pos++] - '0');
   if (pos == 0) return false;
   int64_t fraction = 0;
   int64_t scale = kNanosPerSecond;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
-    while (pos < text.size() && IsDigit(text[pos])) {
+    while (pos < text.size() && IsAsciiDigit(text[pos])) {
       if (scale > 1) {
         scale /= 10;
         fraction += (text[pos] - '0') * scale;
@@ -275,7 +268,7 @@ HopParse ParseNginxError(std::string_view line, HopEvent* event) {
   }
   // The message ends where nginx's context starts: ", client: ".
   const size_t context = rest.find(", client: ");
-  event->message = TrimSpace(rest.substr(0, context));
+  event->message = TrimBlanks(rest.substr(0, context));
   if (context == std::string_view::npos) return HopParse::kOk;
   const std::string_view fields = rest.substr(context);
   const size_t request_key = fields.find(", request: \"");
@@ -315,7 +308,7 @@ HopParse ParseCoreLine(std::string_view line, HopEvent* event) {
   }
   // The reverse proxy's message without the logger's time (log flags 0, or as users quote it).
   if (line.starts_with("http: proxy error: ")) {
-    event->message = TrimSpace(line);
+    event->message = TrimBlanks(line);
     event->level = Level::kError;
     return HopParse::kOk;
   }
@@ -327,12 +320,12 @@ HopParse ParseCoreLine(std::string_view line, HopEvent* event) {
   size_t end = 19;
   if (end < line.size() && line[end] == '.') {
     ++end;
-    while (end < line.size() && IsDigit(line[end])) ++end;
+    while (end < line.size() && IsAsciiDigit(line[end])) ++end;
   }
   int64_t time_ns = 0;
   if (!ParseSlashTime(line.substr(0, end), &time_ns)) return HopParse::kMalformed;
   event->time_ns = time_ns;
-  event->message = TrimSpace(line.substr(end));
+  event->message = TrimBlanks(line.substr(end));
   // The stdlib logger has no level; the reverse proxy's and the server's lines are errors.
   event->level = event->message.starts_with("http: ") ? Level::kError : Level::kInfo;
   return HopParse::kOk;

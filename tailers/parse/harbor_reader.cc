@@ -1,5 +1,6 @@
 #include "tailers/parse/harbor_reader.h"
 
+#include "common/ascii.h"
 #include "common/time_util.h"
 #include "tailers/parse/harbor_parse.h"
 #include "tailers/parse/record_finder.h"
@@ -7,14 +8,12 @@
 namespace rrca::tailers {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 // "YYYY/MM/DD HH:MM:SS" at text[at].
 bool SlashTimeAt(std::string_view text, size_t at) {
   if (at + 19 > text.size()) return false;
   const std::string_view t = text.substr(at, 19);
-  return IsDigit(t[0]) && IsDigit(t[3]) && t[4] == '/' && t[7] == '/' && t[10] == ' ' &&
-         t[13] == ':' && t[16] == ':' && IsDigit(t[18]);
+  return IsAsciiDigit(t[0]) && IsAsciiDigit(t[3]) && t[4] == '/' && t[7] == '/' && t[10] == ' ' &&
+         t[13] == ':' && t[16] == ':' && IsAsciiDigit(t[18]);
 }
 
 // Where an nginx error-log or Go stdlib line starts inside `payload` (0 when at the start),

@@ -24,6 +24,12 @@ struct JsonMember {
   bool has_escapes = false;  // the string value contains backslash escapes
 };
 
+// A member a parser looks for, and whether the entry had it.
+struct FoundMember {
+  JsonMember member;
+  bool present = false;
+};
+
 class JsonObjectScanner {
  public:
   explicit JsonObjectScanner(std::string_view text);

@@ -4,12 +4,11 @@
 #include <array>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "tailers/parse/registry_parse.h"
 
 namespace rrca::tailers {
 namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // A key such as time= or level= starts a record only where no longer key ends in it
 // ("runtime=", "log.level="): a letter, '_' or '.' before it means another key.
@@ -32,7 +31,8 @@ size_t Rfc3339Before(std::string_view payload, size_t end) {
   size_t start = end;
   while (start > 0 && payload[start - 1] != ' ' && payload[start - 1] != '\t') --start;
   const std::string_view token = payload.substr(start, end - start);
-  if (token.size() >= 19 && IsDigit(token[0]) && token[4] == '-' && token[10] == 'T') return start;
+  if (token.size() >= 19 && IsAsciiDigit(token[0]) && token[4] == '-' && token[10] == 'T')
+    return start;
   return std::string_view::npos;
 }
 
@@ -75,7 +75,7 @@ size_t FindTty(std::string_view window) {
   for (std::string_view level : kTty) {
     const size_t at = window.find(level);
     if (at != std::string_view::npos && at < best && SpaceOrStart(window, at) &&
-        at + 5 < window.size() && IsDigit(window[at + 5])) {
+        at + 5 < window.size() && IsAsciiDigit(window[at + 5])) {
       best = at;
     }
   }
@@ -105,7 +105,7 @@ bool IsHarborGoLogStart(std::string_view payload) {
     }
     return false;
   }
-  if (payload.size() < 24 || !IsDigit(payload[0]) || payload[4] != '-' || payload[10] != 'T') {
+  if (payload.size() < 24 || !IsAsciiDigit(payload[0]) || payload[4] != '-' || payload[10] != 'T') {
     return false;
   }
   const size_t space = payload.find(' ');

@@ -9,38 +9,34 @@
 namespace rrca::tailers {
 namespace {
 
-struct Found {
-  JsonMember member;
-  bool present = false;
-};
-
 // Top level: time, requestID, api{...}; in api: name, bucket, object, statusCode,
 // timeToResponse ("2500000ns"), timeToResponseInNS ("2500000", newer releases). The entry has no
 // S3 error code (api.status is the HTTP reason phrase, "error" free text), so error_code stays
 // empty: the status says as much.
 struct AuditMembers {
-  Found time, request_id, api;
-  Found name, bucket, object, status_code, time_to_response, time_to_response_ns;
+  FoundMember time, request_id, api;
+  FoundMember name, bucket, object, status_code, time_to_response, time_to_response_ns;
 };
 
 template <size_t N>
 void Collect(const JsonMember& member,
-             const std::pair<std::string_view, Found AuditMembers::*> (&used)[N], AuditMembers* m) {
+             const std::pair<std::string_view, FoundMember AuditMembers::*> (&used)[N],
+             AuditMembers* m) {
   for (const auto& [name, slot] : used) {
     if (member.key == name) {
-      m->*slot = Found{member, true};
+      m->*slot = FoundMember{member, true};
       return;
     }
   }
 }
 
-constexpr std::pair<std::string_view, Found AuditMembers::*> kTopLevel[] = {
+constexpr std::pair<std::string_view, FoundMember AuditMembers::*> kTopLevel[] = {
     {"time", &AuditMembers::time},
     {"requestID", &AuditMembers::request_id},
     {"api", &AuditMembers::api},
 };
 
-constexpr std::pair<std::string_view, Found AuditMembers::*> kApi[] = {
+constexpr std::pair<std::string_view, FoundMember AuditMembers::*> kApi[] = {
     {"name", &AuditMembers::name},
     {"bucket", &AuditMembers::bucket},
     {"object", &AuditMembers::object},
@@ -93,7 +89,7 @@ bool CollectMembers(std::string_view json, AuditMembers* m) {
   return !api.malformed();
 }
 
-bool OptionalString(const Found& found, std::string* scratch, std::string_view* value) {
+bool OptionalString(const FoundMember& found, std::string* scratch, std::string_view* value) {
   *value = {};
   return !found.present || JsonStringValue(found.member, scratch, value);
 }

@@ -8,18 +8,12 @@
 namespace rrca::tailers {
 namespace {
 
-// A member we use, if the entry has it.
-struct Found {
-  JsonMember member;
-  bool present = false;
-};
-
 struct OpsMembers {
-  Found bucket, object, time, operation, uri, http_status, error_code, total_time, trans_id;
+  FoundMember bucket, object, time, operation, uri, http_status, error_code, total_time, trans_id;
 };
 
 void Collect(const JsonMember& member, OpsMembers* m) {
-  static constexpr std::pair<std::string_view, Found OpsMembers::*> kUsed[] = {
+  static constexpr std::pair<std::string_view, FoundMember OpsMembers::*> kUsed[] = {
       {"bucket", &OpsMembers::bucket},
       {"object", &OpsMembers::object},
       {"time", &OpsMembers::time},
@@ -32,7 +26,7 @@ void Collect(const JsonMember& member, OpsMembers* m) {
   };
   for (const auto& [name, slot] : kUsed) {
     if (member.key == name) {
-      m->*slot = Found{member, true};
+      m->*slot = FoundMember{member, true};
       return;
     }
   }
@@ -79,7 +73,7 @@ std::string_view StripFraming(std::string_view line) {
 }
 
 // Optional string members read as empty when absent; "-" stands for "no object" in RGW.
-bool OptionalString(const Found& found, std::string* scratch, std::string_view* value) {
+bool OptionalRgwString(const FoundMember& found, std::string* scratch, std::string_view* value) {
   *value = {};
   if (!found.present) return true;
   if (!JsonStringValue(found.member, scratch, value)) return false;
@@ -88,7 +82,7 @@ bool OptionalString(const Found& found, std::string* scratch, std::string_view* 
 }
 
 // http_status is a string, total_time a number; either form is accepted for both.
-bool OptionalNumber(const Found& found, int64_t* value) {
+bool OptionalNumber(const FoundMember& found, int64_t* value) {
   *value = -1;
   return !found.present || ParseDecimal(found.member.value, value);
 }
@@ -110,10 +104,11 @@ ParseResult ParseRgwOpsLine(std::string_view line, std::string* scratch, S3Event
   *out = S3Event{};
   if (!JsonStringValue(m.time.member, scratch, &time) || !ParseRfc3339(time, &start_ns) ||
       !JsonStringValue(m.operation.member, scratch, &out->raw_operation) ||
-      !OptionalString(m.bucket, scratch, &out->bucket) ||
-      !OptionalString(m.object, scratch, &out->key) || !OptionalString(m.uri, scratch, &uri) ||
-      !OptionalString(m.error_code, scratch, &out->error_code) ||
-      !OptionalString(m.trans_id, scratch, &out->request_id) ||
+      !OptionalRgwString(m.bucket, scratch, &out->bucket) ||
+      !OptionalRgwString(m.object, scratch, &out->key) ||
+      !OptionalRgwString(m.uri, scratch, &uri) ||
+      !OptionalRgwString(m.error_code, scratch, &out->error_code) ||
+      !OptionalRgwString(m.trans_id, scratch, &out->request_id) ||
       !OptionalNumber(m.http_status, &status) || status > 999 ||
       !OptionalNumber(m.total_time, &total_ms) ||
       (total_ms >= 0 && !MillisToNanos(total_ms, &out->duration_ns))) {

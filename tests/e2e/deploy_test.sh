@@ -53,7 +53,7 @@ check "registry-rca check accepts deploy/config/registry-rca.yaml" \
 # A sanitizer build runs without strace: its runtime makes syscalls of its own, and
 # LeakSanitizer cannot run under ptrace.
 sanitized=0
-ldd "$RRCA_BIN" | grep -qE 'lib(a|t|ub)san' && sanitized=1
+is_sanitized "$RRCA_BIN" && sanitized=1
 tracer=(strace -f -qq -o "$WORK/strace.txt")
 [[ $sanitized == 1 ]] && tracer=()
 port=$(free_port)

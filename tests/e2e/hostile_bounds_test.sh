@@ -129,7 +129,7 @@ check "... queue bytes at most queue_max_bytes (32 MiB)" bash -c \
   "test \$(curl -fsS --max-time 10 '$URL/metrics' | awk '/^registry_rca_enricher_queue_bytes /{print int(\$2)}') -le $((32 << 20))"
 # A sanitizer build's RSS is its shadow memory and quarantine: the bound is checked in the
 # release build (make test); the queued/refused decisions above are checked in every build.
-if ldd "$RRCA_BIN" | grep -qE 'lib(a|t)san'; then
+if is_sanitized "$RRCA_BIN"; then
   echo "note - RSS bound not measured under a sanitizer ($RSS_BEFORE MB -> peak $PEAK MB)"
 else
   check "... RSS stays bounded: $RSS_BEFORE MB -> peak $PEAK MB (1.28 GB for 32 before)" \

@@ -13,7 +13,7 @@ for command in curl python3; do
 done
 WEB=$TESTDATA/web
 TIMING=(--timing)
-if ldd "$RRCA_BIN" | grep -qE 'lib(a|t)san'; then
+if is_sanitized "$RRCA_BIN"; then
   TIMING=()  # a sanitizer's slowdown and shadow memory say nothing of latency or RSS
   echo "note - timing and RSS bounds not judged under a sanitizer"
 fi

@@ -213,8 +213,10 @@ check "no probe upload is known to the explain API ($known of $n_probe_uuids)" t
 # A probe upload would be decided like a user's failed one (10 s of log time after its last event;
 # the daemon's probes keep the log going): give it 15 s to show up, from the users' first decision.
 users_decided() { grep -q 'repository="lab/' <<<"$(scrape "$RCA_PORT" | grep '^registry_rca_uploads_total{')"; }
-probe_upload_counted() {
-  scrape "$RCA_PORT" | grep '^registry_rca_uploads_total{' | grep -qv 'repository="lab/'
+probe_upload_counted() {  # the scrape read whole first: see is_sanitized
+  local body
+  body=$(scrape "$RCA_PORT") || return 1
+  grep '^registry_rca_uploads_total{' <<<"$body" | grep -qv 'repository="lab/'
 }
 check "a user's upload is decided" wait_for 30 users_decided
 never_within() { ! wait_for "$@"; }

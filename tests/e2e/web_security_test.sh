@@ -31,7 +31,9 @@ serve() {
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
 has_header() {  # has_header HEADER-REGEX CURL-ARGS...
   local regex=$1; shift
-  curl -s -D - -o /dev/null --max-time 5 "$@" | tr -d '\r' | grep -qiE "$regex"
+  local head
+  head=$(curl -s -D - -o /dev/null --max-time 5 "$@" | tr -d '\r') || true
+  grep -qiE "$regex" <<<"$head"
 }
 fails() { ! "$@" >/dev/null 2>&1; }
 body_has() {  # body_has REGEX CURL-ARGS...: the body (curl -f) has a line matching REGEX

@@ -38,6 +38,15 @@ wait_for() {
 
 scrape() { curl -fsS "http://127.0.0.1:$1/metrics"; }
 
+# is_sanitized BINARY: true when BINARY links a sanitizer runtime. ldd's output is read whole
+# first: under pipefail `ldd | grep -q` fails at random when grep exits at its first match and
+# ldd, still printing, dies of SIGPIPE (a sanitizer build then ran as if it were a release one).
+is_sanitized() {
+  local libs
+  libs=$(ldd "$1" 2>/dev/null) || true
+  grep -qE 'lib(a|t|ub)san' <<<"$libs"
+}
+
 # metric_sum PORT REGEX: the sum of the samples whose series matches REGEX (grep -E). A failed
 # scrape prints "scrape-failed" and fails, so that no comparison with 0 passes on it.
 metric_sum() {

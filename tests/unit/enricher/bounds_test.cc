@@ -155,6 +155,26 @@ TEST(EnricherBounds, QueueIsBoundedInBytesNotJustNotifications) {
   }
 }
 
+// Finding 8 again, the CPU and memory side: with the queue full, a body is refused before it is
+// parsed (the http_attacks test saw four 7.5 MB bodies parsed at once only to be refused, RSS
+// +231 MB). A body that is not even JSON therefore gets the queue's 503, not a parser's 400.
+TEST(EnricherBounds, AFullQueueRefusesBeforeParsing) {
+  int64_t now = kNow;
+  prometheus::Registry registry;
+  EnricherConfig config = Config();
+  config.queue_size = 2;
+  Enricher enricher(config, Sources(), registry, Options(&now));  // not started: nothing drains
+  const HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "fp"), "127.0.0.1:1", ""};
+  const HttpRequest garbage{"POST", "/api/v1/alerts", "", "{not json", "127.0.0.1:1", ""};
+  EXPECT_EQ(enricher.Handle(garbage).status, 400);  // room left: parsed, and refused as bad
+  EXPECT_EQ(enricher.Handle(post).status, 202);
+  EXPECT_EQ(enricher.Handle(post).status, 202);
+  EXPECT_EQ(enricher.Handle(garbage).status, 503);  // full: never parsed
+  EXPECT_EQ(enricher.Handle(post).status, 503);
+  EXPECT_EQ(Value(registry, "registry_rca_enricher_notifications_rejected_total"), 1);
+  EXPECT_EQ(Value(registry, "registry_rca_enricher_notifications_dropped_total"), 2);
+}
+
 // The same flood, drained: every queued body is delivered (parsed again by the worker).
 TEST(EnricherBounds, QueuedBodiesAreParsedAgainAndDelivered) {
   int64_t now = kNow;

@@ -297,6 +297,65 @@ TEST_F(ProberFlow, StopInterruptsARunPromptly) {
   EXPECT_EQ(server.requests().back().method, "DELETE");  // cleaned up after the stop
 }
 
+// Runs `run` on a thread and stops `stop` while the server holds the run's create (POST): the
+// server answers it only after the stop. Waits for the run to end.
+class StopDuringCreate {
+ public:
+  // Wraps a handler: a POST waits (at most 20 s) for the stop before `handler` answers it.
+  ScriptedServer::Handler Wrap(ScriptedServer::Handler handler) {
+    return [this, handler](const Request& r) {
+      if (r.method == "POST") {
+        std::unique_lock lock(mutex_);
+        post_seen_ = true;
+        changed_.notify_all();
+        changed_.wait_for(lock, std::chrono::seconds(20), [this] { return stopped_; });
+      }
+      return handler(r);
+    };
+  }
+  ProbeResult Run(const ProbeConfig& config) {
+    StopSignal stop;
+    ProbeResult result;
+    std::thread run([&] { result = RunProbe(config, stop); });
+    {
+      std::unique_lock lock(mutex_);
+      EXPECT_TRUE(changed_.wait_for(lock, std::chrono::seconds(20), [this] { return post_seen_; }));
+    }
+    stop.Stop();
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    changed_.notify_all();
+    run.join();
+    return result;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool post_seen_ = false;
+  bool stopped_ = false;
+};
+
+TEST_F(ProberFlow, StopDuringTheCreateLetsItFinishAndCancelsTheUpload) {
+  // The registry created the upload when the daemon was stopped: without the POST's answer the
+  // upload would be left behind in the store.
+  StopDuringCreate race;
+  ScriptedServer server(race.Wrap([](const Request& r) {
+    if (r.method == "POST") return Answer(202, "Location: /v2/probe/repo/blobs/uploads/u-6\r\n");
+    if (r.method == "GET") return Answer(500);
+    return Answer(204);
+  }));
+  const ProbeResult result = race.Run(RegistryProbe(server.base()));
+  EXPECT_EQ(result.reason, FailReason::kStopped) << result.detail;
+  const auto requests = server.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back().method, "DELETE");
+  EXPECT_EQ(requests.back().target, "/v2/probe/repo/blobs/uploads/u-6");
+  for (const Request& r : requests) EXPECT_NE(r.method, "GET") << "no check after the stop";
+}
+
 // A scripted S3 endpoint: one earlier probe upload left over, a new upload listed from the third
 // ListMultipartUploads on. Answers 400 to a request at another Host or signed for another region.
 struct FakeStore {
@@ -344,12 +403,13 @@ struct FakeStore {
   std::string new_key;
 };
 
-void RunStoreProbeAgainst(bool virtual_host, const std::filesystem::path& dir) {
-  FakeStore store;
-  store.virtual_host = virtual_host;
-  ScriptedServer server([&](const Request& r) { return store.Handle(r); });
+// A store probe of FakeStore's bucket at `server`, with its credentials written into `dir`; sets
+// the Host the store expects.
+ProbeConfig StoreProbeOf(const ScriptedServer& server, bool virtual_host,
+                         const std::filesystem::path& dir, FakeStore* store) {
   const std::string port = server.base().substr(server.base().rfind(':') + 1);
-  store.expected_host = (virtual_host ? "probe-bucket.localhost:" : "127.0.0.1:") + port;
+  store->virtual_host = virtual_host;
+  store->expected_host = (virtual_host ? "probe-bucket.localhost:" : "127.0.0.1:") + port;
   std::ofstream(dir / "aws") << "[default]\naws_access_key_id = AKIDPROBE\n"
                                 "aws_secret_access_key = s3cr3t\n";
   ProbeConfig config;
@@ -362,6 +422,13 @@ void RunStoreProbeAgainst(bool virtual_host, const std::filesystem::path& dir) {
   config.store.region = "eu-central-1";
   config.store.virtual_host = virtual_host;
   config.store.credentials_file = (dir / "aws").string();
+  return config;
+}
+
+void RunStoreProbeAgainst(bool virtual_host, const std::filesystem::path& dir) {
+  FakeStore store;
+  ScriptedServer server([&](const Request& r) { return store.Handle(r); });
+  const ProbeConfig config = StoreProbeOf(server, virtual_host, dir, &store);
   StopSignal stop;
   const ProbeResult result = RunProbe(config, stop);
   const auto requests = server.requests();
@@ -382,6 +449,18 @@ void RunStoreProbeAgainst(bool virtual_host, const std::filesystem::path& dir) {
 TEST_F(ProberFlow, StoreProbePathStyleSignedForItsRegion) { RunStoreProbeAgainst(false, dir_); }
 
 TEST_F(ProberFlow, StoreProbeVirtualHostAddressing) { RunStoreProbeAgainst(true, dir_); }
+
+TEST_F(ProberFlow, StoreProbeStoppedDuringTheCreateAbortsTheUpload) {
+  FakeStore store;
+  StopDuringCreate race;
+  ScriptedServer server(race.Wrap([&](const Request& r) { return store.Handle(r); }));
+  const ProbeResult result = race.Run(StoreProbeOf(server, false, dir_, &store));
+  EXPECT_EQ(result.reason, FailReason::kStopped) << result.detail;
+  const auto requests = server.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests.back().method, "DELETE");
+  EXPECT_NE(requests.back().target.find("uploadId=up-1"), std::string::npos);
+}
 
 TEST_F(ProberFlow, RunnerRunsProbesOnItsThreadAndStopsPromptly) {
   ScriptedServer server([&](const Request& r) {
