@@ -175,10 +175,10 @@ constexpr size_t kReportErrors = 100'000;  // the recent-errors ring behind the 
 
 // An upload's explain JSON with the responses of the hops in front (--proxy-log, --core-log), as
 // the daemon's API answers it.
-std::optional<std::string> ExplainUpload(const Pipeline& pipeline, const std::string& uuid) {
-  std::optional<std::string> json = pipeline.correlator().ExplainJson(uuid);
-  if (!json.has_value()) return json;
-  return ExplainWithHops(std::move(*json), uuid, pipeline.hop_joiner(), pipeline.rules());
+std::optional<Json> ExplainUpload(const Pipeline& pipeline, const std::string& uuid) {
+  std::optional<Json> explain = pipeline.correlator().Explain(uuid);
+  if (explain.has_value()) AddHops(uuid, pipeline.hop_joiner(), pipeline.rules(), &*explain);
+  return explain;
 }
 
 void AddTimeline(const Pipeline& pipeline, const std::string& uuid, std::set<std::string>* seen,
@@ -188,10 +188,8 @@ void AddTimeline(const Pipeline& pipeline, const std::string& uuid, std::set<std
     ++report->uploads_left_out;
     return;
   }
-  const std::optional<std::string> json = ExplainUpload(pipeline, uuid);
-  if (!json.has_value()) return;
-  StatusOr<Json> parsed = ParseJson(*json);
-  if (parsed.ok()) report->uploads.push_back(std::move(parsed).value());
+  std::optional<Json> explain = ExplainUpload(pipeline, uuid);
+  if (explain.has_value()) report->uploads.push_back(std::move(*explain));
 }
 
 // `--format=html`: the web UI's views from the same JSON the daemon's APIs answer with.
@@ -200,34 +198,26 @@ void PrintHtmlReport(const AnalyzeOptions& options, const Pipeline& pipeline,
                      const prometheus::Registry& registry, std::FILE* out) {
   const int64_t latest = errors.latest_time_ns();
   const int64_t since = std::max<int64_t>(latest - span.first_ns + 1, 1);
-  StatusOr<Json> causes = ParseJson(errors.CausesJson(since));
-  StatusOr<Json> latency = ParseJson(LatencySummaryJson(0, registry.Collect()));
+  const Json causes = errors.Causes(since);
+  const Json latency = LatencySummary(0, registry.Collect());
   ui::ReportInput report;
   report.files = options.files;
   for (const auto* more : {&options.s3_files, &options.proxy_files, &options.core_files}) {
     report.files.insert(report.files.end(), more->begin(), more->end());
   }
-  if (causes.ok()) report.causes = &causes.value();
-  if (latency.ok()) report.latency = &latency.value();
+  report.causes = &causes;
+  report.latency = &latency;
   std::set<std::string> seen;
   for (const std::string& uuid : pipeline.correlator().TimelineUuids(
            {"raced_failed", "raced_recovered", "raced_ok", "failed_other"}, SIZE_MAX)) {
     AddTimeline(pipeline, uuid, &seen, &report);
   }
-  const Json* list = causes.ok() ? JsonFind(causes.value(), "causes") : nullptr;
-  if (list != nullptr && list->is_array()) {
-    for (const Json& cause : JsonArray(*list)) {
-      StatusOr<Json> page =
-          ParseJson(errors.CauseJson(JsonString(cause, "cause"), since, pipeline.rules()));
-      if (!page.ok()) continue;
-      if (const Json* uploads = JsonFind(page.value(), "uploads");
-          uploads != nullptr && uploads->is_array()) {
-        for (const Json& uuid : JsonArray(*uploads)) {
-          if (uuid.is_string()) AddTimeline(pipeline, JsonAsString(uuid), &seen, &report);
-        }
-      }
-      report.cause_pages.push_back(std::move(page).value());
+  for (const Json& cause : JsonArray(JsonFind(causes, "causes"))) {
+    Json page = errors.Cause(JsonString(cause, "cause"), since, pipeline.rules());
+    for (const Json& uuid : JsonArray(JsonFind(page, "uploads"))) {
+      if (uuid.is_string()) AddTimeline(pipeline, JsonAsString(uuid), &seen, &report);
     }
+    report.cause_pages.push_back(std::move(page));
   }
   const std::string html = ui::OfflineReport(report);
   std::fwrite(html.data(), 1, html.size(), out);

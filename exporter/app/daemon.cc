@@ -170,11 +170,11 @@ class Daemon {
     EnricherSources sources;
     sources.causes_json = [this](int64_t since_ns) {
       std::lock_guard lock(state_.mutex);
-      return state_.recent_errors.CausesJson(since_ns);
+      return state_.recent_errors.Causes(since_ns);
     };
     sources.explain_json = [this](std::string_view uuid) {
       std::lock_guard lock(state_.mutex);
-      return state_.ExplainJsonLocked(uuid);
+      return state_.ExplainLocked(uuid);
     };
     sources.example_uploads = [this](std::string_view cause, int64_t since_ns, size_t max) {
       std::lock_guard lock(state_.mutex);

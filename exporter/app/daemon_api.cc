@@ -22,6 +22,26 @@ namespace {
 // long one request holds the processing lock.
 constexpr size_t kMaxIngestEntries = 10'000;
 
+// An API answer: the edge where a JSON value becomes text (DumpJson never throws, and replaces
+// invalid UTF-8 that log lines can bring).
+HttpResponse JsonResponse(int status, const Json& value) {
+  return HttpResponse{status, "application/json", DumpJson(value) + "\n"};
+}
+
+Json ApiError(std::string_view message) {
+  Json error = Json::object();
+  error["error"] = message;
+  return error;
+}
+
+// A cause the API and its page answer 200 for: in the catalogue, or seen in the window.
+bool IsKnownCause(const Json& cause) {
+  const Json* known = JsonFind(cause, "known");
+  const Json* count = JsonFind(cause, "count");
+  return (known != nullptr && JsonAsBool(*known)) ||
+         (count != nullptr && JsonAsNumber(*count) != 0);
+}
+
 }  // namespace
 
 DaemonApi::DaemonApi(DaemonState* state, HttpServer* http, Enricher* enricher,
@@ -61,21 +81,21 @@ void DaemonApi::Route(const std::string& telemetry_path) {
   });
   http_->Route("/api/v1/uploads/", [this](const HttpRequest& request) {
     const std::string uuid = request.path.substr(std::string("/api/v1/uploads/").size());
-    std::lock_guard lock(state_->mutex);
-    auto json = state_->ExplainJsonLocked(uuid);
-    if (!json.has_value()) {
-      return HttpResponse{404, "application/json", "{\"error\":\"unknown upload\"}\n"};
+    std::optional<Json> explain;
+    {
+      std::lock_guard lock(state_->mutex);
+      explain = state_->ExplainLocked(uuid);
     }
-    return HttpResponse{200, "application/json", *json + "\n"};
+    if (!explain.has_value()) return JsonResponse(404, ApiError("unknown upload"));
+    return JsonResponse(200, *explain);
   });
   // The web UI's pages render the JSON the APIs above return (one source of truth).
   http_->Route("/ui/app.css", [](const HttpRequest& request) { return ui::StyleSheet(request); });
   http_->Route("/ui/uploads/", [this](const HttpRequest& request) {
     return UploadPage(request.path.substr(std::string("/ui/uploads/").size()));
   });
-  http_->Route("/api/v1/latency", [this](const HttpRequest&) {
-    return HttpResponse{200, "application/json", LatencyJson() + "\n"};
-  });
+  http_->Route("/api/v1/latency",
+               [this](const HttpRequest&) { return JsonResponse(200, Latency()); });
   http_->Route("/ui/causes/", [this](const HttpRequest& request) {
     return CausePage(request.path.substr(std::string("/ui/causes/").size()), request.query);
   });
@@ -84,15 +104,15 @@ void DaemonApi::Route(const std::string& telemetry_path) {
     if (window.empty()) window = "10m";
     int64_t since_ns = 0;
     if (!RecentErrors::ParseSince(window, &since_ns)) {
-      return HttpResponse{400, "application/json",
-                          "{\"error\":\"since must be a duration such as 10m\"}\n"};
+      return JsonResponse(400, ApiError("since must be a duration such as 10m"));
     }
     const std::string cause = request.path.substr(std::string("/api/v1/causes/").size());
-    std::lock_guard lock(state_->mutex);
-    std::string json = state_->recent_errors.CauseJson(cause, since_ns, state_->pipeline.rules());
-    const bool known = json.find("\"known\":true") != std::string::npos ||
-                       json.find("\"count\":0,") == std::string::npos;
-    return HttpResponse{known ? 200 : 404, "application/json", std::move(json) + "\n"};
+    Json answer;
+    {
+      std::lock_guard lock(state_->mutex);
+      answer = state_->recent_errors.Cause(cause, since_ns, state_->pipeline.rules());
+    }
+    return JsonResponse(IsKnownCause(answer) ? 200 : 404, answer);
   });
   http_->Route("/ui/search", [this](const HttpRequest& request) {
     return Search(ui::QueryParameter(request.query, "q"));
@@ -111,12 +131,15 @@ void DaemonApi::Route(const std::string& telemetry_path) {
     if (at != std::string::npos) {
       const std::string value = request.query.substr(at + 6, request.query.find('&', at) - at - 6);
       if (!RecentErrors::ParseSince(value, &since_ns)) {
-        return HttpResponse{400, "application/json",
-                            "{\"error\":\"since must be a duration such as 10m\"}\n"};
+        return JsonResponse(400, ApiError("since must be a duration such as 10m"));
       }
     }
-    std::lock_guard lock(state_->mutex);
-    return HttpResponse{200, "application/json", state_->recent_errors.CausesJson(since_ns) + "\n"};
+    Json answer;
+    {
+      std::lock_guard lock(state_->mutex);
+      answer = state_->recent_errors.Causes(since_ns);
+    }
+    return JsonResponse(200, answer);
   });
   // MinIO has no audit log file: its audit webhook target posts entries here (JSON objects,
   // one per line or one per request), read like a store log line.
@@ -181,32 +204,26 @@ void DaemonApi::MirrorHttpTotals() {
 }
 
 HttpResponse DaemonApi::UploadPage(const std::string& uuid) {
-  std::optional<std::string> json;
+  std::optional<Json> explain;
   {
     std::lock_guard lock(state_->mutex);
-    json = state_->ExplainJsonLocked(uuid);
+    explain = state_->ExplainLocked(uuid);
   }
-  if (!json.has_value()) {
+  if (!explain.has_value()) {
     return ui::PageResponse(404, ui::Page("Unknown upload", ui::UnknownUploadBody(uuid)));
   }
-  StatusOr<Json> explain = ParseJson(*json);
-  if (!explain.ok()) {  // our own output: a failure here is a bug, said so in the log
-    spdlog::error("ui: the explain JSON of upload {} does not parse: {}", uuid,
-                  explain.status().message());
-    return ui::PageResponse(500, ui::Page("Error", "<p>The upload could not be drawn.</p>"));
-  }
-  return ui::PageResponse(200, ui::Page("Upload " + uuid, ui::UploadTimelineBody(explain.value())));
+  return ui::PageResponse(200, ui::Page("Upload " + uuid, ui::UploadTimelineBody(*explain)));
 }
 
 // The upload histograms since start (the small prometheus-cpp registry, not the
 // per-repository series).
-std::string DaemonApi::LatencyJson() {
+Json DaemonApi::Latency() {
   std::vector<prometheus::MetricFamily> families;
   {
     std::lock_guard lock(state_->mutex);
     families = state_->registry->Collect();
   }
-  return LatencySummaryJson(state_->started_ns, families);
+  return LatencySummary(state_->started_ns, families);
 }
 
 // A cause's page: the cause API's answer for the window, drawn.
@@ -219,27 +236,19 @@ HttpResponse DaemonApi::CausePage(const std::string& cause, const std::string& q
                                           "<h1>Bad window</h1><p>since must be a duration such as "
                                           "1h.</p>"));
   }
-  std::string json;
+  Json answer;
   {
     std::lock_guard lock(state_->mutex);
-    json = state_->recent_errors.CauseJson(cause, since_ns, state_->pipeline.rules());
+    answer = state_->recent_errors.Cause(cause, since_ns, state_->pipeline.rules());
   }
-  StatusOr<Json> parsed = ParseJson(json);
-  if (!parsed.ok()) {  // our own output: a failure here is a bug, said so in the log
-    spdlog::error("ui: the cause JSON does not parse: {}", parsed.status().message());
-    return ui::PageResponse(500, ui::Page("Error", "<p>The cause could not be drawn.</p>"));
-  }
-  const Json* known = JsonFind(parsed.value(), "known");
-  const Json* count = JsonFind(parsed.value(), "count");
-  if ((known == nullptr || !JsonAsBool(*known)) &&
-      (count == nullptr || JsonAsNumber(*count) == 0)) {
+  if (!IsKnownCause(answer)) {
     return ui::PageResponse(
         404, ui::Page("Unknown cause", "<h1>Unknown cause</h1><p id=\"not-found\">No cause <code>" +
                                            ui::HtmlEscape(cause) +
                                            "</code> is in the catalogue or the recent errors."
                                            " <a href=\"/\">All causes</a>.</p>"));
   }
-  return ui::PageResponse(200, ui::Page(cause, ui::CauseBody(parsed.value(), window)));
+  return ui::PageResponse(200, ui::Page(cause, ui::CauseBody(answer, window)));
 }
 
 // The overview: the causes API's answer for the window, drawn.
@@ -251,21 +260,15 @@ HttpResponse DaemonApi::Overview(std::string window, const std::string& telemetr
                                           "<h1>Bad window</h1><p>since must be a duration such as "
                                           "<a href=\"/?since=1h\">1h</a>.</p>"));
   }
-  std::string json;
+  Json causes;
   {
     std::lock_guard lock(state_->mutex);
-    json = state_->recent_errors.CausesJson(since_ns);
+    causes = state_->recent_errors.Causes(since_ns);
   }
-  StatusOr<Json> causes = ParseJson(json);
-  StatusOr<Json> latency = ParseJson(LatencyJson());
-  if (!causes.ok() || !latency.ok()) {  // our own output: a failure is a bug, said so
-    spdlog::error("ui: the causes or latency JSON does not parse: {} {}", causes.status().message(),
-                  latency.status().message());
-    return ui::PageResponse(500, ui::Page("Error", "<p>The overview could not be drawn.</p>"));
-  }
+  const Json latency = Latency();
   return ui::PageResponse(
-      200, ui::Page("Overview", ui::OverviewBody(causes.value(), latency.value(), window,
-                                                 telemetry_path, state_->config.grafana_url)));
+      200, ui::Page("Overview", ui::OverviewBody(causes, latency, window, telemetry_path,
+                                                 state_->config.grafana_url)));
 }
 
 // An upload UUID leads to its timeline (a redirect, so the address can be shared); anything
@@ -278,7 +281,7 @@ HttpResponse DaemonApi::Search(std::string query) {
   bool known = false;
   if (uuid_like) {
     std::lock_guard lock(state_->mutex);
-    known = state_->pipeline.correlator().ExplainJson(query).has_value();
+    known = state_->pipeline.correlator().Explain(query).has_value();
   }
   if (known) {
     HttpResponse response = ui::PageResponse(302, "");
@@ -287,19 +290,13 @@ HttpResponse DaemonApi::Search(std::string query) {
   }
   // Else the recent errors by request id, upload or repository (a query longer than any of
   // those is not looked up).
-  std::string json;
+  Json found;
   {
     std::lock_guard lock(state_->mutex);
-    json = state_->recent_errors.SearchJson(query.size() <= 512 ? query : std::string());
+    found = state_->recent_errors.Search(query.size() <= 512 ? query : std::string());
   }
-  StatusOr<Json> found = ParseJson(json);
-  if (!found.ok()) {  // our own output: a failure here is a bug, said so in the log
-    spdlog::error("ui: the search JSON does not parse: {}", found.status().message());
-    return ui::PageResponse(500, ui::Page("Error", "<p>The search failed.</p>"));
-  }
-  const Json* matches = JsonFind(found.value(), "matches");
-  const bool any = matches != nullptr && !JsonArray(*matches).empty();
-  return ui::PageResponse(any ? 200 : 404, ui::Page("Search", ui::SearchBody(found.value())));
+  const bool any = !JsonArray(JsonFind(found, "matches")).empty();
+  return ui::PageResponse(any ? 200 : 404, ui::Page("Search", ui::SearchBody(found)));
 }
 
 HttpResponse DaemonApi::IngestMinioAudit(const HttpRequest& request) {

@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 
+#include "common/json.h"
 #include "exporter/app/daemon_state.h"
 #include "exporter/enricher/enricher.h"
 #include "exporter/web/http_server.h"
@@ -13,6 +14,9 @@ namespace rrca::exporter {
 // POST /-/reload, the APIs (/api/v1/causes[/<cause>], /api/v1/uploads/<uuid>, /api/v1/latency,
 // POST /api/v1/alerts when the enricher runs, POST /api/v1/ingest/minio-audit) and the web UI
 // (/, /ui/...), whose pages render the same JSON the APIs return.
+//
+// The JSON is built as values (rrca::Json) by the pipeline and serialised here, at the edge, by
+// the API routes only; the pages draw the same values without a text round trip.
 //
 // Thread-safety: handlers run on the HTTP server's threads; each takes the state's mutex only to
 // copy what it needs and renders outside it. The daemon owns everything this points to and
@@ -32,7 +36,8 @@ class DaemonApi {
   // Under the state's mutex: the HTTP front's atomic totals into the metrics.
   void MirrorHttpTotals();
   HttpResponse UploadPage(const std::string& uuid);
-  std::string LatencyJson();
+  // GET /api/v1/latency's answer (the overview page draws it too).
+  Json Latency();
   HttpResponse CausePage(const std::string& cause, const std::string& query);
   HttpResponse Overview(std::string window, const std::string& telemetry_path);
   HttpResponse Search(std::string query);

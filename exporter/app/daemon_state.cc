@@ -49,15 +49,13 @@ exporter::CarryOver DaemonState::TakeCarryOver() const {
   return exporter::TakeCarryOver(pipeline, open, SourceNames());
 }
 
-// GET /api/v1/uploads/<uuid>'s JSON: the correlator's explain with the responses the hops in
+// GET /api/v1/uploads/<uuid>'s answer: the correlator's explain with the responses the hops in
 // front gave to the upload's requests ("hops", exporter/pipeline/hop_joiner_explain.h). Under
-// mutex_.
-std::optional<std::string> DaemonState::ExplainJsonLocked(std::string_view uuid) const {
-  std::optional<std::string> json = pipeline.correlator().ExplainJson(uuid);
-  if (json.has_value()) {
-    *json = ExplainWithHops(std::move(*json), uuid, pipeline.hop_joiner(), pipeline.rules());
-  }
-  return json;
+// mutex.
+std::optional<Json> DaemonState::ExplainLocked(std::string_view uuid) const {
+  std::optional<Json> explain = pipeline.correlator().Explain(uuid);
+  if (explain.has_value()) AddHops(uuid, pipeline.hop_joiner(), pipeline.rules(), &*explain);
+  return explain;
 }
 
 // std::mutex is not fair: while ingesting, this loop re-takes the lock as soon as it lets it

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "exporter/app/config.h"
 #include "exporter/app/rules_loader.h"
 #include "exporter/metrics/metrics.h"
@@ -41,9 +42,10 @@ struct DaemonState {
   Pipeline::StreamId StreamFor(size_t source_index, tailers::FileKey file);
   // Under mutex: what was read but not counted yet, copied for the positions file.
   CarryOver TakeCarryOver() const;
-  // Under mutex: GET /api/v1/uploads/<uuid>'s JSON, the correlator's explain with the responses
-  // the hops in front gave to the upload's requests ("hops"); nullopt for an unknown upload.
-  std::optional<std::string> ExplainJsonLocked(std::string_view uuid) const;
+  // Under mutex: GET /api/v1/uploads/<uuid>'s answer, the correlator's explain with the
+  // responses the hops in front gave to the upload's requests ("hops"), as a value the caller
+  // owns (usable after the lock is released); nullopt for an unknown upload.
+  std::optional<Json> ExplainLocked(std::string_view uuid) const;
   // Before taking mutex for a long stretch of work: lets waiting scrapes go first.
   void LetScrapesIn() const;
 

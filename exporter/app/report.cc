@@ -361,10 +361,9 @@ void AppendUploadsJson(const UploadCorrelator& correlator, std::string* json) {
 
 }  // namespace
 
-void PrintUploadReport(
-    const UploadCorrelator& correlator,
-    const std::function<std::optional<std::string>(const std::string& uuid)>& explain_json,
-    std::FILE* out) {
+void PrintUploadReport(const UploadCorrelator& correlator,
+                       const std::function<std::optional<Json>(const std::string& uuid)>& explain,
+                       std::FILE* out) {
   const UploadCorrelator::Summary& summary = correlator.summary();
   if (summary.outcomes.empty() && summary.create_to_visible.empty() &&
       summary.create_to_visible_lower_bound.empty()) {
@@ -389,11 +388,11 @@ void PrintUploadReport(
       {&summary.raced_recovered_examples, "raced, retried and recovered"}};
   for (const auto& [examples, what] : groups) {
     for (const std::string& uuid : *examples) {
-      const auto json = explain_json(uuid);
+      const std::optional<Json> json = explain(uuid);
       const auto visibility = correlator.VisibilityOf(uuid);
       if (!json.has_value() || !visibility.has_value()) continue;
       std::fprintf(out, "\n  upload %s (%s): %s\n    %s\n", uuid.c_str(), what,
-                   visibility->Sentence().c_str(), json->c_str());
+                   visibility->Sentence().c_str(), DumpJson(*json).c_str());
     }
   }
 }

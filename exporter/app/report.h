@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "exporter/pipeline/pipeline.h"
 #include "exporter/pipeline/templates.h"
 
@@ -75,11 +76,11 @@ class TextReport : public ClassifiedObserver {
 // uploads seen visible, lower bounds of those seen invisible after the ack, and how many were
 // never seen visible), client-gap and unsafe-window percentiles, upload outcomes, and for the
 // uploads that raced and failed or recovered, their visibility bounds in words and timelines
-// (`explain_json`: an upload's explain JSON as the daemon's API answers it, hops included).
-void PrintUploadReport(
-    const UploadCorrelator& correlator,
-    const std::function<std::optional<std::string>(const std::string& uuid)>& explain_json,
-    std::FILE* out);
+// (`explain`: an upload's explain JSON as the daemon's API answers it, hops included; printed
+// compact, as the API serves it).
+void PrintUploadReport(const UploadCorrelator& correlator,
+                       const std::function<std::optional<Json>(const std::string& uuid)>& explain,
+                       std::FILE* out);
 
 // The JSON object JsonlWriter prints for one request (exposed for the explain API and tests).
 void AppendRequestJson(const Classified& classified, std::string* out);

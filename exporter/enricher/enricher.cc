@@ -35,6 +35,7 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
     : config_(std::move(config)),
       sources_(std::move(sources)),
       options_(std::move(options)),
+      queue_(config_.queue_size, config_.queue_max_bytes),
       metrics_(registry),
       history_(options_.now_ns ? options_.now_ns() : WallNanos()),
       cache_(options_.dedupe, static_cast<int64_t>(config_.dedupe_window_seconds * 1e9),
@@ -67,7 +68,27 @@ void Enricher::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  queue_.Close();  // wakes the worker; later pushes fail (503)
   if (worker_.joinable()) worker_.join();
+}
+
+bool Enricher::Stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+void Enricher::PublishQueueGauges() {
+  std::lock_guard lock(gauge_mutex_);
+  metrics_.queue_length.Set(static_cast<double>(queue_.size()));
+  metrics_.queue_bytes.Set(static_cast<double>(queue_.bytes()));
+}
+
+void Enricher::Finished(size_t notifications) {
+  {
+    std::lock_guard lock(mutex_);
+    pending_ -= notifications;
+  }
+  idle_.notify_all();
 }
 
 HttpResponse Enricher::Handle(const HttpRequest& request) {
@@ -76,7 +97,7 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   }
   // A full queue answers before the body is parsed: the parse of a hostile 8 MB body costs tens
   // of MB and milliseconds, for a 503 all the same (checked again below, before the push).
-  if (!HasRoomFor(request.body.size())) {
+  if (!queue_.HasRoom(request.body.size())) {
     metrics_.dropped.Increment();
     return JsonAnswer(503, "error", "the enricher's queue is full");
   }
@@ -98,28 +119,17 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   payload = Json();  // only the body waits: the worker parses it again
   {
     std::lock_guard lock(mutex_);
-    if (!HasRoomLocked(request.body.size())) {
-      metrics_.dropped.Increment();
-      return JsonAnswer(503, "error", "the enricher's queue is full");
-    }
-    queue_.push_back({request.body, SteadyClock::now()});
-    queue_bytes_ += request.body.size();
-    metrics_.queue_length.Set(static_cast<double>(queue_.size()));
-    metrics_.queue_bytes.Set(static_cast<double>(queue_bytes_));
+    ++pending_;  // before the push: WaitIdle never sees the queue empty with this one unsent
   }
+  const size_t bytes = request.body.size();
+  if (!queue_.TryPush(Notification{request.body, SteadyClock::now()}, bytes)) {
+    Finished(1);
+    metrics_.dropped.Increment();
+    return JsonAnswer(503, "error", "the enricher's queue is full");
+  }
+  PublishQueueGauges();
   metrics_.received.Increment();
-  wake_.notify_one();
   return JsonAnswer(202, "status", "accepted");
-}
-
-bool Enricher::HasRoomLocked(size_t body_bytes) const {
-  return queue_.size() < config_.queue_size &&
-         queue_bytes_ + body_bytes <= config_.queue_max_bytes && !stopping_;
-}
-
-bool Enricher::HasRoomFor(size_t body_bytes) const {
-  std::lock_guard lock(mutex_);
-  return HasRoomLocked(body_bytes);
 }
 
 void Enricher::Snapshot() {
@@ -130,42 +140,34 @@ void Enricher::Snapshot() {
 
 bool Enricher::WaitIdle(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
+  return idle_.wait_for(lock, timeout, [this] { return pending_ == 0; });
 }
 
 void Enricher::Run() {
   auto next_snapshot = SteadyClock::now() + options_.snapshot_interval;
-  std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait_until(lock, next_snapshot, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) break;
+    // Wakes for a notification, the next snapshot, or Stop (which closes the queue).
+    std::optional<Notification> notification = queue_.Pop(next_snapshot - SteadyClock::now());
+    if (Stopping()) {
+      size_t left = notification.has_value() ? 1 : 0;
+      while (queue_.Pop(std::chrono::milliseconds(0)).has_value()) ++left;
+      if (left > 0) {
+        spdlog::warn("enricher: stopping with {} notifications not forwarded", left);
+        metrics_.dropped.Increment(static_cast<double>(left));
+        Finished(left);
+      }
+      PublishQueueGauges();
+      return;
+    }
     if (SteadyClock::now() >= next_snapshot) {
-      lock.unlock();
       Snapshot();
-      lock.lock();
       next_snapshot = SteadyClock::now() + options_.snapshot_interval;
     }
-    if (queue_.empty()) continue;
-    Notification notification = std::move(queue_.front());
-    queue_.pop_front();
-    queue_bytes_ -= notification.body.size();
-    metrics_.queue_length.Set(static_cast<double>(queue_.size()));
-    metrics_.queue_bytes.Set(static_cast<double>(queue_bytes_));
-    busy_ = true;
-    lock.unlock();
-    Deliver(notification);
-    lock.lock();
-    busy_ = false;
-    idle_.notify_all();
+    if (!notification.has_value()) continue;
+    PublishQueueGauges();
+    Deliver(*notification);
+    Finished(1);
   }
-  if (!queue_.empty()) {
-    spdlog::warn("enricher: stopping with {} notifications not forwarded", queue_.size());
-    metrics_.dropped.Increment(static_cast<double>(queue_.size()));
-    queue_.clear();
-    queue_bytes_ = 0;
-  }
-  busy_ = false;
-  idle_.notify_all();
 }
 
 Enricher::Outcome Enricher::Process(const Json& payload, const std::string& original_body) {

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bounded_queue.h"
 #include "common/json.h"
 #include "exporter/enricher/enricher_cache.h"
 #include "exporter/enricher/enricher_config.h"
@@ -104,9 +104,9 @@ class Enricher {
 
   void Run();
   void Deliver(const Notification& notification);
-  // Whether a body of this size fits the queue now (HasRoomLocked: under mutex_).
-  bool HasRoomFor(size_t body_bytes) const;
-  bool HasRoomLocked(size_t body_bytes) const;
+  bool Stopping() const;
+  void PublishQueueGauges();
+  void Finished(size_t notifications);  // that many accepted ones are delivered or dropped
   bool Forward(Downstream& downstream, const std::string& body);
   bool SleepUnlessStopped(std::chrono::milliseconds duration);
 
@@ -116,13 +116,14 @@ class Enricher {
   std::vector<Downstream> downstreams_;
 
   std::atomic<int64_t> last_reject_log_ns_{0};
-  mutable std::mutex mutex_;  // guards queue_, queue_bytes_, stopping_, busy_
-  std::condition_variable wake_;
-  std::condition_variable idle_;
-  std::deque<Notification> queue_;
-  size_t queue_bytes_ = 0;
+  // The handlers push, the worker pops; bounded in notifications and in bytes.
+  BoundedQueue<Notification> queue_;
+  std::mutex gauge_mutex_;        // the queue gauges are read and set under it, so never stale
+  mutable std::mutex mutex_;      // guards stopping_, pending_
+  std::condition_variable wake_;  // stopping_ was set
+  std::condition_variable idle_;  // pending_ went down
   bool stopping_ = false;
-  bool busy_ = false;
+  size_t pending_ = 0;  // accepted (or being pushed) and not yet delivered or dropped
   std::thread worker_;
 
   EnricherMetrics metrics_;  // before cache_, which counts into metrics_.cache

@@ -94,8 +94,8 @@ StatusOr<const EnrichmentBuilder::Window*> EnrichmentBuilder::WindowFor(int64_t 
     window.since_ns = since_ns;
     window.from_ns = now_ns_ - since_ns;
     if (sources_.causes_json) {
-      window.causes = ParseJson(sources_.causes_json(since_ns));
-      if (window.causes.ok() && !JsonFind(window.causes.value(), "causes")) {
+      window.causes = sources_.causes_json(since_ns);
+      if (!JsonFind(window.causes.value(), "causes")) {
         window.causes = Status::Error("the causes JSON has no `causes`");
       }
     } else {
@@ -133,18 +133,15 @@ Json EnrichmentBuilder::Examples(const std::vector<std::string>& focus, const Wi
   for (const std::string& uuid : candidates) {
     if (!sources_.explain_json || tried.size() >= kExplainAttempts) break;
     if (uuid.empty() || !tried.insert(uuid).second) continue;
-    const std::optional<std::string> text = sources_.explain_json(uuid);
-    if (!text.has_value()) continue;
-    StatusOr<Json> parsed = ParseJson(*text);
-    if (!parsed.ok() || !parsed->is_object()) continue;
-    const std::string outcome = JsonString(parsed.value(), "outcome");
+    std::optional<Json> explain = sources_.explain_json(uuid);
+    if (!explain.has_value() || !explain->is_object()) continue;
+    const std::string outcome = JsonString(*explain, "outcome");
     std::set<std::string> sides;
-    const Json* events = JsonFind(parsed.value(), "events");
-    for (const Json& event : JsonArray(events)) {
+    for (const Json& event : JsonArray(JsonFind(*explain, "events"))) {
       sides.insert(JsonString(event, "side"));
     }
     const int score = (outcome.empty() || outcome == "open" ? 0 : 2) + (sides.size() > 1 ? 1 : 0);
-    explained.emplace_back(score, std::move(parsed.value()));
+    explained.emplace_back(score, std::move(*explain));
   }
   std::stable_sort(explained.begin(), explained.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });

@@ -24,10 +24,12 @@ namespace rrca::exporter {
 // What the daemon lends the enricher. Each callback takes the daemon's processing lock itself and
 // returns a copy; any may be empty, and that part of the enrichment is then left out.
 struct EnricherSources {
-  // GET /api/v1/causes' JSON over the last `since_ns` of log time (RecentErrors::CausesJson).
-  std::function<std::string(int64_t since_ns)> causes_json;
-  // GET /api/v1/uploads/<uuid>'s JSON (UploadCorrelator::ExplainJson); nullopt when unknown.
-  std::function<std::optional<std::string>(std::string_view upload_uuid)> explain_json;
+  // GET /api/v1/causes' answer over the last `since_ns` of log time (RecentErrors::Causes), as
+  // the value: the enricher reads it in place, nothing is serialised and parsed again.
+  std::function<Json(int64_t since_ns)> causes_json;
+  // GET /api/v1/uploads/<uuid>'s answer (UploadCorrelator::Explain with the hops); nullopt when
+  // unknown.
+  std::function<std::optional<Json>(std::string_view upload_uuid)> explain_json;
   // Upload UUIDs of the most recent errors of `cause` in the window, newest first, distinct,
   // at most `max` (RecentErrors::ExampleUploads). Empty function: the causes JSON's one example
   // per cause is used instead.
@@ -45,8 +47,8 @@ struct AlertEnrichment {
 };
 
 // Builds enrichments for the alerts of one notification. Caches what the daemon said per window
-// length, so a group of alerts with the same range costs one look-up. Any callback output that
-// is not what it should be (bad JSON) is an error: the caller then forwards the original.
+// length, so a group of alerts with the same range costs one look-up. A causes answer without
+// its `causes` list is an error: the caller then forwards the original.
 class EnrichmentBuilder {
  public:
   EnrichmentBuilder(const EnricherConfig& config, const EnricherSources& sources,

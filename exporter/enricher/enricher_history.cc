@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 
 #include "common/time_util.h"
@@ -73,27 +72,26 @@ double WindowNumbers::Quantile(const std::string& family, double q) const {
   return lower;
 }
 
-std::string LatencySummaryJson(int64_t start_ns,
-                               const std::vector<prometheus::MetricFamily>& families) {
+Json LatencySummary(int64_t start_ns, const std::vector<prometheus::MetricFamily>& families) {
   WindowNumbers numbers;  // since start: the cumulative buckets are the window's
   numbers.histograms = SampleOf(0, families).histograms;
-  std::string out = "{\"since\":\"" + FormatRfc3339Nanos(start_ns) + "\"";
+  Json out = Json::object();
+  out["since"] = FormatRfc3339Nanos(start_ns);
   const std::pair<const char*, const char*> kFamilies[] = {
       {"create_to_visible_seconds", kCreateToVisibleFamily},
       {"client_gap_seconds", kClientGapFamily},
       {"unsafe_window_seconds", kUnsafeWindowFamily}};
   for (const auto& [key, family] : kFamilies) {
-    out += std::string(",\"") + key +
-           "\":{\"count\":" + std::to_string(static_cast<long long>(numbers.Count(family)));
+    Json summary = Json::object();
+    summary["count"] = static_cast<long long>(numbers.Count(family));
     for (const auto& [name, q] : {std::pair{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}}) {
       const double value = numbers.Quantile(family, q);
-      char text[32];
-      std::snprintf(text, sizeof(text), "%.6f", value);
-      out += std::string(",\"") + name + "\":" + (value < 0 ? "null" : text);
+      // Microseconds, as the text API's six decimals were.
+      summary[name] = value < 0 ? Json(nullptr) : JsonNumber(std::round(value * 1e6) / 1e6);
     }
-    out += "}";
+    out[key] = std::move(summary);
   }
-  return out + "}";
+  return out;
 }
 
 void MetricHistory::Add(MetricSample sample) {

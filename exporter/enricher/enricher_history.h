@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
+
 // Numbers over an alert's time range from registry-rca's own cumulative metrics: the store's
 // non-2xx requests by operation and code, and latency quantiles of the upload histograms. Counters
 // only grow, so "over [from, now]" is now minus a snapshot taken at or before `from`, exactly what
@@ -44,9 +46,9 @@ struct WindowNumbers {
 // GET /api/v1/latency: the upload histograms' count and p50/p90/p99 since the daemon started
 // (`start_ns`, when its counters began at 0), as JSON: {"since", "create_to_visible_seconds":
 // {"count", "p50", "p90", "p99"}, "client_gap_seconds": {...}, "unsafe_window_seconds": {...}};
-// a quantile without observations is null.
-std::string LatencySummaryJson(int64_t start_ns,
-                               const std::vector<prometheus::MetricFamily>& families);
+// a quantile without observations is null; quantiles are rounded to microseconds. A value the
+// caller owns: the overview page reads it, the API serialises it.
+Json LatencySummary(int64_t start_ns, const std::vector<prometheus::MetricFamily>& families);
 
 // Reduces a registry's families to a sample (other families are ignored).
 MetricSample SampleOf(int64_t time_ns, const std::vector<prometheus::MetricFamily>& families);

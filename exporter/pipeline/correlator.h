@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/event.h"
+#include "common/json.h"
 #include "common/string_hash.h"
 #include "common/upload_visibility.h"
 #include "exporter/metrics/upload_metrics.h"
@@ -47,7 +48,7 @@ namespace rrca::exporter {
 // and at most max_buckets distinct bucket names (validated against S3's bucket-name grammar;
 // others are kept as "__invalid__", names past the cap as "__other__", both counted).
 // The evidence, the bounds and the explain JSON are in correlator_evidence.cc.
-// Owned by the processing thread; not thread-safe (HTTP threads call ExplainJson under the
+// Owned by the processing thread; not thread-safe (HTTP threads call Explain under the
 // daemon's lock).
 class UploadCorrelator : public ClassifiedObserver {
  public:
@@ -80,8 +81,9 @@ class UploadCorrelator : public ClassifiedObserver {
     current_line_ = line;
   }
 
-  // The upload's timeline and verdict as JSON; nullopt when unknown.
-  std::optional<std::string> ExplainJson(std::string_view uuid) const;
+  // The upload's timeline and verdict as a JSON value (GET /api/v1/uploads/<uuid> without its
+  // "hops"), a copy the caller owns; nullopt when unknown. Seconds are rounded to microseconds.
+  std::optional<Json> Explain(std::string_view uuid) const;
   // A decided upload's visibility bounds (while its timeline is kept); nullopt otherwise.
   std::optional<VisibilityBounds> VisibilityOf(std::string_view uuid) const;
 

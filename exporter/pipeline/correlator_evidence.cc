@@ -4,16 +4,21 @@
 #include <cstdio>
 
 #include "common/format_number.h"
-#include "common/json_escape.h"
 #include "common/time_util.h"
 #include "exporter/pipeline/correlator.h"  // the class these members belong to
 
 // The correlator's evidence of visibility (what each registry request and store event says about
 // whether the upload was listable), the bounds drawn from it, and how a decided upload is told:
 // the verdict's sentences and the explain API's JSON. Same ownership as correlator.cc: the
-// processing thread; ExplainJson and VisibilityOf are const and called under the daemon's lock.
+// processing thread; Explain and VisibilityOf are const and called under the daemon's lock.
 namespace rrca::exporter {
 namespace {
+
+// A duration of the explain JSON: seconds rounded to microseconds (the text API always printed
+// six decimals), null when unknown (negative).
+Json ExplainSeconds(double seconds) {
+  return seconds < 0 ? Json(nullptr) : JsonNumber(std::round(seconds * 1e6) / 1e6);
+}
 
 bool IsNotVisibleCause(std::string_view cause) {
   return cause == "upload_not_yet_visible" || cause == "upload_listing_missing";
@@ -211,7 +216,7 @@ std::optional<VisibilityBounds> UploadCorrelator::VisibilityOf(std::string_view 
   return it->second.visibility;
 }
 
-std::optional<std::string> UploadCorrelator::ExplainJson(std::string_view uuid) const {
+std::optional<Json> UploadCorrelator::Explain(std::string_view uuid) const {
   auto it = timelines_.find(std::string(uuid));
   if (it == timelines_.end()) return std::nullopt;
   const Timeline& t = it->second;
@@ -220,58 +225,38 @@ std::optional<std::string> UploadCorrelator::ExplainJson(std::string_view uuid) 
   std::stable_sort(
       events.begin(), events.end(),
       [](const TimelineEvent* a, const TimelineEvent* b) { return a->time_ns < b->time_ns; });
-  std::string out = "{\"upload_uuid\":\"";
-  AppendJsonEscaped(uuid, &out);
-  out += "\",\"repository\":\"";
-  AppendJsonEscaped(t.repository, &out);
-  out += "\",\"outcome\":\"";
-  AppendJsonEscaped(t.outcome.empty() ? "open" : t.outcome, &out);
-  out += "\",\"verdict\":\"";
-  AppendJsonEscaped(t.verdict, &out);
-  out += "\"";
-  auto number = [&out](const char* key, double value) {
-    out += ",\"";
-    out += key;
-    out += "\":";
-    out += value < 0 ? "null" : FormatNumber("%.6f", value);
-  };
-  number("create_to_visible_seconds", t.create_to_visible);
+  Json out = Json::object();
+  out["upload_uuid"] = uuid;
+  out["repository"] = t.repository;
+  out["outcome"] = t.outcome.empty() ? "open" : t.outcome;
+  out["verdict"] = t.verdict;
+  out["create_to_visible_seconds"] = ExplainSeconds(t.create_to_visible);
   const VisibilityBounds& v = t.visibility;
-  out += ",\"visibility\":{\"kind\":\"";
-  out += t.outcome.empty() ? "open" : v.kind_name();
-  out += "\"";
-  number("lower_seconds", v.known() ? v.lower_seconds() : -1);
-  number("upper_seconds", v.known() ? v.upper_seconds() : -1);
-  number("acknowledged_seconds", v.known() ? v.ack_seconds() : -1);
+  Json visibility = Json::object();
+  visibility["kind"] = t.outcome.empty() ? "open" : v.kind_name();
+  visibility["lower_seconds"] = ExplainSeconds(v.known() ? v.lower_seconds() : -1);
+  visibility["upper_seconds"] = ExplainSeconds(v.known() ? v.upper_seconds() : -1);
+  visibility["acknowledged_seconds"] = ExplainSeconds(v.known() ? v.ack_seconds() : -1);
   if (v.known() && v.create_start_ns > 1) {  // 1: the create's time is not known
-    out += ",\"create_start\":\"" + FormatRfc3339Nanos(v.create_start_ns) + "\"";
+    visibility["create_start"] = FormatRfc3339Nanos(v.create_start_ns);
   }
-  out += ",\"text\":\"";
-  AppendJsonEscaped(t.outcome.empty() ? "not decided yet" : v.Sentence(), &out);
-  out += "\"}";
-  number("client_gap_seconds", t.client_gap);
-  number("unsafe_window_seconds", t.unsafe_window);
-  out += ",\"events\":[";
-  for (size_t i = 0; i < events.size(); ++i) {
-    const TimelineEvent& event = *events[i];
-    if (i > 0) out += ",";
-    out += "{\"time\":\"" + FormatRfc3339Nanos(event.time_ns) + "\",\"side\":\"";
-    out += event.store ? "store" : "registry";
-    out += "\",\"what\":\"";
-    AppendJsonEscaped(event.what, &out);
-    out += "\",\"status\":" + std::to_string(event.status);
-    number("duration_seconds", event.duration_ns >= 0 ? NanosToSeconds(event.duration_ns) : -1);
-    out += ",\"source\":\"";
-    AppendJsonEscaped(event.source, &out);
-    if (event.has_line) {
-      out += "\",\"line\":\"";
-      AppendJsonEscaped(event.line, &out);
-      out += "\"}";
-    } else {
-      out += "\",\"line\":null}";
-    }
+  visibility["text"] = t.outcome.empty() ? "not decided yet" : v.Sentence();
+  out["visibility"] = std::move(visibility);
+  out["client_gap_seconds"] = ExplainSeconds(t.client_gap);
+  out["unsafe_window_seconds"] = ExplainSeconds(t.unsafe_window);
+  Json& list = out["events"] = Json::array();
+  for (const TimelineEvent* event : events) {
+    Json item = Json::object();
+    item["time"] = FormatRfc3339Nanos(event->time_ns);
+    item["side"] = event->store ? "store" : "registry";
+    item["what"] = event->what;
+    item["status"] = event->status;
+    item["duration_seconds"] =
+        ExplainSeconds(event->duration_ns >= 0 ? NanosToSeconds(event->duration_ns) : -1);
+    item["source"] = event->source;
+    item["line"] = event->has_line ? Json(event->line) : Json(nullptr);
+    list.push_back(std::move(item));
   }
-  out += "]}";
   return out;
 }
 

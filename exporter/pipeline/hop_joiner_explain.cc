@@ -1,28 +1,19 @@
 #include "exporter/pipeline/hop_joiner_explain.h"
 
-#include <cstdio>
+#include <cmath>
 
-#include "common/json.h"
-#include "common/json_escape.h"
 #include "common/time_util.h"
 
 namespace rrca::exporter {
 namespace {
 
-std::string Seconds(double seconds) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.6f", seconds);
-  return text;
-}
+// Seconds rounded to microseconds: the text API always printed six decimals.
+Json HopSeconds(double seconds) { return JsonNumber(std::round(seconds * 1e6) / 1e6); }
 
 // When the upload's POST reached the registry: the first registry event of the explain JSON
 // whose "what" is a POST (0 when none).
-int64_t PostTime(std::string_view explain) {
-  StatusOr<Json> parsed = ParseJson(explain);
-  if (!parsed.ok()) return 0;
-  const Json* events = JsonFind(parsed.value(), "events");
-  if (events == nullptr) return 0;
-  for (const Json& event : JsonArray(*events)) {
+int64_t PostTime(const Json& explain) {
+  for (const Json& event : JsonArray(JsonFind(explain, "events"))) {
     if (JsonString(event, "side") != "registry" ||
         !JsonString(event, "what").starts_with("POST ")) {
       continue;
@@ -33,57 +24,38 @@ int64_t PostTime(std::string_view explain) {
   return 0;
 }
 
-void AppendString(std::string_view key, std::string_view value, std::string* out) {
-  *out += ",\"";
-  *out += key;
-  *out += "\":\"";
-  AppendJsonEscaped(value, out);
-  *out += "\"";
-}
-
 }  // namespace
 
-std::string ExplainWithHops(std::string explain, std::string_view uuid, const HopJoiner& joiner,
-                            const rules::RuleSet& rules) {
-  while (!explain.empty() && (explain.back() == '\n' || explain.back() == ' ')) explain.pop_back();
-  if (explain.empty() || explain.back() != '}') return explain;
-  const std::deque<HopJoiner::HopRecord>* records = joiner.HistoryOf(uuid);
-  std::string hops = ",\"hops\":[";
-  if (records != nullptr) {
-    const int64_t post_ns = PostTime(explain);
-    bool first = true;
+void AddHops(std::string_view uuid, const HopJoiner& joiner, const rules::RuleSet& rules,
+             Json* explain) {
+  if (!explain->is_object()) return;
+  Json hops = Json::array();
+  if (const std::deque<HopJoiner::HopRecord>* records = joiner.HistoryOf(uuid)) {
+    const int64_t post_ns = PostTime(*explain);
     for (const HopJoiner::HopRecord& record : *records) {
-      if (!first) hops += ",";
-      first = false;
-      hops += "{\"hop\":\"";
-      hops += HopName(record.hop);
-      hops += "\"";
-      AppendString("time", FormatRfc3339Nanos(record.time_ns), &hops);
+      Json hop = Json::object();
+      hop["hop"] = HopName(record.hop);
+      hop["time"] = FormatRfc3339Nanos(record.time_ns);
       if (post_ns != 0 && record.time_ns != 0) {
-        hops += ",\"offset_seconds\":" + Seconds(NanosToSeconds(record.time_ns - post_ns));
+        hop["offset_seconds"] = HopSeconds(NanosToSeconds(record.time_ns - post_ns));
       }
-      AppendString("method", record.method, &hops);
-      AppendString("uri", record.uri, &hops);
-      hops += ",\"status\":" + std::to_string(record.status);
-      hops += ",\"duration_seconds\":";
-      hops += record.duration_ns >= 0 ? Seconds(NanosToSeconds(record.duration_ns)) : "null";
+      hop["method"] = record.method;
+      hop["uri"] = record.uri;
+      hop["status"] = record.status;
+      hop["duration_seconds"] =
+          record.duration_ns >= 0 ? HopSeconds(NanosToSeconds(record.duration_ns)) : Json(nullptr);
       if (record.counted) {
         const JoinedRequest request = record.AsRequest();
-        AppendString("cause", rules.CauseName(rules.Classify(request).cause_id), &hops);
+        hop["cause"] = rules.CauseName(rules.Classify(request).cause_id);
       } else {
-        hops += ",\"cause\":null";
+        hop["cause"] = nullptr;
       }
-      AppendString("source", record.source, &hops);
-      AppendString("line", record.line, &hops);
-      hops += "}";
+      hop["source"] = record.source;
+      hop["line"] = record.line;
+      hops.push_back(std::move(hop));
     }
   }
-  hops += "]";
-  size_t last = explain.size() - 1;
-  while (last > 0 && (explain[last - 1] == ' ' || explain[last - 1] == '\n')) --last;
-  if (last > 0 && explain[last - 1] == '{') hops.erase(0, 1);  // an empty object: no comma
-  explain.insert(explain.size() - 1, hops);
-  return explain;
+  (*explain)["hops"] = std::move(hops);
 }
 
 }  // namespace rrca::exporter

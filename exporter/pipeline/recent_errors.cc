@@ -4,7 +4,6 @@
 #include <array>
 #include <map>
 
-#include "common/json_escape.h"
 #include "common/time_util.h"
 #include "exporter/pipeline/templates.h"
 
@@ -64,7 +63,7 @@ std::vector<std::string> RecentErrors::ExampleUploads(std::string_view cause, in
   return out;
 }
 
-std::string RecentErrors::CausesJson(int64_t since_ns) const {
+Json RecentErrors::Causes(int64_t since_ns) const {
   struct CauseSummary {
     uint64_t count = 0;
     std::string severity;
@@ -92,41 +91,32 @@ std::string RecentErrors::CausesJson(int64_t since_ns) const {
   for (const auto& [cause, summary] : causes) ranked.emplace_back(cause, &summary);
   std::sort(ranked.begin(), ranked.end(),
             [](const auto& a, const auto& b) { return a.second->count > b.second->count; });
-  std::string out = "{\"since_seconds\":" + std::to_string(since_ns / kNanosPerSecond) +
-                    ",\"until\":\"" + (latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "") +
-                    "\",\"truncated\":" + (truncated ? "true" : "false") +
-                    ",\"series_buckets\":" + std::to_string(kSeriesBuckets) + ",\"causes\":[";
-  for (size_t i = 0; i < ranked.size(); ++i) {
-    const auto& [cause, summary] = ranked[i];
-    if (i > 0) out += ",";
-    out += "{\"cause\":\"";
-    AppendJsonEscaped(cause, &out);
-    out += "\",\"severity\":\"" + summary->severity +
-           "\",\"count\":" + std::to_string(summary->count) + ",\"series\":[";
-    for (size_t b = 0; b < kSeriesBuckets; ++b) {
-      out += (b > 0 ? "," : "") + std::to_string(summary->series[b]);
-    }
-    out += "],\"repositories\":[";
+  Json out = Json::object();
+  out["since_seconds"] = since_ns / kNanosPerSecond;
+  out["until"] = latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "";
+  out["truncated"] = truncated;
+  out["series_buckets"] = kSeriesBuckets;
+  Json& list = out["causes"] = Json::array();
+  for (const auto& [cause, summary] : ranked) {
+    Json item = Json::object();
+    item["cause"] = cause;
+    item["severity"] = summary->severity;
+    item["count"] = summary->count;
+    item["series"] = summary->series;
     std::vector<std::pair<std::string, uint64_t>> repositories(summary->repositories.begin(),
                                                                summary->repositories.end());
     std::sort(repositories.begin(), repositories.end(),
               [](const auto& a, const auto& b) { return a.second > b.second; });
+    Json& top = item["repositories"] = Json::array();
     for (size_t r = 0; r < repositories.size() && r < 10; ++r) {
-      if (r > 0) out += ",";
-      out += "{\"repository\":\"";
-      AppendJsonEscaped(repositories[r].first, &out);
-      out += "\",\"count\":" + std::to_string(repositories[r].second) + "}";
+      top.push_back({{"repository", repositories[r].first}, {"count", repositories[r].second}});
     }
-    out += "],\"example\":{\"time\":\"" + FormatRfc3339Nanos(summary->latest->time_ns) +
-           "\",\"request_id\":\"";
-    AppendJsonEscaped(summary->latest->request_id, &out);
-    out += "\",\"upload_uuid\":\"";
-    AppendJsonEscaped(summary->latest->upload_uuid, &out);
-    out += "\"}";
-    if (cause == rules::RuleSet::kUnclassified) AppendTemplates(from, &out);
-    out += "}";
+    item["example"] = {{"time", FormatRfc3339Nanos(summary->latest->time_ns)},
+                       {"request_id", summary->latest->request_id},
+                       {"upload_uuid", summary->latest->upload_uuid}};
+    if (cause == rules::RuleSet::kUnclassified) AddTemplates(from, &item);
+    list.push_back(std::move(item));
   }
-  out += "]}";
   return out;
 }
 
@@ -140,46 +130,35 @@ size_t RecentErrors::SliceOf(int64_t time_ns, int64_t from, int64_t since_ns) {
 namespace {
 
 // Names with their counts, the largest first, at most `max`, as a JSON array of objects.
-void AppendRanked(const std::map<std::string, uint64_t>& counts, const char* key, size_t max,
-                  std::string* out) {
+Json Ranked(const std::map<std::string, uint64_t>& counts, const char* key, size_t max) {
   std::vector<std::pair<std::string, uint64_t>> ranked(counts.begin(), counts.end());
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
-  *out += "[";
+  Json out = Json::array();
   for (size_t i = 0; i < ranked.size() && i < max; ++i) {
-    *out += std::string(i > 0 ? "," : "") + "{\"" + key + "\":\"";
-    AppendJsonEscaped(ranked[i].first, out);
-    *out += "\",\"count\":" + std::to_string(ranked[i].second) + "}";
+    out.push_back({{key, ranked[i].first}, {"count", ranked[i].second}});
   }
-  *out += "]";
+  return out;
 }
 
 }  // namespace
 
 // One error as the cause and search APIs list it.
-void RecentErrors::AppendEntryJson(const Entry& entry, bool with_cause, std::string* out) {
-  *out += "{\"time\":\"" + FormatRfc3339Nanos(entry.time_ns) + "\"";
-  if (with_cause) {
-    *out += ",\"cause\":\"";
-    AppendJsonEscaped(entry.cause, out);
-    *out += "\"";
-  }
-  *out += ",\"status\":" + std::to_string(entry.status);
-  const std::pair<const char*, const std::string*> fields[] = {{"operation", &entry.operation},
-                                                               {"repository", &entry.repository},
-                                                               {"request_id", &entry.request_id},
-                                                               {"upload_uuid", &entry.upload_uuid},
-                                                               {"detail", &entry.message}};
-  for (const auto& [key, value] : fields) {
-    *out += std::string(",\"") + key + "\":\"";
-    AppendJsonEscaped(*value, out);
-    *out += "\"";
-  }
-  *out += "}";
+Json RecentErrors::EntryJson(const Entry& entry, bool with_cause) {
+  Json out = Json::object();
+  out["time"] = FormatRfc3339Nanos(entry.time_ns);
+  if (with_cause) out["cause"] = entry.cause;
+  out["status"] = entry.status;
+  out["operation"] = entry.operation;
+  out["repository"] = entry.repository;
+  out["request_id"] = entry.request_id;
+  out["upload_uuid"] = entry.upload_uuid;
+  out["detail"] = entry.message;
+  return out;
 }
 
-std::string RecentErrors::CauseJson(std::string_view cause, int64_t since_ns,
-                                    const rules::RuleSet& catalogue) const {
+Json RecentErrors::Cause(std::string_view cause, int64_t since_ns,
+                         const rules::RuleSet& catalogue) const {
   const int64_t from = latest_ns_ - since_ns;
   uint64_t count = 0;
   std::array<uint64_t, kSeriesBuckets> series{};
@@ -205,48 +184,34 @@ std::string RecentErrors::CauseJson(std::string_view cause, int64_t since_ns,
     }
   }
   if (severity.empty() && rule != nullptr) severity = rule->severity;
-  std::string out = "{\"cause\":\"";
-  AppendJsonEscaped(cause, &out);
-  out += "\",\"known\":";
-  out += rule != nullptr || cause == rules::RuleSet::kUnclassified ? "true" : "false";
-  out += ",\"severity\":\"";
-  AppendJsonEscaped(severity, &out);
-  out += "\",\"summary\":\"";
-  AppendJsonEscaped(rule != nullptr ? rule->summary : "", &out);
-  out += "\",\"runbook\":\"";
-  AppendJsonEscaped(rule != nullptr ? rule->runbook : "", &out);
-  out += "\",\"since_seconds\":" + std::to_string(since_ns / kNanosPerSecond) + ",\"until\":\"" +
-         (latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "") +
-         "\",\"count\":" + std::to_string(count) +
-         ",\"series_buckets\":" + std::to_string(kSeriesBuckets) + ",\"series\":[";
-  for (size_t b = 0; b < kSeriesBuckets; ++b) {
-    out += (b > 0 ? "," : "") + std::to_string(series[b]);
-  }
-  out += "],\"repositories\":";
-  AppendRanked(repositories, "repository", 10, &out);
-  out += ",\"operations\":";
-  AppendRanked(operations, "operation", 10, &out);
-  out += ",\"examples\":[";
+  Json out = Json::object();
+  out["cause"] = cause;
+  out["known"] = rule != nullptr || cause == rules::RuleSet::kUnclassified;
+  out["severity"] = severity;
+  out["summary"] = rule != nullptr ? rule->summary : "";
+  out["runbook"] = rule != nullptr ? rule->runbook : "";
+  out["since_seconds"] = since_ns / kNanosPerSecond;
+  out["until"] = latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "";
+  out["count"] = count;
+  out["series_buckets"] = kSeriesBuckets;
+  out["series"] = series;
+  out["repositories"] = Ranked(repositories, "repository", 10);
+  out["operations"] = Ranked(operations, "operation", 10);
+  Json& examples = out["examples"] = Json::array();
   std::vector<std::string_view> uploads;
   for (size_t i = 0; i < newest.size() && i < kCauseExamples; ++i) {
     const Entry& entry = *newest[i];
-    if (i > 0) out += ",";
-    AppendEntryJson(entry, /*with_cause=*/false, &out);
+    examples.push_back(EntryJson(entry, /*with_cause=*/false));
     if (!entry.upload_uuid.empty() &&
         std::find(uploads.begin(), uploads.end(), entry.upload_uuid) == uploads.end()) {
       uploads.push_back(entry.upload_uuid);
     }
   }
-  out += "],\"uploads\":[";
-  for (size_t i = 0; i < uploads.size(); ++i) {
-    out += std::string(i > 0 ? "," : "") + "\"";
-    AppendJsonEscaped(uploads[i], &out);
-    out += "\"";
-  }
-  return out + "]}";
+  out["uploads"] = uploads;
+  return out;
 }
 
-std::string RecentErrors::SearchJson(std::string_view query) const {
+Json RecentErrors::Search(std::string_view query) const {
   std::vector<const Entry*> matches;
   if (!query.empty()) {
     for (const Entry& entry : ring_) {
@@ -257,19 +222,17 @@ std::string RecentErrors::SearchJson(std::string_view query) const {
   }
   std::stable_sort(matches.begin(), matches.end(),
                    [](const Entry* a, const Entry* b) { return a->time_ns > b->time_ns; });
-  std::string out = "{\"query\":\"";
-  AppendJsonEscaped(query, &out);
-  out += "\",\"truncated\":";
-  out += matches.size() > kSearchMatches ? "true" : "false";
-  out += ",\"matches\":[";
+  Json out = Json::object();
+  out["query"] = query;
+  out["truncated"] = matches.size() > kSearchMatches;
+  Json& list = out["matches"] = Json::array();
   for (size_t i = 0; i < matches.size() && i < kSearchMatches; ++i) {
-    if (i > 0) out += ",";
-    AppendEntryJson(*matches[i], /*with_cause=*/true, &out);
+    list.push_back(EntryJson(*matches[i], /*with_cause=*/true));
   }
-  return out + "]}";
+  return out;
 }
 
-void RecentErrors::AppendTemplates(int64_t from, std::string* out) const {
+void RecentErrors::AddTemplates(int64_t from, Json* cause) const {
   struct Group {
     uint64_t count = 0;
     const Entry* latest = nullptr;
@@ -285,19 +248,15 @@ void RecentErrors::AppendTemplates(int64_t from, std::string* out) const {
   for (const auto& [key, group] : groups) ranked.push_back(&group);
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const Group* a, const Group* b) { return a->count > b->count; });
-  *out += ",\"templates_total\":" + std::to_string(groups.size()) + ",\"templates\":[";
+  (*cause)["templates_total"] = groups.size();
+  Json& list = (*cause)["templates"] = Json::array();
   for (size_t i = 0; i < ranked.size() && i < kTopTemplates; ++i) {
     const Entry& latest = *ranked[i]->latest;
-    if (i > 0) *out += ",";
-    *out += "{\"field\":\"";
-    AppendJsonEscaped(latest.template_field, out);
-    *out += "\",\"template\":\"";
-    AppendJsonEscaped(latest.template_text, out);
-    *out += "\",\"count\":" + std::to_string(ranked[i]->count) + ",\"example\":\"";
-    AppendJsonEscaped(latest.message, out);
-    *out += "\"}";
+    list.push_back({{"field", latest.template_field},
+                    {"template", latest.template_text},
+                    {"count", ranked[i]->count},
+                    {"example", latest.message}});
   }
-  *out += "]";
 }
 
 }  // namespace rrca::exporter

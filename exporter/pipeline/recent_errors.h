@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "exporter/pipeline/pipeline.h"
 
 namespace rrca::exporter {
@@ -13,6 +14,10 @@ namespace rrca::exporter {
 // GET /api/v1/causes?since=10m and the alert enricher. Memory is fixed by `capacity`; when more
 // errors than that fell in the asked window, the answer says it is truncated. Owned by the
 // processing thread; readers hold the daemon's processing lock.
+//
+// The answers are JSON values, not text: the daemon's UI pages and the alert enricher read them
+// in place, and only the HTTP API serialises them. Each returned value is a copy the caller
+// owns, safe to use after the lock is released. Member order is the API's.
 class RecentErrors : public ClassifiedObserver {
  public:
   explicit RecentErrors(size_t capacity = 10'000) : capacity_(capacity) {}
@@ -24,18 +29,17 @@ class RecentErrors : public ClassifiedObserver {
   // errors by message template ("templates": the top kTopTemplates, each with a count and the
   // latest message) and how many distinct templates there were ("templates_total"). Each cause's
   // "series" counts its errors in kSeriesBuckets equal slices of the window, oldest first.
-  std::string CausesJson(int64_t since_ns) const;
+  Json Causes(int64_t since_ns) const;
   // One cause over [latest - since, latest]: its count, series, repositories and operations
   // (top 10 each), the newest kCauseExamples errors (time, status, operation, repository, ids,
   // error detail) and the distinct uploads among them, with the catalogue's summary and
   // runbook for it (from the first rule of `catalogue` that gives it), as JSON.
-  std::string CauseJson(std::string_view cause, int64_t since_ns,
-                        const rules::RuleSet& catalogue) const;
+  Json Cause(std::string_view cause, int64_t since_ns, const rules::RuleSet& catalogue) const;
   static constexpr size_t kCauseExamples = 20;
   // The recent errors whose request id, upload UUID or repository is `query` (exactly), newest
-  // first, at most kSearchMatches, as JSON: {"query", "matches": [{time, cause, status,
-  // operation, repository, request_id, upload_uuid, detail}], "truncated"}.
-  std::string SearchJson(std::string_view query) const;
+  // first, at most kSearchMatches, as JSON: {"query", "truncated", "matches": [{time, cause,
+  // status, operation, repository, request_id, upload_uuid, detail}]}.
+  Json Search(std::string_view query) const;
   static constexpr size_t kSearchMatches = 50;
   // Upload UUIDs of the newest errors of `cause` within [latest - since, latest], distinct,
   // newest first, at most `max` (the alert enricher's example timelines).
@@ -68,8 +72,9 @@ class RecentErrors : public ClassifiedObserver {
   };
   // The slice of a window [from, from + since) that `time_ns` falls in.
   static size_t SliceOf(int64_t time_ns, int64_t from, int64_t since_ns);
-  static void AppendEntryJson(const Entry& entry, bool with_cause, std::string* out);
-  void AppendTemplates(int64_t from, std::string* out) const;
+  static Json EntryJson(const Entry& entry, bool with_cause);
+  // Adds "templates_total" and "templates" (the unclassified errors since `from`) to `cause`.
+  void AddTemplates(int64_t from, Json* cause) const;
 
   size_t capacity_;
   std::vector<Entry> ring_;

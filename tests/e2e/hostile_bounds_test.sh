@@ -17,7 +17,7 @@ done
 
 # A downstream webhook that hangs: it listens but never accepts, so every delivery waits for
 # the enricher's timeout and the queue fills.
-start_hanging_downstream 120
+start_hanging_downstream 3600  # until cleanup: a slow (sanitizer) run outlasts any fixed time
 
 : >"$WORK/registry.log"
 registry_config "$WORK/config.yaml" \

@@ -19,7 +19,7 @@ if is_sanitized "$RRCA_BIN"; then
 fi
 
 # A downstream webhook that hangs: it listens but never accepts, so the enricher's queue fills.
-start_hanging_downstream 300
+start_hanging_downstream 3600  # until cleanup: a slow (sanitizer) run outlasts any fixed time
 
 : >"$WORK/registry.log"
 registry_config "$WORK/config.yaml" \

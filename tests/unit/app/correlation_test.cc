@@ -7,6 +7,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/json.h"
 #include "exporter/app/analyze.h"
 #include "exporter/pipeline/correlator.h"
 #include "tests/unit/app/analyze_output.h"
@@ -188,8 +189,9 @@ TEST(CorrelatorTest, MeasuresTheRace) {
   EXPECT_NEAR(summary.client_gap[0], 0.110, 1e-9);
   ASSERT_EQ(summary.unsafe_window.size(), 1u);
   EXPECT_NEAR(summary.unsafe_window[0], 0.005 + 2.219 - 0.058, 1e-9);
-  const auto json = h.correlator.ExplainJson(kUuid);
-  ASSERT_TRUE(json.has_value());
+  const auto explain = h.correlator.Explain(kUuid);
+  ASSERT_TRUE(explain.has_value());
+  const std::optional<std::string> json = DumpJson(*explain);  // as the API answers
   EXPECT_NE(json->find("the first PATCH arrived 0.11 s after the POST was answered"),
             std::string::npos)
       << *json;

@@ -67,11 +67,9 @@ struct Harness {
     correlator.SetCurrentLine({}, {});
   }
   Json Explain(const std::string& uuid) {
-    const auto json = correlator.ExplainJson(uuid);
-    EXPECT_TRUE(json.has_value());
-    StatusOr<Json> parsed = ParseJson(json.value_or("{}"));
-    EXPECT_TRUE(parsed.ok());
-    return parsed.ok() ? parsed.value() : Json();
+    std::optional<Json> explain = correlator.Explain(uuid);
+    EXPECT_TRUE(explain.has_value());
+    return explain.value_or(Json());
   }
 };
 
@@ -95,21 +93,20 @@ TEST(CorrelatorRawLineTest, EveryEventOfTheSeedUploadShowsItsLineAndFile) {
   Metrics metrics(std::make_shared<prometheus::Registry>());
   Pipeline pipeline(PipelineOptionsFrom(options.config, 2026), rules.value(), &metrics);
   ASSERT_EQ(FeedFiles(options, pipeline, nullptr, stderr), 0);
-  const auto json = pipeline.correlator().ExplainJson("9ac3ea44-cbb6-4a1b-8048-6e59767c7370");
-  ASSERT_TRUE(json.has_value());
-  StatusOr<Json> explain = ParseJson(*json);
-  ASSERT_TRUE(explain.ok());
+  const std::optional<Json> explain =
+      pipeline.correlator().Explain("9ac3ea44-cbb6-4a1b-8048-6e59767c7370");
+  ASSERT_TRUE(explain.has_value());
   const std::set<std::string> registry_lines = LinesOf(registry_log);
   const std::set<std::string> store_lines = LinesOf(store_log);
   const Json& events = JsonArray(JsonFind(explain.value(), "events"));
-  ASSERT_GE(events.size(), 3u) << *json;
+  ASSERT_GE(events.size(), 3u) << DumpJson(*explain);
   size_t store_events = 0;
   for (const Json& event : events) {
     const bool store = JsonString(event, "side") == "store";
     store_events += store;
     EXPECT_EQ(JsonString(event, "source"), store ? store_log : registry_log);
     const Json* line = JsonFind(event, "line");
-    ASSERT_TRUE(line != nullptr && line->is_string()) << *json;
+    ASSERT_TRUE(line != nullptr && line->is_string()) << DumpJson(*explain);
     EXPECT_TRUE((store ? store_lines : registry_lines).contains(JsonAsString(*line)))
         << JsonAsString(*line);
   }

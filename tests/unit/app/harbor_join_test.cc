@@ -499,10 +499,10 @@ TEST(HarborJoinTest, ExplainGainsTheHopsOfTheUpload) {
   const std::string explain =
       "{\"upload_uuid\":\"x\",\"events\":[{\"time\":\"1970-01-01T00:15:30Z\",\"side\":"
       "\"registry\",\"what\":\"POST 202\",\"status\":202}]}";
-  const nlohmann::json json =
-      nlohmann::json::parse(ExplainWithHops(explain + "\n", kUuid, joiner, *rules.value()));
+  Json json = Json::parse(explain);
+  AddHops(kUuid, joiner, *rules.value(), &json);
   ASSERT_EQ(json["hops"].size(), 1u) << json.dump();
-  const nlohmann::json& hop = json["hops"][0];
+  const Json& hop = json["hops"][0];
   EXPECT_EQ(hop["hop"], "proxy");
   EXPECT_EQ(hop["time"], "1970-01-01T00:15:40.000000000Z");  // 1000 s - 60 s of $request_time
   EXPECT_DOUBLE_EQ(hop["offset_seconds"].get<double>(), 10.0);
@@ -515,12 +515,15 @@ TEST(HarborJoinTest, ExplainGainsTheHopsOfTheUpload) {
   EXPECT_EQ(hop["line"], "2026/12/07 10:38:00 [error] \"quoted\"\n127.0.0.1 - \"PATCH ...\" 504");
   EXPECT_EQ(json["events"].size(), 1u);
   // No POST known: no offset; no hops: an empty array; not an object: unchanged.
-  const nlohmann::json bare =
-      nlohmann::json::parse(ExplainWithHops("{\"events\":[]}", kUuid, joiner, *rules.value()));
+  Json bare = Json::parse(R"({"events":[]})");
+  AddHops(kUuid, joiner, *rules.value(), &bare);
   EXPECT_FALSE(bare["hops"][0].contains("offset_seconds"));
-  EXPECT_EQ(nlohmann::json::parse(ExplainWithHops("{}", "other", joiner, *rules.value()))["hops"],
-            nlohmann::json::array());
-  EXPECT_EQ(ExplainWithHops("[1]", kUuid, joiner, *rules.value()), "[1]");
+  Json other = Json::object();
+  AddHops("other", joiner, *rules.value(), &other);
+  EXPECT_EQ(DumpJson(other), R"({"hops":[]})");
+  Json not_object = Json::array({1});
+  AddHops(kUuid, joiner, *rules.value(), &not_object);
+  EXPECT_EQ(DumpJson(not_object), "[1]");
 }
 
 }  // namespace

@@ -146,7 +146,7 @@ LabRun RunLab(const std::string& uuid, Agent agent) {
   LabRun run;
   for (const auto& [outcome, count] : pipeline.correlator().summary().outcomes)
     run.uploads += count;
-  run.explained = pipeline.correlator().ExplainJson(uuid).has_value();
+  run.explained = pipeline.correlator().Explain(uuid).has_value();
   run.probe_uploads = pipeline.probe_uploads();
   return run;
 }
@@ -190,11 +190,11 @@ TEST(ProberPipeline, StoreEventsInTheProbeRepositoryNeverReachTheCorrelator) {
     // Only the store's side so far: the correlator holds (and would explain) it unless excluded;
     // lab/s3-async-create-curl is another repository (an exact name, not a prefix).
     const auto& correlator = pipeline.correlator();
-    EXPECT_EQ(correlator.ExplainJson("dd76ec6c-8952-4e17-921b-3a7532f1889a").has_value(),
+    EXPECT_EQ(correlator.Explain("dd76ec6c-8952-4e17-921b-3a7532f1889a").has_value(),
               !probe_repository);
-    EXPECT_EQ(correlator.ExplainJson("4bb8aead-d200-46c2-ba37-aeaeb501f577").has_value(),
+    EXPECT_EQ(correlator.Explain("4bb8aead-d200-46c2-ba37-aeaeb501f577").has_value(),
               !probe_repository);
-    EXPECT_TRUE(correlator.ExplainJson("31d7096b-0e38-427b-9bd6-cf4a23af5f96").has_value());
+    EXPECT_TRUE(correlator.Explain("31d7096b-0e38-427b-9bd6-cf4a23af5f96").has_value());
   }
 }
 

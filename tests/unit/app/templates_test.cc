@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
 #include "common/time_util.h"
 #include "exporter/app/config.h"
 #include "exporter/app/rules_loader.h"
@@ -166,7 +167,7 @@ TEST(TemplateTableTest, CountsByTemplateAndBoundsTheTable) {
   EXPECT_EQ(top[1]->count, 1u);
 }
 
-TEST(RecentErrorsTest, CausesJsonListsUnclassifiedTemplatesOnly) {
+TEST(RecentErrorsTest, CausesListsUnclassifiedTemplatesOnly) {
   RecentErrors recent(100);
   const rules::Verdict none;
   const std::string details[] = {"filesystem: mkdir /data: permission denied",
@@ -177,7 +178,7 @@ TEST(RecentErrorsTest, CausesJsonListsUnclassifiedTemplatesOnly) {
     const JoinedRequest request = Unclassified(detail, time += 1'000'000'000);
     recent.OnClassified(Classified{request, none, "unclassified", "repo"});
   }
-  const auto json = nlohmann::json::parse(recent.CausesJson(600'000'000'000));
+  const auto json = recent.Causes(600'000'000'000);
   ASSERT_EQ(json["causes"].size(), 1u);
   const auto& cause = json["causes"][0];
   EXPECT_EQ(cause["cause"], "unclassified");
@@ -189,7 +190,7 @@ TEST(RecentErrorsTest, CausesJsonListsUnclassifiedTemplatesOnly) {
   EXPECT_EQ(cause["templates"][0]["example"], details[1]);  // the latest
   EXPECT_EQ(cause["templates"][1]["template"], "swift: Object Corrupted");
   // The window: only the last error is within 0.5 s of the latest.
-  const auto recent_only = nlohmann::json::parse(recent.CausesJson(500'000'000));
+  const auto recent_only = recent.Causes(500'000'000);
   EXPECT_EQ(recent_only["causes"][0]["templates_total"], 1);
 }
 
@@ -203,7 +204,7 @@ TEST(RecentErrorsTest, SeriesCountsEachErrorInItsSliceOfTheWindow) {
        {0LL, 500'000'000LL, 1'500'000'000LL, 23'900'000'000LL, 30'000'000'000LL /* outside */}) {
     recent.OnClassified(Classified{Unclassified("boom", latest - ago), none, "x", "repo"});
   }
-  const auto json = nlohmann::json::parse(recent.CausesJson(window));
+  const auto json = recent.Causes(window);
   EXPECT_EQ(json["series_buckets"], 24);
   const auto& series = json["causes"][0]["series"];
   ASSERT_EQ(series.size(), 24u);
@@ -216,7 +217,7 @@ TEST(RecentErrorsTest, SeriesCountsEachErrorInItsSliceOfTheWindow) {
 }
 
 // The cause page's data: the catalogue's words, every error of the cause once, the newest first.
-TEST(RecentErrorsTest, CauseJsonHasTheCatalogueExamplesAndUploads) {
+TEST(RecentErrorsTest, CauseHasTheCatalogueExamplesAndUploads) {
   auto rules = LoadRules(Config());
   ASSERT_TRUE(rules.ok()) << rules.status().message();
   RecentErrors recent(100);
@@ -229,8 +230,7 @@ TEST(RecentErrorsTest, CauseJsonHasTheCatalogueExamplesAndUploads) {
     recent.OnClassified(Classified{request, none, "upload_not_yet_visible", "lab/app"});
   }
   recent.OnClassified(Classified{Unclassified("other", latest), none, "blob_unknown", "r"});
-  const auto json = nlohmann::json::parse(
-      recent.CauseJson("upload_not_yet_visible", 600'000'000'000, *rules.value()));
+  const auto json = recent.Cause("upload_not_yet_visible", 600'000'000'000, *rules.value());
   EXPECT_EQ(json["known"], true);
   EXPECT_EQ(json["count"], 25);
   EXPECT_FALSE(json["summary"].get<std::string>().empty());
@@ -240,21 +240,41 @@ TEST(RecentErrorsTest, CauseJsonHasTheCatalogueExamplesAndUploads) {
   EXPECT_EQ(json["examples"][0]["operation"], "blob_upload_chunk");
   EXPECT_EQ(json["examples"][0]["status"], 500);
   EXPECT_EQ(json["examples"][0]["detail"], "s3aws: Path not found: <b>x</b>");
-  EXPECT_EQ(json["uploads"], nlohmann::json::array({"u-even", "u-odd"}));
+  EXPECT_EQ(json["uploads"], Json::array({"u-even", "u-odd"}));
   EXPECT_EQ(json["operations"][0]["count"], 25);
   EXPECT_EQ(json["series"][23], 25);
   // Search: by request id (one), by upload (its errors), by repository (all), never by prefix.
-  const auto by_request = nlohmann::json::parse(recent.SearchJson("req"));
+  const auto by_request = recent.Search("req");
   EXPECT_EQ(by_request["matches"].size(), 0u);
-  const auto by_upload = nlohmann::json::parse(recent.SearchJson("u-odd"));
+  const auto by_upload = recent.Search("u-odd");
   EXPECT_EQ(by_upload["matches"].size(), 12u);
   EXPECT_EQ(by_upload["matches"][0]["cause"], "upload_not_yet_visible");
-  const auto by_repository = nlohmann::json::parse(recent.SearchJson("lab/app"));
+  const auto by_repository = recent.Search("lab/app");
   EXPECT_EQ(by_repository["matches"].size(), 25u);
   EXPECT_EQ(by_repository["truncated"], false);
-  EXPECT_EQ(nlohmann::json::parse(recent.SearchJson(""))["matches"].size(), 0u);
-  const auto unknown =
-      nlohmann::json::parse(recent.CauseJson("no_such_cause", 600'000'000'000, *rules.value()));
+  EXPECT_EQ(recent.Search("")["matches"].size(), 0u);
+  // The API serialises these values as they are: members in the order the API always had.
+  const std::string search_text = DumpJson(recent.Search("u-odd"));
+  EXPECT_TRUE(search_text.starts_with(
+      R"({"query":"u-odd","truncated":false,"matches":[{"time":")" +
+      FormatRfc3339Nanos(latest - 1) +
+      R"(","cause":"upload_not_yet_visible","status":500,"operation":"blob_upload_chunk",)"
+      R"("repository":"lab/app","request_id":")"))
+      << search_text;
+  const std::string cause_text =
+      DumpJson(recent.Cause("upload_not_yet_visible", 600'000'000'000, *rules.value()));
+  EXPECT_TRUE(cause_text.starts_with(R"({"cause":"upload_not_yet_visible","known":true,)"
+                                     R"("severity":")"))
+      << cause_text;
+  for (const char* key : {R"(","runbook":")", R"(","since_seconds":600,"until":")",
+                          R"(","count":25,"series_buckets":24,"series":[)",
+                          R"(],"repositories":[{"repository":"lab/app","count":25}],)"
+                          R"("operations":[{"operation":"blob_upload_chunk","count":25}],)"
+                          R"("examples":[{"time":")",
+                          R"(],"uploads":["u-even","u-odd"]})"}) {
+    EXPECT_NE(cause_text.find(key), std::string::npos) << key << " in " << cause_text;
+  }
+  const auto unknown = recent.Cause("no_such_cause", 600'000'000'000, *rules.value());
   EXPECT_EQ(unknown["known"], false);
   EXPECT_EQ(unknown["count"], 0);
 }

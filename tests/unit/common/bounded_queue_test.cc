@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 namespace rrca {
@@ -35,6 +37,24 @@ TEST(BoundedQueueTest, TryPushFillsToCapacityThenRefusesWithoutWaiting) {
   EXPECT_EQ(**queue.Pop(milliseconds(0)), 2);
   EXPECT_EQ(**queue.Pop(milliseconds(0)), 3);
   EXPECT_EQ(queue.size(), 0u);
+}
+
+TEST(BoundedQueueTest, TryPushBoundsTheSumOfSizesToo) {
+  BoundedQueue<std::string> queue(10, 100);  // 10 items, 100 bytes
+  EXPECT_TRUE(queue.TryPush("a", 60));
+  EXPECT_TRUE(queue.HasRoom(40));
+  EXPECT_FALSE(queue.HasRoom(41));
+  EXPECT_FALSE(queue.TryPush("b", 41));  // 101 bytes: refused although 9 items are free
+  EXPECT_TRUE(queue.TryPush("c", 40));   // exactly 100
+  EXPECT_EQ(queue.bytes(), 100u);
+  EXPECT_FALSE(queue.TryPush("d", 1));
+  EXPECT_TRUE(queue.TryPush("e"));  // size 0 always fits while items are free
+  EXPECT_EQ(*queue.Pop(milliseconds(0)), "a");
+  EXPECT_EQ(queue.bytes(), 40u);  // the popped item's size is given back
+  EXPECT_TRUE(queue.TryPush("f", 60));
+  EXPECT_FALSE(queue.TryPush("g", SIZE_MAX));  // no overflow in the check
+  queue.Close();
+  EXPECT_FALSE(queue.HasRoom(0));
 }
 
 TEST(BoundedQueueTest, TryPushRefusesOnceClosedButPopDrains) {

@@ -51,7 +51,7 @@ double Value(prometheus::Registry& registry, const std::string& name,
 EnricherSources Sources() {
   EnricherSources s;
   s.causes_json = [](int64_t) {
-    return std::string(R"({"until":"2026-11-29T12:50:43Z","causes":[{"cause":"x","count":1}]})");
+    return Json::parse(R"({"until":"2026-11-29T12:50:43Z","causes":[{"cause":"x","count":1}]})");
   };
   return s;
 }

@@ -99,7 +99,7 @@ std::string Payload(const std::string& group_key, const std::string& fingerprint
 struct Fixture {
   std::atomic<int> causes_calls{0};
   std::atomic<int> explain_calls{0};
-  std::string causes = CausesJson();
+  Json causes = Json::parse(CausesJson());  // what RecentErrors::Causes would hand over
   std::string open_uuid;  // explained as still open, with only the registry's side
   double creates_slow = 10, store_503 = 3;
   int64_t now = kNow;
@@ -110,15 +110,16 @@ struct Fixture {
       ++causes_calls;
       return causes;
     };
-    s.explain_json = [this](std::string_view uuid) -> std::optional<std::string> {
+    s.explain_json = [this](std::string_view uuid) -> std::optional<Json> {
       ++explain_calls;
       if (uuid != kUuid1 && uuid != kUuid2) return std::nullopt;
       if (uuid == open_uuid) {
-        return R"({"upload_uuid":")" + std::string(uuid) +
-               R"(","repository":"lab/app","outcome":"open","verdict":"","events":[)"
-               R"({"time":"2026-11-29T12:50:43.366000000Z","side":"registry","what":"POST 202"}]})";
+        return Json::parse(
+            R"({"upload_uuid":")" + std::string(uuid) +
+            R"(","repository":"lab/app","outcome":"open","verdict":"","events":[)"
+            R"({"time":"2026-11-29T12:50:43.366000000Z","side":"registry","what":"POST 202"}]})");
       }
-      return ExplainJson(uuid);
+      return Json::parse(ExplainJson(uuid));
     };
     s.example_uploads = [](std::string_view cause, int64_t, size_t) {
       return cause == "upload_not_yet_visible"
@@ -243,13 +244,13 @@ TEST(EnricherTest, AttachesCausesRepositoriesStoreLatencyExamplesAndLinks) {
 // /api/v1/causes) go with it, so the receiver sees what the new failure looks like.
 TEST(EnricherTest, UnclassifiedAlertCarriesTheTemplates) {
   Fixture f;
-  f.causes =
+  f.causes = Json::parse(
       R"({"since_seconds":900,"until":"2026-11-29T12:50:43Z","truncated":false,"causes":[)"
       R"({"cause":"unclassified","severity":"warning","count":7,"repositories":[)"
       R"({"repository":"lab/app","count":7}],"example":{"time":"x","request_id":"r9","upload_uuid":""},)"
       R"("templates_total":2,"templates":[{"field":"err.detail","template":"s3aws: XMinioFoo: <n> <path>",)"
       R"("count":5,"example":"s3aws: XMinioFoo: 12 /a/b"},{"field":"err.detail","template":"boom <host>",)"
-      R"("count":2,"example":"boom x.example"}]}]})";
+      R"("count":2,"example":"boom x.example"}]}]})");
   prometheus::Registry registry;
   Enricher enricher(f.Config(), f.Sources(), registry, f.Options());
   for (const std::string cause : {"unclassified", "upload_not_yet_visible"}) {
@@ -324,8 +325,8 @@ TEST(EnricherTest, BurstOfTheSameGroupIsEnrichedOnce) {
   EXPECT_EQ(f.causes_calls, 1);
   const int explains = f.explain_calls;
 
-  f.now += 60'000'000'000LL;     // a minute later, same group: the cached enrichment
-  f.causes = "not json at all";  // would fail if it were asked again
+  f.now += 60'000'000'000LL;  // a minute later, same group: the cached enrichment
+  f.causes = Json::array();   // no `causes` list: would fail if it were asked again
   auto second = enricher.Process(payload.value(), body);
   ASSERT_TRUE(second.enriched) << second.error;
   EXPECT_TRUE(second.deduplicated);
@@ -400,7 +401,7 @@ TEST(EnricherTest, DeliversEnrichedToEveryDownstreamWithRetries) {
 
 TEST(EnricherTest, ForwardsTheOriginalUnchangedWhenEnrichmentFails) {
   Fixture f;
-  f.causes = "{\"causes\": [";  // the daemon's answer is broken
+  f.causes = Json::object();  // the daemon's answer lacks its `causes` list
   TestSink sink;
   prometheus::Registry registry;
   Enricher enricher(f.Config({sink.url()}), f.Sources(), registry, f.Options());

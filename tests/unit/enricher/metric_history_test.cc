@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "common/json.h"
 #include "exporter/enricher/enricher_history.h"
 
 namespace rrca::exporter {
@@ -60,6 +61,25 @@ TEST(MetricHistoryTest, QuantileInTheInfBucketIsTheHighestFiniteBound) {
       {0.5, 0}, {2, 1}, {std::numeric_limits<double>::infinity(), 10}};
   EXPECT_DOUBLE_EQ(w.Quantile(kClientGapFamily, 0.99), 2);
   EXPECT_DOUBLE_EQ(w.Quantile(kClientGapFamily, 0.05), 1.25);  // rank 0.5 of 1 in (0.5, 2]
+}
+
+// GET /api/v1/latency's answer: members in the API's order, quantiles rounded to microseconds
+// (the text API printed six decimals), null without observations.
+TEST(MetricHistoryTest, LatencySummaryRoundsToMicrosecondsAndKeepsTheApiOrder) {
+  prometheus::MetricFamily c2v;
+  c2v.name = kCreateToVisibleFamily;
+  c2v.type = prometheus::MetricType::Histogram;
+  prometheus::ClientMetric metric;
+  metric.histogram.sample_count = 3;
+  metric.histogram.bucket = {{3, 2.0 / 3}, {3, std::numeric_limits<double>::infinity()}};
+  c2v.metric.push_back(metric);
+  const std::string text = DumpJson(LatencySummary(0, {c2v}));
+  const size_t after_since = text.find("\",\"create_to_visible_seconds\"");
+  ASSERT_TRUE(text.starts_with("{\"since\":\"") && after_since != std::string::npos) << text;
+  EXPECT_EQ(text.substr(after_since),
+            R"(","create_to_visible_seconds":{"count":3,"p50":0.333333,"p90":0.6,"p99":0.66},)"
+            R"("client_gap_seconds":{"count":0,"p50":null,"p90":null,"p99":null},)"
+            R"("unsafe_window_seconds":{"count":0,"p50":null,"p90":null,"p99":null}})");
 }
 
 TEST(MetricHistoryTest, ThinningKeepsItBoundedAndOrdered) {

@@ -14,6 +14,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/json.h"
 #include "common/upload_visibility.h"
 #include "exporter/metrics/upload_metrics.h"
 #include "exporter/pipeline/correlator.h"
@@ -87,11 +88,9 @@ struct Harness {
     return bounds.value_or(VisibilityBounds{});
   }
   std::string Verdict(const std::string& uuid = kUuid) {
-    const auto json = correlator.ExplainJson(uuid);
-    EXPECT_TRUE(json.has_value());
-    const std::string text = json.value_or("");
-    const size_t at = text.find("\"verdict\":\"");
-    return at == std::string::npos ? "" : text.substr(at + 11, text.find('"', at + 11) - at - 11);
+    const std::optional<Json> explain = correlator.Explain(uuid);
+    EXPECT_TRUE(explain.has_value());
+    return JsonString(explain.value_or(Json::object()), "verdict");
   }
   uint64_t Outcome(const std::string& outcome) {
     const auto& outcomes = correlator.summary().outcomes;
@@ -328,7 +327,7 @@ TEST(VisibilityBoundsTest, HostileTimesNeitherOverflowNorStopTheDecision) {
   for (int i = 0; i < 16; ++i) {
     char uuid[40];
     std::snprintf(uuid, sizeof(uuid), "00000000-0000-0000-0000-%012d", i);
-    EXPECT_TRUE(h.correlator.ExplainJson(uuid).has_value());
+    EXPECT_TRUE(h.correlator.Explain(uuid).has_value());
   }
 }
 
