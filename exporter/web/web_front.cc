@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -290,6 +291,8 @@ void WebFront::JoinFinishedThreads() {
 }
 
 void WebFront::Run(std::shared_ptr<Slot> slot) {
+  // Named for `top -H` and `ps -L`, and for the test that no connection thread outlives Stop().
+  pthread_setname_np(pthread_self(), kConnectionThreadName);
   ClientInfo info{slot->address, slot->ip, tls_enabled_, ""};
   std::unique_ptr<web::ClientStream> client;
   if (tls_enabled_) {

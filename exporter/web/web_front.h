@@ -111,6 +111,8 @@ class WebFront {
   void SetTls(std::shared_ptr<const TlsContext> tls);
 
   FrontCounters& counters() { return counters_; }
+  // The name of every connection thread (at most 15 characters: Linux's limit).
+  static constexpr const char* kConnectionThreadName = "rrca-http-conn";
   const FrontOptions& options() const { return options_; }
 
  private:

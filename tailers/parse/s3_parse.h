@@ -42,6 +42,10 @@ std::string_view S3FormatName(S3Format format);
 // log lines are kUnknown.
 S3Format DetectS3Format(std::string_view line);
 
+// `line` read by the parser of `format`; kNotThisFormat for kUnknown.
+ParseResult ParseS3Line(std::string_view line, S3Format format, std::string* scratch,
+                        S3Event* event);
+
 // The registry's view of an S3 key under <root>docker/registry/v2/repositories/<name>/_uploads/
 // <uuid>/<file>, where file is "data", "startedat", "hashstates/sha256/0", ... (empty for the
 // upload's directory itself). Views point into `key`.

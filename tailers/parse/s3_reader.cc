@@ -2,9 +2,8 @@
 
 namespace rrca::tailers {
 
-namespace {
-
-ParseResult ParseAny(std::string_view line, S3Format format, std::string* scratch, S3Event* event) {
+ParseResult ParseS3Line(std::string_view line, S3Format format, std::string* scratch,
+                        S3Event* event) {
   switch (format) {
     case S3Format::kAwsAccess:
       return ParseAwsAccessLine(line, event);
@@ -20,12 +19,11 @@ ParseResult ParseAny(std::string_view line, S3Format format, std::string* scratc
   return ParseResult::kNotThisFormat;
 }
 
-}  // namespace
-
 int64_t PeekS3LineTime(std::string_view line, std::string* scratch) {
   S3Event event;
-  return ParseAny(line, DetectS3Format(line), scratch, &event) == ParseResult::kOk ? event.start_ns
-                                                                                   : 0;
+  return ParseS3Line(line, DetectS3Format(line), scratch, &event) == ParseResult::kOk
+             ? event.start_ns
+             : 0;
 }
 
 void S3Reader::Parse(std::string_view line) {
@@ -34,7 +32,7 @@ void S3Reader::Parse(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   parsed_.format = DetectS3Format(line);
   parsed_.event = S3Event{};
-  parsed_.result = ParseAny(line, parsed_.format, &scratch_, &parsed_.event);
+  parsed_.result = ParseS3Line(line, parsed_.format, &scratch_, &parsed_.event);
 }
 
 int64_t S3Reader::PeekTime(std::string_view line) {

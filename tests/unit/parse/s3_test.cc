@@ -52,22 +52,6 @@ std::string Render(ParseResult result, const S3Event& event) {
          " req=" + OrDash(event.request_id);
 }
 
-ParseResult ParseAs(S3Format format, std::string_view line, std::string* scratch, S3Event* event) {
-  switch (format) {
-    case S3Format::kAwsAccess:
-      return ParseAwsAccessLine(line, event);
-    case S3Format::kRgwBeast:
-      return ParseRgwBeastLine(line, event);
-    case S3Format::kRgwOps:
-      return ParseRgwOpsLine(line, scratch, event);
-    case S3Format::kMinioAudit:
-      return ParseMinioAuditEntry(line, scratch, event);
-    case S3Format::kUnknown:
-      break;
-  }
-  return ParseResult::kNotThisFormat;
-}
-
 // Every view of a kOk event lies inside the line or the scratch buffer.
 bool ViewsInside(const S3Event& event, std::string_view line, const std::string& scratch) {
   const auto inside = [](std::string_view view, const char* begin, size_t size) {
@@ -102,7 +86,7 @@ std::string RenderCase(const fs::path& dir) {
     if (line.starts_with("# ")) continue;
     const S3Format format = case_format == S3Format::kUnknown ? DetectS3Format(line) : case_format;
     S3Event event;
-    const ParseResult result = ParseAs(format, line, &scratch, &event);
+    const ParseResult result = ParseS3Line(line, format, &scratch, &event);
     EXPECT_TRUE(result != ParseResult::kOk || ViewsInside(event, line, scratch))
         << name << ":" << number;
     out += std::to_string(number) + ": ";
@@ -379,7 +363,7 @@ void ParseEverywhere(std::string_view bytes) {
   for (const S3Format format :
        {S3Format::kAwsAccess, S3Format::kRgwBeast, S3Format::kRgwOps, S3Format::kMinioAudit}) {
     S3Event event;
-    if (ParseAs(format, line, &scratch, &event) != ParseResult::kOk) continue;
+    if (ParseS3Line(line, format, &scratch, &event) != ParseResult::kOk) continue;
     ASSERT_TRUE(ViewsInside(event, line, scratch)) << S3FormatName(format) << ": " << bytes;
     ASSERT_EQ(CheckS3EventText(event), ParseResult::kOk) << bytes;
     ASSERT_GE(event.duration_ns, -1) << bytes;
