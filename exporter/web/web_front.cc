@@ -207,10 +207,12 @@ bool WebFront::Admit(const std::string& ip) {
 void WebFront::AcceptLoop() {
   auto last_warning = SteadyClock::time_point{};
   while (!stopping_) {
-    JoinFinishedThreads();
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     const int ready = ::poll(fds, 2, 1000);
     if (stopping_ || fds[1].revents != 0) break;
+    // Finished threads are joined when no client waits (poll timed out) or once 32 wait to be,
+    // not before every accept: a flood of short connections must not delay a scraper's accept.
+    if (ready == 0 || FinishedThreadsWaiting() >= 32) JoinFinishedThreads();
     if (ready <= 0 || (fds[0].revents & POLLIN) == 0) continue;
     sockaddr_storage address{};
     socklen_t length = sizeof(address);
@@ -280,7 +282,8 @@ void WebFront::Finish(const std::shared_ptr<Slot>& slot) {
 // Connection threads are joined, never detached: a thread past Finish still runs its thread-exit
 // work (OpenSSL frees its per-thread error queue and random state then), and a detached one could
 // still be doing that when Stop() has returned and the process exits -- LeakSanitizer then reports
-// the 904-byte error queue as a leak. Joined by the acceptor between two accepts and by Stop().
+// the 904-byte error queue as a leak. Joined by the acceptor (when idle, or 32 at a time) and by
+// Stop().
 void WebFront::JoinFinishedThreads() {
   std::vector<std::thread> finished;
   {
@@ -288,6 +291,11 @@ void WebFront::JoinFinishedThreads() {
     finished.swap(finished_threads_);
   }
   for (std::thread& thread : finished) thread.join();
+}
+
+size_t WebFront::FinishedThreadsWaiting() {
+  std::lock_guard lock(table_mutex_);
+  return finished_threads_.size();
 }
 
 void WebFront::Run(std::shared_ptr<Slot> slot) {

@@ -122,6 +122,7 @@ class WebFront {
   void Run(std::shared_ptr<Slot> slot);
   void Finish(const std::shared_ptr<Slot>& slot);  // the connection's last step
   void JoinFinishedThreads();
+  size_t FinishedThreadsWaiting();
 
   const FrontOptions options_;
   const bool tls_enabled_;
