@@ -20,14 +20,14 @@ namespace {
 constexpr size_t kRewriteCheckBytes = 128;
 
 // The copy of the generation we were reading: it holds exactly `before` just before `offset`.
-// The newest such file wins.
+// The newest such file (NewerGeneration) wins.
 // `same(bytes)` says whether the bytes before `offset` are ours.
 template <typename Same>
 std::optional<SiblingFile> FindCopyOf(const std::vector<SiblingFile>& siblings, uint64_t offset,
                                       size_t length, Same same) {
   std::optional<SiblingFile> best;
   for (const SiblingFile& sibling : siblings) {
-    if (sibling.size < offset || (best && !Newer(sibling.mtime, best->mtime))) continue;
+    if (sibling.size < offset || (best && !NewerGeneration(sibling, *best))) continue;
     int fd = OpenSibling(sibling);
     if (fd < 0) continue;
     std::optional<std::string> bytes = ReadBytesBefore(fd, offset, length);
@@ -37,16 +37,21 @@ std::optional<SiblingFile> FindCopyOf(const std::vector<SiblingFile>& siblings, 
   return best;
 }
 
-// Copies of later generations, oldest first: named "<live name><.-_>...", newer than `after`,
-// and not a copy of what the live file holds now (starting with `live_head`: that copy is still
-// being made, or the live file was not truncated yet, and its bytes are read from the live file).
-std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings,
-                                     const SiblingFile& after, const std::string& live_name,
-                                     std::string_view live_head) {
+// Copies of later generations, oldest first: named "<live name><.-_>...", newer than `after`
+// in the generation order (NewerGeneration: copies made within one clock tick share an mtime,
+// and then their rotation suffixes order them), and not a copy of what the live file holds now
+// (starting with `live_head`: that copy is still being made, or the live file was not truncated
+// yet, and its bytes are read from the live file).
+std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings, SiblingFile after,
+                                     const std::string& live_name, std::string_view live_head) {
+  // `after` under the name it has now: a rotation since it was read may have renamed it.
+  for (const SiblingFile& sibling : siblings) {
+    if (sibling.key == after.key) after = sibling;
+  }
   std::vector<SiblingFile> later;
   for (const SiblingFile& sibling : siblings) {
     const std::string name = std::filesystem::path(sibling.path).filename().string();
-    if (sibling.key == after.key || sibling.size == 0 || !Newer(sibling.mtime, after.mtime) ||
+    if (sibling.key == after.key || sibling.size == 0 || !NewerGeneration(sibling, after) ||
         name.size() <= live_name.size() || name.rfind(live_name, 0) != 0 ||
         std::strchr(".-_", name[live_name.size()]) == nullptr) {
       continue;
@@ -59,7 +64,7 @@ std::vector<SiblingFile> LaterCopies(const std::vector<SiblingFile>& siblings,
     if (!same_head) later.push_back(sibling);
   }
   std::sort(later.begin(), later.end(),
-            [](const SiblingFile& a, const SiblingFile& b) { return Newer(b.mtime, a.mtime); });
+            [](const SiblingFile& a, const SiblingFile& b) { return NewerGeneration(b, a); });
   return later;
 }
 
