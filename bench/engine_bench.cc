@@ -39,8 +39,8 @@
 #include "exporter/pipeline/recent_errors.h"
 #include "exporter/pipeline/repository_table.h"
 #include "rules/rule_set.h"
-#include "tailers/parse/registry_reader.h"
-#include "tailers/parse/s3_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
+#include "tailers/parse/s3/s3_reader.h"
 
 namespace {
 

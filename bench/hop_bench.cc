@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "bench/bench_corpus.h"
-#include "tailers/parse/harbor_reader.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/harbor/harbor_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 namespace {
 

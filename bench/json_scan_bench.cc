@@ -54,9 +54,9 @@
 #include "bench/bench_corpus.h"
 #include "common/event.h"
 #include "tailers/parse/json_scan.h"
-#include "tailers/parse/registry_fields.h"
-#include "tailers/parse/registry_parse.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/registry/registry_fields.h"
+#include "tailers/parse/registry/registry_parse.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 #define RRCA_STRINGIFY_(x) #x
 #define RRCA_STRINGIFY(x) RRCA_STRINGIFY_(x)

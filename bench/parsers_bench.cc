@@ -27,10 +27,10 @@
 #include "bench/bench_corpus.h"
 #include "common/event.h"
 #include "tailers/parse/envelope.h"
-#include "tailers/parse/registry_parse.h"
-#include "tailers/parse/registry_reader.h"
-#include "tailers/parse/s3_parse.h"
-#include "tailers/parse/s3_reader.h"
+#include "tailers/parse/registry/registry_parse.h"
+#include "tailers/parse/registry/registry_reader.h"
+#include "tailers/parse/s3/s3_parse.h"
+#include "tailers/parse/s3/s3_reader.h"
 
 namespace {
 

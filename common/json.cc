@@ -60,6 +60,8 @@ class BoundedDomBuilder {
       : root_(root), limits_(limits), begin_(begin), read_(read) {}
 
   const std::string& error() const { return error_; }
+  // True when the parse stopped at a limit (values, depth), not at a syntax error.
+  bool over_limit() const { return over_limit_; }
 
   bool null() { return Add(nullptr) != nullptr; }
   bool boolean(bool value) { return Add(value) != nullptr; }
@@ -113,6 +115,7 @@ class BoundedDomBuilder {
   // nullptr when it crosses the value limit.
   Json* Add(Json value) {
     if (++values_ > limits_.max_values) {
+      over_limit_ = error_.empty();
       Fail("more than " + std::to_string(limits_.max_values) + " values");
       return nullptr;
     }
@@ -132,6 +135,7 @@ class BoundedDomBuilder {
 
   bool Open(Json container) {
     if (open_.size() >= limits_.max_depth) {
+      over_limit_ = error_.empty();
       return Fail("nested deeper than " + std::to_string(limits_.max_depth) + " levels");
     }
     Json* added = Add(std::move(container));
@@ -194,17 +198,19 @@ class BoundedDomBuilder {
   Json* member_ = nullptr;           // the object member whose value comes next
   size_t values_ = 0;
   std::string error_;
+  bool over_limit_ = false;
 };
 
 }  // namespace
 
 StatusOr<Json> ParseJson(std::string_view text, const JsonLimits& limits) {
   if (text.size() > limits.max_bytes) {
-    return Status::Error("the document is larger than " + std::to_string(limits.max_bytes) +
-                         " bytes");
+    return Status::ResourceExhausted("the document is larger than " +
+                                     std::to_string(limits.max_bytes) + " bytes");
   }
   // nlohmann skips a UTF-8 byte order mark, which RFC 8259 forbids a sender to add.
-  if (text.rfind("\xEF\xBB\xBF", 0) == 0) return Status::Error("byte 0: a byte order mark");
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0)
+    return Status::InvalidArgument("byte 0: a byte order mark");
   // nlohmann rejects invalid UTF-8; Go's encoding/json (Alertmanager) replaces it, and so do we.
   std::string sanitized;
   if (!IsValidUtf8(text)) {
@@ -218,9 +224,12 @@ StatusOr<Json> ParseJson(std::string_view text, const JsonLimits& limits) {
     Json::sax_parse(TrackingIterator(text.data(), &read),
                     TrackingIterator(text.data() + text.size(), &read), &builder);
   } catch (const std::exception& error) {  // allocation failure; the parser itself reports
-    return Status::Error(std::string("JSON parse failed: ") + error.what());
+    return Status::ResourceExhausted(std::string("JSON parse failed: ") + error.what());
   }
-  if (!builder.error().empty()) return Status::Error(builder.error());
+  if (!builder.error().empty()) {
+    return builder.over_limit() ? Status::ResourceExhausted(builder.error())
+                                : Status::InvalidArgument(builder.error());
+  }
   return root;
 }
 

@@ -37,7 +37,8 @@ struct JsonLimits {
 // (truncatedAlerts, an integer) and strings everywhere else, so nothing it sends changes.
 //
 // Errors say where: "byte 17: syntax error while parsing object separator - ...", at most 200
-// bytes whatever the input.
+// bytes whatever the input. The code is kResourceExhausted when a limit stopped the parse
+// (bytes, values, depth), kInvalidArgument when the text is not JSON.
 StatusOr<Json> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
 // Compact JSON (no spaces), as the APIs serve it. Invalid UTF-8 in strings (only possible in

@@ -2,27 +2,67 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace rrca {
 
-// A success or an error message with its context ("file:line:col: key: message").
+// What kind of failure a Status is, for callers that act on it (the enricher answers 413 to a
+// body over a limit and 400 to one that does not parse) and for logs. Modelled on leveldb's and
+// absl's codes; only the kinds this project tells apart.
+enum class StatusCode {
+  kOk,
+  kInvalidArgument,    // bad input from a user or client: config, flag, URL, request body
+  kNotFound,           // a named thing is missing
+  kCorruption,         // stored state we wrote does not read back (positions, carried state)
+  kIoError,            // the filesystem or a socket failed (errno in the message)
+  kUnavailable,        // a peer did not answer as it must (token service, TLS library)
+  kResourceExhausted,  // input over a bound (bytes, values, depth)
+};
+
+// "invalid argument", "corruption", ...: for logs and the CLI.
+std::string_view StatusCodeName(StatusCode code);
+
+// A success or an error: a code and a message with its context ("file:line:col: key: message").
 // Returned across module boundaries instead of exceptions; the per-line path never throws.
 class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Error(std::string message) { return Status(std::move(message)); }
-
-  bool ok() const { return !message_.has_value(); }
-  const std::string& message() const {
-    static const std::string kEmpty;
-    return message_ ? *message_ : kEmpty;
+  static Status InvalidArgument(std::string message) {
+    return Status(StatusCode::kInvalidArgument, std::move(message));
+  }
+  static Status NotFound(std::string message) {
+    return Status(StatusCode::kNotFound, std::move(message));
+  }
+  static Status Corruption(std::string message) {
+    return Status(StatusCode::kCorruption, std::move(message));
+  }
+  static Status IoError(std::string message) {
+    return Status(StatusCode::kIoError, std::move(message));
+  }
+  static Status Unavailable(std::string message) {
+    return Status(StatusCode::kUnavailable, std::move(message));
+  }
+  static Status ResourceExhausted(std::string message) {
+    return Status(StatusCode::kResourceExhausted, std::move(message));
+  }
+  // The same kind of failure with more context in front: "positions file /x: " + message.
+  Status Prefixed(std::string_view context) const {
+    return ok() ? *this : Status(code_, std::string(context) + message_);
   }
 
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
+  // The message alone, without the code: what a user reads after "invalid configuration:".
+  const std::string& message() const { return message_; }
+  // "corruption: positions file /x: byte 3: ..."; "ok" for a success.
+  std::string ToString() const;
+
  private:
-  explicit Status(std::string message) : message_(std::move(message)) {}
-  std::optional<std::string> message_;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  StatusCode code_ = StatusCode::kOk;
+  std::string message_;
 };
 
 // A value or the Status that explains why there is none.

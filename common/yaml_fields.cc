@@ -23,7 +23,7 @@ Status YamlFields::status() const {
   std::string message;
   for (const std::string& error : errors_) message += error + "\n";
   message.pop_back();
-  return Status::Error(message);
+  return Status::InvalidArgument(message);
 }
 
 std::string YamlSyntaxError(const std::string& file, const YAML::Exception& error) {

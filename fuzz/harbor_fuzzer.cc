@@ -1,6 +1,6 @@
-// Fuzzes tailers/parse/harbor_parse.h and tailers/parse/harbor_reader.h: the parsers of the hops in
-// front of the registry (nginx access and error lines, Harbor core's Go and stdlib log) on the
-// whole input, then the input's lines through a proxy and a core HopReader (envelopes,
+// Fuzzes tailers/parse/harbor/harbor_parse.h and tailers/parse/harbor/harbor_reader.h: the parsers
+// of the hops in front of the registry (nginx access and error lines, Harbor core's Go and stdlib
+// log) on the whole input, then the input's lines through a proxy and a core HopReader (envelopes,
 // CRI/json-file pieces, prefixes; core's requestID, GitLab's $gzip_ratio). Every view must lie
 // inside the input (or the piece the reader joined), a status is 100..599 or 0, durations are -1 or
 // non-negative, and the reader's counters add up. Seeds: fuzz/corpus/harbor/. Dictionary:
@@ -11,8 +11,8 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "tailers/parse/harbor_parse.h"
-#include "tailers/parse/harbor_reader.h"
+#include "tailers/parse/harbor/harbor_parse.h"
+#include "tailers/parse/harbor/harbor_reader.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
-// Fuzzes tailers/parse/registry_parse.h: every record parser on one payload (envelope removed),
-// plus DetectRecordStart and PeekLineTime; ParseLogrusJson (simdjson) must agree with
+// Fuzzes tailers/parse/registry/registry_parse.h: every record parser on one payload (envelope
+// removed), plus DetectRecordStart and PeekLineTime; ParseLogrusJson (simdjson) must agree with
 // ParseLogrusJsonScan (json_scan) on every input. Seeds: fuzz/corpus/registry_parse/. Dictionary:
 // registry.dict.
 #include <cstddef>
@@ -9,7 +9,7 @@
 
 #include "common/event.h"
 #include "fuzz/fuzz_util.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace {
 

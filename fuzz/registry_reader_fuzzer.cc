@@ -1,13 +1,13 @@
-// Fuzzes tailers/parse/registry_reader.h: a RegistryReader fed the input's lines, as a stream of
-// one file (envelopes, CRI/json-file fragments, multi-line records, held records, Flush). Two
-// readers run: auto-detection with the default limit, and a fixed envelope hint with a tiny
+// Fuzzes tailers/parse/registry/registry_reader.h: a RegistryReader fed the input's lines, as a
+// stream of one file (envelopes, CRI/json-file fragments, multi-line records, held records, Flush).
+// Two readers run: auto-detection with the default limit, and a fixed envelope hint with a tiny
 // max_record_bytes so the too-long paths run too. Seeds: fuzz/corpus/registry_reader/.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 namespace {
 

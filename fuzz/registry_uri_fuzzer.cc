@@ -1,7 +1,7 @@
-// Fuzzes tailers/parse/registry_uri.h: ParseRegistryUri and DecodeUploadState (`_state` decoding:
-// percent-decoding, base64url, the signed JSON). The input is used twice: as "<METHOD> <URI>"
-// as in a request line (no space: the whole input is the URI), and as the JSON inside a `_state`
-// token that this target signs with a zero HMAC and base64url-encodes -- random mutations
+// Fuzzes tailers/parse/registry/registry_uri.h: ParseRegistryUri and DecodeUploadState (`_state`
+// decoding: percent-decoding, base64url, the signed JSON). The input is used twice: as "<METHOD>
+// <URI>" as in a request line (no space: the whole input is the URI), and as the JSON inside a
+// `_state` token that this target signs with a zero HMAC and base64url-encodes -- random mutations
 // rarely make valid base64 of JSON, and the JSON is where the numbers are.
 // Seeds: fuzz/corpus/registry_uri/ (request lines and decoded `_state` JSON).
 #include <cstddef>
@@ -11,7 +11,7 @@
 
 #include "common/request.h"
 #include "fuzz/fuzz_util.h"
-#include "tailers/parse/registry_uri.h"
+#include "tailers/parse/registry/registry_uri.h"
 
 namespace {
 

@@ -1,6 +1,7 @@
-// Fuzzes the way a request URI becomes a repository label value: tailers/parse/registry_uri.h
-// ParseRegistryUri, then exporter/pipeline/repository_table.h RepositoryTable::Intern (Docker
-// Distribution's name grammar, the configured rewrites, the cap). Each input line is
+// Fuzzes the way a request URI becomes a repository label value:
+// tailers/parse/registry/registry_uri.h ParseRegistryUri, then exporter/pipeline/repository_table.h
+// RepositoryTable::Intern (Docker Distribution's name grammar, the configured rewrites, the cap).
+// Each input line is
 // "<METHOD> <URI>" (no space: the whole line is the URI), as in a request line of a registry's
 // log; the line itself is interned too, as a `vars.name` field would be.
 // Invariants: every label value is "", "__other__", "__invalid__" or a name of the grammar (a
@@ -17,7 +18,7 @@
 
 #include "exporter/pipeline/repository_table.h"
 #include "fuzz/fuzz_util.h"
-#include "tailers/parse/registry_uri.h"
+#include "tailers/parse/registry/registry_uri.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Fuzzes tailers/parse/s3_parse.h: the four S3 log parsers (AWS access log, RGW beast, RGW ops
+// Fuzzes tailers/parse/s3/s3_parse.h: the four S3 log parsers (AWS access log, RGW beast, RGW ops
 // JSON, MinIO audit JSON), DetectS3Format, ParseUploadKey and the shared building blocks, on one
 // line. Checks the header's promises: views stay inside the line or the scratch, a kOk event's text
 // is valid UTF-8 and its duration is within kMaxS3DurationNanos. Seeds: fuzz/corpus/s3_parse/.
@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_util.h"
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace {
 

@@ -12,14 +12,14 @@ constexpr size_t kMaxFileBytes = 64 << 10;
 StatusOr<std::string> ReadSmallFile(const std::string& path) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(path, error)) {
-    return Status::Error(path + ": not a readable regular file");
+    return Status::NotFound(path + ": not a readable regular file");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error(path + ": cannot read the file");
+  if (!in) return Status::IoError(path + ": cannot read the file");
   std::string text(kMaxFileBytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes) return Status::Error(path + ": longer than 64 KiB");
+  if (text.size() > kMaxFileBytes) return Status::ResourceExhausted(path + ": longer than 64 KiB");
   return text;
 }
 
@@ -44,7 +44,8 @@ StatusOr<Credentials> LoadRegistryCredentials(const RegistryProbeConfig& config)
     const std::string_view line = FirstLine(text.value());
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
-      return Status::Error(config.credentials_file + ": the first line is not user:password");
+      return Status::InvalidArgument(config.credentials_file +
+                                     ": the first line is not user:password");
     }
     credentials.user = line.substr(0, colon);
     credentials.password = line.substr(colon + 1);
@@ -84,9 +85,10 @@ StatusOr<Credentials> ParseAwsCredentials(std::string_view text) {
     if (key == "aws_secret_access_key") found.password = value;
   }
   if (found.user.empty() || found.password.empty()) {
-    return Status::Error(saw_profile ? "no aws_access_key_id and aws_secret_access_key in the "
-                                       "[default] profile"
-                                     : "no aws_access_key_id and aws_secret_access_key");
+    return Status::InvalidArgument(saw_profile
+                                       ? "no aws_access_key_id and aws_secret_access_key in the "
+                                         "[default] profile"
+                                       : "no aws_access_key_id and aws_secret_access_key");
   }
   found.present = true;
   return found;
@@ -97,14 +99,14 @@ StatusOr<Credentials> LoadStoreCredentials(const StoreProbeConfig& config) {
     auto text = ReadSmallFile(config.credentials_file);
     if (!text.ok()) return text.status();
     auto parsed = ParseAwsCredentials(text.value());
-    if (!parsed.ok())
-      return Status::Error(config.credentials_file + ": " + parsed.status().message());
+    if (!parsed.ok()) return parsed.status().Prefixed(config.credentials_file + ": ");
     return parsed;
   }
   const char* id = std::getenv("AWS_ACCESS_KEY_ID");
   const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
   if (id == nullptr || secret == nullptr || *id == '\0' || *secret == '\0') {
-    return Status::Error("no credentials_file and no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
+    return Status::InvalidArgument(
+        "no credentials_file and no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
   }
   return Credentials{true, id, secret};
 }

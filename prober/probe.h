@@ -25,7 +25,7 @@ inline double SecondsBetween(std::chrono::steady_clock::time_point from,
 }
 
 // "registry-rca-probe/<version>": registry-rca recognises its own probe requests in the
-// registry's log by it (tailers/parse/registry_parse, exporter/pipeline/pipeline).
+// registry's log by it (tailers/parse/registry/registry_parse, exporter/pipeline/pipeline).
 std::string ProbeUserAgent();
 inline constexpr std::string_view kProbeUserAgentPrefix = rrca::kProbeUserAgentPrefix;
 

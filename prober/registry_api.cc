@@ -60,21 +60,23 @@ bool IsValidRepositoryName(std::string_view repository) {
 
 StatusOr<std::string> RegistryUploadsUrl(std::string_view base_url, std::string_view repository) {
   if (!IsValidRepositoryName(repository)) {
-    return Status::Error(
+    return Status::InvalidArgument(
         "repository: not a valid repository name (lowercase [a-z0-9] components "
         "separated by / . _ -)");
   }
   InitCurlOnce();
   CurlUrl url(curl_url());
-  if (!url) return Status::Error("out of memory");
+  if (!url) return Status::ResourceExhausted("out of memory");
   if (curl_url_set(url.get(), CURLUPART_URL, std::string(base_url).c_str(), 0) != CURLUE_OK) {
-    return Status::Error("url: not a valid URL");
+    return Status::InvalidArgument("url: not a valid URL");
   }
   const std::string scheme = Part(url.get(), CURLUPART_SCHEME);
-  if (scheme != "http" && scheme != "https") return Status::Error("url: must be http(s)://");
+  if (scheme != "http" && scheme != "https")
+    return Status::InvalidArgument("url: must be http(s)://");
   if (!Part(url.get(), CURLUPART_USER).empty() || !Part(url.get(), CURLUPART_QUERY).empty() ||
       !Part(url.get(), CURLUPART_FRAGMENT).empty()) {
-    return Status::Error("url: only scheme, host, port and path (credentials go in their files)");
+    return Status::InvalidArgument(
+        "url: only scheme, host, port and path (credentials go in their files)");
   }
   std::string path = Part(url.get(), CURLUPART_PATH);
   while (!path.empty() && path.back() == '/') path.pop_back();
@@ -84,26 +86,26 @@ StatusOr<std::string> RegistryUploadsUrl(std::string_view base_url, std::string_
 }
 
 StatusOr<std::string> ResolveLocation(std::string_view request_url, std::string_view location) {
-  if (location.empty()) return Status::Error("the answer has no Location");
+  if (location.empty()) return Status::Unavailable("the answer has no Location");
   InitCurlOnce();
   CurlUrl base(curl_url());
   CurlUrl resolved(curl_url());
-  if (!base || !resolved) return Status::Error("out of memory");
+  if (!base || !resolved) return Status::ResourceExhausted("out of memory");
   const std::string request(request_url);
   if (curl_url_set(base.get(), CURLUPART_URL, request.c_str(), 0) != CURLUE_OK ||
       curl_url_set(resolved.get(), CURLUPART_URL, request.c_str(), 0) != CURLUE_OK) {
-    return Status::Error("the request URL does not parse");
+    return Status::InvalidArgument("the request URL does not parse");
   }
   // Set on a handle that holds the request URL, a relative Location is resolved as a redirect.
   if (curl_url_set(resolved.get(), CURLUPART_URL, std::string(location).c_str(), 0) != CURLUE_OK) {
-    return Status::Error("the Location does not parse as a URL");
+    return Status::Unavailable("the Location does not parse as a URL");
   }
   const std::string scheme = Part(resolved.get(), CURLUPART_SCHEME);
   if ((scheme != "http" && scheme != "https") ||
       Part(resolved.get(), CURLUPART_HOST) != Part(base.get(), CURLUPART_HOST) ||
       Part(resolved.get(), CURLUPART_PORT) != Part(base.get(), CURLUPART_PORT) ||
       scheme != Part(base.get(), CURLUPART_SCHEME)) {
-    return Status::Error("the Location points at another host, port or scheme");
+    return Status::Unavailable("the Location points at another host, port or scheme");
   }
   return Part(resolved.get(), CURLUPART_URL);
 }
@@ -175,10 +177,10 @@ std::optional<Challenge> ParseChallenge(std::string_view header) {
 StatusOr<std::string> TokenUrl(const Challenge& challenge, std::string_view default_scope) {
   const auto realm = challenge.params.find("realm");
   if (realm == challenge.params.end() || realm->second.empty()) {
-    return Status::Error("the Bearer challenge names no realm");
+    return Status::Unavailable("the Bearer challenge names no realm");
   }
   if (!realm->second.starts_with("https://") && !realm->second.starts_with("http://")) {
-    return Status::Error("the Bearer realm is not an http(s) URL");
+    return Status::Unavailable("the Bearer realm is not an http(s) URL");
   }
   std::string url = realm->second;
   char separator = url.find('?') == std::string::npos ? '?' : '&';
@@ -196,7 +198,8 @@ StatusOr<std::string> TokenUrl(const Challenge& challenge, std::string_view defa
 
 StatusOr<std::string> ParseTokenAnswer(std::string_view body) {
   const nlohmann::json answer = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!answer.is_object()) return Status::Error("the token service's answer is not a JSON object");
+  if (!answer.is_object())
+    return Status::Unavailable("the token service's answer is not a JSON object");
   std::string token;
   for (const char* key : {"token", "access_token"}) {
     const auto found = answer.find(key);
@@ -205,10 +208,10 @@ StatusOr<std::string> ParseTokenAnswer(std::string_view body) {
       break;
     }
   }
-  if (token.empty()) return Status::Error("the token service's answer holds no token");
-  if (token.size() > kMaxToken) return Status::Error("the token is longer than 16 KiB");
+  if (token.empty()) return Status::Unavailable("the token service's answer holds no token");
+  if (token.size() > kMaxToken) return Status::Unavailable("the token is longer than 16 KiB");
   for (const char c : token) {
-    if (c <= ' ' || c > '~') return Status::Error("the token is not printable ASCII");
+    if (c <= ' ' || c > '~') return Status::Unavailable("the token is not printable ASCII");
   }
   return token;
 }

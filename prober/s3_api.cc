@@ -61,17 +61,18 @@ Status CheckS3Target(const S3Target& target) {
   const std::string_view endpoint = target.endpoint;
   const bool https = endpoint.starts_with("https://");
   if (!https && !endpoint.starts_with("http://")) {
-    return Status::Error("endpoint: must be http(s)://host[:port]");
+    return Status::InvalidArgument("endpoint: must be http(s)://host[:port]");
   }
   const std::string_view host = endpoint.substr(https ? 8 : 7);
   if (host.empty() || host.find_first_of("/?#@ ") != std::string_view::npos) {
-    return Status::Error("endpoint: must be http(s)://host[:port] (no path, no credentials)");
+    return Status::InvalidArgument(
+        "endpoint: must be http(s)://host[:port] (no path, no credentials)");
   }
   if (!ValidBucket(target.bucket)) {
-    return Status::Error("bucket: not a valid S3 bucket name");
+    return Status::InvalidArgument("bucket: not a valid S3 bucket name");
   }
   if (target.virtual_host && https && target.bucket.find('.') != std::string::npos) {
-    return Status::Error(
+    return Status::InvalidArgument(
         "bucket: a name with dots cannot be addressed as a virtual host over "
         "https (the certificate cannot match); use path-style addressing");
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <random>
 
+#include "common/clock.h"
 #include "prober/credentials.h"
 #include "prober/probe.h"
 #include "prober/probe_http.h"
@@ -23,9 +24,7 @@ constexpr const char* kEmptyPayloadHash =
 std::string RandomId() {
   std::random_device device;
   char id[40];
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const int64_t now = WallNowNs() / 1'000'000;
   std::snprintf(id, sizeof(id), "%lld-%08x%08x", static_cast<long long>(now), device(), device());
   return id;
 }

@@ -6,7 +6,8 @@ The layers, lowest first (the order of RRCA_LIBRARIES in the top-level CMakeList
   common < tailers/follow, tailers/parse < rules < prober < exporter/metrics
          < exporter/pipeline < exporter/web < exporter/ui < exporter/enricher < exporter/app
 
-A file may include its own folder and any folder of a lower layer. Two folders of the same rank
+A file may include its own folder (subfolders included: tailers/parse/s3/ is tailers/parse) and any
+folder of a lower layer. Two folders of the same rank
 (tailers/follow and tailers/parse) may not include each other: a parser is a pure function of its
 bytes and knows nothing of files. Nothing includes exporter/app (main.cc is in it). bench/, fuzz/
 and tests/ stand above everything and are not checked.
@@ -46,15 +47,26 @@ def layer_of(path: str) -> str | None:
     return best
 
 
+def sources_of(root: str, folder: str) -> list[str]:
+    """Repository-relative .h/.cc paths in a layer's folder and its subfolders (tailers/parse/s3/),
+    except those of a layer nested inside it (none today)."""
+    base = os.path.join(root, folder)
+    paths = []
+    for directory, subdirs, names in os.walk(base):
+        subdirs.sort()
+        for name in sorted(names):
+            if name.endswith((".h", ".cc")):
+                rel = os.path.relpath(os.path.join(directory, name), root).replace(os.sep, "/")
+                if layer_of(rel) == folder:
+                    paths.append(rel)
+    return paths
+
+
 def violations(root: str) -> list[str]:
     found = []
     for folder in LAYERS:
-        base = os.path.join(root, folder)
-        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-            if not name.endswith((".h", ".cc")):
-                continue
-            rel = f"{folder}/{name}"
-            with open(os.path.join(base, name), encoding="utf-8") as f:
+        for rel in sources_of(root, folder):
+            with open(os.path.join(root, rel), encoding="utf-8") as f:
                 for number, line in enumerate(f, 1):
                     m = INCLUDE.match(line)
                     if not m:
@@ -79,8 +91,7 @@ def main() -> int:
     found = violations(root)
     for v in found:
         print(v)
-    checked = sum(1 for folder in LAYERS if os.path.isdir(os.path.join(root, folder))
-                  for n in os.listdir(os.path.join(root, folder)) if n.endswith((".h", ".cc")))
+    checked = sum(len(sources_of(root, folder)) for folder in LAYERS)
     print(f"layering: {checked} files, {len(found)} violations")
     return 1 if found else 0
 

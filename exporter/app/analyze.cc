@@ -20,8 +20,8 @@
 #include "exporter/pipeline/recent_errors.h"
 #include "exporter/ui/ui_report.h"
 #include "tailers/follow/line_reader.h"
-#include "tailers/parse/registry_parse.h"
-#include "tailers/parse/s3_reader.h"
+#include "tailers/parse/registry/registry_parse.h"
+#include "tailers/parse/s3/s3_reader.h"
 
 namespace rrca::exporter {
 namespace {

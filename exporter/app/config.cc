@@ -342,7 +342,7 @@ StatusOr<Config> ParseConfig(const std::string& text, const std::string& file_na
 
 StatusOr<Config> LoadConfig(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status::Error(path + ": cannot read the configuration file");
+  if (!in) return Status::IoError(path + ": cannot read the configuration file");
   std::stringstream text;
   text << in.rdbuf();
   return ParseConfig(text.str(), path);

@@ -48,7 +48,7 @@ class Daemon {
     }
     api_ = std::make_unique<DaemonApi>(&state_, &http_, enricher_.get(),
                                        [this] { return reloader_.Reload(); });
-    state_.metrics.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
+    state_.metrics.SetConfigReload(true, static_cast<double>(WallNowNs()) / 1e9);
   }
 
   int Run(const std::string& listen_address, const std::string& telemetry_path,
@@ -128,7 +128,7 @@ class Daemon {
       } else if (queue_closed_) {
         break;
       }
-      state_.pipeline.Tick(WallNanos());
+      state_.pipeline.Tick(WallNowNs());
       PublishSourceStats();
     }
   }
@@ -148,7 +148,7 @@ class Daemon {
   void ProcessChunk(const tailers::Chunk& chunk) {
     const Pipeline::StreamId id = state_.StreamFor(chunk.source_index, chunk.file);
     auto stream = state_.streams.find(std::make_pair(chunk.source_index, chunk.file));
-    state_.pipeline.NoteActivity(id, WallNanos());
+    state_.pipeline.NoteActivity(id, WallNowNs());
     std::string_view bytes = chunk.bytes;
     while (!bytes.empty()) {
       const size_t newline = bytes.find('\n');

@@ -56,10 +56,10 @@ std::string DaemonReloader::Reload() {
   }
   state_->pipeline.SetRules(rules.value());
   state_->pipeline.SetProbeRepositories(ProbeRepositories(loaded.value().probes));
-  state_->metrics.SetConfigReload(true, static_cast<double>(WallNanos()) / 1e9);
+  state_->metrics.SetConfigReload(true, static_cast<double>(WallNowNs()) / 1e9);
   // At most one line per 10 s: POST /-/reload may come in a flood.
   ++reloads_unlogged_;
-  const int64_t now = WallNanos();
+  const int64_t now = WallNowNs();
   if (now - reload_logged_ns_ >= 10'000'000'000) {
     spdlog::info("reloaded rules: {} rules ({} reloads since the last line)",
                  rules.value()->rules().size(), reloads_unlogged_);

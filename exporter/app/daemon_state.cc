@@ -8,17 +8,11 @@
 
 namespace rrca::exporter {
 
-int64_t WallNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 DaemonState::DaemonState(Config config_in, std::shared_ptr<const rules::RuleSet> rules,
                          int syslog_year)
     : config(std::move(config_in)),
       registry(std::make_shared<prometheus::Registry>()),
-      started_ns(WallNanos()),
+      started_ns(WallNowNs()),
       metrics(registry),
       pipeline(PipelineOptionsFrom(config, syslog_year), std::move(rules), &metrics),
       positions(config.positions_file) {

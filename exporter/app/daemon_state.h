@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/json.h"
 #include "exporter/app/config.h"
 #include "exporter/app/rules_loader.h"
@@ -23,9 +24,6 @@
 #include "tailers/follow/positions_file.h"
 
 namespace rrca::exporter {
-
-// Nanoseconds since the epoch, now.
-int64_t WallNanos();
 
 // What the daemon's threads share (app/daemon.cc owns it): the pipeline and everything it
 // writes, and the one lock that makes a scrape consistent with the saved positions.

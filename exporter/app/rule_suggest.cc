@@ -234,7 +234,7 @@ StatusOr<std::shared_ptr<const rules::RuleSet>> LoadWith(const Config& config,
   options.user_rule_files = ExpandRuleFiles(config, &errors);
   options.user_rule_files.push_back(extra);
   options.param_overrides = config.rule_params;
-  if (!errors.empty()) return Status::Error(errors.front());
+  if (!errors.empty()) return Status::InvalidArgument(errors.front());
   return rules::RuleSet::Load(options);
 }
 

@@ -17,7 +17,7 @@ StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(const Config& config) 
     for (const std::string& error : errors) message += error + "\n";
     if (!loaded.ok()) message += loaded.status().message() + "\n";
     message.pop_back();
-    return Status::Error(message);
+    return Status::InvalidArgument(message);
   }
   return loaded;
 }

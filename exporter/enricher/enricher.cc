@@ -6,6 +6,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "common/clock.h"
 #include "common/time_util.h"
 #include "exporter/enricher/enricher_payload.h"
 
@@ -15,12 +16,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 // Alertmanager sends ~30 values per alert; this bounds a hostile body's tree to ~20 MiB.
 constexpr size_t kMaxJsonValues = 250'000;
-
-int64_t WallNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 HttpResponse JsonAnswer(int status, const std::string& key, const std::string& message) {
   Json body = Json::object();
@@ -37,10 +32,10 @@ Enricher::Enricher(EnricherConfig config, EnricherSources sources, prometheus::R
       options_(std::move(options)),
       queue_(config_.queue_size, config_.queue_max_bytes),
       metrics_(registry),
-      history_(options_.now_ns ? options_.now_ns() : WallNanos()),
+      history_(options_.now_ns ? options_.now_ns() : WallNowNs()),
       cache_(options_.dedupe, static_cast<int64_t>(config_.dedupe_window_seconds * 1e9),
              metrics_.cache) {
-  if (!options_.now_ns) options_.now_ns = WallNanos;
+  if (!options_.now_ns) options_.now_ns = WallNowNs;
   for (const std::string& text : config_.downstream_urls) {
     StatusOr<HttpUrl> url = ParseHttpUrl(text);
     if (!url.ok()) {  // the config loader refuses these; never send to a half-parsed URL
@@ -109,12 +104,16 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
   if (!problem.empty()) {
     metrics_.rejected.Increment();
     // Logged at most once a minute: the counter has the rest, a hostile client no log flood.
-    const int64_t now = WallNanos();
+    const int64_t now = WallNowNs();
     int64_t last = last_reject_log_ns_.load();
     if (now - last >= 60'000'000'000LL && last_reject_log_ns_.compare_exchange_strong(last, now)) {
       spdlog::warn("enricher: {} sent a bad payload: {}", request.remote_address, problem);
     }
-    return JsonAnswer(400, "error", "not an Alertmanager webhook payload: " + problem);
+    // A body over a bound (values, depth) is too large for us, not malformed: 413, as for bytes.
+    const bool too_large =
+        !payload.ok() && payload.status().code() == StatusCode::kResourceExhausted;
+    return JsonAnswer(too_large ? 413 : 400, "error",
+                      "not an Alertmanager webhook payload: " + problem);
   }
   payload = Json();  // only the body waits: the worker parses it again
   {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/bounded_queue.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "exporter/enricher/enricher_cache.h"
 #include "exporter/enricher/enricher_config.h"
@@ -31,7 +32,7 @@ namespace rrca::exporter {
 
 // Internals the tests change; the defaults are what the daemon uses.
 struct EnricherOptions {
-  std::function<int64_t()> now_ns;  // wall clock (injectable for tests)
+  WallClock now_ns;  // empty: WallNowNs
   std::chrono::milliseconds snapshot_interval{15'000};
   std::chrono::milliseconds max_backoff{30'000};
   std::chrono::milliseconds first_backoff{1'000};

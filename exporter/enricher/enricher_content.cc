@@ -96,7 +96,7 @@ StatusOr<const EnrichmentBuilder::Window*> EnrichmentBuilder::WindowFor(int64_t 
     if (sources_.causes_json) {
       window.causes = sources_.causes_json(since_ns);
       if (!JsonFind(window.causes.value(), "causes")) {
-        window.causes = Status::Error("the causes JSON has no `causes`");
+        window.causes = Status::Corruption("the causes JSON has no `causes`");
       }
     } else {
       window.causes = Json::object();
@@ -107,7 +107,7 @@ StatusOr<const EnrichmentBuilder::Window*> EnrichmentBuilder::WindowFor(int64_t 
       window.numbers = history_.Window(window.from_ns, *current_);
     }
   }
-  if (!window.causes.ok()) return Status::Error("causes: " + window.causes.status().message());
+  if (!window.causes.ok()) return window.causes.status().Prefixed("causes: ");
   return &window;
 }
 

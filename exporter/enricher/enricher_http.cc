@@ -31,23 +31,24 @@ CURLUcode GetPart(CURLU* url, CURLUPart part, unsigned flags, std::string* out,
 
 StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
   CurlUrl url(curl_url());
-  if (!url) return Status::Error("out of memory parsing the URL");
+  if (!url) return Status::InvalidArgument("out of memory parsing the URL");
   // No CURLU_DEFAULT_SCHEME: a URL without its scheme is refused rather than guessed.
   const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, std::string(text).c_str(), 0);
-  if (rc != CURLUE_OK) return Status::Error(std::string("invalid URL: ") + curl_url_strerror(rc));
+  if (rc != CURLUE_OK)
+    return Status::InvalidArgument(std::string("invalid URL: ") + curl_url_strerror(rc));
   HttpUrl out;
   std::string scheme;
   GetPart(url.get(), CURLUPART_SCHEME, 0, &scheme);
   if (scheme != "http" && scheme != "https") {
-    return Status::Error("must start with http:// or https://");
+    return Status::InvalidArgument("must start with http:// or https://");
   }
   out.https = scheme == "https";
   std::string port, fragment;
   bool has_fragment = false;
   GetPart(url.get(), CURLUPART_PORT, 0, &port);
-  if (port == "0") return Status::Error("invalid port 0");
+  if (port == "0") return Status::InvalidArgument("invalid port 0");
   GetPart(url.get(), CURLUPART_FRAGMENT, 0, &fragment, &has_fragment);
-  if (has_fragment) return Status::Error("a webhook URL has no #fragment");
+  if (has_fragment) return Status::InvalidArgument("a webhook URL has no #fragment");
   // User info: percent-decoded by curl (CURLU_URLDECODE refuses what decodes to control
   // characters). Handed to curl apart from the URL, so neither logs nor labels ever see it.
   bool has_user = false, has_password = false;
@@ -55,7 +56,7 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
           CURLUE_URLDECODE ||
       GetPart(url.get(), CURLUPART_PASSWORD, CURLU_URLDECODE, &out.password, &has_password) ==
           CURLUE_URLDECODE) {
-    return Status::Error("the user info does not percent-decode to printable text");
+    return Status::InvalidArgument("the user info does not percent-decode to printable text");
   }
   out.has_credentials = has_user || has_password;
   curl_url_set(url.get(), CURLUPART_USER, nullptr, 0);
@@ -63,7 +64,7 @@ StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
   curl_url_set(url.get(), CURLUPART_OPTIONS, nullptr, 0);
   // CURLU_NO_DEFAULT_PORT: "http://h:80/x" and "http://h/x" are one downstream label.
   if (GetPart(url.get(), CURLUPART_URL, CURLU_NO_DEFAULT_PORT, &out.redacted) != CURLUE_OK) {
-    return Status::Error("the URL cannot be put back together without its user info");
+    return Status::InvalidArgument("the URL cannot be put back together without its user info");
   }
   return out;
 }

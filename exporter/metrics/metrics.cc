@@ -3,8 +3,9 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
+
+#include "common/clock.h"
 
 #ifndef RRCA_VERSION
 #define RRCA_VERSION "dev"
@@ -141,10 +142,7 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       .Help("Start time of the process since the Unix epoch, in seconds.")
       .Register(*registry_)
       .Add({})
-      .Set(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count()) /
-           1000.0);
+      .Set(static_cast<double>(WallNowNs() / 1'000'000) / 1000.0);
 }
 
 void Metrics::SetHttpTotals(const HttpTotals& totals) {

@@ -15,8 +15,8 @@
 #include "common/request.h"
 #include "exporter/metrics/exposition.h"
 #include "exporter/metrics/exposition_interner.h"
-#include "tailers/parse/registry_reader.h"
-#include "tailers/parse/s3_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
+#include "tailers/parse/s3/s3_reader.h"
 
 namespace rrca::exporter {
 

@@ -81,9 +81,9 @@ StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipel
   // twenty times its size (a 60 MB state of empty arrays, under the positions file's 64 MiB,
   // took 2.3 GB at start-up).
   if (text.size() > kMaxCarryOverBytes) {
-    return Status::Error("pipeline_state: " + std::to_string(text.size()) +
-                         " bytes, more than the " + std::to_string(kMaxCarryOverBytes) +
-                         " ever written");
+    return Status::Corruption("pipeline_state: " + std::to_string(text.size()) +
+                              " bytes, more than the " + std::to_string(kMaxCarryOverBytes) +
+                              " ever written");
   }
   const json state = json::parse(text, nullptr, false);
   // No value() with a default here: it throws when "version" is not a number, and this check is
@@ -92,7 +92,7 @@ StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipel
   if (state.is_discarded() || !state.is_object() || !state.contains("version") ||
       !state["version"].is_number_integer() || state["version"].get<int64_t>() != 1 ||
       !state.contains("pipeline") || !state.contains("held") || !state["held"].is_array()) {
-    return Status::Error("pipeline_state: not a version 1 carry-over object");
+    return Status::Corruption("pipeline_state: not a version 1 carry-over object");
   }
   std::vector<CarriedHeld> carried;
   try {
@@ -118,10 +118,10 @@ StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipel
       carried.push_back(std::move(held));
     }
   } catch (const json::exception& e) {
-    return Status::Error(std::string("pipeline_state: held records: ") + e.what());
+    return Status::Corruption(std::string("pipeline_state: held records: ") + e.what());
   }
   if (Status restored = pipeline->RestoreState(state["pipeline"]); !restored.ok()) {
-    return Status::Error("pipeline_state: " + restored.message());
+    return restored.Prefixed("pipeline_state: ");
   }
   return carried;
 }

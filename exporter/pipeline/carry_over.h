@@ -7,7 +7,7 @@
 #include "common/status.h"
 #include "exporter/pipeline/pipeline.h"
 #include "tailers/follow/tail_types.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 namespace rrca::exporter {
 

@@ -8,7 +8,7 @@
 #include "common/format_number.h"
 #include "common/json_escape.h"
 #include "common/time_util.h"
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace rrca::exporter {
 namespace {

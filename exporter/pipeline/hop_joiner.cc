@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "common/time_util.h"
-#include "tailers/parse/registry_uri.h"
+#include "tailers/parse/registry/registry_uri.h"
 
 namespace rrca::exporter {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "common/time_util.h"
-#include "tailers/parse/registry_uri.h"
+#include "tailers/parse/registry/registry_uri.h"
 
 namespace rrca::exporter {
 namespace {

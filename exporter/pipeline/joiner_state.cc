@@ -43,6 +43,19 @@ void Str(std::string_view text, std::string* out) {
 }
 void Num(int64_t value, std::string* out) { out->append(std::to_string(value)); }
 
+// One element of a tuple: a string, or an integer.
+void Element(std::string_view text, std::string* out) { Str(text, out); }
+void Element(int64_t value, std::string* out) { Num(value, out); }
+void Element(int value, std::string* out) { Num(value, out); }
+void Element(uint64_t value, std::string* out) { out->append(std::to_string(value)); }
+
+// A tuple's elements, comma-separated, without the brackets (a caller may append optional ones).
+template <typename First, typename... Rest>
+void Elements(std::string* out, const First& first, const Rest&... rest) {
+  Element(first, out);
+  ((out->push_back(','), Element(rest, out)), ...);
+}
+
 }  // namespace
 
 // Access lines, the bulk of it, as arrays: [time, queued_wall, source, method, uri, status].
@@ -89,17 +102,8 @@ void RequestJoiner::AppendWaitingJson(const Waiting& waiting, std::string* out) 
     const PendingAccess& a = *waiting.access[i];
     if (i > 0) out->push_back(',');
     out->push_back('[');
-    Num(a.time_ns, out);
-    out->push_back(',');
-    Num(a.queued_wall_ns, out);
-    out->push_back(',');
-    Str(a.source, out);
-    out->push_back(',');
-    Str(a.method, out);
-    out->push_back(',');
-    Str(a.uri, out);
-    out->push_back(',');
-    Num(a.status, out);
+    Elements(out, a.time_ns, a.queued_wall_ns, std::string_view(a.source),
+             std::string_view(a.method), std::string_view(a.uri), a.status);
     if (a.probe) *out += ",true";  // registry-rca's own probe (absent: false)
     out->push_back(']');
   }
@@ -108,11 +112,7 @@ void RequestJoiner::AppendWaitingJson(const Waiting& waiting, std::string* out) 
     const RecentSummary& r = *waiting.recent_summaries[i];
     if (i > 0) out->push_back(',');
     out->push_back('[');
-    out->append(std::to_string(r.key));
-    out->push_back(',');
-    Num(r.arrival_ns, out);
-    out->push_back(',');
-    Num(r.queued_wall_ns, out);
+    Elements(out, r.key, r.arrival_ns, r.queued_wall_ns);
     out->push_back(']');
   }
   *out += "],\"reported_errors\":[";
@@ -120,11 +120,7 @@ void RequestJoiner::AppendWaitingJson(const Waiting& waiting, std::string* out) 
     const Reported& r = *waiting.reported_errors[i];
     if (i > 0) out->push_back(',');
     out->push_back('[');
-    Num(r.time_ns, out);
-    out->push_back(',');
-    Str(r.id, out);
-    out->push_back(',');
-    Num(r.queued_wall_ns, out);
+    Elements(out, r.time_ns, std::string_view(r.id), r.queued_wall_ns);
     out->push_back(']');
   }
   *out += "]}";
@@ -154,7 +150,7 @@ Status RequestJoiner::RestoreState(const json& state) {
       pending.last_time_ns = StateInteger<int64_t>(p.at("last"));
       const int level = StateInteger<int>(p.at("level"));
       if (level < static_cast<int>(Level::kUnknown) || level > static_cast<int>(Level::kPanic)) {
-        return Status::Error("pending request " + id + ": level out of range");
+        return Status::Corruption("pending request " + id + ": level out of range");
       }
       pending.level = static_cast<Level>(level);
       pending.has_error_lines = p.at("error_lines").get<bool>();
@@ -206,7 +202,7 @@ Status RequestJoiner::RestoreState(const json& state) {
       }
     }
   } catch (const json::exception& e) {
-    return Status::Error(std::string("joiner state: ") + e.what());
+    return Status::Corruption(std::string("joiner state: ") + e.what());
   }
   // The deques' elements keep their addresses when the containers are moved.
   pending_ = std::move(restored.pending_);

@@ -10,7 +10,7 @@
 #include "common/time_util.h"
 #include "exporter/metrics/upload_metrics.h"
 #include "exporter/pipeline/correlator.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::exporter {
 namespace {
@@ -277,7 +277,7 @@ nlohmann::json Pipeline::WaitingJson(const Waiting& waiting) {
 Status Pipeline::RestoreState(const nlohmann::json& state) {
   if (!state.is_object() || !state.contains("joiner") || !state.contains("latest_time") ||
       !state["latest_time"].is_number_integer()) {
-    return Status::Error("pipeline state: not an object with joiner and latest_time");
+    return Status::Corruption("pipeline state: not an object with joiner and latest_time");
   }
   if (Status restored = joiner_.RestoreState(state["joiner"]); !restored.ok()) return restored;
   latest_time_ns_ = std::max(latest_time_ns_, state["latest_time"].get<int64_t>());

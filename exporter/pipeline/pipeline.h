@@ -16,9 +16,9 @@
 #include "exporter/pipeline/joiner.h"
 #include "exporter/pipeline/repository_table.h"
 #include "rules/rule_set.h"
-#include "tailers/parse/harbor_reader.h"
-#include "tailers/parse/registry_reader.h"
-#include "tailers/parse/s3_reader.h"
+#include "tailers/parse/harbor/harbor_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
+#include "tailers/parse/s3/s3_reader.h"
 
 namespace rrca::exporter {
 

@@ -424,7 +424,7 @@ Status HttpServer::SetWebConfig(const WebConfig& config) {
     state->tls = std::move(tls.value());
   }
   if (running && (state->tls != nullptr) != tls()) {
-    return Status::Error(name + ": switching between TLS and plaintext needs a restart");
+    return Status::InvalidArgument(name + ": switching between TLS and plaintext needs a restart");
   }
   if (!config.basic_auth_users.empty()) {
     state->auth = std::make_shared<BasicAuth>(config.basic_auth_users);

@@ -66,7 +66,7 @@ bool IsTls13Suite(const std::string& name) {
 }
 
 Status Fail(const std::string& file, const std::string& key, const std::string& message) {
-  return Status::Error(file + ": tls_server_config." + key + ": " + message);
+  return Status::InvalidArgument(file + ": tls_server_config." + key + ": " + message);
 }
 
 int64_t NotAfter(const X509* cert) {
@@ -110,7 +110,7 @@ StatusOr<std::shared_ptr<TlsContext>> TlsContext::Create(const TlsServerConfig& 
   ERR_clear_error();
   std::shared_ptr<TlsContext> self(new TlsContext());
   self->ctx_ = SSL_CTX_new(TLS_server_method());
-  if (self->ctx_ == nullptr) return Status::Error("TLS: " + OpenSslError());
+  if (self->ctx_ == nullptr) return Status::Unavailable("TLS: " + OpenSslError());
   SSL_CTX* ctx = self->ctx_;
   SSL_CTX_set_ex_data(ctx, ContextIndex(), self.get());
   auto version = [](TlsVersion v) {

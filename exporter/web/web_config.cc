@@ -231,7 +231,7 @@ StatusOr<WebConfig> ParseWebConfig(const std::string& text, const std::string& f
 
 StatusOr<WebConfig> LoadWebConfig(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return Status::Error(path + ": cannot read the web configuration file");
+  if (!in) return Status::IoError(path + ": cannot read the web configuration file");
   std::stringstream text;
   text << in.rdbuf();
   StatusOr<WebConfig> config = ParseWebConfig(text.str(), path);

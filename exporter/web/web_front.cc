@@ -47,13 +47,13 @@ std::pair<std::string, std::string> PeerName(const sockaddr_storage& address) {
 StatusOr<int> BindListener(const std::string& listen_address) {
   const size_t colon = listen_address.rfind(':');
   if (colon == std::string::npos) {
-    return Status::Error("--web.listen-address: '" + listen_address + "' has no :port");
+    return Status::InvalidArgument("--web.listen-address: '" + listen_address + "' has no :port");
   }
   std::string host = listen_address.substr(0, colon);
   const std::string port = listen_address.substr(colon + 1);
   if (port.empty() || port.size() > 5 ||
       port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
-    return Status::Error("--web.listen-address: '" + listen_address + "': bad port");
+    return Status::InvalidArgument("--web.listen-address: '" + listen_address + "': bad port");
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -89,7 +89,7 @@ StatusOr<int> BindListener(const std::string& listen_address) {
     }
     ::freeaddrinfo(found);
   }
-  return Status::Error("cannot listen on " + listen_address + ": " + last_error);
+  return Status::IoError("cannot listen on " + listen_address + ": " + last_error);
 }
 
 }  // namespace

@@ -12,30 +12,26 @@
 #include <filesystem>
 #include <utility>
 
+#include "common/clock.h"
+
 namespace rrca::tailers {
 namespace {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-int64_t NowUnixNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A missing file reads as empty: the first start, or a new directory.
 Status ReadWholeFile(const std::string& path, std::string* out, bool* exists) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   *exists = fd >= 0;
   if (fd < 0) {
-    return errno == ENOENT ? Status::Ok() : Status::Error(Errno("positions file " + path));
+    return errno == ENOENT ? Status::Ok() : Status::IoError(Errno("positions file " + path));
   }
   char buffer[64 * 1024];
   for (;;) {
     ssize_t n = ::read(fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      Status status = Status::Error(Errno("positions file " + path + ": read"));
+      Status status = Status::IoError(Errno("positions file " + path + ": read"));
       ::close(fd);
       return status;
     }
@@ -43,7 +39,7 @@ Status ReadWholeFile(const std::string& path, std::string* out, bool* exists) {
     out->append(buffer, static_cast<size_t>(n));
     if (out->size() > (64u << 20)) {
       ::close(fd);
-      return Status::Error("positions file " + path + ": larger than 64 MiB");
+      return Status::ResourceExhausted("positions file " + path + ": larger than 64 MiB");
     }
   }
   ::close(fd);
@@ -69,7 +65,7 @@ Status PositionsFile::Load() {
       if (parsed.ok()) {
         loaded = std::move(parsed).value();
       } else {
-        status = Status::Error("positions file " + path_ + ": " + parsed.status().message());
+        status = parsed.status().Prefixed("positions file " + path_ + ": ");
       }
     }
   }
@@ -128,7 +124,7 @@ void PositionsFile::MarkProcessed(const Chunk& chunk) {
   std::lock_guard lock(mutex_);
   ++sequence_;
   Position& position = entries_[chunk.file];
-  position.closed_at_unix_ns = chunk.end_of_file ? NowUnixNanos() : 0;
+  position.closed_at_unix_ns = chunk.end_of_file ? WallNowNs() : 0;
   if (position.source != chunk.source_name) position.source = chunk.source_name;
   if (position.path != chunk.path) position.path = chunk.path;
   position.offset = chunk.end_offset;
@@ -147,7 +143,7 @@ std::string PositionsFile::loaded_pipeline_state() const {
 }
 
 PositionsFile::Snapshot PositionsFile::TakeSnapshot() {
-  const int64_t now = NowUnixNanos();
+  const int64_t now = WallNowNs();
   const int64_t keep = std::chrono::nanoseconds(keep_closed_).count();
   std::lock_guard lock(mutex_);
   std::erase_if(entries_, [&](const auto& entry) {
@@ -193,17 +189,17 @@ Status PositionsFile::WriteFile(const std::string& text) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
-    return Status::Error("positions file " + path_ + ": create directory: " + error.message());
+    return Status::IoError("positions file " + path_ + ": create directory: " + error.message());
   }
   const std::string temp = path_ + ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Error(Errno("positions file " + temp + ": open"));
+  if (fd < 0) return Status::IoError(Errno("positions file " + temp + ": open"));
   size_t written = 0;
   while (written < text.size()) {
     ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      Status status = Status::Error(Errno("positions file " + temp + ": write"));
+      Status status = Status::IoError(Errno("positions file " + temp + ": write"));
       ::close(fd);
       ::unlink(temp.c_str());
       return status;
@@ -211,14 +207,14 @@ Status PositionsFile::WriteFile(const std::string& text) {
     written += static_cast<size_t>(n);
   }
   if (::fsync(fd) != 0) {
-    Status status = Status::Error(Errno("positions file " + temp + ": fsync"));
+    Status status = Status::IoError(Errno("positions file " + temp + ": fsync"));
     ::close(fd);
     ::unlink(temp.c_str());
     return status;
   }
   ::close(fd);
   if (::rename(temp.c_str(), path_.c_str()) != 0) {
-    Status status = Status::Error(Errno("positions file " + path_ + ": rename"));
+    Status status = Status::IoError(Errno("positions file " + path_ + ": rename"));
     ::unlink(temp.c_str());
     return status;
   }

@@ -37,7 +37,7 @@ class JsonReader {
   explicit JsonReader(std::string_view text) : text_(text) {}
 
   Status Fail(const std::string& what) const {
-    return Status::Error("byte " + std::to_string(pos_) + ": " + what);
+    return Status::Corruption("byte " + std::to_string(pos_) + ": " + what);
   }
   void SkipSpace() {
     while (pos_ < text_.size() && std::strchr(" \t\r\n", text_[pos_]) != nullptr) ++pos_;

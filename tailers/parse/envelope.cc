@@ -261,4 +261,29 @@ std::string PartialLines::Take() {
   return line;
 }
 
+PhysicalLines::Step PhysicalLines::Next(std::string_view line, EnvelopeHint hint, int syslog_year,
+                                        size_t max_record_bytes) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return Step::kEmpty;
+  const Unwrapped unwrapped = Unwrap(line, hint, syslog_year, &scratch_);
+  if (unwrapped.malformed) return Step::kEnvelopeMalformed;
+  switch (partial_lines_.Add(unwrapped, max_record_bytes)) {
+    case PartialLines::Step::kWhole:
+      payload_ = unwrapped.payload;
+      line_ = line;
+      time_ns_ = unwrapped.time_ns;
+      return Step::kPayload;
+    case PartialLines::Step::kHeld:
+      return Step::kHeld;
+    case PartialLines::Step::kTooLong:
+      return Step::kTooLong;
+    case PartialLines::Step::kComplete:
+      joined_ = partial_lines_.Take();
+      payload_ = line_ = joined_;
+      time_ns_ = partial_lines_.time_ns();
+      return Step::kPayload;
+  }
+  return Step::kEmpty;  // not reached: every step is handled above
+}
+
 }  // namespace rrca::tailers

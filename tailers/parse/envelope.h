@@ -67,4 +67,36 @@ class PartialLines {
   bool too_long_ = false;  // the current run was dropped; its pieces are skipped until the last
 };
 
+// The steps every reader takes on a physical line before it parses anything: a trailing "\r"
+// dropped, the envelope removed (Unwrap), the pieces of a split line joined (PartialLines).
+// Next() says what came of the line; after kPayload, payload() and time_ns() hold the record
+// text and its envelope time, valid until the next call. Owns its buffers; one per reader, not
+// thread-safe.
+class PhysicalLines {
+ public:
+  enum class Step : uint8_t {
+    kPayload,            // a record's text to parse
+    kEmpty,              // an empty line
+    kHeld,               // a piece of a split line, held until the line completes
+    kEnvelopeMalformed,  // a broken envelope: skipped
+    kTooLong,            // the last piece of a split line over max_record_bytes: skipped
+  };
+  Step Next(std::string_view line, EnvelopeHint hint, int syslog_year, size_t max_record_bytes);
+  std::string_view payload() const { return payload_; }
+  int64_t time_ns() const { return time_ns_; }
+  // The line as read (without "\r"), or the joined line when pieces were joined.
+  std::string_view line() const { return line_; }
+  // What is held between lines, carried over a restart with the positions.
+  PartialLines& partial_lines() { return partial_lines_; }
+  const PartialLines& partial_lines() const { return partial_lines_; }
+
+ private:
+  std::string scratch_;  // a json-file payload, unescaped
+  std::string joined_;   // the last line joined from pieces
+  PartialLines partial_lines_;
+  std::string_view payload_;
+  std::string_view line_;
+  int64_t time_ns_ = 0;
+};
+
 }  // namespace rrca::tailers

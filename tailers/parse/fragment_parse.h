@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "common/event.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 // Parsers for what is not a whole registry record but still says why something failed:
 // Harbor's own log lines and the fragments operators paste. Pure functions of a line, like

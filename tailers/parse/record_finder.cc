@@ -5,7 +5,7 @@
 #include <cctype>
 
 #include "common/ascii.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::tailers {
 namespace {

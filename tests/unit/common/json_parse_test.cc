@@ -107,6 +107,7 @@ TEST(JsonTest, RejectsWhatRfc8259Rejects) {
     EXPECT_FALSE(value.ok()) << "accepted: " << text;
     if (!value.ok()) {
       EXPECT_EQ(value.status().message().rfind("byte ", 0), 0u) << text;
+      EXPECT_EQ(value.status().code(), StatusCode::kInvalidArgument) << text;
     }
   }
 }
@@ -116,19 +117,23 @@ TEST(JsonTest, LimitsBoundHostileDocuments) {
   auto value = ParseJson(deep);
   ASSERT_FALSE(value.ok());
   EXPECT_NE(value.status().message().find("nested deeper than 64"), std::string::npos);
+  EXPECT_EQ(value.status().code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(ParseJson(std::string(64, '[') + std::string(64, ']')).ok());
 
   JsonLimits small;
   small.max_bytes = 10;
-  EXPECT_FALSE(ParseJson("[1,2,3,4,5,6]", small).ok());
+  EXPECT_EQ(ParseJson("[1,2,3,4,5,6]", small).status().code(), StatusCode::kResourceExhausted);
   small.max_bytes = 1 << 20;
   small.max_values = 5;
   EXPECT_TRUE(ParseJson("[1,2,3,4]", small).ok());
-  EXPECT_FALSE(ParseJson("[1,2,3,4,5]", small).ok());
+  EXPECT_EQ(ParseJson("[1,2,3,4,5]", small).status().code(), StatusCode::kResourceExhausted);
+  // A syntax error after the limit was hit stays a limit; one before it stays a syntax error.
+  EXPECT_EQ(ParseJson("[1,2,", small).status().code(), StatusCode::kInvalidArgument);
   // The error quotes the token it stopped in, but not a megabyte of it.
   auto unterminated = ParseJson("[\"" + std::string(1 << 20, 'a'));
   ASSERT_FALSE(unterminated.ok());
   EXPECT_EQ(unterminated.status().message().rfind("byte 1048578: ", 0), 0u);
+  EXPECT_EQ(unterminated.status().code(), StatusCode::kInvalidArgument);
   EXPECT_LE(unterminated.status().message().size(), 230u);
 }
 

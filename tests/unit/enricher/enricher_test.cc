@@ -356,13 +356,21 @@ TEST(EnricherTest, HandleValidatesQueuesAndRefusesWhenFull) {
   for (const std::string& bad :
        {std::string("garbage"), std::string("[]"), std::string("{\"alerts\":{}}"),
         std::string("{\"alerts\":[1]}"), std::string("{\"alerts\":[{\"labels\":{\"a\":1}}]}"),
-        std::string("{\"alerts\":[],\"groupKey\":[]}"), std::string(200, '[')}) {
+        std::string("{\"alerts\":[],\"groupKey\":[]}")}) {
     HttpRequest post{"POST", "/api/v1/alerts", "", bad, "127.0.0.1:1", ""};
     const HttpResponse response = enricher.Handle(post);
     EXPECT_EQ(response.status, 400) << bad;
     EXPECT_TRUE(ParseJson(response.body).ok()) << response.body;
   }
-  EXPECT_EQ(Value(registry, "registry_rca_enricher_notifications_rejected_total"), 7);
+  // Over a bound of the parser (depth here, values below): too large for us, 413, not 400.
+  HttpRequest deep{"POST", "/api/v1/alerts", "", std::string(200, '['), "127.0.0.1:1", ""};
+  EXPECT_EQ(enricher.Handle(deep).status, 413);
+  std::string many = "{\"alerts\":[";
+  for (int i = 0; i < 300'000; ++i) many += "0,";
+  many += "0]}";
+  HttpRequest wide{"POST", "/api/v1/alerts", "", many, "127.0.0.1:1", ""};
+  EXPECT_EQ(enricher.Handle(wide).status, 413);
+  EXPECT_EQ(Value(registry, "registry_rca_enricher_notifications_rejected_total"), 8);
   HttpRequest good{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(good).status, 202);
   EXPECT_EQ(enricher.Handle(good).status, 202);

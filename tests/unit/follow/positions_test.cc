@@ -241,13 +241,20 @@ TEST_F(PositionsTest, CorruptFilesAreReportedAndIgnored) {
     Write(path, text);
     PositionsFile positions(path.string());
     Status status = positions.Load();
-    EXPECT_FALSE(status.ok()) << text.substr(0, 80);
+    EXPECT_EQ(status.code(), StatusCode::kCorruption) << text.substr(0, 80);
+    EXPECT_EQ(status.message().rfind("positions file " + path.string() + ": byte ", 0), 0u)
+        << status.message();
     EXPECT_EQ(positions.stats().load_failures.load(), 1u);
     EXPECT_TRUE(positions.TakeSnapshot().entries.empty());
     // Still usable: the next Save replaces the corrupt file.
     positions.MarkProcessed(ChunkOf({1, 1}, "/a", 5));
     EXPECT_TRUE(positions.Save().ok());
   }
+  // A file that cannot be read is an I/O error, not corruption: here a directory in its place.
+  const fs::path directory = dir_ / "positions-dir";
+  fs::create_directory(directory);
+  PositionsFile unreadable(directory.string());
+  EXPECT_EQ(unreadable.Load().code(), StatusCode::kIoError);
   // Every prefix of a valid file is rejected without a crash; the whole file is accepted.
   for (size_t n = 0; n < valid.size(); ++n) {
     EXPECT_FALSE(PositionsFromJson(valid.substr(0, n)).ok()) << n;

@@ -24,8 +24,8 @@
 #include "common/json_escape.h"
 #include "common/time_util.h"
 #include "tailers/follow/line_reader.h"
-#include "tailers/parse/registry_parse.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/registry/registry_parse.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 namespace rrca::tailers {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "common/time_util.h"
 #include "tailers/parse/json_scan.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::tailers {
 namespace {

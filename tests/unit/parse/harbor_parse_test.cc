@@ -1,7 +1,8 @@
-// The parsers and the reader of the hops in front of the registry (tailers/parse/harbor_parse.h,
-// tailers/parse/harbor_reader.h): nginx access (Harbor timed_combined, combined, ingress-nginx) and
-// error lines, Harbor core's Go log and stdlib log, plain and in Harbor's syslog form.
-#include "tailers/parse/harbor_parse.h"
+// The parsers and the reader of the hops in front of the registry
+// (tailers/parse/harbor/harbor_parse.h, tailers/parse/harbor/harbor_reader.h): nginx access (Harbor
+// timed_combined, combined, ingress-nginx) and error lines, Harbor core's Go log and stdlib log,
+// plain and in Harbor's syslog form.
+#include "tailers/parse/harbor/harbor_parse.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "common/time_util.h"
-#include "tailers/parse/harbor_reader.h"
+#include "tailers/parse/harbor/harbor_reader.h"
 
 namespace rrca::tailers {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tailers/parse/fragment_parse.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 namespace rrca::tailers {
 namespace {

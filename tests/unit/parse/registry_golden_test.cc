@@ -18,8 +18,8 @@
 #include "common/event.h"
 #include "common/json_escape.h"
 #include "common/time_util.h"
-#include "tailers/parse/registry_parse.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/registry/registry_parse.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 namespace rrca::tailers {
 namespace {

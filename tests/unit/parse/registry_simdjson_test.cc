@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/event.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::tailers {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "common/event.h"
 #include "common/time_util.h"
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace rrca::tailers {
 namespace {

@@ -1,14 +1,14 @@
 // Registry URIs: the operation (closed set) and repository from method + RequestURI, and the
 // `_state` token of upload URIs decoded without the registry's secret
-// (tailers/parse/registry_uri.h).
+// (tailers/parse/registry/registry_uri.h).
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "common/request.h"
 #include "common/time_util.h"
-#include "tailers/parse/registry_parse.h"
-#include "tailers/parse/registry_uri.h"
+#include "tailers/parse/registry/registry_parse.h"
+#include "tailers/parse/registry/registry_uri.h"
 
 namespace rrca::tailers {
 namespace {

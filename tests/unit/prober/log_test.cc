@@ -6,7 +6,7 @@
 
 #include "common/event.h"
 #include "prober/probe.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::tailers {
 namespace {

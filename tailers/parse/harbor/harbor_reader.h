@@ -7,8 +7,8 @@
 
 #include "common/hop_event.h"
 #include "tailers/parse/envelope.h"
-#include "tailers/parse/harbor_parse.h"
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/harbor/harbor_parse.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 namespace rrca::tailers {
 
@@ -65,9 +65,8 @@ class HopReader {
   HopEventSink* sink_;
   HopReaderStats stats_;
   std::string_view current_line_;  // the line OnPayload is reading (valid during that call)
-  std::string envelope_scratch_;
+  PhysicalLines lines_;            // envelopes and CRI P / json-file pieces of one line
   std::string peek_scratch_;
-  PartialLines partial_lines_;  // CRI P / json-file pieces of one line
   int64_t last_time_ns_ = 0;
 };
 

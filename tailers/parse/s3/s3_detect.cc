@@ -5,7 +5,7 @@
 
 #include "common/json_escape.h"
 #include "tailers/parse/json_scan.h"
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace rrca::tailers {
 namespace {

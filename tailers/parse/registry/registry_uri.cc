@@ -1,4 +1,4 @@
-#include "tailers/parse/registry_uri.h"
+#include "tailers/parse/registry/registry_uri.h"
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-#include "tailers/parse/harbor_parse.h"
+#include "tailers/parse/harbor/harbor_parse.h"
 
 #include <cstdint>
 

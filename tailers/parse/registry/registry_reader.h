@@ -7,7 +7,7 @@
 
 #include "common/event.h"
 #include "tailers/parse/envelope.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::tailers {
 
@@ -21,6 +21,30 @@ enum class RecordSkip : uint8_t {
   kCount,
 };
 std::string_view RecordSkipName(RecordSkip reason);
+
+// Counts what PhysicalLines made of a line in a reader's stats (any struct with empty_lines,
+// continuation_lines and skipped[RecordSkip]) when it gave no payload; false for kPayload. Every
+// physical line lands in exactly one counter: lines == empty + continuation + records + skipped.
+template <typename Stats>
+bool CountedWithoutPayload(PhysicalLines::Step step, Stats* stats) {
+  switch (step) {
+    case PhysicalLines::Step::kPayload:
+      return false;
+    case PhysicalLines::Step::kEmpty:
+      ++stats->empty_lines;
+      return true;
+    case PhysicalLines::Step::kHeld:  // counted with the line its last piece completes
+      ++stats->continuation_lines;
+      return true;
+    case PhysicalLines::Step::kEnvelopeMalformed:
+      ++stats->skipped[static_cast<size_t>(RecordSkip::kEnvelopeMalformed)];
+      return true;
+    case PhysicalLines::Step::kTooLong:
+      ++stats->skipped[static_cast<size_t>(RecordSkip::kTooLong)];
+      return true;
+  }
+  return true;
+}
 
 struct ReaderStats {
   uint64_t lines = 0;  // physical lines seen
@@ -74,13 +98,18 @@ class RegistryReader {
     bool empty() const { return record.empty() && fragments.empty() && error_fragment.empty(); }
   };
   Held held() const {
-    return {held_,         held_envelope_time_ns_, partial_lines_.held(), partial_lines_.time_ns(),
-            last_time_ns_, held_fragment_,         held_is_golog_};
+    return {held_,
+            held_envelope_time_ns_,
+            lines_.partial_lines().held(),
+            lines_.partial_lines().time_ns(),
+            last_time_ns_,
+            held_fragment_,
+            held_is_golog_};
   }
   void RestoreHeld(Held held) {
     held_ = std::move(held.record);
     held_envelope_time_ns_ = held.record_envelope_time_ns;
-    partial_lines_.Restore(std::move(held.fragments), held.fragments_time_ns);
+    lines_.partial_lines().Restore(std::move(held.fragments), held.fragments_time_ns);
     if (held.last_time_ns > last_time_ns_) last_time_ns_ = held.last_time_ns;
     held_fragment_ = std::move(held.error_fragment);
     held_is_golog_ = held.error_fragment_is_golog;
@@ -106,9 +135,8 @@ class RegistryReader {
   Options options_;
   RegistryEventSink* sink_;
   ReaderStats stats_;
-  std::string envelope_scratch_;
+  PhysicalLines lines_;  // envelopes and CRI P / json-file pieces of one line
   std::string parse_scratch_;
-  PartialLines partial_lines_;  // CRI P / json-file pieces of one line
   std::string held_;  // a logrus text record whose quoted value continues on the next line
   int64_t held_envelope_time_ns_ = 0;
   // The previous record was logrus text, so an unmarked line may continue it.

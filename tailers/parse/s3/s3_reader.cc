@@ -1,4 +1,4 @@
-#include "tailers/parse/s3_reader.h"
+#include "tailers/parse/s3/s3_reader.h"
 
 namespace rrca::tailers {
 

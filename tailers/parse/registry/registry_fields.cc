@@ -1,7 +1,7 @@
 // The fields of a registry record, by name: the keys Docker Distribution (dotted) and GitLab's
 // registry (snake_case) log, and how each value is stored in a RegistryEvent. Shared by the
 // logrus text, logrus JSON and TTY parsers (registry_parse.cc) and the access log parser.
-#include "tailers/parse/registry_fields.h"
+#include "tailers/parse/registry/registry_fields.h"
 
 #include <cstring>
 

@@ -1,8 +1,8 @@
-#include "tailers/parse/harbor_reader.h"
+#include "tailers/parse/harbor/harbor_reader.h"
 
 #include "common/ascii.h"
 #include "common/time_util.h"
-#include "tailers/parse/harbor_parse.h"
+#include "tailers/parse/harbor/harbor_parse.h"
 #include "tailers/parse/record_finder.h"
 
 namespace rrca::tailers {
@@ -81,35 +81,11 @@ HopParse ParseHopPayload(Hop hop, std::string_view payload, HopEvent* event, Acc
 
 void HopReader::OnLine(std::string_view line) {
   ++stats_.lines;
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.empty()) {
-    ++stats_.empty_lines;
-    return;
-  }
-  const Unwrapped unwrapped =
-      Unwrap(line, options_.envelope, options_.syslog_year, &envelope_scratch_);
-  if (unwrapped.malformed) {
-    Skip(RecordSkip::kEnvelopeMalformed);
-    return;
-  }
-  switch (partial_lines_.Add(unwrapped, options_.max_record_bytes)) {
-    case PartialLines::Step::kWhole:
-      break;
-    case PartialLines::Step::kHeld:
-      ++stats_.continuation_lines;
-      return;
-    case PartialLines::Step::kTooLong:
-      Skip(RecordSkip::kTooLong);
-      return;
-    case PartialLines::Step::kComplete: {
-      const std::string joined = partial_lines_.Take();
-      current_line_ = joined;
-      OnPayload(joined, partial_lines_.time_ns());
-      return;
-    }
-  }
-  current_line_ = line;
-  OnPayload(unwrapped.payload, unwrapped.time_ns);
+  const PhysicalLines::Step step =
+      lines_.Next(line, options_.envelope, options_.syslog_year, options_.max_record_bytes);
+  if (CountedWithoutPayload(step, &stats_)) return;
+  current_line_ = lines_.line();
+  OnPayload(lines_.payload(), lines_.time_ns());
 }
 
 void HopReader::OnPayload(std::string_view payload, int64_t envelope_time_ns) {

@@ -2,7 +2,7 @@
 #include <array>
 
 #include "common/time_util.h"
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace rrca::tailers {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "common/time_util.h"
 #include "tailers/parse/json_scan.h"
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace rrca::tailers {
 namespace {

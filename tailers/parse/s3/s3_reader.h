@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "common/event.h"
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace rrca::tailers {
 

@@ -1,4 +1,4 @@
-#include "tailers/parse/registry_reader.h"
+#include "tailers/parse/registry/registry_reader.h"
 
 #include <cstring>
 
@@ -66,35 +66,10 @@ RegistryReader::RegistryReader(Options options, RegistryEventSink* sink)
 
 void RegistryReader::OnLine(std::string_view line) {
   ++stats_.lines;
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.empty()) {
-    ++stats_.empty_lines;
-    return;
-  }
-  const Unwrapped unwrapped =
-      Unwrap(line, options_.envelope, options_.syslog_year, &envelope_scratch_);
-  if (unwrapped.malformed) {
-    Skip(RecordSkip::kEnvelopeMalformed);
-    return;
-  }
-  switch (partial_lines_.Add(unwrapped, options_.max_record_bytes)) {
-    case PartialLines::Step::kWhole:
-      break;
-    case PartialLines::Step::kHeld:
-      // Counted as a continuation of the line the last piece completes, so every physical line
-      // lands in exactly one counter: lines == empty + continuation + records + skipped.
-      ++stats_.continuation_lines;
-      return;
-    case PartialLines::Step::kTooLong:
-      Skip(RecordSkip::kTooLong);
-      return;
-    case PartialLines::Step::kComplete: {
-      const std::string joined = partial_lines_.Take();
-      OnPayload(joined, partial_lines_.time_ns());
-      return;
-    }
-  }
-  OnPayload(unwrapped.payload, unwrapped.time_ns);
+  const PhysicalLines::Step step =
+      lines_.Next(line, options_.envelope, options_.syslog_year, options_.max_record_bytes);
+  if (CountedWithoutPayload(step, &stats_)) return;
+  OnPayload(lines_.payload(), lines_.time_ns());
 }
 
 void RegistryReader::OnPayload(std::string_view payload, int64_t envelope_time_ns) {

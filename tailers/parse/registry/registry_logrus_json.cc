@@ -1,135 +1,22 @@
-#include "tailers/parse/registry_parse.h"
-
+// logrus' JSON formatter (registry_parse.h): {"time":"...","level":"error","msg":"response
+// completed with error","err.code":...}. simdjson On-Demand reads the flat records (measured in
+// bench/README.md); json_scan reads what simdjson refuses and is the reference both are tested
+// against.
 #include <simdjson.h>
 
-#include <algorithm>
 #include <cstring>
 #include <memory>
 
-#include "common/time_util.h"
 #include "tailers/parse/json_scan.h"
-#include "tailers/parse/record_finder.h"
-#include "tailers/parse/registry_fields.h"
+#include "tailers/parse/registry/registry_fields.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::tailers {
 
 using registry_fields::Assign;
 using registry_fields::Field;
 using registry_fields::FieldOf;
-using registry_fields::FindClosingQuote;
-using registry_fields::LevelOf;
 using registry_fields::ParseStatusCode;
-
-std::string_view RecordFormatName(RecordFormat format) {
-  switch (format) {
-    case RecordFormat::kLogrusText:
-      return "logrus_text";
-    case RecordFormat::kLogrusJson:
-      return "logrus_json";
-    case RecordFormat::kLogrusTty:
-      return "logrus_tty";
-    case RecordFormat::kAccessLog:
-      return "access_log";
-    case RecordFormat::kHarborGoLog:
-      return "harbor_golog";
-    case RecordFormat::kFragment:
-      return "fragment";
-    case RecordFormat::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
-RecordFormat DetectRecordStart(std::string_view payload) {
-  if (payload.empty()) return RecordFormat::kUnknown;
-  const char first = payload[0];
-  if (first == 't' && payload.starts_with("time=")) return RecordFormat::kLogrusText;
-  if (first == '{') return RecordFormat::kLogrusJson;
-  // logrus puts time, level and msg first, but custom field orders exist: level= first too.
-  if (first == 'l' && payload.starts_with("level=")) return RecordFormat::kLogrusText;
-  if (payload.size() > 10 && payload[4] == '[' &&
-      (payload.starts_with("INFO") || payload.starts_with("WARN") || payload.starts_with("ERRO") ||
-       payload.starts_with("DEBU") || payload.starts_with("FATA") || payload.starts_with("PANI") ||
-       payload.starts_with("TRAC"))) {  // logrus' trace level (TRAC[0000]) was missing
-    return RecordFormat::kLogrusTty;
-  }
-  if (((first >= '0' && first <= '9') || first == '[') && IsHarborGoLogStart(payload)) {
-    return RecordFormat::kHarborGoLog;
-  }
-  // Access log: "<host> <ident> <user> [<time>] "..." -- look for " [dd/" in the first bytes.
-  const size_t window = std::min<size_t>(payload.size(), 320);
-  const void* bracket = std::memchr(payload.data(), '[', window);
-  if (bracket != nullptr) {
-    const size_t at = static_cast<const char*>(bracket) - payload.data();
-    // Anchored: exactly "<host> <ident> <user> [" before it, as gorilla/handlers writes, so
-    // other tools' access lines that embed the same shape later on are not taken for ours.
-    const bool three_tokens = std::count(payload.begin(), payload.begin() + at, ' ') == 3;
-    if (three_tokens && at > 0 && payload[at - 1] == ' ' && at + 4 < payload.size() &&
-        payload[at + 3] == '/' && payload[at + 1] >= '0' && payload[at + 1] <= '3') {
-      return RecordFormat::kAccessLog;
-    }
-  }
-  return RecordFormat::kUnknown;
-}
-
-bool IsInteresting(Level level, std::string_view msg) {
-  if (level >= Level::kWarning) return true;
-  // "response completed" (with or without error), GitLab's "access", and infos such as
-  // "error resolving upload: invalid secret".
-  // The S3 driver's Writer trace ties a POST to its upload UUID (the Location header with it is
-  // not logged) and times the listing a PATCH waits for: one line per upload request.
-  return msg.starts_with("response completed") || msg.starts_with("error") ||
-         msg.starts_with("client disconnected") || msg.starts_with("upload resumed") ||
-         msg.starts_with("unknown error") || msg.starts_with("s3aws.Writer(") ||
-         msg == "access";  // GitLab's access line (level info): was missing, so dropped
-}
-
-ParseStatus ParseLogrusText(std::string_view record, bool header_only, std::string* scratch,
-                            RegistryEvent* event, bool* interesting) {
-  scratch->clear();
-  scratch->reserve(record.size());
-  bool have_msg = false;
-  bool have_level = false;
-  size_t pos = 0;
-  const size_t size = record.size();
-  while (pos < size) {
-    while (pos < size && (record[pos] == ' ' || record[pos] == '\n' || record[pos] == '\t')) ++pos;
-    if (pos >= size) break;
-    const size_t key_start = pos;
-    while (pos < size && record[pos] != '=' && record[pos] != ' ') ++pos;
-    if (pos >= size || record[pos] != '=') continue;  // a bare word: not a field
-    const Field field = FieldOf(record.substr(key_start, pos - key_start));
-    ++pos;
-    std::string_view value;
-    bool quoted = false;
-    if (pos < size && record[pos] == '"') {
-      const size_t close = FindClosingQuote(record, pos + 1);
-      if (close == std::string_view::npos) {
-        Assign(field, record.substr(pos + 1), true, scratch, event);
-        if (field == Field::kMsg) have_msg = true;
-        *interesting = IsInteresting(event->level, event->msg);
-        return ParseStatus::kUnterminated;
-      }
-      value = record.substr(pos + 1, close - pos - 1);
-      quoted = true;
-      pos = close + 1;
-    } else {
-      const size_t start = pos;
-      while (pos < size && record[pos] != ' ') ++pos;
-      value = record.substr(start, pos - start);
-    }
-    Assign(field, value, quoted, scratch, event);
-    have_msg |= field == Field::kMsg;
-    have_level |= field == Field::kLevel;
-    // The cheap prefilter: once time, level and msg are known, decide whether to go on.
-    if (header_only && have_msg && have_level && !IsInteresting(event->level, event->msg)) {
-      *interesting = false;
-      return ParseStatus::kOk;
-    }
-  }
-  *interesting = IsInteresting(event->level, event->msg);
-  return (have_msg || have_level) ? ParseStatus::kOk : ParseStatus::kMalformed;
-}
 
 ParseStatus ParseLogrusJsonScan(std::string_view record, std::string* scratch,
                                 RegistryEvent* event) {
@@ -284,52 +171,5 @@ ParseStatus ParseLogrusJson(std::string_view record, std::string* scratch, Regis
 }
 
 LogrusJsonStats LogrusJsonStatsOfThisThread() { return ThisThreadsState().stats; }
-
-ParseStatus ParseLogrusTty(std::string_view record, std::string* scratch, RegistryEvent* event) {
-  // "INFO[0000] message<padding to 44>  key=value ...": no absolute time in this form.
-  event->level = LevelOf(record.substr(0, 1));
-  const size_t close = record.find("] ");
-  if (close == std::string_view::npos) return ParseStatus::kMalformed;
-  const size_t msg_start = close + 2;
-  // The message ends where the padding before the first field starts.
-  size_t msg_end = record.find("  ", msg_start);
-  if (msg_end == std::string_view::npos) msg_end = record.size();
-  event->msg = record.substr(msg_start, msg_end - msg_start);
-  bool interesting = false;
-  RegistryEvent fields;
-  ParseStatus status = ParseStatus::kOk;
-  if (msg_end < record.size()) {
-    // An unterminated value still hands over the fields read so far (and msg, level), as the
-    // text parser does: a held TTY record emitted at end of input used to lose them all.
-    status = ParseLogrusText(record.substr(msg_end), false, scratch, &fields, &interesting);
-    if (status != ParseStatus::kUnterminated) status = ParseStatus::kOk;
-    fields.msg = event->msg;
-    fields.level = event->level;
-    *event = fields;
-  }
-  return status;
-}
-
-}  // namespace rrca::tailers
-
-#include "tailers/parse/envelope.h"
-
-namespace rrca::tailers {
-
-int64_t PeekLineTime(std::string_view line, int syslog_year, std::string* scratch) {
-  const Unwrapped unwrapped = Unwrap(line, EnvelopeHint::kAuto, syslog_year, scratch);
-  const std::string_view payload = unwrapped.payload;
-  int64_t time_ns = 0;
-  if (payload.starts_with("time=\"")) {
-    ParseRfc3339(payload.substr(6, 40), &time_ns);
-  } else if (payload.starts_with("{")) {
-    const size_t at = payload.find("\"time\":\"");
-    if (at != std::string_view::npos) ParseRfc3339(payload.substr(at + 8, 40), &time_ns);
-  } else if (DetectRecordStart(payload) == RecordFormat::kAccessLog) {
-    const size_t open = payload.find(" [");
-    if (open != std::string_view::npos) ParseClfTime(payload.substr(open + 2, 40), &time_ns);
-  }
-  return time_ns != 0 ? time_ns : unwrapped.time_ns;
-}
 
 }  // namespace rrca::tailers

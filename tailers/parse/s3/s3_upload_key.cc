@@ -1,7 +1,7 @@
 // Which registry upload an S3 key belongs to.
 #include <algorithm>
 
-#include "tailers/parse/s3_parse.h"
+#include "tailers/parse/s3/s3_parse.h"
 
 namespace rrca::tailers {
 namespace {

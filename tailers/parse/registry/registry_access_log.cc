@@ -1,8 +1,8 @@
 // The registry's own access log (gorilla/handlers' combined format), one of the record formats of
 // registry_parse.h: 172.17.0.1 - - [05/Jun/2024:10:00:00 +0000] "PATCH /v2/... HTTP/1.1" 500 ...
 #include "common/time_util.h"
-#include "tailers/parse/registry_fields.h"
-#include "tailers/parse/registry_parse.h"
+#include "tailers/parse/registry/registry_fields.h"
+#include "tailers/parse/registry/registry_parse.h"
 
 namespace rrca::tailers {
 
