@@ -97,7 +97,7 @@ uint32_t RepositoryTable::Intern(std::string_view raw) {
     id = Resolve(raw);
     // The cache is bounded in entries and in bytes: past its size, unseen names are resolved
     // each time (still capped); a name over kMaxNameBytes (a megabyte of log text) is never
-    // kept -- it used to be, up to cap * 4 + 1024 of them.
+    // kept, or cap * 4 + 1024 of them would hold gigabytes.
     if (raw.size() <= kMaxNameBytes && raw_cache_.size() < cap_ * 4 + 1024) {
       raw_cache_.emplace(std::string(raw), id);
     }

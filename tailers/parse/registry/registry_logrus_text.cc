@@ -74,7 +74,7 @@ ParseStatus ParseLogrusTty(std::string_view record, std::string* scratch, Regist
   ParseStatus status = ParseStatus::kOk;
   if (msg_end < record.size()) {
     // An unterminated value still hands over the fields read so far (and msg, level), as the
-    // text parser does: a held TTY record emitted at end of input used to lose them all.
+    // text parser does, so a held TTY record emitted at the end of the input keeps them.
     status = ParseLogrusText(record.substr(msg_end), false, scratch, &fields, &interesting);
     if (status != ParseStatus::kUnterminated) status = ParseStatus::kOk;
     fields.msg = event->msg;

@@ -42,7 +42,7 @@ RecordFormat DetectRecordStart(std::string_view payload) {
   if (payload.size() > 10 && payload[4] == '[' &&
       (payload.starts_with("INFO") || payload.starts_with("WARN") || payload.starts_with("ERRO") ||
        payload.starts_with("DEBU") || payload.starts_with("FATA") || payload.starts_with("PANI") ||
-       payload.starts_with("TRAC"))) {  // logrus' trace level (TRAC[0000]) was missing
+       payload.starts_with("TRAC"))) {  // logrus' trace level: TRAC[0000]
     return RecordFormat::kLogrusTty;
   }
   if (((first >= '0' && first <= '9') || first == '[') && IsHarborGoLogStart(payload)) {
@@ -73,7 +73,7 @@ bool IsInteresting(Level level, std::string_view msg) {
   return msg.starts_with("response completed") || msg.starts_with("error") ||
          msg.starts_with("client disconnected") || msg.starts_with("upload resumed") ||
          msg.starts_with("unknown error") || msg.starts_with("s3aws.Writer(") ||
-         msg == "access";  // GitLab's access line (level info): was missing, so dropped
+         msg == "access";  // GitLab's access line, logged at level info
 }
 
 int64_t PeekLineTime(std::string_view line, int syslog_year, std::string* scratch) {
