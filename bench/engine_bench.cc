@@ -47,7 +47,6 @@ namespace {
 using rrca::JoinedRequest;
 using rrca::RegistryEvent;
 using rrca::S3Event;
-namespace ex = rrca::exporter;
 namespace t = rrca::tailers;
 
 using rrca::bench::Corpus;
@@ -59,7 +58,7 @@ using rrca::bench::StoreRgw;
 
 const std::shared_ptr<const rrca::rules::RuleSet>& DefaultRules() {
   static const std::shared_ptr<const rrca::rules::RuleSet> rules = [] {
-    auto loaded = ex::LoadRules(ex::Config());
+    auto loaded = rrca::app::LoadRules(rrca::app::Config());
     if (!loaded.ok()) throw std::runtime_error(loaded.status().message());
     return loaded.value();
   }();
@@ -118,10 +117,10 @@ struct OwnedClassified {
 };
 
 // Keeps every judged request a pipeline produces (errors only, or all).
-class Keeper : public ex::ClassifiedObserver {
+class Keeper : public rrca::pipeline::ClassifiedObserver {
  public:
   explicit Keeper(bool errors_only) : errors_only_(errors_only) {}
-  void OnClassified(const ex::Classified& c) override {
+  void OnClassified(const rrca::pipeline::Classified& c) override {
     if (errors_only_ && !c.request.IsError()) return;
     kept.push_back(
         {Own(c.request, arena), c.verdict, arena.Keep(c.cause), arena.Keep(c.repository_label)});
@@ -136,7 +135,8 @@ class Keeper : public ex::ClassifiedObserver {
   bool errors_only_;
 };
 
-void Feed(ex::Pipeline& pipeline, ex::Pipeline::StreamId stream, std::string_view text) {
+void Feed(rrca::pipeline::Pipeline& pipeline, rrca::pipeline::Pipeline::StreamId stream,
+          std::string_view text) {
   while (!text.empty()) {
     const size_t newline = text.find('\n');
     const size_t length = newline == std::string_view::npos ? text.size() : newline;
@@ -156,7 +156,8 @@ Keeper& CatalogueErrors() {
   for (const rrca::rules::Rule& rule : rules->rules()) {
     for (const rrca::rules::RuleExample& example : rule.examples) {
       if (!example.should_match) continue;
-      ex::Pipeline pipeline(ex::PipelineOptionsFrom(ex::Config(), 2026), rules, nullptr);
+      rrca::pipeline::Pipeline pipeline(rrca::app::PipelineOptionsFrom(rrca::app::Config(), 2026),
+                                        rules, nullptr);
       keeper.current_rule = &rule;
       pipeline.AddObserver(&keeper);
       const auto stream = pipeline.OpenStream("example", t::EnvelopeHint::kAuto);
@@ -173,9 +174,10 @@ Keeper& CorpusRequests() {
   static bool done = false;
   if (done) return keeper;
   done = true;
-  ex::Pipeline::Options options = ex::PipelineOptionsFrom(ex::Config(), 2026);
+  rrca::pipeline::Pipeline::Options options =
+      rrca::app::PipelineOptionsFrom(rrca::app::Config(), 2026);
   options.max_repositories = 100'000;
-  ex::Pipeline pipeline(options, DefaultRules(), nullptr);
+  rrca::pipeline::Pipeline pipeline(options, DefaultRules(), nullptr);
   pipeline.AddObserver(&keeper);
   const auto stream = pipeline.OpenStream("registry", t::EnvelopeHint::kAuto);
   size_t count = 0;
@@ -323,7 +325,7 @@ const EventKeeper& CorpusEvents() {
   return keeper;
 }
 
-class CountingRequestSink : public ex::JoinedRequestSink {
+class CountingRequestSink : public rrca::pipeline::JoinedRequestSink {
  public:
   void OnRequest(const JoinedRequest& request) override {
     ++requests;
@@ -336,7 +338,7 @@ void BM_Joiner(benchmark::State& state) {
   const EventKeeper& events = CorpusEvents();
   CountingRequestSink sink;
   for (auto _ : state) {
-    ex::RequestJoiner joiner(ex::RequestJoiner::Options(), &sink);
+    rrca::pipeline::RequestJoiner joiner(rrca::pipeline::RequestJoiner::Options(), &sink);
     size_t count = 0;
     for (const RegistryEvent& event : events.events) {
       joiner.OnEvent(event, "registry");
@@ -375,15 +377,15 @@ struct CorrelatorUnderTest {
       : registry(std::make_shared<prometheus::Registry>()),
         repositories(100'000, {}),
         metrics(*registry),
-        correlator(ex::UploadCorrelator::Options(), &repositories, &metrics) {}
+        correlator(rrca::pipeline::UploadCorrelator::Options(), &repositories, &metrics) {}
   std::shared_ptr<prometheus::Registry> registry;
-  ex::RepositoryTable repositories;
-  ex::UploadMetrics metrics;
-  ex::UploadCorrelator correlator;
+  rrca::pipeline::RepositoryTable repositories;
+  rrca::metrics::UploadMetrics metrics;
+  rrca::pipeline::UploadCorrelator correlator;
 };
 
-void Replay(ex::UploadCorrelator& correlator, const OwnedClassified& c) {
-  const ex::Classified classified{c.request, c.verdict, c.cause, c.repository_label};
+void Replay(rrca::pipeline::UploadCorrelator& correlator, const OwnedClassified& c) {
+  const rrca::pipeline::Classified classified{c.request, c.verdict, c.cause, c.repository_label};
   correlator.OnClassified(classified);
 }
 
@@ -442,15 +444,16 @@ BENCHMARK_CAPTURE(BM_Correlator_OnS3Event, rgw, [] {
 struct PipelineUnderTest {
   explicit PipelineUnderTest(bool with_metrics)
       : registry(std::make_shared<prometheus::Registry>()) {
-    if (with_metrics) metrics = std::make_unique<ex::Metrics>(registry);
-    ex::Pipeline::Options options = ex::PipelineOptionsFrom(ex::Config(), 2026);
-    pipeline = std::make_unique<ex::Pipeline>(options, DefaultRules(), metrics.get());
+    if (with_metrics) metrics = std::make_unique<rrca::metrics::Metrics>(registry);
+    rrca::pipeline::Pipeline::Options options =
+        rrca::app::PipelineOptionsFrom(rrca::app::Config(), 2026);
+    pipeline = std::make_unique<rrca::pipeline::Pipeline>(options, DefaultRules(), metrics.get());
     pipeline->AddObserver(&recent);
   }
   std::shared_ptr<prometheus::Registry> registry;
-  std::unique_ptr<ex::Metrics> metrics;
-  ex::RecentErrors recent;  // serve's observer
-  std::unique_ptr<ex::Pipeline> pipeline;
+  std::unique_ptr<rrca::metrics::Metrics> metrics;
+  rrca::pipeline::RecentErrors recent;  // serve's observer
+  std::unique_ptr<rrca::pipeline::Pipeline> pipeline;
 };
 
 // One pass over the registry corpus as `analyze` makes it (Tick every 4096 lines, Finish); a
@@ -486,10 +489,10 @@ void BM_Pipeline_Store(benchmark::State& state, const Lines* (*store)()) {
   for (auto _ : state) {
     state.PauseTiming();
     auto under_test = std::make_unique<PipelineUnderTest>(true);
-    ex::Pipeline& pipeline = *under_test->pipeline;
+    rrca::pipeline::Pipeline& pipeline = *under_test->pipeline;
     const auto registry = pipeline.OpenStream("registry", t::EnvelopeHint::kAuto);
-    const auto s3 =
-        pipeline.OpenStream("store", t::EnvelopeHint::kNone, ex::Pipeline::StreamKind::kS3);
+    const auto s3 = pipeline.OpenStream("store", t::EnvelopeHint::kNone,
+                                        rrca::pipeline::Pipeline::StreamKind::kS3);
     for (std::string_view line : registry_lines.lines) pipeline.OnLine(registry, line);
     pipeline.FlushStream(registry);
     state.ResumeTiming();

@@ -37,7 +37,6 @@ namespace {
 
 using rrca::JoinedRequest;
 using rrca::S3Event;
-namespace ex = rrca::exporter;
 
 // VmRSS / VmHWM in KiB.
 long ProcStatusKiB(const char* key) {
@@ -113,11 +112,11 @@ int main(int argc, char** argv) {
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
-  ex::RepositoryTable repositories(args.repos + 10, {});
-  ex::UploadMetrics metrics(*registry);
-  ex::UploadCorrelator::Options options;
+  rrca::pipeline::RepositoryTable repositories(args.repos + 10, {});
+  rrca::metrics::UploadMetrics metrics(*registry);
+  rrca::pipeline::UploadCorrelator::Options options;
   options.max_uploads = args.max_uploads;
-  ex::UploadCorrelator correlator(options, &repositories, &metrics);
+  rrca::pipeline::UploadCorrelator correlator(options, &repositories, &metrics);
 
   // Label strings built up front, so the loop allocates only what the correlator keeps.
   std::vector<std::string> repo_names, keys_prefix;
@@ -170,7 +169,7 @@ int main(int argc, char** argv) {
       request.status = 202;
       request.level = rrca::Level::kInfo;
       request.msg = "response completed";
-      const ex::Classified classified{request, success, "", repo_names[r]};
+      const rrca::pipeline::Classified classified{request, success, "", repo_names[r]};
       correlator.OnClassified(classified);
     }
     if ((n + 1) % 4096 == 0) correlator.AdvanceTo(time_ns);

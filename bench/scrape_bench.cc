@@ -37,7 +37,6 @@
 
 namespace {
 
-namespace ex = rrca::exporter;
 namespace t = rrca::tailers;
 
 std::string CorpusPath() {
@@ -63,9 +62,9 @@ struct Error {
 };
 
 // Errors of the catalogue's examples as the pipeline judges them.
-class ErrorKeeper : public ex::ClassifiedObserver {
+class ErrorKeeper : public rrca::pipeline::ClassifiedObserver {
  public:
-  void OnClassified(const ex::Classified& c) override {
+  void OnClassified(const rrca::pipeline::Classified& c) override {
     if (!c.request.IsError()) return;
     errors.push_back({c.request.operation, c.request.status, std::string(c.cause),
                       c.verdict.rule != nullptr ? c.verdict.rule->name : "",
@@ -74,7 +73,8 @@ class ErrorKeeper : public ex::ClassifiedObserver {
   std::vector<Error> errors;
 };
 
-void Feed(ex::Pipeline& pipeline, ex::Pipeline::StreamId stream, std::string_view text) {
+void Feed(rrca::pipeline::Pipeline& pipeline, rrca::pipeline::Pipeline::StreamId stream,
+          std::string_view text) {
   while (!text.empty()) {
     const size_t newline = text.find('\n');
     const size_t length = newline == std::string_view::npos ? text.size() : newline;
@@ -85,8 +85,8 @@ void Feed(ex::Pipeline& pipeline, ex::Pipeline::StreamId stream, std::string_vie
 
 struct Filled {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
-  std::unique_ptr<ex::Metrics> metrics;
-  std::unique_ptr<ex::Pipeline> pipeline;
+  std::unique_ptr<rrca::metrics::Metrics> metrics;
+  std::unique_ptr<rrca::pipeline::Pipeline> pipeline;
   size_t error_kinds = 0;
   size_t causes = 0;
 };
@@ -97,13 +97,14 @@ Filled& Fill(size_t repos) {
   if (slot) return *slot;
   slot = std::make_unique<Filled>();
   Filled& filled = *slot;
-  auto rules = ex::LoadRules(ex::Config());
+  auto rules = rrca::app::LoadRules(rrca::app::Config());
   if (!rules.ok()) throw std::runtime_error(rules.status().message());
   ErrorKeeper keeper;
   for (const auto& rule : rules.value()->rules()) {
     for (const auto& example : rule.examples) {
       if (!example.should_match) continue;
-      ex::Pipeline pipeline(ex::PipelineOptionsFrom(ex::Config(), 2026), rules.value(), nullptr);
+      rrca::pipeline::Pipeline pipeline(rrca::app::PipelineOptionsFrom(rrca::app::Config(), 2026),
+                                        rules.value(), nullptr);
       pipeline.AddObserver(&keeper);
       Feed(pipeline, pipeline.OpenStream("example", t::EnvelopeHint::kAuto), example.lines);
       pipeline.Finish();
@@ -114,10 +115,12 @@ Filled& Fill(size_t repos) {
   for (const Error& e : keeper.errors) causes.insert(e.cause);
   filled.causes = causes.size();
 
-  filled.metrics = std::make_unique<ex::Metrics>(filled.registry);
-  ex::Pipeline::Options options = ex::PipelineOptionsFrom(ex::Config(), 2026);
+  filled.metrics = std::make_unique<rrca::metrics::Metrics>(filled.registry);
+  rrca::pipeline::Pipeline::Options options =
+      rrca::app::PipelineOptionsFrom(rrca::app::Config(), 2026);
   options.max_repositories = repos + 1000;
-  filled.pipeline = std::make_unique<ex::Pipeline>(options, rules.value(), filled.metrics.get());
+  filled.pipeline =
+      std::make_unique<rrca::pipeline::Pipeline>(options, rules.value(), filled.metrics.get());
   // Ids above the pipeline's own: the fill's repositories are labels only here.
   for (size_t r = 0; r < repos; ++r) {
     char name[32];
@@ -181,17 +184,17 @@ std::vector<std::string> SortedLines(const std::string& text) {
 void BM_Scrape(benchmark::State& state) {
   Filled& filled = Fill(static_cast<size_t>(state.range(0)));
   {
-    ex::Metrics::Snapshot snapshot;
+    rrca::metrics::Metrics::Snapshot snapshot;
     filled.metrics->TakeSnapshot(&snapshot);
-    const bool same = SortedLines(ex::Metrics::Render(snapshot)) ==
+    const bool same = SortedLines(rrca::metrics::Metrics::Render(snapshot)) ==
                       SortedLines(prometheus::TextSerializer().Serialize(LegacyCollect(filled)));
     state.counters["same_as_legacy"] = same ? 1 : 0;
   }
   size_t bytes = 0;
   for (auto _ : state) {
-    ex::Metrics::Snapshot snapshot;
+    rrca::metrics::Metrics::Snapshot snapshot;
     filled.metrics->TakeSnapshot(&snapshot);
-    const std::string body = ex::Metrics::Render(snapshot);
+    const std::string body = rrca::metrics::Metrics::Render(snapshot);
     bytes = body.size();
     benchmark::DoNotOptimize(body.data());
   }
@@ -204,7 +207,7 @@ BENCHMARK(BM_Scrape)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 void BM_ScrapeUnderLock(benchmark::State& state) {
   Filled& filled = Fill(static_cast<size_t>(state.range(0)));
   for (auto _ : state) {
-    ex::Metrics::Snapshot snapshot;
+    rrca::metrics::Metrics::Snapshot snapshot;
     filled.metrics->TakeSnapshot(&snapshot);
     benchmark::DoNotOptimize(snapshot.store.values.data());
   }
@@ -214,10 +217,10 @@ BENCHMARK(BM_ScrapeUnderLock)->Arg(1000)->Unit(benchmark::kMicrosecond);
 // The part outside the lock.
 void BM_ScrapeRender(benchmark::State& state) {
   Filled& filled = Fill(static_cast<size_t>(state.range(0)));
-  ex::Metrics::Snapshot snapshot;
+  rrca::metrics::Metrics::Snapshot snapshot;
   filled.metrics->TakeSnapshot(&snapshot);
   for (auto _ : state) {
-    const std::string body = ex::Metrics::Render(snapshot);
+    const std::string body = rrca::metrics::Metrics::Render(snapshot);
     benchmark::DoNotOptimize(body.data());
   }
 }

@@ -24,7 +24,7 @@ using rrca::Json;
 
 rrca::JsonLimits EnricherLimits() {
   rrca::JsonLimits limits;  // as Enricher::Handle sets them
-  limits.max_bytes = rrca::exporter::HttpServer::kMaxBodyBytes;
+  limits.max_bytes = rrca::web::HttpServer::kMaxBodyBytes;
   limits.max_values = 250'000;
   return limits;
 }
@@ -45,22 +45,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RRCA_FUZZ_CHECK(again.value() == payload);
   RRCA_FUZZ_CHECK(rrca::DumpJson(again.value()) == text);
 
-  if (!rrca::exporter::CheckPayload(payload).empty()) return 0;
+  if (!rrca::enricher::CheckPayload(payload).empty()) return 0;
   const Json& alerts = rrca::JsonArray(rrca::JsonFind(payload, "alerts"));
-  rrca::exporter::EnricherConfig config;
-  rrca::exporter::EnricherSources sources;  // no daemon: every part that needs one is left out
+  rrca::enricher::EnricherConfig config;
+  rrca::enricher::EnricherSources sources;  // no daemon: every part that needs one is left out
   const int64_t now_ns = 1'800'000'000'000'000'000;
-  rrca::exporter::MetricHistory history(now_ns - 3'600'000'000'000);
-  rrca::exporter::EnrichmentBuilder builder(config, sources, history, now_ns);
+  rrca::enricher::MetricHistory history(now_ns - 3'600'000'000'000);
+  rrca::enricher::EnrichmentBuilder builder(config, sources, history, now_ns);
   size_t built = 0;
   for (const Json& alert : alerts) {
-    rrca::fuzz::Touch(rrca::exporter::FingerprintOf(alert));
+    rrca::fuzz::Touch(rrca::enricher::FingerprintOf(alert));
     if (built++ < 4) {
       auto enrichment = builder.Build(alert);
       if (enrichment.ok()) rrca::fuzz::Touch(rrca::DumpJson(enrichment.value().detail));
     }
   }
-  rrca::exporter::UpdateCommonAnnotations(&payload);
-  RRCA_FUZZ_CHECK(rrca::exporter::CheckPayload(payload).empty());
+  rrca::enricher::UpdateCommonAnnotations(&payload);
+  RRCA_FUZZ_CHECK(rrca::enricher::CheckPayload(payload).empty());
   return 0;
 }

@@ -25,9 +25,9 @@
 
 namespace {
 
-using rrca::exporter::CarriedHeld;
-using rrca::exporter::OpenFileStream;
-using rrca::exporter::Pipeline;
+using rrca::pipeline::CarriedHeld;
+using rrca::pipeline::OpenFileStream;
+using rrca::pipeline::Pipeline;
 
 constexpr size_t kMaxPending = 16;  // small, so the bound is reached by a few kilobytes
 
@@ -38,7 +38,7 @@ const std::vector<std::string>& Sources() {
 
 std::shared_ptr<const rrca::rules::RuleSet> DefaultRules() {
   static const std::shared_ptr<const rrca::rules::RuleSet> rules = [] {
-    auto loaded = rrca::exporter::LoadRules(rrca::exporter::Config());
+    auto loaded = rrca::app::LoadRules(rrca::app::Config());
     RRCA_FUZZ_CHECK(loaded.ok());
     return loaded.value();
   }();
@@ -62,7 +62,7 @@ struct Restored {
 std::unique_ptr<Restored> Restore(std::string_view text) {
   auto restored = std::make_unique<Restored>();
   Pipeline& pipeline = *restored->pipeline;
-  auto carried = rrca::exporter::RestoreCarryOver(text, &pipeline, Sources());
+  auto carried = rrca::pipeline::RestoreCarryOver(text, &pipeline, Sources());
   if (!carried.ok()) {
     RRCA_FUZZ_CHECK(carried.status().message().starts_with("pipeline_state"));
     // Refused: nothing of it was restored.
@@ -91,7 +91,7 @@ std::unique_ptr<Restored> Restore(std::string_view text) {
 }
 
 std::string Save(const Restored& restored) {
-  return rrca::exporter::SaveCarryOver(*restored.pipeline, restored.streams, Sources());
+  return rrca::pipeline::SaveCarryOver(*restored.pipeline, restored.streams, Sources());
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace {
 
 const rrca::rules::RuleSet& DefaultRules() {
   static const std::shared_ptr<const rrca::rules::RuleSet> rules = [] {
-    auto loaded = rrca::exporter::LoadRules(rrca::exporter::Config());
+    auto loaded = rrca::app::LoadRules(rrca::app::Config());
     RRCA_FUZZ_CHECK(loaded.ok());
     return loaded.value();
   }();
@@ -27,11 +27,10 @@ const rrca::rules::RuleSet& DefaultRules() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string lines(reinterpret_cast<const char*>(data), size);
-  rrca::exporter::Config config;
+  rrca::app::Config config;
   // A small cap so the folding into __other__ runs too.
   config.max_repositories = 3;
-  for (const std::string& verdict :
-       rrca::exporter::ClassifyExample(lines, DefaultRules(), config)) {
+  for (const std::string& verdict : rrca::app::ClassifyExample(lines, DefaultRules(), config)) {
     rrca::fuzz::Touch(verdict);
   }
   return 0;

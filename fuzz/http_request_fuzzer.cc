@@ -16,8 +16,8 @@
 
 namespace {
 
-using rrca::exporter::web::ClientStream;
-using rrca::exporter::web::Io;
+using rrca::web::ClientStream;
+using rrca::web::Io;
 
 // The client: hands out the input `piece` bytes per read, then the end of the stream.
 class InputStream : public ClientStream {
@@ -45,15 +45,15 @@ class InputStream : public ClientStream {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using rrca::exporter::web::ReadStatus;
+  using rrca::web::ReadStatus;
   if (size == 0) return 0;
   const size_t piece = 1 + data[0] % 64;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   InputStream client(input, piece);
-  rrca::exporter::web::RequestReader reader(client, /*stop_fd=*/-1, /*max_head_bytes=*/4096);
+  rrca::web::RequestReader reader(client, /*stop_fd=*/-1, /*max_head_bytes=*/4096);
   const auto far = std::chrono::steady_clock::now() + std::chrono::hours(1);
   for (int request = 0; request < 64; ++request) {
-    rrca::exporter::web::RequestHead head;
+    rrca::web::RequestHead head;
     std::string reason;
     const ReadStatus status = reader.ReadHead(far, far, &head, &reason);
     if (status == ReadStatus::kBad) RRCA_FUZZ_CHECK(!reason.empty());

@@ -22,7 +22,7 @@
 
 namespace {
 
-using rrca::exporter::RepositoryTable;
+using rrca::pipeline::RepositoryTable;
 
 constexpr size_t kCap = 4;
 

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rrca::fuzz::Touch(rules.CauseName(verdict.cause_id));
     rrca::fuzz::Touch(rules.CauseSeverity(verdict.cause_id));
   }
-  const auto failures = rrca::exporter::CheckRuleExamples(rules, rrca::exporter::Config());
+  const auto failures = rrca::app::CheckRuleExamples(rules, rrca::app::Config());
   for (const auto& failure : failures) rrca::fuzz::Touch(failure.message);
   return 0;
 }

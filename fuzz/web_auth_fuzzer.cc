@@ -26,7 +26,7 @@
 
 namespace {
 
-using rrca::exporter::BasicAuth;
+using rrca::web::BasicAuth;
 
 // The passwords in clear, for the oracle; the BasicAuth gets their bcrypt hashes.
 const std::map<std::string, std::string>& Passwords() {

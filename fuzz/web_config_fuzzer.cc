@@ -12,15 +12,15 @@
 #include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using rrca::exporter::ClientAuth;
+  using rrca::web::ClientAuth;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  auto parsed = rrca::exporter::ParseWebConfig(text, "fuzz-web.yml");
+  auto parsed = rrca::web::ParseWebConfig(text, "fuzz-web.yml");
   if (!parsed.ok()) {
     RRCA_FUZZ_CHECK(parsed.status().message().starts_with("fuzz-web.yml"));
     return 0;
   }
-  const rrca::exporter::WebConfig& config = parsed.value();
-  const rrca::exporter::TlsServerConfig& tls = config.tls;
+  const rrca::web::WebConfig& config = parsed.value();
+  const rrca::web::TlsServerConfig& tls = config.tls;
   if (tls.enabled()) RRCA_FUZZ_CHECK(!tls.key_file.empty());
   if (tls.client_auth == ClientAuth::kVerifyClientCertIfGiven ||
       tls.client_auth == ClientAuth::kRequireAndVerifyClientCert) {

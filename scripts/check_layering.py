@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fails when a source file includes a header of a layer above its own.
+"""Fails when a source file includes a header of a layer above its own, or declares its code in
+another layer's namespace.
 
 The layers, lowest first (the order of RRCA_LIBRARIES in the top-level CMakeLists.txt):
 
@@ -11,6 +12,11 @@ folder of a lower layer. Two folders of the same rank
 (tailers/follow and tailers/parse) may not include each other: a parser is a pure function of its
 bytes and knows nothing of files. Nothing includes exporter/app (main.cc is in it). bench/, fuzz/
 and tests/ stand above everything and are not checked.
+
+Each layer has one namespace (NAMESPACES below): exporter/pipeline is rrca::pipeline, so a reader
+who meets `pipeline::RecentErrors` knows the folder it lives in. A file opens its own layer's
+namespace (or one nested in it, like rrca::tailers::registry_fields); it may open a lower layer's
+namespace only to forward-declare a class of it, and never a higher or a sibling layer's.
 
   scripts/check_layering.py [ROOT]     # prints every violation as file:line: message; exit 1 if any
 """
@@ -35,6 +41,22 @@ LAYERS = {
     "exporter/enricher": 8,
     "exporter/app": 9,
 }
+# layer -> its namespace. tailers/follow and tailers/parse share rrca::tailers (the same rank, and
+# neither includes the other, so a name cannot be ambiguous).
+NAMESPACES = {
+    "common": "rrca",
+    "tailers/follow": "rrca::tailers",
+    "tailers/parse": "rrca::tailers",
+    "rules": "rrca::rules",
+    "prober": "rrca::prober",
+    "exporter/metrics": "rrca::metrics",
+    "exporter/pipeline": "rrca::pipeline",
+    "exporter/web": "rrca::web",
+    "exporter/ui": "rrca::ui",
+    "exporter/enricher": "rrca::enricher",
+    "exporter/app": "rrca::app",
+}
+NAMESPACE = re.compile(r"^namespace\s+(rrca(?:::\w+)*)\s*\{")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
@@ -62,26 +84,71 @@ def sources_of(root: str, folder: str) -> list[str]:
     return paths
 
 
+def layer_of_namespace(name: str) -> str | None:
+    """The layer whose namespace `name` is or is nested in (longest match); "rrca" alone is common."""
+    best = None
+    for folder, namespace in NAMESPACES.items():
+        if name == namespace or name.startswith(namespace + "::"):
+            if best is None or len(namespace) > len(NAMESPACES[best]):
+                best = folder
+    return best
+
+
+def namespace_violation(folder: str, name: str) -> str | None:
+    """Why opening namespace `name` in a file of `folder` is wrong, or None if it is allowed."""
+    owner = layer_of_namespace(name)
+    if owner is None:
+        return f"opens namespace {name}, which belongs to no layer"
+    if NAMESPACES[owner] == NAMESPACES[folder] or LAYERS[owner] < LAYERS[folder]:
+        return None
+    return f"{folder} opens namespace {name} of {owner} (its own is {NAMESPACES[folder]})"
+
+
+def namespace_violations(folder: str, rel: str, lines: list[str]) -> list[str]:
+    found = []
+    opened = []
+    for number, line in enumerate(lines, 1):
+        m = NAMESPACE.match(line)
+        if not m:
+            continue
+        opened.append(m.group(1))
+        why = namespace_violation(folder, m.group(1))
+        if why:
+            found.append(f"{rel}:{number}: {why}")
+    own = NAMESPACES[folder]
+    if opened and not any(n == own or n.startswith(own + "::") for n in opened):
+        found.append(f"{rel}:1: {folder} declares nothing in its namespace {own}")
+    return found
+
+
+def include_violations(root: str, folder: str, rel: str, lines: list[str]) -> list[str]:
+    found = []
+    for number, line in enumerate(lines, 1):
+        m = INCLUDE.match(line)
+        if not m:
+            continue
+        target = m.group(1)
+        if not os.path.exists(os.path.join(root, target)):
+            found.append(f"{rel}:{number}: includes {target}, which does not exist "
+                         "(includes are paths from the repository root)")
+            continue
+        to = layer_of(target)
+        if to is None or to == folder:
+            continue
+        if LAYERS[to] >= LAYERS[folder]:
+            found.append(f"{rel}:{number}: {folder} includes {target} of {to}, "
+                         f"which is not below it")
+    return found
+
+
 def violations(root: str) -> list[str]:
     found = []
     for folder in LAYERS:
         for rel in sources_of(root, folder):
             with open(os.path.join(root, rel), encoding="utf-8") as f:
-                for number, line in enumerate(f, 1):
-                    m = INCLUDE.match(line)
-                    if not m:
-                        continue
-                    target = m.group(1)
-                    if not os.path.exists(os.path.join(root, target)):
-                        found.append(f"{rel}:{number}: includes {target}, which does not exist "
-                                     "(includes are paths from the repository root)")
-                        continue
-                    to = layer_of(target)
-                    if to is None or to == folder:
-                        continue
-                    if LAYERS[to] >= LAYERS[folder]:
-                        found.append(f"{rel}:{number}: {folder} includes {target} of {to}, "
-                                     f"which is not below it")
+                lines = f.readlines()
+            found += include_violations(root, folder, rel, lines)
+            found += namespace_violations(folder, rel, lines)
     return found
 
 

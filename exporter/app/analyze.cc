@@ -23,7 +23,7 @@
 #include "tailers/parse/registry/registry_parse.h"
 #include "tailers/parse/s3/s3_reader.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 constexpr size_t kLinesPerTick = 4096;
@@ -41,14 +41,15 @@ class NullSink : public tailers::RegistryEventSink,
 // after every line, the reason whose count grew gets that line as its first example.
 class LineAudit {
  public:
-  LineAudit(Pipeline::StreamKind kind, const tailers::RegistryReader::Options& options) {
-    if (kind == Pipeline::StreamKind::kS3) {
+  LineAudit(pipeline::Pipeline::StreamKind kind, const tailers::RegistryReader::Options& options) {
+    if (kind == pipeline::Pipeline::StreamKind::kS3) {
       s3_ = std::make_unique<tailers::S3Reader>(&sink_);
-    } else if (kind == Pipeline::StreamKind::kProxy || kind == Pipeline::StreamKind::kCore) {
+    } else if (kind == pipeline::Pipeline::StreamKind::kProxy ||
+               kind == pipeline::Pipeline::StreamKind::kCore) {
       hop_ = std::make_unique<tailers::HopReader>(
           tailers::HopReader::Options{
-              kind == Pipeline::StreamKind::kProxy ? Hop::kProxy : Hop::kCore, options.envelope,
-              options.max_record_bytes, options.syslog_year},
+              kind == pipeline::Pipeline::StreamKind::kProxy ? Hop::kProxy : Hop::kCore,
+              options.envelope, options.max_record_bytes, options.syslog_year},
           &sink_);
     } else {
       registry_ = std::make_unique<tailers::RegistryReader>(options, &sink_);
@@ -112,7 +113,7 @@ class LineAudit {
 struct Input {
   std::unique_ptr<tailers::LineReader> reader;
   std::unique_ptr<LineAudit> audit;
-  Pipeline::StreamId stream = 0;
+  pipeline::Pipeline::StreamId stream = 0;
   std::string source;  // the stream's source name
   std::string_view line;
   int64_t time_ns = 0;
@@ -121,7 +122,7 @@ struct Input {
 };
 
 // Feeds one file straight through: the fast path, no time peeking.
-void FeedSingle(Input& input, Pipeline& pipeline) {
+void FeedSingle(Input& input, pipeline::Pipeline& pipeline) {
   size_t count = 0;
   std::string_view line;
   while (input.reader->Next(&line)) {
@@ -133,7 +134,7 @@ void FeedSingle(Input& input, Pipeline& pipeline) {
 
 // Several files: always feed the line with the earliest time next. A line without a time (a
 // continuation) goes with its file's previous line.
-void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline) {
+void FeedMerged(std::vector<Input>& inputs, pipeline::Pipeline& pipeline) {
   auto advance = [&](Input& input) {
     if (!input.reader->Next(&input.line)) {
       input.done = true;
@@ -159,9 +160,9 @@ void FeedMerged(std::vector<Input>& inputs, Pipeline& pipeline) {
 }
 
 // The time span of the errors, for the report's one window (all the log time read).
-class ErrorSpan : public ClassifiedObserver {
+class ErrorSpan : public pipeline::ClassifiedObserver {
  public:
-  void OnClassified(const Classified& classified) override {
+  void OnClassified(const pipeline::Classified& classified) override {
     const int64_t time = classified.request.time_ns;
     if (time != 0 && (first_ns == 0 || time < first_ns)) first_ns = time;
   }
@@ -175,14 +176,15 @@ constexpr size_t kReportErrors = 100'000;  // the recent-errors ring behind the 
 
 // An upload's explain JSON with the responses of the hops in front (--proxy-log, --core-log), as
 // the daemon's API answers it.
-std::optional<Json> ExplainUpload(const Pipeline& pipeline, const std::string& uuid) {
+std::optional<Json> ExplainUpload(const pipeline::Pipeline& pipeline, const std::string& uuid) {
   std::optional<Json> explain = pipeline.correlator().Explain(uuid);
-  if (explain.has_value()) AddHops(uuid, pipeline.hop_joiner(), pipeline.rules(), &*explain);
+  if (explain.has_value())
+    pipeline::AddHops(uuid, pipeline.hop_joiner(), pipeline.rules(), &*explain);
   return explain;
 }
 
-void AddTimeline(const Pipeline& pipeline, const std::string& uuid, std::set<std::string>* seen,
-                 ui::ReportInput* report) {
+void AddTimeline(const pipeline::Pipeline& pipeline, const std::string& uuid,
+                 std::set<std::string>* seen, ui::ReportInput* report) {
   if (!seen->insert(uuid).second) return;
   if (report->uploads.size() >= kReportTimelines) {
     ++report->uploads_left_out;
@@ -193,13 +195,13 @@ void AddTimeline(const Pipeline& pipeline, const std::string& uuid, std::set<std
 }
 
 // `--format=html`: the web UI's views from the same JSON the daemon's APIs answer with.
-void PrintHtmlReport(const AnalyzeOptions& options, const Pipeline& pipeline,
-                     const RecentErrors& errors, const ErrorSpan& span,
+void PrintHtmlReport(const AnalyzeOptions& options, const pipeline::Pipeline& pipeline,
+                     const pipeline::RecentErrors& errors, const ErrorSpan& span,
                      const prometheus::Registry& registry, std::FILE* out) {
   const int64_t latest = errors.latest_time_ns();
   const int64_t since = std::max<int64_t>(latest - span.first_ns + 1, 1);
   const Json causes = errors.Causes(since);
-  const Json latency = LatencySummary(0, registry.Collect());
+  const Json latency = enricher::LatencySummary(0, registry.Collect());
   ui::ReportInput report;
   report.files = options.files;
   for (const auto* more : {&options.s3_files, &options.proxy_files, &options.core_files}) {
@@ -225,20 +227,20 @@ void PrintHtmlReport(const AnalyzeOptions& options, const Pipeline& pipeline,
 
 }  // namespace
 
-int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* account,
+int FeedFiles(const AnalyzeOptions& options, pipeline::Pipeline& pipeline, LineAccount* account,
               std::FILE* err) {
   const tailers::RegistryReader::Options audit_options{
       tailers::EnvelopeHint::kAuto, options.config.max_line_bytes, CurrentUtcYear()};
   std::vector<Input> inputs;
-  std::vector<std::pair<std::string, Pipeline::StreamKind>> files;
+  std::vector<std::pair<std::string, pipeline::Pipeline::StreamKind>> files;
   for (const std::string& file : options.files)
-    files.emplace_back(file, Pipeline::StreamKind::kRegistry);
+    files.emplace_back(file, pipeline::Pipeline::StreamKind::kRegistry);
   for (const std::string& file : options.s3_files)
-    files.emplace_back(file, Pipeline::StreamKind::kS3);
+    files.emplace_back(file, pipeline::Pipeline::StreamKind::kS3);
   for (const std::string& file : options.proxy_files)
-    files.emplace_back(file, Pipeline::StreamKind::kProxy);
+    files.emplace_back(file, pipeline::Pipeline::StreamKind::kProxy);
   for (const std::string& file : options.core_files)
-    files.emplace_back(file, Pipeline::StreamKind::kCore);
+    files.emplace_back(file, pipeline::Pipeline::StreamKind::kCore);
   for (const auto& [file, kind] : files) {
     std::string error;
     tailers::LineReader* reader =
@@ -249,7 +251,7 @@ int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* ac
     }
     Input input;
     input.reader.reset(reader);
-    input.s3 = kind == Pipeline::StreamKind::kS3;
+    input.s3 = kind == pipeline::Pipeline::StreamKind::kS3;
     if (account != nullptr) input.audit = std::make_unique<LineAudit>(kind, audit_options);
     input.source = file == "-" ? "stdin" : file;
     input.stream = pipeline.OpenStream(input.source, tailers::EnvelopeHint::kAuto, kind);
@@ -290,15 +292,16 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
     return 2;
   }
   auto registry = std::make_shared<prometheus::Registry>();
-  Metrics metrics(registry);
-  Pipeline pipeline(PipelineOptionsFrom(options.config, CurrentUtcYear()), rules.value(), &metrics);
+  metrics::Metrics metrics(registry);
+  pipeline::Pipeline pipeline(PipelineOptionsFrom(options.config, CurrentUtcYear()), rules.value(),
+                              &metrics);
   JsonlWriter jsonl(out);
   TextReport report;
   LineAccount lines;
   const bool reporting = options.format == "text" || options.format == "jsonl";
   if (options.format == "jsonl") pipeline.AddObserver(&jsonl);
   if (reporting) pipeline.AddObserver(&report);
-  RecentErrors errors(kReportErrors);
+  pipeline::RecentErrors errors(kReportErrors);
   ErrorSpan span;
   if (options.format == "html") {
     pipeline.AddObserver(&errors);
@@ -322,4 +325,4 @@ int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err) {
   return status;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

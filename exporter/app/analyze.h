@@ -6,7 +6,11 @@
 
 #include "exporter/app/config.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
+class Pipeline;
+}  // namespace rrca::pipeline
+
+namespace rrca::app {
 
 struct AnalyzeOptions {
   std::vector<std::string> files;        // registry logs; "-" = stdin
@@ -17,7 +21,6 @@ struct AnalyzeOptions {
   Config config;                         // rules, caps, windows (defaults when no --config.file)
 };
 
-class Pipeline;
 struct LineAccount;
 
 // The reading half of analyze (and of `rules suggest`): opens every file, feeds its lines to
@@ -26,11 +29,11 @@ struct LineAccount;
 // and why (the pipeline's readers only count; text and jsonl reports pay for this, metrics
 // does not). Returns 0; 1 after a read error (printed on `err`; what was read is judged); -1
 // when a file cannot be opened (printed; nothing was read).
-int FeedFiles(const AnalyzeOptions& options, Pipeline& pipeline, LineAccount* account,
+int FeedFiles(const AnalyzeOptions& options, pipeline::Pipeline& pipeline, LineAccount* account,
               std::FILE* err);
 
 // `registry-rca analyze`: reads every file from the start, lining several files up by time (as
 // someone would by hand), judges every response and prints the report. Returns the exit code.
 int RunAnalyze(const AnalyzeOptions& options, std::FILE* out, std::FILE* err);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

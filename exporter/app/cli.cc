@@ -21,7 +21,7 @@
 #define RRCA_VERSION "dev"
 #endif
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 const char kUsage[] = R"(registry-rca: container-registry errors, explained by root cause
@@ -131,7 +131,7 @@ bool SetUpLogging(const Args& args) {
       args.flags.contains("log.format") ? args.flags.at("log.format") : "logfmt";
   const std::string level = args.flags.contains("log.level") ? args.flags.at("log.level") : "info";
   std::string error;
-  if (!exporter::SetUpLogging(format, level, &error)) {
+  if (!rrca::app::SetUpLogging(format, level, &error)) {
     std::fprintf(stderr, "registry-rca: %s\n", error.c_str());
     return false;
   }
@@ -268,4 +268,4 @@ int RunCli(int argc, char** argv) {
   return 2;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

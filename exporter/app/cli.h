@@ -1,6 +1,6 @@
 #pragma once
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 // The command line (a contract; the full text is `registry-rca --help`, kUsage in cli.cc):
 //   registry-rca serve --config.file=FILE [--web.listen-address=:9479]
@@ -15,4 +15,4 @@ namespace rrca::exporter {
 //   --log.format=logfmt|json on every command.
 int RunCli(int argc, char** argv);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -13,7 +13,7 @@
 #include "exporter/app/config_probes.h"
 #include "exporter/enricher/enricher_http.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 // Empty when `path` is a readable file with at least one PEM certificate; else why not. Whether
@@ -233,7 +233,7 @@ class ConfigParser : public YamlFields {
 
   // enricher: at least one downstream webhook, http:// or https:// (see docs/enricher.md).
   void ParseEnricher(const YAML::Node& node, const std::filesystem::path& base,
-                     EnricherConfig* enricher) {
+                     enricher::EnricherConfig* enricher) {
     enricher->enabled = true;
     if (node.IsNull()) {
       Error(node, "enricher", "needs at least downstream_urls");
@@ -250,7 +250,7 @@ class ConfigParser : public YamlFields {
     if (const YAML::Node urls = node["downstream_urls"]) {
       enricher->downstream_urls = StringList(urls, "enricher.downstream_urls");
       for (size_t i = 0; i < enricher->downstream_urls.size(); ++i) {
-        auto url = ParseHttpUrl(enricher->downstream_urls[i]);
+        auto url = enricher::ParseHttpUrl(enricher->downstream_urls[i]);
         if (!url.ok()) {
           Error(urls.IsSequence() ? urls[i] : urls,
                 "enricher.downstream_urls[" + std::to_string(i) + "]", url.status().message());
@@ -318,9 +318,9 @@ class ConfigParser : public YamlFields {
         continue;
       }
       CheckKeys(entry, path, {"match", "replace"});
-      RepositoryRewrite rewrite{String(entry["match"], path + ".match"),
-                                String(entry["replace"], path + ".replace")};
-      for (const std::string& error : RepositoryTable::CheckRewrites({rewrite})) {
+      pipeline::RepositoryRewrite rewrite{String(entry["match"], path + ".match"),
+                                          String(entry["replace"], path + ".replace")};
+      for (const std::string& error : pipeline::RepositoryTable::CheckRewrites({rewrite})) {
         Error(entry, path, error);
       }
       config->repository_rewrites.push_back(std::move(rewrite));
@@ -366,4 +366,4 @@ std::vector<std::string> ExpandRuleFiles(const Config& config, std::vector<std::
   return files;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -10,7 +10,7 @@
 #include "prober/probe_config.h"
 #include "tailers/parse/envelope.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 struct SourceConfig {
   std::string name;                // the `source` label
@@ -32,7 +32,7 @@ struct Config {
   std::map<std::string, double> rule_params;
   size_t max_repositories = 1000;
   size_t max_buckets = 100;  // bucket label values (store logs, MinIO audit); then __other__
-  std::vector<RepositoryRewrite> repository_rewrites;
+  std::vector<pipeline::RepositoryRewrite> repository_rewrites;
   double join_window_seconds = 60;        // error lines wait this long for their summary
   double access_window_seconds = 5;       // access lines wait this long for a summary
   std::string storage_root_directory;     // the s3 driver's rootdirectory, may be empty
@@ -42,7 +42,7 @@ struct Config {
   std::string listen_address = ":9479";
   std::string telemetry_path = "/metrics";
   std::string grafana_url;  // web.grafana_url: the web UI links the dashboards there ("": no links)
-  EnricherConfig enricher;
+  enricher::EnricherConfig enricher;
   std::vector<prober::ProbeConfig> probes;  // `probes:` (config_probes.cc); none: no prober
 };
 
@@ -53,4 +53,4 @@ StatusOr<Config> LoadConfig(const std::string& path);
 // The rule files a config names, globs expanded (sorted), relative paths resolved.
 std::vector<std::string> ExpandRuleFiles(const Config& config, std::vector<std::string>* errors);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -6,7 +6,7 @@
 #include "prober/registry_api.h"
 #include "prober/s3_api.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 using prober::Millis;
@@ -218,4 +218,4 @@ void ParseProbes(const YAML::Node& node, const std::filesystem::path& base, Yaml
   ProbeParser(base, fields).Parse(node, probes);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -8,7 +8,7 @@
 #include "common/yaml_fields.h"
 #include "prober/probe_config.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 // `probes:` (optional): a list of probes, each `name`, `type: registry|store` and its target's
 // keys (see README, "Active probes"). Errors go to `fields`; relative file paths are resolved
@@ -16,4 +16,4 @@ namespace rrca::exporter {
 void ParseProbes(const YAML::Node& node, const std::filesystem::path& base, YamlFields& fields,
                  std::vector<prober::ProbeConfig>* probes);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -25,7 +25,7 @@
 #include "exporter/web/web_config.h"
 #include "tailers/follow/source_watcher.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 constexpr size_t kQueueChunks = 64;  // x up to 8 MiB per chunk: the bound on buffered input
@@ -43,8 +43,8 @@ class Daemon {
         reloader_(&state_, &http_, web_config_file) {
     state_.pipeline.SetProbeRepositories(DaemonReloader::ProbeRepositories(state_.config.probes));
     if (state_.config.enricher.enabled) {
-      enricher_ = std::make_unique<Enricher>(state_.config.enricher, EnricherSourcesFor(),
-                                             *state_.registry);
+      enricher_ = std::make_unique<enricher::Enricher>(state_.config.enricher, EnricherSourcesFor(),
+                                                       *state_.registry);
     }
     api_ = std::make_unique<DaemonApi>(&state_, &http_, enricher_.get(),
                                        [this] { return reloader_.Reload(); });
@@ -52,7 +52,7 @@ class Daemon {
   }
 
   int Run(const std::string& listen_address, const std::string& telemetry_path,
-          const WebConfig& web_config) {
+          const web::WebConfig& web_config) {
     if (Status web = http_.SetWebConfig(web_config); !web.ok()) {
       spdlog::error("invalid web configuration:\n{}", web.message());
       return 2;
@@ -87,13 +87,13 @@ class Daemon {
     const std::string text = state_.positions.loaded_pipeline_state();
     if (text.empty()) return;
     std::lock_guard lock(state_.mutex);
-    auto carried = RestoreCarryOver(text, &state_.pipeline, state_.SourceNames());
+    auto carried = pipeline::RestoreCarryOver(text, &state_.pipeline, state_.SourceNames());
     if (!carried.ok()) {
       spdlog::warn("positions file: {}; responses waiting at the last scrape are not counted",
                    carried.status().message());
       return;
     }
-    for (CarriedHeld& held : carried.value()) {
+    for (pipeline::CarriedHeld& held : carried.value()) {
       state_.pipeline.RestoreHeld(state_.StreamFor(held.source_index, held.file),
                                   std::move(held.held));
     }
@@ -102,7 +102,8 @@ class Daemon {
   }
 
   void StartWatchers() {
-    source_metrics_ = std::make_unique<SourceMetrics>(*state_.registry, state_.SourceNames());
+    source_metrics_ =
+        std::make_unique<metrics::SourceMetrics>(*state_.registry, state_.SourceNames());
     tailers::WatcherOptions options;
     options.poll_interval =
         std::chrono::milliseconds(static_cast<int64_t>(state_.config.poll_interval_seconds * 1000));
@@ -146,7 +147,7 @@ class Daemon {
   }
 
   void ProcessChunk(const tailers::Chunk& chunk) {
-    const Pipeline::StreamId id = state_.StreamFor(chunk.source_index, chunk.file);
+    const pipeline::Pipeline::StreamId id = state_.StreamFor(chunk.source_index, chunk.file);
     auto stream = state_.streams.find(std::make_pair(chunk.source_index, chunk.file));
     state_.pipeline.NoteActivity(id, WallNowNs());
     std::string_view bytes = chunk.bytes;
@@ -166,8 +167,8 @@ class Daemon {
 
   // What the alert enricher may ask. It calls from its own worker thread, holding no lock of its
   // own, and each callback takes the processing lock like a scrape does.
-  EnricherSources EnricherSourcesFor() {
-    EnricherSources sources;
+  enricher::EnricherSources EnricherSourcesFor() {
+    enricher::EnricherSources sources;
     sources.causes_json = [this](int64_t since_ns) {
       std::lock_guard lock(state_.mutex);
       return state_.recent_errors.Causes(since_ns);
@@ -210,10 +211,11 @@ class Daemon {
   DaemonState state_;
   BoundedQueue<tailers::Chunk> queue_;
   std::vector<std::unique_ptr<tailers::SourceWatcher>> watchers_;
-  std::unique_ptr<SourceMetrics> source_metrics_;  // set with the watchers
-  bool queue_closed_ = false;                      // under state_.mutex
-  HttpServer http_;
-  std::unique_ptr<Enricher> enricher_;  // after what it reads: stopped and destroyed before it
+  std::unique_ptr<metrics::SourceMetrics> source_metrics_;  // set with the watchers
+  bool queue_closed_ = false;                               // under state_.mutex
+  web::HttpServer http_;
+  std::unique_ptr<enricher::Enricher>
+      enricher_;  // after what it reads: stopped and destroyed before it
   std::unique_ptr<DaemonApi> api_;
   DaemonReloader reloader_;  // last: its prober is destroyed first
 };
@@ -241,9 +243,9 @@ int RunServe(const ServeOptions& options) {
       options.listen_address.empty() ? config.value().listen_address : options.listen_address;
   const std::string telemetry =
       options.telemetry_path.empty() ? config.value().telemetry_path : options.telemetry_path;
-  WebConfig web_config;  // none: plaintext, no auth
+  web::WebConfig web_config;  // none: plaintext, no auth
   if (!options.web_config_file.empty()) {
-    StatusOr<WebConfig> loaded = LoadWebConfig(options.web_config_file);
+    StatusOr<web::WebConfig> loaded = web::LoadWebConfig(options.web_config_file);
     if (!loaded.ok()) {
       spdlog::error("invalid web configuration:\n{}", loaded.status().message());
       return 2;
@@ -254,4 +256,4 @@ int RunServe(const ServeOptions& options) {
   return daemon.Run(listen, telemetry, web_config);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

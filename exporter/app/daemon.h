@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 struct ServeOptions {
   std::string config_file;
@@ -18,4 +18,4 @@ struct ServeOptions {
 // SIGHUP or POST /-/reload reloads the rules and the probes. Returns the exit code.
 int RunServe(const ServeOptions& options);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -15,7 +15,7 @@
 #include "exporter/ui/ui_timeline.h"
 #include "exporter/web/web_auth.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 // Entries per POST /api/v1/ingest/minio-audit (MinIO sends one, or its batch_size): bounds how
@@ -24,8 +24,8 @@ constexpr size_t kMaxIngestEntries = 10'000;
 
 // An API answer: the edge where a JSON value becomes text (DumpJson never throws, and replaces
 // invalid UTF-8 that log lines can bring).
-HttpResponse JsonResponse(int status, const Json& value) {
-  return HttpResponse{status, "application/json", DumpJson(value) + "\n"};
+web::HttpResponse JsonResponse(int status, const Json& value) {
+  return web::HttpResponse{status, "application/json", DumpJson(value) + "\n"};
 }
 
 Json ApiError(std::string_view message) {
@@ -44,42 +44,43 @@ bool IsKnownCause(const Json& cause) {
 
 }  // namespace
 
-DaemonApi::DaemonApi(DaemonState* state, HttpServer* http, Enricher* enricher,
+DaemonApi::DaemonApi(DaemonState* state, web::HttpServer* http, enricher::Enricher* enricher,
                      std::function<std::string()> reload)
     : state_(state), http_(http), enricher_(enricher), reload_(std::move(reload)) {}
 
 void DaemonApi::Route(const std::string& telemetry_path) {
   http_->Route(
-      telemetry_path, [this](const HttpRequest&) { return Scrape(); },
-      HttpServer::RouteKind::kScrape);
+      telemetry_path, [this](const web::HttpRequest&) { return Scrape(); },
+      web::HttpServer::RouteKind::kScrape);
   if (enricher_ != nullptr) {
     http_->Route(
-        "/api/v1/alerts", [this](const HttpRequest& request) { return enricher_->Handle(request); },
-        HttpServer::RouteKind::kStateChanging);
+        "/api/v1/alerts",
+        [this](const web::HttpRequest& request) { return enricher_->Handle(request); },
+        web::HttpServer::RouteKind::kStateChanging);
   }
-  http_->Route("/-/healthy", [](const HttpRequest&) {
-    return HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n"};
+  http_->Route("/-/healthy", [](const web::HttpRequest&) {
+    return web::HttpResponse{200, "text/plain; charset=utf-8", "Healthy\n"};
   });
   // Like SIGHUP: a broken configuration is rejected, the old one keeps running. The errors
   // name files and paths: they go to the log, not to whoever asked.
   http_->Route(
       "/-/reload",
-      [this](const HttpRequest& request) {
+      [this](const web::HttpRequest& request) {
         if (request.method != "POST") {
-          return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+          return web::HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
         }
         return reload_().empty()
-                   ? HttpResponse{200, "text/plain; charset=utf-8", "reloaded\n"}
-                   : HttpResponse{400, "text/plain; charset=utf-8",
-                                  "reload failed; the running configuration is kept (see the "
-                                  "log)\n"};
+                   ? web::HttpResponse{200, "text/plain; charset=utf-8", "reloaded\n"}
+                   : web::HttpResponse{400, "text/plain; charset=utf-8",
+                                       "reload failed; the running configuration is kept (see the "
+                                       "log)\n"};
       },
-      HttpServer::RouteKind::kStateChanging, /*max_body_bytes=*/1024);
-  http_->Route("/-/ready", [this](const HttpRequest&) {
-    return state_->ready ? HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
-                         : HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
+      web::HttpServer::RouteKind::kStateChanging, /*max_body_bytes=*/1024);
+  http_->Route("/-/ready", [this](const web::HttpRequest&) {
+    return state_->ready ? web::HttpResponse{200, "text/plain; charset=utf-8", "Ready\n"}
+                         : web::HttpResponse{503, "text/plain; charset=utf-8", "Not ready\n"};
   });
-  http_->Route("/api/v1/uploads/", [this](const HttpRequest& request) {
+  http_->Route("/api/v1/uploads/", [this](const web::HttpRequest& request) {
     const std::string uuid = request.path.substr(std::string("/api/v1/uploads/").size());
     std::optional<Json> explain;
     {
@@ -90,20 +91,21 @@ void DaemonApi::Route(const std::string& telemetry_path) {
     return JsonResponse(200, *explain);
   });
   // The web UI's pages render the JSON the APIs above return (one source of truth).
-  http_->Route("/ui/app.css", [](const HttpRequest& request) { return ui::StyleSheet(request); });
-  http_->Route("/ui/uploads/", [this](const HttpRequest& request) {
+  http_->Route("/ui/app.css",
+               [](const web::HttpRequest& request) { return ui::StyleSheet(request); });
+  http_->Route("/ui/uploads/", [this](const web::HttpRequest& request) {
     return UploadPage(request.path.substr(std::string("/ui/uploads/").size()));
   });
   http_->Route("/api/v1/latency",
-               [this](const HttpRequest&) { return JsonResponse(200, Latency()); });
-  http_->Route("/ui/causes/", [this](const HttpRequest& request) {
+               [this](const web::HttpRequest&) { return JsonResponse(200, Latency()); });
+  http_->Route("/ui/causes/", [this](const web::HttpRequest& request) {
     return CausePage(request.path.substr(std::string("/ui/causes/").size()), request.query);
   });
-  http_->Route("/api/v1/causes/", [this](const HttpRequest& request) {
+  http_->Route("/api/v1/causes/", [this](const web::HttpRequest& request) {
     std::string window = ui::QueryParameter(request.query, "since");
     if (window.empty()) window = "10m";
     int64_t since_ns = 0;
-    if (!RecentErrors::ParseSince(window, &since_ns)) {
+    if (!pipeline::RecentErrors::ParseSince(window, &since_ns)) {
       return JsonResponse(400, ApiError("since must be a duration such as 10m"));
     }
     const std::string cause = request.path.substr(std::string("/api/v1/causes/").size());
@@ -114,10 +116,10 @@ void DaemonApi::Route(const std::string& telemetry_path) {
     }
     return JsonResponse(IsKnownCause(answer) ? 200 : 404, answer);
   });
-  http_->Route("/ui/search", [this](const HttpRequest& request) {
+  http_->Route("/ui/search", [this](const web::HttpRequest& request) {
     return Search(ui::QueryParameter(request.query, "q"));
   });
-  http_->Route("/api/v1/causes", [this](const HttpRequest& request) {
+  http_->Route("/api/v1/causes", [this](const web::HttpRequest& request) {
     int64_t since_ns = 600'000'000'000;
     // The `since` parameter only: "xsince=" or a value in another parameter is not it.
     size_t at = std::string::npos;
@@ -130,7 +132,7 @@ void DaemonApi::Route(const std::string& telemetry_path) {
     }
     if (at != std::string::npos) {
       const std::string value = request.query.substr(at + 6, request.query.find('&', at) - at - 6);
-      if (!RecentErrors::ParseSince(value, &since_ns)) {
+      if (!pipeline::RecentErrors::ParseSince(value, &since_ns)) {
         return JsonResponse(400, ApiError("since must be a duration such as 10m"));
       }
     }
@@ -145,9 +147,9 @@ void DaemonApi::Route(const std::string& telemetry_path) {
   // one per line or one per request), read like a store log line.
   http_->Route(
       "/api/v1/ingest/minio-audit",
-      [this](const HttpRequest& request) { return IngestMinioAudit(request); },
-      HttpServer::RouteKind::kStateChanging);
-  http_->Route("/", [this, telemetry_path](const HttpRequest& request) {
+      [this](const web::HttpRequest& request) { return IngestMinioAudit(request); },
+      web::HttpServer::RouteKind::kStateChanging);
+  http_->Route("/", [this, telemetry_path](const web::HttpRequest& request) {
     return Overview(ui::QueryParameter(request.query, "since"), telemetry_path);
   });
 }
@@ -156,8 +158,8 @@ void DaemonApi::Route(const std::string& telemetry_path) {
 // the processing lock held, so a crash after this scrape re-reads exactly what it did not see.
 // Under the lock only copies are made (the small registry's Collect, the store's flat value
 // arrays); the text is rendered after it is released.
-HttpResponse DaemonApi::Scrape() {
-  Metrics::Snapshot metrics;
+web::HttpResponse DaemonApi::Scrape() {
+  metrics::Metrics::Snapshot metrics;
   tailers::PositionsFile::Snapshot snapshot;
   state_->scrapes_waiting.fetch_add(1, std::memory_order_relaxed);
   {
@@ -171,7 +173,7 @@ HttpResponse DaemonApi::Scrape() {
   }
   // Render first, so that once the positions are on disk only sending the body remains:
   // the window in which a crash loses lines Prometheus did not get is as small as it can be.
-  std::string body = Metrics::Render(metrics);
+  std::string body = metrics::Metrics::Render(metrics);
   if (Status saved = state_->positions.Save(snapshot); !saved.ok()) {
     spdlog::warn("saving positions: {}", saved.message());
   }
@@ -186,9 +188,9 @@ HttpResponse DaemonApi::Scrape() {
 
 // Under state_->mutex (state_->metrics is the processing thread's otherwise).
 void DaemonApi::MirrorHttpTotals() {
-  const FrontCounters* front = http_->front_counters();
+  const web::FrontCounters* front = http_->front_counters();
   if (front == nullptr) return;
-  Metrics::HttpTotals totals;
+  metrics::Metrics::HttpTotals totals;
   totals.accepted = front->accepted.load();
   totals.refused = front->refused_over_limit.load();
   totals.evicted = front->evicted.load();
@@ -198,12 +200,12 @@ void DaemonApi::MirrorHttpTotals() {
   totals.body_timeout = front->body_timeouts.load();
   totals.over_budget = front->over_budget.load();
   totals.busy = front->busy.load();
-  const std::shared_ptr<const BasicAuth> auth = http_->auth();
+  const std::shared_ptr<const web::BasicAuth> auth = http_->auth();
   totals.auth_busy = auth != nullptr ? auth->bcrypt_busy() : 0;
   state_->metrics.SetHttpTotals(totals);
 }
 
-HttpResponse DaemonApi::UploadPage(const std::string& uuid) {
+web::HttpResponse DaemonApi::UploadPage(const std::string& uuid) {
   std::optional<Json> explain;
   {
     std::lock_guard lock(state_->mutex);
@@ -223,15 +225,15 @@ Json DaemonApi::Latency() {
     std::lock_guard lock(state_->mutex);
     families = state_->registry->Collect();
   }
-  return LatencySummary(state_->started_ns, families);
+  return enricher::LatencySummary(state_->started_ns, families);
 }
 
 // A cause's page: the cause API's answer for the window, drawn.
-HttpResponse DaemonApi::CausePage(const std::string& cause, const std::string& query) {
+web::HttpResponse DaemonApi::CausePage(const std::string& cause, const std::string& query) {
   std::string window = ui::QueryParameter(query, "since");
   if (window.empty()) window = "1h";
   int64_t since_ns = 0;
-  if (!RecentErrors::ParseSince(window, &since_ns)) {
+  if (!pipeline::RecentErrors::ParseSince(window, &since_ns)) {
     return ui::PageResponse(400, ui::Page("Cause",
                                           "<h1>Bad window</h1><p>since must be a duration such as "
                                           "1h.</p>"));
@@ -252,10 +254,10 @@ HttpResponse DaemonApi::CausePage(const std::string& cause, const std::string& q
 }
 
 // The overview: the causes API's answer for the window, drawn.
-HttpResponse DaemonApi::Overview(std::string window, const std::string& telemetry_path) {
+web::HttpResponse DaemonApi::Overview(std::string window, const std::string& telemetry_path) {
   if (window.empty()) window = "1h";
   int64_t since_ns = 0;
-  if (!RecentErrors::ParseSince(window, &since_ns)) {
+  if (!pipeline::RecentErrors::ParseSince(window, &since_ns)) {
     return ui::PageResponse(400, ui::Page("Overview",
                                           "<h1>Bad window</h1><p>since must be a duration such as "
                                           "<a href=\"/?since=1h\">1h</a>.</p>"));
@@ -273,7 +275,7 @@ HttpResponse DaemonApi::Overview(std::string window, const std::string& telemetr
 
 // An upload UUID leads to its timeline (a redirect, so the address can be shared); anything
 // else is looked up in the recent errors.
-HttpResponse DaemonApi::Search(std::string query) {
+web::HttpResponse DaemonApi::Search(std::string query) {
   query.erase(0, query.find_first_not_of(" \t"));
   query.erase(query.find_last_not_of(" \t") + 1);
   const bool uuid_like = !query.empty() && query.size() <= 64 &&
@@ -284,7 +286,7 @@ HttpResponse DaemonApi::Search(std::string query) {
     known = state_->pipeline.correlator().Explain(query).has_value();
   }
   if (known) {
-    HttpResponse response = ui::PageResponse(302, "");
+    web::HttpResponse response = ui::PageResponse(302, "");
     response.headers += "Location: /ui/uploads/" + query + "\r\n";
     return response;
   }
@@ -299,9 +301,9 @@ HttpResponse DaemonApi::Search(std::string query) {
   return ui::PageResponse(any ? 200 : 404, ui::Page("Search", ui::SearchBody(found)));
 }
 
-HttpResponse DaemonApi::IngestMinioAudit(const HttpRequest& request) {
+web::HttpResponse DaemonApi::IngestMinioAudit(const web::HttpRequest& request) {
   if (request.method != "POST") {
-    return HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
+    return web::HttpResponse{405, "text/plain; charset=utf-8", "POST only\n"};
   }
   const std::string_view text = request.body;
   const size_t entries = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) +
@@ -309,12 +311,13 @@ HttpResponse DaemonApi::IngestMinioAudit(const HttpRequest& request) {
   std::unique_lock lock(state_->mutex);
   if (entries > kMaxIngestEntries) {
     state_->metrics.CountIngestRejected();
-    return HttpResponse{413, "text/plain; charset=utf-8",
-                        "at most " + std::to_string(kMaxIngestEntries) + " entries per request\n"};
+    return web::HttpResponse{
+        413, "text/plain; charset=utf-8",
+        "at most " + std::to_string(kMaxIngestEntries) + " entries per request\n"};
   }
   if (!state_->minio_stream.has_value()) {
     state_->minio_stream = state_->pipeline.OpenStream("minio-audit", tailers::EnvelopeHint::kNone,
-                                                       Pipeline::StreamKind::kS3);
+                                                       pipeline::Pipeline::StreamKind::kS3);
   }
   std::string_view body = request.body;
   size_t since_unlock = 0;
@@ -333,7 +336,7 @@ HttpResponse DaemonApi::IngestMinioAudit(const HttpRequest& request) {
       since_unlock = 0;
     }
   }
-  return HttpResponse{200, "text/plain; charset=utf-8", ""};
+  return web::HttpResponse{200, "text/plain; charset=utf-8", ""};
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -8,7 +8,7 @@
 #include "exporter/enricher/enricher.h"
 #include "exporter/web/http_server.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 // The daemon's HTTP routes: /metrics (or --web.telemetry-path), /-/healthy, /-/ready,
 // POST /-/reload, the APIs (/api/v1/causes[/<cause>], /api/v1/uploads/<uuid>, /api/v1/latency,
@@ -24,7 +24,7 @@ namespace rrca::exporter {
 class DaemonApi {
  public:
   // `reload` is the configuration reload (SIGHUP's): "" when it worked, else the errors.
-  DaemonApi(DaemonState* state, HttpServer* http, Enricher* enricher,
+  DaemonApi(DaemonState* state, web::HttpServer* http, enricher::Enricher* enricher,
             std::function<std::string()> reload);
 
   // Registers every route on the server (before it starts).
@@ -32,21 +32,21 @@ class DaemonApi {
 
  private:
   // The metrics and the positions saved for them describe the same lines (see the .cc).
-  HttpResponse Scrape();
+  web::HttpResponse Scrape();
   // Under the state's mutex: the HTTP front's atomic totals into the metrics.
   void MirrorHttpTotals();
-  HttpResponse UploadPage(const std::string& uuid);
+  web::HttpResponse UploadPage(const std::string& uuid);
   // GET /api/v1/latency's answer (the overview page draws it too).
   Json Latency();
-  HttpResponse CausePage(const std::string& cause, const std::string& query);
-  HttpResponse Overview(std::string window, const std::string& telemetry_path);
-  HttpResponse Search(std::string query);
-  HttpResponse IngestMinioAudit(const HttpRequest& request);
+  web::HttpResponse CausePage(const std::string& cause, const std::string& query);
+  web::HttpResponse Overview(std::string window, const std::string& telemetry_path);
+  web::HttpResponse Search(std::string query);
+  web::HttpResponse IngestMinioAudit(const web::HttpRequest& request);
 
   DaemonState* state_;
-  HttpServer* http_;
-  Enricher* enricher_;  // null when the config has no enricher: section
+  web::HttpServer* http_;
+  enricher::Enricher* enricher_;  // null when the config has no enricher: section
   std::function<std::string()> reload_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -4,9 +4,10 @@
 
 #include "exporter/web/web_config.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
-DaemonReloader::DaemonReloader(DaemonState* state, HttpServer* http, std::string web_config_file)
+DaemonReloader::DaemonReloader(DaemonState* state, web::HttpServer* http,
+                               std::string web_config_file)
     : state_(state), http_(http), web_config_file_(std::move(web_config_file)) {}
 
 void DaemonReloader::Start() {
@@ -44,7 +45,7 @@ std::string DaemonReloader::Reload() {
   }
   if (!web_config_file_.empty()) {
     // TLS material and users reload with the rest; a broken file keeps the running ones.
-    StatusOr<WebConfig> web = LoadWebConfig(web_config_file_);
+    StatusOr<web::WebConfig> web = web::LoadWebConfig(web_config_file_);
     Status applied = web.ok() ? http_->SetWebConfig(web.value()) : web.status();
     if (!applied.ok()) {
       spdlog::error("reload rejected, keeping the running web configuration:\n{}",
@@ -89,7 +90,8 @@ void DaemonReloader::ReloadProbes(std::vector<prober::ProbeConfig> probes) {
 // The active prober (probes:): its own thread; results go straight to atomic metrics.
 // Under reload_mutex_, with no prober running.
 void DaemonReloader::StartProber() {
-  if (probe_metrics_ == nullptr) probe_metrics_ = std::make_unique<ProbeMetrics>(*state_->registry);
+  if (probe_metrics_ == nullptr)
+    probe_metrics_ = std::make_unique<metrics::ProbeMetrics>(*state_->registry);
   probe_metrics_->Configure(probes_);
   if (probes_.empty()) return;
   prober_ = std::make_unique<prober::ProbeRunner>(
@@ -117,4 +119,4 @@ std::vector<std::string> DaemonReloader::ProbeRepositories(
   return repositories;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

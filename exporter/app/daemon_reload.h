@@ -12,7 +12,7 @@
 #include "prober/probe_config.h"
 #include "prober/runner.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 // Reloading the configuration (SIGHUP, POST /-/reload) and running the active prober, whose
 // probes are part of what reloads. A reload changes the rules and their parameters, the probes
@@ -24,7 +24,7 @@ namespace rrca::exporter {
 // its own thread and writes only ProbeMetrics' atomic metrics, never under the state's mutex.
 class DaemonReloader {
  public:
-  DaemonReloader(DaemonState* state, HttpServer* http, std::string web_config_file);
+  DaemonReloader(DaemonState* state, web::HttpServer* http, std::string web_config_file);
 
   // Starts the prober with the configuration's probes (none: nothing runs).
   void Start();
@@ -43,15 +43,15 @@ class DaemonReloader {
   void StartProber();
 
   DaemonState* state_;
-  HttpServer* http_;
+  web::HttpServer* http_;
   const std::string web_config_file_;  // --web.config.file; empty: plaintext, no users
   std::mutex reload_mutex_;            // one reload at a time; guards everything below
   int64_t reload_logged_ns_ = 0;
   uint64_t reloads_unlogged_ = 0;
   std::vector<prober::ProbeConfig> probes_;  // the running probes (the file's, at the last reload)
   bool prober_shut_down_ = false;
-  std::unique_ptr<ProbeMetrics> probe_metrics_;
+  std::unique_ptr<metrics::ProbeMetrics> probe_metrics_;
   std::unique_ptr<prober::ProbeRunner> prober_;  // after what its sink writes: destroyed first
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -6,7 +6,7 @@
 #include "exporter/pipeline/correlator.h"
 #include "exporter/pipeline/hop_joiner_explain.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 DaemonState::DaemonState(Config config_in, std::shared_ptr<const rules::RuleSet> rules,
                          int syslog_year)
@@ -14,7 +14,7 @@ DaemonState::DaemonState(Config config_in, std::shared_ptr<const rules::RuleSet>
       registry(std::make_shared<prometheus::Registry>()),
       started_ns(WallNowNs()),
       metrics(registry),
-      pipeline(PipelineOptionsFrom(config, syslog_year), std::move(rules), &metrics),
+      pipeline(app::PipelineOptionsFrom(config, syslog_year), std::move(rules), &metrics),
       positions(config.positions_file) {
   pipeline.AddObserver(&recent_errors);
 }
@@ -25,22 +25,22 @@ std::vector<std::string> DaemonState::SourceNames() const {
   return names;
 }
 
-Pipeline::StreamId DaemonState::StreamFor(size_t source_index, tailers::FileKey file) {
+pipeline::Pipeline::StreamId DaemonState::StreamFor(size_t source_index, tailers::FileKey file) {
   const auto key = std::make_pair(source_index, file);
   auto stream = streams.find(key);
   if (stream == streams.end()) {
     const SourceConfig& source = config.sources[source_index];
-    const Pipeline::StreamKind kind = Pipeline::StreamKindOf(source.type);
+    const pipeline::Pipeline::StreamKind kind = pipeline::Pipeline::StreamKindOf(source.type);
     stream = streams.emplace(key, pipeline.OpenStream(source.name, source.envelope, kind)).first;
   }
   return stream->second;
 }
 
 // With the processing lock held: copies only.
-exporter::CarryOver DaemonState::TakeCarryOver() const {
-  std::vector<OpenFileStream> open;
+rrca::pipeline::CarryOver DaemonState::TakeCarryOver() const {
+  std::vector<pipeline::OpenFileStream> open;
   for (const auto& [key, stream] : streams) open.push_back({key.first, key.second, stream});
-  return exporter::TakeCarryOver(pipeline, open, SourceNames());
+  return rrca::pipeline::TakeCarryOver(pipeline, open, SourceNames());
 }
 
 // GET /api/v1/uploads/<uuid>'s answer: the correlator's explain with the responses the hops in
@@ -48,7 +48,8 @@ exporter::CarryOver DaemonState::TakeCarryOver() const {
 // mutex.
 std::optional<Json> DaemonState::ExplainLocked(std::string_view uuid) const {
   std::optional<Json> explain = pipeline.correlator().Explain(uuid);
-  if (explain.has_value()) AddHops(uuid, pipeline.hop_joiner(), pipeline.rules(), &*explain);
+  if (explain.has_value())
+    pipeline::AddHops(uuid, pipeline.hop_joiner(), pipeline.rules(), &*explain);
   return explain;
 }
 
@@ -62,4 +63,4 @@ void DaemonState::LetScrapesIn() const {
   }
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -23,7 +23,7 @@
 #include "exporter/pipeline/recent_errors.h"
 #include "tailers/follow/positions_file.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 // What the daemon's threads share (app/daemon.cc owns it): the pipeline and everything it
 // writes, and the one lock that makes a scrape consistent with the saved positions.
@@ -37,9 +37,9 @@ struct DaemonState {
 
   std::vector<std::string> SourceNames() const;
   // Under mutex: the pipeline's stream for a file of a source, opened on first use.
-  Pipeline::StreamId StreamFor(size_t source_index, tailers::FileKey file);
+  pipeline::Pipeline::StreamId StreamFor(size_t source_index, tailers::FileKey file);
   // Under mutex: what was read but not counted yet, copied for the positions file.
-  CarryOver TakeCarryOver() const;
+  pipeline::CarryOver TakeCarryOver() const;
   // Under mutex: GET /api/v1/uploads/<uuid>'s answer, the correlator's explain with the
   // responses the hops in front gave to the upload's requests ("hops"), as a value the caller
   // owns (usable after the lock is released); nullopt for an unknown upload.
@@ -50,15 +50,16 @@ struct DaemonState {
   const Config config;
   const std::shared_ptr<prometheus::Registry> registry;
   const int64_t started_ns;  // the metrics count from here (GET /api/v1/latency)
-  Metrics metrics;
-  Pipeline pipeline;
-  RecentErrors recent_errors;  // observes the pipeline's classified errors
+  metrics::Metrics metrics;
+  pipeline::Pipeline pipeline;
+  pipeline::RecentErrors recent_errors;  // observes the pipeline's classified errors
   tailers::PositionsFile positions;
-  std::map<std::pair<size_t, tailers::FileKey>, Pipeline::StreamId> streams;
-  std::optional<Pipeline::StreamId> minio_stream;  // POST /api/v1/ingest/minio-audit's stream
+  std::map<std::pair<size_t, tailers::FileKey>, pipeline::Pipeline::StreamId> streams;
+  std::optional<pipeline::Pipeline::StreamId>
+      minio_stream;  // POST /api/v1/ingest/minio-audit's stream
   std::mutex mutex;
   std::atomic<int> scrapes_waiting{0};  // scrapes blocked on mutex: see LetScrapesIn
   std::atomic<bool> ready{false};       // GET /-/ready: serving and the probes started
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

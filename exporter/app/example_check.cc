@@ -7,13 +7,13 @@
 #include "exporter/app/rules_loader.h"
 #include "exporter/pipeline/pipeline.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 // Records which rule judged each error request of one example.
-class VerdictCollector : public ClassifiedObserver {
+class VerdictCollector : public pipeline::ClassifiedObserver {
  public:
-  void OnClassified(const Classified& classified) override {
+  void OnClassified(const pipeline::Classified& classified) override {
     if (!classified.request.IsError()) return;
     const rules::Rule* rule = classified.verdict.rule;
     verdicts.push_back((rule != nullptr ? rule->name : std::string("-")) + ":" +
@@ -26,15 +26,15 @@ class VerdictCollector : public ClassifiedObserver {
 
 // A rule that judges a hop's responses (`hop: proxy` / `hop: core`) has that hop's lines as
 // examples: they are read as a harbor_proxy / harbor_core source.
-Pipeline::StreamKind ExampleStreamKind(const rules::Rule* rule) {
-  if (rule == nullptr) return Pipeline::StreamKind::kRegistry;
+pipeline::Pipeline::StreamKind ExampleStreamKind(const rules::Rule* rule) {
+  if (rule == nullptr) return pipeline::Pipeline::StreamKind::kRegistry;
   for (const rules::FieldPattern& pattern : rule->match) {
     if (pattern.field != rules::RequestField::kHop || pattern.pattern == nullptr) continue;
     const std::string& text = pattern.pattern->pattern();
-    if (text.find("proxy") != std::string::npos) return Pipeline::StreamKind::kProxy;
-    if (text.find("core") != std::string::npos) return Pipeline::StreamKind::kCore;
+    if (text.find("proxy") != std::string::npos) return pipeline::Pipeline::StreamKind::kProxy;
+    if (text.find("core") != std::string::npos) return pipeline::Pipeline::StreamKind::kCore;
   }
-  return Pipeline::StreamKind::kRegistry;
+  return pipeline::Pipeline::StreamKind::kRegistry;
 }
 
 // A line that only Harbor core's parser understands (not an nginx line).
@@ -51,17 +51,17 @@ VerdictCollector RunExample(const std::string& lines, const rules::RuleSet& rule
                             const Config& config, const rules::Rule* rule = nullptr) {
   // A non-owning pointer: the RuleSet outlives this pipeline.
   std::shared_ptr<const rules::RuleSet> shared(&rules, [](const rules::RuleSet*) {});
-  Pipeline pipeline(PipelineOptionsFrom(config, 2026), shared, nullptr);
+  pipeline::Pipeline pipeline(PipelineOptionsFrom(config, 2026), shared, nullptr);
   VerdictCollector collector;
   pipeline.AddObserver(&collector);
-  const Pipeline::StreamKind kind = ExampleStreamKind(rule);
-  const Pipeline::StreamId stream =
+  const pipeline::Pipeline::StreamKind kind = ExampleStreamKind(rule);
+  const pipeline::Pipeline::StreamId stream =
       pipeline.OpenStream("example", tailers::EnvelopeHint::kAuto, kind);
   // A proxy rule's example may show Harbor core's line of the same request: its own stream.
-  const Pipeline::StreamId core_stream =
-      kind == Pipeline::StreamKind::kProxy
+  const pipeline::Pipeline::StreamId core_stream =
+      kind == pipeline::Pipeline::StreamKind::kProxy
           ? pipeline.OpenStream("example-core", tailers::EnvelopeHint::kAuto,
-                                Pipeline::StreamKind::kCore)
+                                pipeline::Pipeline::StreamKind::kCore)
           : stream;
   std::string scratch;
   size_t start = 0;
@@ -69,7 +69,7 @@ VerdictCollector RunExample(const std::string& lines, const rules::RuleSet& rule
     size_t end = lines.find('\n', start);
     if (end == std::string::npos) end = lines.size();
     const std::string_view line = std::string_view(lines).substr(start, end - start);
-    pipeline.OnLine(kind == Pipeline::StreamKind::kProxy && IsCoreOnlyLine(line, &scratch)
+    pipeline.OnLine(kind == pipeline::Pipeline::StreamKind::kProxy && IsCoreOnlyLine(line, &scratch)
                         ? core_stream
                         : stream,
                     line);
@@ -121,4 +121,4 @@ std::vector<ExampleFailure> CheckRuleExamples(const rules::RuleSet& rules, const
   return failures;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

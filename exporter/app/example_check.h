@@ -6,7 +6,7 @@
 #include "exporter/app/config.h"
 #include "rules/rule_set.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 struct ExampleFailure {
   std::string rule;
@@ -25,4 +25,4 @@ std::vector<ExampleFailure> CheckRuleExamples(const rules::RuleSet& rules, const
 std::vector<std::string> ClassifyExample(const std::string& lines, const rules::RuleSet& rules,
                                          const Config& config, const rules::Rule* rule = nullptr);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

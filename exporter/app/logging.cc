@@ -6,7 +6,7 @@
 
 #include "common/json_escape.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 // %* : the message escaped as the inside of a JSON string.
@@ -73,4 +73,4 @@ bool SetUpLogging(const std::string& format, const std::string& level, std::stri
   return true;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

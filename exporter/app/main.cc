@@ -8,5 +8,5 @@ int main(int argc, char** argv) {
   // that touched them and was never returned: 40 bodies of 7 MB left 190 MB resident. A fixed
   // threshold keeps blocks above 1 MiB in mmap, returned to the system when freed.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  return rrca::exporter::RunCli(argc, argv);
+  return rrca::app::RunCli(argc, argv);
 }

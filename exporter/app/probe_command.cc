@@ -3,7 +3,7 @@
 #include "exporter/app/config.h"
 #include "prober/probe.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 // A logfmt value: quoted, with \ and " escaped and control characters dropped.
@@ -57,4 +57,4 @@ int RunProbeCommand(const std::string& config_file, std::FILE* out, std::FILE* e
   return failed == 0 ? 0 : 1;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -9,7 +9,7 @@
 #include "common/upload_visibility.h"
 #include "exporter/pipeline/correlator.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 void Field(std::string* out, std::string_view key, std::string_view value, bool first = false) {
@@ -50,7 +50,7 @@ std::string_view OriginName(JoinedRequest::Origin origin) {
 
 }  // namespace
 
-void AppendRequestJson(const Classified& c, std::string* out) {
+void AppendRequestJson(const pipeline::Classified& c, std::string* out) {
   const JoinedRequest& r = c.request;
   out->push_back('{');
   Field(out, "time", r.time_ns != 0 ? FormatRfc3339Nanos(r.time_ns) : "", true);
@@ -94,7 +94,7 @@ void AppendRequestJson(const Classified& c, std::string* out) {
   out->push_back('}');
 }
 
-void JsonlWriter::OnClassified(const Classified& classified) {
+void JsonlWriter::OnClassified(const pipeline::Classified& classified) {
   if (!classified.request.IsError() || classified.superseded) return;
   line_.clear();
   AppendRequestJson(classified, &line_);
@@ -119,7 +119,7 @@ uint64_t LineAccount::not_understood() const {
   return total;
 }
 
-void TextReport::OnClassified(const Classified& classified) {
+void TextReport::OnClassified(const pipeline::Classified& classified) {
   if (classified.request.origin != JoinedRequest::Origin::kBackground) ++responses_;
   if (!classified.request.IsError() || classified.superseded) return;
   ++errors_;
@@ -155,12 +155,12 @@ std::string Quoted(std::string_view text, size_t max = 120) {
   return out;
 }
 
-void PrintTemplates(const TemplateTable& templates, std::FILE* out) {
+void PrintTemplates(const pipeline::TemplateTable& templates, std::FILE* out) {
   if (templates.total() == 0) return;
   const auto top = templates.Top(TextReport::kTopTemplates);
   std::fprintf(out, "\nUnclassified errors by message template (%zu templates, top %zu):\n",
                templates.size(), top.size());
-  for (const TemplateTable::Entry* entry : top) {
+  for (const pipeline::TemplateTable::Entry* entry : top) {
     std::fprintf(out, "  %8llu  %s: %s\n", static_cast<unsigned long long>(entry->count),
                  entry->tmpl.field.c_str(), Quoted(entry->tmpl.text, 200).c_str());
     std::fprintf(out, "            e.g. %s\n", Quoted(entry->example).c_str());
@@ -245,11 +245,11 @@ void TextReport::Print(const LineAccount& lines, std::FILE* out) const {
 }
 
 namespace {
-void AppendUploadsJson(const UploadCorrelator& correlator, std::string* json);
+void AppendUploadsJson(const pipeline::UploadCorrelator& correlator, std::string* json);
 }  // namespace
 
 void TextReport::PrintJsonSummary(const LineAccount& lines, std::FILE* out,
-                                  const UploadCorrelator* uploads) const {
+                                  const pipeline::UploadCorrelator* uploads) const {
   std::string json =
       "{\"summary\":{\"responses\":" + std::to_string(responses_) +
       ",\"errors\":" + std::to_string(errors_) + ",\"lines\":" + std::to_string(lines.lines) +
@@ -279,9 +279,9 @@ void TextReport::PrintJsonSummary(const LineAccount& lines, std::FILE* out,
   std::fwrite(json.data(), 1, json.size(), out);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 double Percentile(std::vector<double> values, double quantile) {
@@ -330,8 +330,8 @@ void AppendVisibilityJson(const VisibilityBounds& v, std::string* json) {
   *json += "\"}";
 }
 
-void AppendUploadsJson(const UploadCorrelator& correlator, std::string* json) {
-  const UploadCorrelator::Summary& summary = correlator.summary();
+void AppendUploadsJson(const pipeline::UploadCorrelator& correlator, std::string* json) {
+  const pipeline::UploadCorrelator::Summary& summary = correlator.summary();
   *json += ",\"uploads\":{\"never_seen_visible\":" + std::to_string(summary.never_seen_visible);
   AppendLatencyJson("create_to_visible_seconds", summary.create_to_visible, json);
   AppendLatencyJson("create_to_visible_lower_bound_seconds", summary.create_to_visible_lower_bound,
@@ -361,10 +361,10 @@ void AppendUploadsJson(const UploadCorrelator& correlator, std::string* json) {
 
 }  // namespace
 
-void PrintUploadReport(const UploadCorrelator& correlator,
+void PrintUploadReport(const pipeline::UploadCorrelator& correlator,
                        const std::function<std::optional<Json>(const std::string& uuid)>& explain,
                        std::FILE* out) {
-  const UploadCorrelator::Summary& summary = correlator.summary();
+  const pipeline::UploadCorrelator::Summary& summary = correlator.summary();
   if (summary.outcomes.empty() && summary.create_to_visible.empty() &&
       summary.create_to_visible_lower_bound.empty()) {
     return;
@@ -397,4 +397,4 @@ void PrintUploadReport(const UploadCorrelator& correlator,
   }
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -11,7 +11,11 @@
 #include "exporter/pipeline/pipeline.h"
 #include "exporter/pipeline/templates.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
+class UploadCorrelator;
+}  // namespace rrca::pipeline
+
+namespace rrca::app {
 
 // What analyze could not read: physical lines by reason (the reader's skip reasons, lines too
 // long to read), with the first line of each reason.
@@ -28,13 +32,11 @@ struct LineAccount {
   uint64_t not_understood() const;
 };
 
-class UploadCorrelator;
-
 // `analyze --format=jsonl`: one JSON object per error response, written as it is judged.
-class JsonlWriter : public ClassifiedObserver {
+class JsonlWriter : public pipeline::ClassifiedObserver {
  public:
   explicit JsonlWriter(std::FILE* out) : out_(out) {}
-  void OnClassified(const Classified& classified) override;
+  void OnClassified(const pipeline::Classified& classified) override;
 
  private:
   std::FILE* out_;
@@ -45,16 +47,16 @@ class JsonlWriter : public ClassifiedObserver {
 // cause and one example request per cause, the unclassified errors by message template and the
 // lines not understood. Memory: one entry per (cause, repository label), which the repository
 // cap bounds, and the bounded template table.
-class TextReport : public ClassifiedObserver {
+class TextReport : public pipeline::ClassifiedObserver {
  public:
-  void OnClassified(const Classified& classified) override;
+  void OnClassified(const pipeline::Classified& classified) override;
   void Print(const LineAccount& lines, std::FILE* out) const;
   // `analyze --format=jsonl`'s last line: {"summary":{...}} (no "cause" key, so a reader that
   // takes objects with a cause as errors skips it). With `uploads`, the summary carries
   // "uploads": the create-to-visible figures, outcomes and each example's visibility bounds.
   void PrintJsonSummary(const LineAccount& lines, std::FILE* out,
-                        const UploadCorrelator* uploads = nullptr) const;
-  const TemplateTable& templates() const { return templates_; }
+                        const pipeline::UploadCorrelator* uploads = nullptr) const;
+  const pipeline::TemplateTable& templates() const { return templates_; }
   static constexpr size_t kTopTemplates = 10;
 
  private:
@@ -69,7 +71,7 @@ class TextReport : public ClassifiedObserver {
   uint64_t responses_ = 0;
   uint64_t errors_ = 0;
   std::map<std::string, CauseStats> causes_;
-  TemplateTable templates_;
+  pipeline::TemplateTable templates_;
 };
 
 // The object-store side of the text report: create-to-visible percentiles (upper bounds of the
@@ -78,11 +80,11 @@ class TextReport : public ClassifiedObserver {
 // uploads that raced and failed or recovered, their visibility bounds in words and timelines
 // (`explain`: an upload's explain JSON as the daemon's API answers it, hops included; printed
 // compact, as the API serves it).
-void PrintUploadReport(const UploadCorrelator& correlator,
+void PrintUploadReport(const pipeline::UploadCorrelator& correlator,
                        const std::function<std::optional<Json>(const std::string& uuid)>& explain,
                        std::FILE* out);
 
 // The JSON object JsonlWriter prints for one request (exposed for the explain API and tests).
-void AppendRequestJson(const Classified& classified, std::string* out);
+void AppendRequestJson(const pipeline::Classified& classified, std::string* out);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -15,7 +15,7 @@
 #include "exporter/pipeline/pipeline.h"
 #include "tailers/follow/line_reader.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 constexpr size_t kMaxIdLines = 30;  // lines naming one request id, kept as candidates
@@ -60,7 +60,7 @@ bool SpoolStdin(const std::string& path) {
 }
 
 // "suggested_1_frobnicator_jammed_widget": the first literal words of the template.
-std::string RuleName(const MessageTemplate& tmpl, size_t index) {
+std::string RuleName(const pipeline::MessageTemplate& tmpl, size_t index) {
   std::string name = "suggested_" + std::to_string(index);
   size_t words = 0;
   std::string_view text = tmpl.text;
@@ -131,7 +131,7 @@ struct Hit {
 };
 
 struct Search {
-  const TemplateTable::Entry* entry;
+  const pipeline::TemplateTable::Entry* entry;
   std::string id;    // the request id ("" when none)
   std::string text;  // a literal run of the message, or the URI ("" when none)
   std::vector<Hit> id_hits;
@@ -251,7 +251,7 @@ std::string ProvenExample(const Search& search, size_t index, const Config& conf
                           const std::string& scratch) {
   const std::vector<std::string> candidates = Candidates(search);
   if (candidates.empty()) return "";
-  if (!WriteFile(scratch, "rules:\n" + RuleSkeletonYaml(*search.entry, index, candidates[0])))
+  if (!WriteFile(scratch, "rules:\n" + app::RuleSkeletonYaml(*search.entry, index, candidates[0])))
     return "";
   auto rules = LoadWith(config, scratch);
   if (!rules.ok()) return "";
@@ -278,7 +278,7 @@ std::string YamlSingleQuoted(std::string_view text) {
   return out + "'";
 }
 
-std::string RuleSkeletonYaml(const TemplateTable::Entry& entry, size_t index,
+std::string RuleSkeletonYaml(const pipeline::TemplateTable::Entry& entry, size_t index,
                              const std::string& example) {
   const std::string cause = "new_cause_" + std::to_string(index);
   std::string yaml = "  # " + std::to_string(entry.count) + " unclassified errors with " +
@@ -334,7 +334,7 @@ int RunRulesSuggest(const SuggestOptions& options, std::FILE* out, std::FILE* er
     std::fprintf(err, "registry-rca: invalid rules:\n%s\n", rules.status().message().c_str());
     return 2;
   }
-  Pipeline pipeline(PipelineOptionsFrom(options.config, 2026), rules.value(), nullptr);
+  pipeline::Pipeline pipeline(PipelineOptionsFrom(options.config, 2026), rules.value(), nullptr);
   TextReport report;
   pipeline.AddObserver(&report);
   if (FeedFiles(analyze, pipeline, nullptr, err) < 0) return 1;
@@ -345,7 +345,7 @@ int RunRulesSuggest(const SuggestOptions& options, std::FILE* out, std::FILE* er
     return 0;
   }
   std::vector<Search> searches;
-  for (const TemplateTable::Entry* entry : top) {
+  for (const pipeline::TemplateTable::Entry* entry : top) {
     std::string text = entry->tmpl.field != "status" ? Needle(entry->example)
                        : entry->uri.size() >= 8      ? entry->uri
                                                      : std::string();
@@ -362,7 +362,7 @@ int RunRulesSuggest(const SuggestOptions& options, std::FILE* out, std::FILE* er
   for (size_t i = 0; i < searches.size(); ++i) {
     const std::string proven = ProvenExample(searches[i], i + 1, options.config, scratch.path());
     suggested.push_back({RuleName(searches[i].entry->tmpl, i + 1),
-                         RuleSkeletonYaml(*searches[i].entry, i + 1, proven),
+                         app::RuleSkeletonYaml(*searches[i].entry, i + 1, proven),
                          proven.empty() ? "no lines of the input were found that it classifies "
                                           "on their own; add examples.match"
                                         : ""});
@@ -430,4 +430,4 @@ int RunRulesSuggest(const SuggestOptions& options, std::FILE* out, std::FILE* er
   return 0;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

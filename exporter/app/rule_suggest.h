@@ -7,7 +7,7 @@
 #include "exporter/app/config.h"
 #include "exporter/pipeline/templates.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 struct SuggestOptions {
   std::vector<std::string> files;  // registry logs; "-" = stdin
@@ -25,10 +25,10 @@ int RunRulesSuggest(const SuggestOptions& options, std::FILE* out, std::FILE* er
 
 // One rule's YAML (list item under `rules:`), exposed for tests. `example` holds whole log
 // lines; empty: no examples section (the rule will not pass `check` until one is added).
-std::string RuleSkeletonYaml(const TemplateTable::Entry& entry, size_t index,
+std::string RuleSkeletonYaml(const pipeline::TemplateTable::Entry& entry, size_t index,
                              const std::string& example);
 
 // A YAML single-quoted scalar of `text` (quotes doubled, control bytes as spaces).
 std::string YamlSingleQuoted(std::string_view text);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

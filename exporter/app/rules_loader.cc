@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(const Config& config) {
   std::vector<std::string> errors;
@@ -22,8 +22,8 @@ StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(const Config& config) 
   return loaded;
 }
 
-Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year) {
-  Pipeline::Options options;
+pipeline::Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year) {
+  pipeline::Pipeline::Options options;
   options.join.window_ns = static_cast<int64_t>(config.join_window_seconds * 1e9);
   options.join.access_window_ns = static_cast<int64_t>(config.access_window_seconds * 1e9);
   options.max_repositories = config.max_repositories;
@@ -41,4 +41,4 @@ Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year) {
   return options;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

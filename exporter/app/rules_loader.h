@@ -7,11 +7,11 @@
 #include "exporter/pipeline/pipeline.h"
 #include "rules/rule_set.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 // The default catalogue plus the config's rules_files and rule_params, compiled.
 StatusOr<std::shared_ptr<const rules::RuleSet>> LoadRules(const Config& config);
 
-Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year);
+pipeline::Pipeline::Options PipelineOptionsFrom(const Config& config, int syslog_year);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

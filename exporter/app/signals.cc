@@ -3,7 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 sigset_t DaemonSignals() {
@@ -33,4 +33,4 @@ int WaitForStopSignal(const std::function<void()>& on_hangup) {
   }
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -2,7 +2,7 @@
 
 #include <functional>
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 // The daemon's signals: SIGTERM and SIGINT stop it, SIGHUP reloads its configuration. They are
 // taken synchronously (sigwait) by one thread, so nothing runs in a signal handler.
@@ -14,4 +14,4 @@ void BlockDaemonSignals();
 // Waits for SIGTERM or SIGINT and returns its number; calls `on_hangup` for each SIGHUP.
 int WaitForStopSignal(const std::function<void()>& on_hangup);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

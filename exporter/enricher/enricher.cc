@@ -10,14 +10,14 @@
 #include "common/time_util.h"
 #include "exporter/enricher/enricher_payload.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 // Alertmanager sends ~30 values per alert; this bounds a hostile body's tree to ~20 MiB.
 constexpr size_t kMaxJsonValues = 250'000;
 
-HttpResponse JsonAnswer(int status, const std::string& key, const std::string& message) {
+web::HttpResponse JsonAnswer(int status, const std::string& key, const std::string& message) {
   Json body = Json::object();
   body[key] = message;
   return {status, "application/json", DumpJson(body) + "\n"};
@@ -86,7 +86,7 @@ void Enricher::Finished(size_t notifications) {
   idle_.notify_all();
 }
 
-HttpResponse Enricher::Handle(const HttpRequest& request) {
+web::HttpResponse Enricher::Handle(const web::HttpRequest& request) {
   if (request.method != "POST") {
     return JsonAnswer(405, "error", "POST an Alertmanager webhook payload here");
   }
@@ -97,7 +97,7 @@ HttpResponse Enricher::Handle(const HttpRequest& request) {
     return JsonAnswer(503, "error", "the enricher's queue is full");
   }
   JsonLimits limits;
-  limits.max_bytes = HttpServer::kMaxBodyBytes;
+  limits.max_bytes = web::HttpServer::kMaxBodyBytes;
   limits.max_values = kMaxJsonValues;
   StatusOr<Json> payload = ParseJson(request.body, limits);
   std::string problem = payload.ok() ? CheckPayload(payload.value()) : payload.status().message();
@@ -188,13 +188,13 @@ Enricher::Outcome Enricher::Process(const Json& payload, const std::string& orig
       }
       if (enriched + cached >= options_.max_alerts_enriched) {
         ++skipped;
-        metrics_.not_enriched[EnricherMetrics::kAlertsPerNotification]->Increment();
+        metrics_.not_enriched[metrics::EnricherMetrics::kAlertsPerNotification]->Increment();
         continue;
       }
       const Json* given = JsonFind(alert, "annotations");
       if (given != nullptr && JsonObject(*given).size() > options_.max_annotations_per_alert) {
         ++skipped;
-        metrics_.not_enriched[EnricherMetrics::kAnnotationsPerAlert]->Increment();
+        metrics_.not_enriched[metrics::EnricherMetrics::kAnnotationsPerAlert]->Increment();
         continue;
       }
       const std::string fingerprint = FingerprintOf(alert);
@@ -244,7 +244,7 @@ Enricher::Outcome Enricher::Process(const Json& payload, const std::string& orig
 
 void Enricher::Deliver(const Notification& notification) {
   JsonLimits limits;
-  limits.max_bytes = HttpServer::kMaxBodyBytes;
+  limits.max_bytes = web::HttpServer::kMaxBodyBytes;
   limits.max_values = kMaxJsonValues;
   StatusOr<Json> payload = ParseJson(notification.body, limits);  // Handle checked it
   const Outcome outcome = payload.ok() ? Process(payload.value(), notification.body)
@@ -297,4 +297,4 @@ bool Enricher::SleepUnlessStopped(std::chrono::milliseconds duration) {
   return !wake_.wait_for(lock, duration, [this] { return stopping_; });
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

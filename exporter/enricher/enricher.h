@@ -28,7 +28,7 @@
 #include "exporter/metrics/enricher_metrics.h"
 #include "exporter/web/http_server.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 // Internals the tests change; the defaults are what the daemon uses.
 struct EnricherOptions {
@@ -77,7 +77,7 @@ class Enricher {
   void Stop();
 
   // POST /api/v1/alerts.
-  HttpResponse Handle(const HttpRequest& request);
+  web::HttpResponse Handle(const web::HttpRequest& request);
 
   // What the worker does with one payload, without forwarding: the enriched body, or the
   // original (`enriched` false) when enrichment failed. For tests and the worker.
@@ -100,7 +100,7 @@ class Enricher {
   };
   struct Downstream {
     HttpUrl url;
-    EnricherMetrics::Downstream counters;
+    metrics::EnricherMetrics::Downstream counters;
   };
 
   void Run();
@@ -127,10 +127,10 @@ class Enricher {
   size_t pending_ = 0;  // accepted (or being pushed) and not yet delivered or dropped
   std::thread worker_;
 
-  EnricherMetrics metrics_;  // before cache_, which counts into metrics_.cache
+  metrics::EnricherMetrics metrics_;  // before cache_, which counts into metrics_.cache
   // Owned by the worker (and by Process/Snapshot callers in tests, never concurrently).
   MetricHistory history_;
   DedupeCache cache_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

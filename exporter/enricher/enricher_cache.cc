@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 namespace {
 
 // What a cached enrichment costs, roughly: its keys (the fingerprint twice: map and order) and
@@ -16,7 +16,8 @@ size_t CostOf(const std::string& group_key, const std::string& fingerprint,
 
 }  // namespace
 
-DedupeCache::DedupeCache(DedupeCacheLimits limits, int64_t window_ns, DedupeCacheMetrics& metrics)
+DedupeCache::DedupeCache(DedupeCacheLimits limits, int64_t window_ns,
+                         metrics::DedupeCacheMetrics& metrics)
     : limits_(limits), window_ns_(window_ns), metrics_(metrics) {}
 
 void DedupeCache::Drop(Groups::iterator group, Reason reason, bool counted) {
@@ -56,7 +57,7 @@ void DedupeCache::Publish() {
 void DedupeCache::Open(const std::string& group_key, int64_t now_ns) {
   auto found = groups_.find(group_key);
   if (found != groups_.end() && now_ns - found->second.created_ns >= window_ns_) {
-    Drop(found, DedupeCacheMetrics::kGroups, /*counted=*/false);  // its window is over
+    Drop(found, metrics::DedupeCacheMetrics::kGroups, /*counted=*/false);  // its window is over
     found = groups_.end();
   }
   if (found != groups_.end()) return;
@@ -68,7 +69,7 @@ void DedupeCache::Open(const std::string& group_key, int64_t now_ns) {
       return true;
     });
     while (!groups_.empty() && groups_.size() >= limits_.max_groups) {
-      Drop(Oldest(nullptr), DedupeCacheMetrics::kGroups, /*counted=*/true);
+      Drop(Oldest(nullptr), metrics::DedupeCacheMetrics::kGroups, /*counted=*/true);
     }
   }
   if (limits_.max_groups > 0) groups_[group_key].created_ns = now_ns;
@@ -91,17 +92,17 @@ void DedupeCache::Put(const std::string& group_key, const std::string& fingerpri
   if (group->alerts.contains(fingerprint)) return;
   const size_t bytes = CostOf(group_key, fingerprint, enrichment);
   if (bytes > limits_.max_bytes) {  // would not fit even alone
-    metrics_.evictions[DedupeCacheMetrics::kBytes]->Increment();
+    metrics_.evictions[metrics::DedupeCacheMetrics::kBytes]->Increment();
     return;
   }
   while (group->alerts.size() >= limits_.max_per_group)
-    DropOldest(group, DedupeCacheMetrics::kPerGroup);
+    DropOldest(group, metrics::DedupeCacheMetrics::kPerGroup);
   // Room: other groups first, oldest first; then this group's oldest alerts.
   while (bytes_ + bytes > limits_.max_bytes) {
     if (auto oldest = Oldest(group); oldest != groups_.end()) {
-      Drop(oldest, DedupeCacheMetrics::kBytes, /*counted=*/true);
+      Drop(oldest, metrics::DedupeCacheMetrics::kBytes, /*counted=*/true);
     } else if (!group->order.empty()) {
-      DropOldest(group, DedupeCacheMetrics::kBytes);
+      DropOldest(group, metrics::DedupeCacheMetrics::kBytes);
     } else {
       break;
     }
@@ -114,4 +115,4 @@ void DedupeCache::Put(const std::string& group_key, const std::string& fingerpri
   Publish();
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

@@ -8,7 +8,7 @@
 #include "exporter/enricher/enricher_content.h"
 #include "exporter/metrics/enricher_metrics.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 struct DedupeCacheLimits {
   size_t max_groups = 256;      // group keys
@@ -26,7 +26,7 @@ struct DedupeCacheLimits {
 class DedupeCache {
  public:
   // `metrics`: the cache's families (exporter/metrics/enricher_metrics.h); must outlive it.
-  DedupeCache(DedupeCacheLimits limits, int64_t window_ns, DedupeCacheMetrics& metrics);
+  DedupeCache(DedupeCacheLimits limits, int64_t window_ns, metrics::DedupeCacheMetrics& metrics);
 
   // Opens the group's window at `now_ns` unless one is open (evicting a group when full).
   void Open(const std::string& group_key, int64_t now_ns);
@@ -41,7 +41,7 @@ class DedupeCache {
   size_t bytes() const { return bytes_; }
 
  private:
-  using Reason = DedupeCacheMetrics::Eviction;
+  using Reason = metrics::DedupeCacheMetrics::Eviction;
   struct Entry {
     AlertEnrichment enrichment;
     size_t bytes = 0;
@@ -64,7 +64,7 @@ class DedupeCache {
   Groups groups_;
   size_t alerts_ = 0;
   size_t bytes_ = 0;
-  DedupeCacheMetrics& metrics_;
+  metrics::DedupeCacheMetrics& metrics_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 // `enricher:` (optional): the alert enricher behind POST /api/v1/alerts, see docs/enricher.md.
 struct EnricherConfig {
@@ -25,4 +25,4 @@ struct EnricherConfig {
   std::string ca_file;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

@@ -9,7 +9,7 @@
 #include "common/time_util.h"
 #include "rules/rule_set.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 namespace {
 
 constexpr size_t kMaxAnnotationBytes = 600;
@@ -410,4 +410,4 @@ StatusOr<AlertEnrichment> EnrichmentBuilder::Build(const Json& alert) {
   return out;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

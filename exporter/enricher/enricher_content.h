@@ -19,7 +19,7 @@
 // What the alert enricher attaches to one alert: counts by cause, top repositories, the store's
 // error codes, latency quantiles, example upload timelines and links, all over the alert's time
 // range. Built from callbacks into the daemon, so this file knows nothing of its locks.
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 // What the daemon lends the enricher. Each callback takes the daemon's processing lock itself and
 // returns a copy; any may be empty, and that part of the enrichment is then left out.
@@ -92,4 +92,4 @@ class EnrichmentBuilder {
   std::map<int64_t, Window> windows_;  // by since_ns
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

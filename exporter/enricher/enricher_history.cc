@@ -6,7 +6,7 @@
 
 #include "common/time_util.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 namespace {
 
 std::string LabelValue(const prometheus::ClientMetric& metric, const std::string& name) {
@@ -148,4 +148,4 @@ WindowNumbers MetricHistory::Window(int64_t from_ns, const MetricSample& current
   return out;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

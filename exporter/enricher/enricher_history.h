@@ -15,7 +15,7 @@
 // non-2xx requests by operation and code, and latency quantiles of the upload histograms. Counters
 // only grow, so "over [from, now]" is now minus a snapshot taken at or before `from`, exactly what
 // Prometheus' increase() would say.
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 // The upload histograms the enricher reads.
 inline constexpr char kCreateToVisibleFamily[] =
@@ -74,4 +74,4 @@ class MetricHistory {
   std::deque<MetricSample> samples_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

@@ -4,7 +4,7 @@
 
 #include "common/curl_easy.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 namespace {
 
 // The most hosts whose idle connections one client keeps (curl's default is 5).
@@ -185,4 +185,4 @@ PostResult PostJson(const HttpUrl& url, std::string_view body, const PostOptions
   return client.Post(url, body, options);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

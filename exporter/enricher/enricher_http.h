@@ -12,7 +12,7 @@
 // and reports the answer's status. libcurl does the work (name resolution inside the deadline,
 // TLS with certificate and host name verification, Basic auth, keep-alive); this file decides
 // which of curl's options a webhook gets and turns curl's outcome into a PostResult.
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 // A downstream webhook URL, checked and split by curl's URL API (CURLU) when the config is
 // loaded, so that a URL curl would refuse never gets as far as a delivery.
@@ -86,4 +86,4 @@ class WebhookClient {
 // Thread-safe: no state is shared between threads.
 PostResult PostJson(const HttpUrl& url, std::string_view body, const PostOptions& options);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

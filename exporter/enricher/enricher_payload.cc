@@ -5,7 +5,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 std::string CheckPayload(const Json& payload) {
   if (!payload.is_object()) return "the payload must be a JSON object";
@@ -90,4 +90,4 @@ void UpdateCommonAnnotations(Json* payload) {
   (*payload)["commonAnnotations"] = std::move(rebuilt);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

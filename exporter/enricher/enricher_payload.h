@@ -6,7 +6,7 @@
 
 // Pure functions on Alertmanager's webhook payload (version 4), for the alert enricher. Each is
 // linear in the payload's size, whatever a hostile payload holds.
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 // Empty when `payload` has Alertmanager's webhook shape (the parts the enricher touches), else
 // what is wrong.
@@ -19,4 +19,4 @@ std::string FingerprintOf(const Json& alert);
 // (templates often read only the common ones). `payload` must have passed CheckPayload.
 void UpdateCommonAnnotations(Json* payload);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

@@ -1,6 +1,6 @@
 #include "exporter/metrics/enricher_metrics.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 namespace {
 
 prometheus::Counter& Counter(prometheus::Registry& registry, const char* name, const char* help) {
@@ -81,4 +81,4 @@ EnricherMetrics::Downstream EnricherMetrics::AddDownstream(const std::string& re
   return {&forwarded_.Add(labels), &forward_failures_.Add(labels), &forward_retries_.Add(labels)};
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

@@ -9,7 +9,7 @@
 #include <array>
 #include <string>
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 // The burst-dedupe cache's families (exporter/enricher/enricher_cache.h): its size, and the
 // enrichments evicted before their window ended by the bound reached.
@@ -63,4 +63,4 @@ class EnricherMetrics {
   std::array<prometheus::Counter*, 2> not_enriched{};  // by NotEnriched
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <limits>
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 void AppendEscapedLabelValue(std::string_view value, std::string* out) {
   size_t start = 0;
@@ -360,4 +360,4 @@ void ExpositionStore::CopyInto(prometheus::Registry& registry) const {
   }
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 // The text exposition format exactly as prometheus-cpp 1.0.1's TextSerializer writes it, so that
 // families rendered by ExpositionStore and families serialized by prometheus-cpp are
@@ -137,4 +137,4 @@ class ExpositionStore {
   char* block_next_ = nullptr;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

@@ -8,7 +8,7 @@
 
 #include "common/string_hash.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 // Small integer ids for label values (causes, rules, buckets, outcomes...), so the metric caches
 // on the per-line path are keyed by integers instead of strings concatenated per call. A lookup
@@ -39,4 +39,4 @@ inline uint64_t PairKey(uint32_t high, uint32_t low) {
   return (static_cast<uint64_t>(high) << 32) | low;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

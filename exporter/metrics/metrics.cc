@@ -14,7 +14,7 @@
 #define RRCA_REVISION "unknown"
 #endif
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 namespace {
 
 using prometheus::BuildCounter;
@@ -316,4 +316,4 @@ std::string Metrics::Render(const Snapshot& snapshot) {
   return body;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

@@ -18,7 +18,7 @@
 #include "tailers/parse/registry/registry_reader.h"
 #include "tailers/parse/s3/s3_reader.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 // The log pipeline's Prometheus families (responses, errors, rule hits, hops, readers, the
 // joiner), declared once at start-up. The uploads' and the store's families are UploadMetrics
@@ -170,4 +170,4 @@ class Metrics {
   uint64_t invalid_published_ = 0;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

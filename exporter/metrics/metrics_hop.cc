@@ -6,7 +6,7 @@
 
 #include "exporter/metrics/metrics.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 void Metrics::CountHopError(Hop hop, uint32_t repository_id, std::string_view repository,
                             Operation operation, int status, std::string_view cause,
@@ -67,4 +67,4 @@ void Metrics::SetHopPending(size_t pending) {
   hop_pending_->Set(static_cast<double>(pending));
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

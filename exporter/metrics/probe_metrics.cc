@@ -1,6 +1,6 @@
 #include "exporter/metrics/probe_metrics.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 namespace {
 
 // Visibility lag after the acknowledgement: milliseconds on a healthy store, the incident's
@@ -103,4 +103,4 @@ void ProbeMetrics::Record(size_t index, const prober::ProbeResult& result) {
   s.duration->Observe(result.duration_seconds);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

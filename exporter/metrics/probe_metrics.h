@@ -13,7 +13,7 @@
 #include "prober/probe_config.h"
 #include "prober/probe_result.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 // The active prober's families (labels probe="registry"|"store", target=<probe name>):
 //   registry_rca_probe_visibility_seconds          histogram, per run that saw the upload visible
@@ -62,4 +62,4 @@ class ProbeMetrics {
   std::vector<Series*> order_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

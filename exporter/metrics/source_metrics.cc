@@ -2,7 +2,7 @@
 
 #include <array>
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 namespace {
 
 // The `kind` label of registry_rca_rotations_total, in the order Publish reads them.
@@ -75,4 +75,4 @@ void SourceMetrics::PublishPositionsWriteFailures(uint64_t total) {
   Advance(positions_failures_, total);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

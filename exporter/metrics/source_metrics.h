@@ -10,7 +10,7 @@
 
 #include "tailers/follow/tail_types.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 // The file-reading families, per source: bytes read, file transitions by kind, files open, the
 // unread lag, whether the source is up, and the positions file's write failures. The tailers
@@ -37,4 +37,4 @@ class SourceMetrics {
   prometheus::Counter* positions_failures_ = nullptr;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

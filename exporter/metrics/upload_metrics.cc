@@ -4,7 +4,7 @@
 #include <atomic>
 #include <map>
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 namespace {
 
 using prometheus::BuildCounter;
@@ -377,4 +377,4 @@ void UploadMetrics::SetOpenUploads(size_t open) { open_.Set(static_cast<double>(
 
 void UploadMetrics::SetClockSkew(double seconds) { skew_.Set(seconds); }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

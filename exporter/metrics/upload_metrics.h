@@ -19,7 +19,7 @@
 #include "exporter/metrics/exposition.h"
 #include "exporter/metrics/exposition_interner.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 
 // The object-store side's families (a contract): S3 requests, create-to-visible latency,
 // the unsafe window, the client gap and upload outcomes. The per-repository ones (latest and
@@ -144,4 +144,4 @@ class UploadMetrics {
   std::unordered_map<uint64_t, prometheus::Counter*> small_counters_;     // family, a, b
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

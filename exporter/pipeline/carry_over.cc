@@ -8,7 +8,7 @@
 
 #include "exporter/pipeline/state_json.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 using nlohmann::json;
 
@@ -126,4 +126,4 @@ StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipel
   return carried;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

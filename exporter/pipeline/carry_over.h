@@ -9,7 +9,7 @@
 #include "tailers/follow/tail_types.h"
 #include "tailers/parse/registry/registry_reader.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 // What the processing thread has read but not counted yet, carried across a restart inside the
 // positions file: the joiner's waiting requests and access lines, the summaries a later access
@@ -62,4 +62,4 @@ inline std::string SaveCarryOver(const Pipeline& pipeline,
 StatusOr<std::vector<CarriedHeld>> RestoreCarryOver(std::string_view text, Pipeline* pipeline,
                                                     const std::vector<std::string>& source_names);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -10,7 +10,7 @@
 #include "common/time_util.h"
 #include "tailers/parse/s3/s3_parse.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 constexpr size_t kSkewSamples = 64;
@@ -27,7 +27,7 @@ bool IsUploadRequest(Operation operation) {
 }  // namespace
 
 UploadCorrelator::UploadCorrelator(Options options, RepositoryTable* repositories,
-                                   UploadMetrics* metrics)
+                                   metrics::UploadMetrics* metrics)
     : options_(std::move(options)), repositories_(repositories), metrics_(metrics) {
   options_.max_buckets = std::clamp<size_t>(options_.max_buckets, 1, 65'535 - kFirstBucketName);
   buckets_ = {"", "__other__", "__invalid__"};
@@ -73,7 +73,7 @@ uint16_t UploadCorrelator::BucketId(std::string_view bucket) {
   if (known != bucket_ids_.end()) return known->second;
   uint16_t id;
   const char* reason = nullptr;
-  if (!UploadMetrics::IsValidBucketName(bucket)) {
+  if (!metrics::UploadMetrics::IsValidBucketName(bucket)) {
     id = 2;  // not remembered: the raw text may be a megabyte
     reason = "invalid";
   } else if (buckets_.size() - kFirstBucketName >= options_.max_buckets) {
@@ -415,4 +415,4 @@ void UploadCorrelator::FlushAll() {
   if (metrics_ != nullptr) metrics_->SetOpenUploads(0);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

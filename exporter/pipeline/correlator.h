@@ -18,7 +18,7 @@
 #include "exporter/pipeline/pipeline.h"
 #include "exporter/pipeline/repository_table.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 // Joins one blob upload across the registry's log and the object store's log, by upload UUID
 // (vars.uuid / _state ⇄ the key .../_uploads/<uuid>/data), and measures the race behind the
@@ -63,7 +63,7 @@ class UploadCorrelator : public ClassifiedObserver {
     size_t max_buckets = 256;  // distinct bucket names kept; fits Upload::bucket_id
   };
 
-  UploadCorrelator(Options options, RepositoryTable* repositories, UploadMetrics* metrics);
+  UploadCorrelator(Options options, RepositoryTable* repositories, metrics::UploadMetrics* metrics);
 
   void OnClassified(const Classified& classified) override;
   void OnS3Event(const S3Event& event, std::string_view source);
@@ -203,7 +203,7 @@ class UploadCorrelator : public ClassifiedObserver {
 
   Options options_;
   RepositoryTable* repositories_;
-  UploadMetrics* metrics_;
+  metrics::UploadMetrics* metrics_;
   std::unordered_map<Uuid, Upload, UuidHash> uploads_;
   std::deque<std::pair<int64_t, Uuid>> order_;  // (first seen, uuid), FIFO for expiry
   std::unordered_map<std::string, Timeline> timelines_;
@@ -222,4 +222,4 @@ class UploadCorrelator : public ClassifiedObserver {
   RawLineStats raw_lines_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

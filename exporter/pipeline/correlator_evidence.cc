@@ -11,7 +11,7 @@
 // whether the upload was listable), the bounds drawn from it, and how a decided upload is told:
 // the verdict's sentences and the explain API's JSON. Same ownership as correlator.cc: the
 // processing thread; Explain and VisibilityOf are const and called under the daemon's lock.
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 // A duration of the explain JSON: seconds rounded to microseconds (the text API always printed
@@ -260,4 +260,4 @@ std::optional<Json> UploadCorrelator::Explain(std::string_view uuid) const {
   return out;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -5,7 +5,7 @@
 #include "common/time_util.h"
 #include "tailers/parse/registry/registry_uri.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 bool IsUuidChar(char c) {
@@ -512,4 +512,4 @@ void HopJoiner::FlushAll() {
   index_order_.clear();
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -11,7 +11,7 @@
 #include "common/hop_event.h"
 #include "common/request.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 class HopRequestSink {
  public:
@@ -201,4 +201,4 @@ class HopJoiner {
   void EvictOldestUpload();
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -4,7 +4,7 @@
 
 #include "common/time_util.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 // Seconds rounded to microseconds: the text API always printed six decimals.
@@ -58,4 +58,4 @@ void AddHops(std::string_view uuid, const HopJoiner& joiner, const rules::RuleSe
   (*explain)["hops"] = std::move(hops);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

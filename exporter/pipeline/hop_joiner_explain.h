@@ -7,7 +7,7 @@
 #include "exporter/pipeline/hop_joiner.h"
 #include "rules/rule_set.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 // Adds to an upload's explain JSON (UploadCorrelator::Explain) the responses the hops in front
 // of the registry gave to its requests (HopJoiner::HistoryOf), as its last member:
@@ -25,4 +25,4 @@ namespace rrca::exporter {
 void AddHops(std::string_view uuid, const HopJoiner& joiner, const rules::RuleSet& rules,
              Json* explain);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -6,7 +6,7 @@
 #include "common/time_util.h"
 #include "tailers/parse/registry/registry_uri.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 // An access-log time has second resolution and is taken when the request starts; a summary's
@@ -534,4 +534,4 @@ void RequestJoiner::FlushAll() {
   recent_order_.clear();
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

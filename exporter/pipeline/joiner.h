@@ -14,7 +14,7 @@
 #include "common/request.h"
 #include "common/status.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 // A first-in first-out run of one key's entries: a vector and the index of its front. One
 // std::deque per key cost a 512-byte block for every distinct request (a million distinct URIs
@@ -241,4 +241,4 @@ class RequestJoiner {
 // The key that identifies "the same response" in the application and the access log.
 uint64_t ResponseKey(std::string_view method, std::string_view uri, int status);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

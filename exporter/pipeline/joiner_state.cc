@@ -8,7 +8,7 @@
 #include "exporter/pipeline/joiner.h"
 #include "exporter/pipeline/state_json.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 using nlohmann::json;
 
@@ -219,4 +219,4 @@ Status RequestJoiner::RestoreState(const json& state) {
   return Status::Ok();
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

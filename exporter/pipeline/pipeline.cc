@@ -12,7 +12,7 @@
 #include "exporter/pipeline/correlator.h"
 #include "tailers/parse/registry/registry_parse.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 // The causes of the rules that judge a hop's responses (a `hop:` pattern naming proxy or core),
@@ -83,7 +83,7 @@ struct Pipeline::Stream : public tailers::RegistryEventSink,
   }
 
   // Hands the counts since the last call to the metrics.
-  void Publish(Metrics* metrics) {
+  void Publish(metrics::Metrics* metrics) {
     if (registry != nullptr) {
       const tailers::ReaderStats& now = registry->stats();
       tailers::ReaderStats delta = now;
@@ -135,7 +135,8 @@ struct Pipeline::Stream : public tailers::RegistryEventSink,
   int64_t last_activity_wall_ns = 0;
 };
 
-Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics)
+Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
+                   metrics::Metrics* metrics)
     : options_(std::move(options)),
       rules_(std::move(rules)),
       metrics_(metrics),
@@ -145,8 +146,8 @@ Pipeline::Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules,
   if (metrics_ != nullptr) {
     metrics_->DeclareCauses(rules_->causes());
     metrics_->DeclareHopCauses(HopCauses(*rules_));
-    upload_metrics_ = std::make_unique<UploadMetrics>(metrics_->registry(), &metrics_->exposition(),
-                                                      std::max<size_t>(options_.max_buckets, 1));
+    upload_metrics_ = std::make_unique<metrics::UploadMetrics>(
+        metrics_->registry(), &metrics_->exposition(), std::max<size_t>(options_.max_buckets, 1));
   }
   UploadCorrelator::Options correlator_options;
   correlator_options.root_directory = options_.storage_root_directory;
@@ -313,7 +314,7 @@ void Pipeline::OnS3Event(const S3Event& event, std::string_view source) {
   }
   if (IsProbeUploadKey(event.key)) {
     if (upload_metrics_ != nullptr) {
-      upload_metrics_->CountProbeUpload(UploadMetrics::ProbeUpload::kStoreEvent);
+      upload_metrics_->CountProbeUpload(metrics::UploadMetrics::ProbeUpload::kStoreEvent);
     }
     return;
   }
@@ -334,13 +335,13 @@ void Pipeline::RememberProbeUpload(std::string_view uuid) {
     probe_uploads_.erase(probe_upload_order_.front());
     probe_upload_order_.pop_front();
     if (upload_metrics_ != nullptr) {
-      upload_metrics_->CountProbeUpload(UploadMetrics::ProbeUpload::kForgotten);
+      upload_metrics_->CountProbeUpload(metrics::UploadMetrics::ProbeUpload::kForgotten);
     }
   }
   probe_upload_order_.emplace_back(uuid);
   probe_uploads_.emplace(uuid);
   if (upload_metrics_ != nullptr) {
-    upload_metrics_->CountProbeUpload(UploadMetrics::ProbeUpload::kRemembered);
+    upload_metrics_->CountProbeUpload(metrics::UploadMetrics::ProbeUpload::kRemembered);
   }
 }
 
@@ -440,4 +441,4 @@ void Pipeline::PublishHopJoin() {
   metrics_->SetHopPending(hop_joiner_.pending());
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -20,7 +20,11 @@
 #include "tailers/parse/registry/registry_reader.h"
 #include "tailers/parse/s3/s3_reader.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
+class UploadMetrics;
+}  // namespace rrca::metrics
+
+namespace rrca::pipeline {
 
 // Everything the pipeline knows about one judged request, for reports and APIs.
 struct Classified {
@@ -35,7 +39,6 @@ struct Classified {
 };
 
 class UploadCorrelator;
-class UploadMetrics;
 
 class ClassifiedObserver {
  public:
@@ -70,7 +73,7 @@ class Pipeline : private JoinedRequestSink, private HopRequestSink {
   // A source's `type:` (registry, s3, harbor_proxy, harbor_core) as a stream kind.
   static StreamKind StreamKindOf(std::string_view source_type);
 
-  Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules, Metrics* metrics);
+  Pipeline(Options options, std::shared_ptr<const rules::RuleSet> rules, metrics::Metrics* metrics);
   ~Pipeline() override;
 
   // A stream is one file or pipe of one source; its lines must arrive in order.
@@ -147,12 +150,12 @@ class Pipeline : private JoinedRequestSink, private HopRequestSink {
   Options options_;
   std::string peek_scratch_;
   std::shared_ptr<const rules::RuleSet> rules_;
-  Metrics* metrics_;
+  metrics::Metrics* metrics_;
   RepositoryTable repositories_;
   RequestJoiner joiner_;
   HopJoiner hop_joiner_;
   size_t hop_streams_ = 0;  // streams of kind kProxy/kCore opened; 0: no cross-hop join
-  std::unique_ptr<UploadMetrics> upload_metrics_;
+  std::unique_ptr<metrics::UploadMetrics> upload_metrics_;
   std::unique_ptr<UploadCorrelator> correlator_;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<ClassifiedObserver*> observers_;
@@ -170,4 +173,4 @@ class Pipeline : private JoinedRequestSink, private HopRequestSink {
   int64_t folded_logged_at_ns_ = 0;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

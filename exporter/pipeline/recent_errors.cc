@@ -9,7 +9,7 @@
 #include "common/time_util.h"
 #include "exporter/pipeline/templates.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 void RecentErrors::OnClassified(const Classified& classified) {
   const JoinedRequest& request = classified.request;
@@ -76,7 +76,7 @@ Json RecentErrors::Causes(int64_t since_ns) const {
     std::array<uint64_t, kSeriesBuckets> series{};  // counts over the window, oldest first
   };
   const int64_t from = latest_ns_ - since_ns;
-  std::map<std::string_view, CauseSummary> causes;
+  std::unordered_map<std::string_view, CauseSummary> causes;
   int64_t oldest = INT64_MAX;
   for (const Entry& entry : ring_) {
     oldest = std::min(oldest, entry.time_ns);
@@ -93,8 +93,11 @@ Json RecentErrors::Causes(int64_t since_ns) const {
   const bool truncated = ring_.size() == capacity_ && oldest > from;
   std::vector<std::pair<std::string_view, const CauseSummary*>> ranked;
   for (const auto& [cause, summary] : causes) ranked.emplace_back(cause, &summary);
-  std::sort(ranked.begin(), ranked.end(),
-            [](const auto& a, const auto& b) { return a.second->count > b.second->count; });
+  // The most frequent first; equal counts by name, so the page does not reorder between scrapes.
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.second->count != b.second->count ? a.second->count > b.second->count
+                                              : a.first < b.first;
+  });
   Json out = Json::object();
   out["since_seconds"] = since_ns / kNanosPerSecond;
   out["until"] = latest_ns_ != 0 ? FormatRfc3339Nanos(latest_ns_) : "";
@@ -267,4 +270,4 @@ void RecentErrors::AddTemplates(int64_t from, Json* cause) const {
   }
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

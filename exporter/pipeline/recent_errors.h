@@ -8,7 +8,7 @@
 #include "common/json.h"
 #include "exporter/pipeline/pipeline.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 // A ring of the most recent error responses (cause, repository label, ids), for
 // GET /api/v1/causes?since=10m and the alert enricher. Memory is fixed by `capacity`; when more
@@ -82,4 +82,4 @@ class RecentErrors : public ClassifiedObserver {
   int64_t latest_ns_ = 0;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -2,7 +2,7 @@
 
 #include <re2/re2.h>
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 constexpr uint32_t kEmptyId = 0;
@@ -123,4 +123,4 @@ uint32_t RepositoryTable::Resolve(std::string_view raw) {
   return id;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -14,7 +14,7 @@ namespace re2 {
 class RE2;
 }
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 struct RepositoryRewrite {
   std::string pattern;      // RE2, searched in the repository name
@@ -76,4 +76,4 @@ class RepositoryTable {
   std::atomic<uint64_t> invalid_{0};
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -4,7 +4,7 @@
 #include <string>
 
 // Reading integers of the carried pipeline state (positions file `pipeline_state`) with nlohmann.
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 // An integer of the restored state. nlohmann converts a float -- 1e300, or an integer too large
 // for 64 bits, which it reads as a float -- to an integer type with a static_cast, undefined
@@ -19,4 +19,4 @@ T StateInteger(const nlohmann::json& value) {
   return value.get<T>();
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

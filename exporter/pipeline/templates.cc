@@ -6,7 +6,7 @@
 #include "common/ascii.h"
 #include "common/json_escape.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -382,4 +382,4 @@ std::vector<const TemplateTable::Entry*> TemplateTable::Top(size_t n) const {
   return ranked;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -8,7 +8,7 @@
 
 #include "common/request.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 
 // The message of an error no rule matched, with its variable parts masked, so that the same
 // failure seen a thousand times (different uploads, digests, hosts) is one line of a report and
@@ -65,4 +65,4 @@ class TemplateTable {
   uint64_t total_ = 0;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -3,7 +3,7 @@
 #include "exporter/ui/ui_overview.h"
 #include "exporter/ui/ui_page.h"
 
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 namespace {
 
 long long Integer(const Json& object, std::string_view key) {
@@ -106,4 +106,4 @@ std::string CauseBody(const Json& cause, std::string_view window) {
   return body;
 }
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

@@ -10,9 +10,9 @@
 // repositories and operations, the latest example requests with their error detail, and the
 // uploads involved (each linked to its timeline). Drawn from the JSON that
 // GET /api/v1/causes/<cause>?since=… returns. Stateless; thread-safe.
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 
 // The body of the page (escaped HTML, to be framed by Page()) for the cause API's answer.
 std::string CauseBody(const Json& cause, std::string_view window);
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

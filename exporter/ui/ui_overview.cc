@@ -5,7 +5,7 @@
 
 #include "exporter/ui/ui_page.h"
 
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 namespace {
 
 constexpr size_t kTopRepositories = 3;
@@ -205,4 +205,4 @@ std::string OverviewBody(const Json& causes, const Json& latency, std::string_vi
   return body;
 }
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

@@ -11,7 +11,7 @@
 // race margin since start (percentiles); the links to the metrics, health
 // and the JSON APIs. Drawn from the JSON that GET /api/v1/causes?since=<window> and
 // GET /api/v1/latency return (one source of truth). Stateless; thread-safe.
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 
 // The windows offered, as the `since` values the causes API takes.
 inline constexpr std::string_view kOverviewWindows[] = {"15m", "1h", "6h", "24h"};
@@ -25,4 +25,4 @@ inline constexpr std::string_view kAllLogTime = "all";
 std::string OverviewBody(const Json& causes, const Json& latency, std::string_view window,
                          std::string_view telemetry_path, std::string_view grafana_url = "");
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

@@ -7,7 +7,7 @@
 #include "common/codecs.h"
 #include "common/json_escape.h"
 
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 namespace {
 
 // The whole style sheet. Lanes, events and the visibility interval are styled by class, so
@@ -196,16 +196,16 @@ std::string OfflinePage(std::string_view title, std::string_view body_html) {
   return page;
 }
 
-HttpResponse PageResponse(int status, std::string body_html) {
-  HttpResponse response{status, "text/html; charset=utf-8", std::move(body_html)};
+web::HttpResponse PageResponse(int status, std::string body_html) {
+  web::HttpResponse response{status, "text/html; charset=utf-8", std::move(body_html)};
   response.headers = "Content-Security-Policy: " + std::string(kContentSecurityPolicy) +
                      "\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n";
   return response;
 }
 
-HttpResponse StyleSheet(const HttpRequest& request) {
+web::HttpResponse StyleSheet(const web::HttpRequest& request) {
   static const std::string kTag = StyleSheetTag();
-  HttpResponse response{200, "text/css; charset=utf-8", std::string(kStyleSheet)};
+  web::HttpResponse response{200, "text/css; charset=utf-8", std::string(kStyleSheet)};
   if (request.if_none_match == kTag) {
     response.status = 304;
     response.body.clear();
@@ -216,4 +216,4 @@ HttpResponse StyleSheet(const HttpRequest& request) {
   return response;
 }
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

@@ -13,7 +13,7 @@
 // names) goes through HtmlEscape; pages carry no inline script or style, and the
 // Content-Security-Policy refuses both, so a hostile line that slipped through could still not
 // run. Stateless functions; thread-safe.
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 
 // Text for an HTML element or a quoted attribute value: & < > " ' escaped, invalid UTF-8
 // replaced by U+FFFD, other control characters than tab and newline replaced by U+FFFD.
@@ -35,14 +35,14 @@ std::string OfflinePage(std::string_view title, std::string_view body_html);
 std::string Sparkline(const Json* series);
 
 // The response for a page: text/html, the UI's Content-Security-Policy, no caching.
-HttpResponse PageResponse(int status, std::string body_html);
+web::HttpResponse PageResponse(int status, std::string body_html);
 
 // GET /ui/app.css: the style sheet, 304 when If-None-Match names its ETag.
-HttpResponse StyleSheet(const HttpRequest& request);
+web::HttpResponse StyleSheet(const web::HttpRequest& request);
 
 // The policy sent with every page: no script, no inline style, nothing from elsewhere.
 inline constexpr std::string_view kContentSecurityPolicy =
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'";
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

@@ -9,7 +9,7 @@
 #include "exporter/ui/ui_page.h"
 #include "exporter/ui/ui_timeline.h"
 
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 namespace {
 
 constexpr std::string_view kUploadsRoute = "/ui/uploads/";
@@ -118,4 +118,4 @@ std::string OfflineReport(const ReportInput& input) {
   return OfflinePage("Report", body);
 }
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

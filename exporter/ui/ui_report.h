@@ -11,7 +11,7 @@
 // the style sheet inline, no script and nothing fetched from anywhere. Links between the views
 // point inside the file; links to the daemon's routes are left as plain text. Stateless;
 // thread-safe.
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 
 struct ReportInput {
   const Json* causes = nullptr;      // GET /api/v1/causes' JSON over all the log time read
@@ -25,4 +25,4 @@ struct ReportInput {
 // The whole document.
 std::string OfflineReport(const ReportInput& input);
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

@@ -2,7 +2,7 @@
 
 #include "exporter/ui/ui_page.h"
 
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 
 std::string SearchBody(const Json& search) {
   const std::string query = JsonString(search, "query");
@@ -38,4 +38,4 @@ std::string SearchBody(const Json& search) {
   return body + "</tbody></table>";
 }
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

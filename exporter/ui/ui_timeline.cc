@@ -10,7 +10,7 @@
 #include "common/time_util.h"
 #include "exporter/ui/ui_page.h"
 
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 namespace {
 
 // The drawing's geometry, in SVG user units (the SVG scales to the page width).
@@ -379,4 +379,4 @@ std::string UnknownUploadBody(std::string_view uuid) {
          "(timelines are kept for a bounded number of recent uploads).</p>";
 }
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

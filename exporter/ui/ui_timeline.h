@@ -12,7 +12,7 @@
 // shaded, the first PATCH marked when it raced, the verdict in words above, and every event in
 // a table below (the page works without script; tooltips are SVG titles). Times are relative
 // to the POST, absolute times in the table and tooltips. Stateless; thread-safe.
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 
 // The body of the page (escaped HTML, to be framed by Page()) for one upload's explain JSON.
 std::string UploadTimelineBody(const Json& explain);
@@ -20,4 +20,4 @@ std::string UploadTimelineBody(const Json& explain);
 // The body saying that no upload has this id (the id escaped).
 std::string UnknownUploadBody(std::string_view uuid);
 
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

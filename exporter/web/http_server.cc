@@ -18,7 +18,7 @@
 #include "exporter/web/tls_context.h"
 #include "exporter/web/web_auth.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 
 static_assert(FrontOptions{}.max_body_bytes == HttpServer::kMaxBodyBytes,
               "the default body limit is the largest");
@@ -510,4 +510,4 @@ void HttpServer::Stop() {
   lanes_.reset();                         // so no handler runs any more
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

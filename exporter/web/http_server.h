@@ -14,7 +14,7 @@
 #include "exporter/web/web_front.h"
 #include "exporter/web/web_request.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 
 class BasicAuth;
 class TlsContext;
@@ -134,4 +134,4 @@ class HttpServer {
 HttpResponse CrossSiteRefusal(const char* origin, const char* host, const char* content_type,
                               bool empty_body, bool tls);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -14,7 +14,7 @@
 
 #include "common/time_util.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 constexpr unsigned char kSessionContext[] = "registry-rca";
@@ -240,4 +240,4 @@ std::string TlsContext::PeerSubject(SSL* ssl) {
   return buffer;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -13,7 +13,7 @@ struct ssl_st;
 struct x509_st;
 struct x509_store_ctx_st;
 
-namespace rrca::exporter {
+namespace rrca::web {
 
 // An OpenSSL 3 server context built from `tls_server_config`: certificate and key, TLS 1.2+
 // (never below), optional client CA and exporter-toolkit's client_auth_type semantics, cipher
@@ -48,4 +48,4 @@ class TlsContext {
   std::vector<std::string> allowed_sans_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -15,7 +15,7 @@
 
 #include "common/codecs.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 bool IsBcryptAlphabet(char c) {
@@ -196,4 +196,4 @@ bool BasicAuth::Check(const char* authorization, std::string* user) {
   return ok;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

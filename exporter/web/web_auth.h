@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace rrca::exporter {
+namespace rrca::web {
 
 // HTTP basic authentication against bcrypt hashes (`htpasswd -B`: $2y$, $2b$, $2a$), verified by
 // the system crypt() (libxcrypt's crypt_rn) and compared in constant time.
@@ -87,4 +87,4 @@ class BasicAuth {
   std::counting_semaphore<> bcrypt_slots_{BcryptSlots()};
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -10,7 +10,7 @@
 #include "common/yaml_fields.h"
 #include "exporter/web/web_auth.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 // exporter-toolkit allows only these response headers, some with fixed values (handler.go).
@@ -244,4 +244,4 @@ StatusOr<WebConfig> LoadWebConfig(const std::string& path) {
   return config;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

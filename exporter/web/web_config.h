@@ -7,7 +7,7 @@
 
 #include "common/status.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 
 // Prometheus exporter-toolkit's client_auth_type values (Go's tls.ClientAuthType).
 enum class ClientAuth {
@@ -53,4 +53,4 @@ StatusOr<WebConfig> ParseWebConfig(const std::string& text, const std::string& f
 // Reads `path` and parses it; relative TLS file paths become relative to its folder.
 StatusOr<WebConfig> LoadWebConfig(const std::string& path);
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

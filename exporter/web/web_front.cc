@@ -18,7 +18,7 @@
 
 #include "exporter/web/tls_context.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -324,4 +324,4 @@ void WebFront::Run(std::shared_ptr<Slot> slot) {
   Finish(slot);
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -16,7 +16,7 @@
 #include "common/status.h"
 #include "exporter/web/web_stream.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 
 class TlsContext;
 
@@ -143,4 +143,4 @@ class WebFront {
   FrontCounters counters_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -8,7 +8,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <limits>
 
-namespace rrca::exporter::web {
+namespace rrca::web {
 namespace http = boost::beast::http;
 
 struct RequestReader::Parser {
@@ -160,4 +160,4 @@ ReadStatus RequestReader::ReadBody(Deadline deadline, const std::function<bool(s
   return ReadStatus::kOk;
 }
 
-}  // namespace rrca::exporter::web
+}  // namespace rrca::web

@@ -13,7 +13,7 @@
 // (strict, fuzzed upstream): bare-LF line endings, a malformed or repeated Content-Length, obs-fold
 // and a repeated Host are 400s, never guesses. We accept no Transfer-Encoding (no route needs
 // chunked bodies), so every body's size is known before one byte of it is buffered.
-namespace rrca::exporter::web {
+namespace rrca::web {
 
 // What a request's head says, for admission (auth, route, limits) before its body is read.
 struct RequestHead {
@@ -78,4 +78,4 @@ class RequestReader {
   std::unique_ptr<Parser> parser_;
 };
 
-}  // namespace rrca::exporter::web
+}  // namespace rrca::web

@@ -14,7 +14,7 @@
 #include <climits>
 #include <cstring>
 
-namespace rrca::exporter::web {
+namespace rrca::web {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -227,4 +227,4 @@ void Linger(ClientStream& client, Deadline deadline, int stop_fd) {
   }
 }
 
-}  // namespace rrca::exporter::web
+}  // namespace rrca::web

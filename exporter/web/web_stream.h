@@ -11,7 +11,7 @@ struct ssl_ctx_st;
 // Byte streams of the HTTP server's client connections, plaintext or TLS, on non-blocking
 // sockets with deadlines. Every wait also watches `stop_fd` (readable once the server stops), so
 // no step outlives Stop().
-namespace rrca::exporter::web {
+namespace rrca::web {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
@@ -48,4 +48,4 @@ bool WriteAll(ClientStream& client, std::string_view data, Deadline deadline, in
 // kernel does not reset the connection before it has read the answer.
 void Linger(ClientStream& client, Deadline deadline, int stop_fd);
 
-}  // namespace rrca::exporter::web
+}  // namespace rrca::web

@@ -18,8 +18,8 @@
 
 namespace {
 
-using rrca::exporter::HttpRequest;
-using rrca::exporter::HttpResponse;
+using rrca::web::HttpRequest;
+using rrca::web::HttpResponse;
 
 bool Flag(const std::string& arg, const std::string& name, std::string* value) {
   const std::string prefix = "--" + name + "=";
@@ -47,9 +47,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
-  rrca::exporter::HttpServer http;
+  rrca::web::HttpServer http;
   if (!web_config_file.empty()) {
-    auto config = rrca::exporter::LoadWebConfig(web_config_file);
+    auto config = rrca::web::LoadWebConfig(web_config_file);
     if (!config.ok()) {
       std::fprintf(stderr, "%s\n", config.status().message().c_str());
       return 2;
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!head_timeout_ms.empty()) {
-    rrca::exporter::FrontOptions options;
+    rrca::web::FrontOptions options;
     options.head_timeout = std::chrono::milliseconds(std::stol(head_timeout_ms));
     http.SetFrontOptions(options);
   }
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
         return HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
                             "# HELP web_tool_up 1\n# TYPE web_tool_up gauge\nweb_tool_up 1\n"};
       },
-      rrca::exporter::HttpServer::RouteKind::kScrape);
+      rrca::web::HttpServer::RouteKind::kScrape);
   http.Route("/-/healthy", [](const HttpRequest&) { return HttpResponse{200, "", "Healthy\n"}; });
   http.Route(
       "/echo",
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
         return HttpResponse{200, "text/plain",
                             request.method + " " + request.user + " " + request.body};
       },
-      rrca::exporter::HttpServer::RouteKind::kRead, rrca::exporter::HttpServer::kMaxBodyBytes);
+      rrca::web::HttpServer::RouteKind::kRead, rrca::web::HttpServer::kMaxBodyBytes);
   if (rrca::Status started = http.Start(listen); !started.ok()) {
     std::fprintf(stderr, "%s\n", started.message().c_str());
     return 1;

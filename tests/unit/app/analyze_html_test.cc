@@ -12,7 +12,7 @@
 #include "exporter/app/analyze.h"
 #include "tests/unit/app/analyze_output.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 const std::string kData = RRCA_TESTDATA_DIR;
@@ -100,4 +100,4 @@ TEST(AnalyzeHtmlTest, TheTimelinesAreBounded) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -9,7 +9,7 @@
 
 // What `registry-rca analyze` prints to stdout for `options`, for tests that assert on the
 // report a user reads. A non-zero exit is a test failure.
-namespace rrca::exporter {
+namespace rrca::app {
 
 inline std::string AnalyzeOutput(const AnalyzeOptions& options) {
   std::FILE* out = std::tmpfile();
@@ -25,4 +25,4 @@ inline std::string AnalyzeOutput(const AnalyzeOptions& options) {
   return text;
 }
 
-}  // namespace rrca::exporter
+}  // namespace rrca::app

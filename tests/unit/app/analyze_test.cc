@@ -14,7 +14,7 @@
 
 #include "tests/unit/app/analyze_output.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 const std::string kCorpus = std::string(RRCA_TESTDATA_DIR) + "/corpus";
@@ -174,4 +174,4 @@ TEST(AnalyzeHonestTest, JsonlEndsWithASummaryWithoutCause) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -12,7 +12,7 @@
 #include "exporter/app/rules_loader.h"
 #include "exporter/metrics/upload_metrics.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 struct Exposition {
@@ -42,22 +42,22 @@ Exposition Read(prometheus::Registry& registry) {
 TEST(BucketLabels, S3Grammar) {
   for (const std::string& good : {std::string("abc"), std::string("registry-data"),
                                   std::string("a.b-c.9"), std::string(63, 'b')}) {
-    EXPECT_TRUE(UploadMetrics::IsValidBucketName(good)) << good;
+    EXPECT_TRUE(metrics::UploadMetrics::IsValidBucketName(good)) << good;
   }
   for (const std::string& bad :
        {std::string("ab"), std::string(64, 'b'), std::string("Upper"), std::string("under_score"),
         std::string("-start"), std::string("end-"), std::string(".dot"), std::string("a..b"),
         std::string("192.168.5.4"), std::string("sp ace"), std::string("new\nline"),
         std::string("bucket{x=\"y\"}"), std::string(1 << 20, 'a')}) {
-    EXPECT_FALSE(UploadMetrics::IsValidBucketName(bad)) << bad.substr(0, 80);
+    EXPECT_FALSE(metrics::UploadMetrics::IsValidBucketName(bad)) << bad.substr(0, 80);
   }
-  EXPECT_TRUE(UploadMetrics::IsValidBucketName("192.168.5.4x"));
+  EXPECT_TRUE(metrics::UploadMetrics::IsValidBucketName("192.168.5.4x"));
 }
 
 TEST(BucketLabels, TwentyThousandNamesFoldIntoOtherAndAreCounted) {
   // Control: a few real buckets, each its own label value.
   prometheus::Registry control_registry;
-  UploadMetrics control(control_registry);
+  metrics::UploadMetrics control(control_registry);
   for (const char* bucket : {"registry", "registry-eu", "backups"}) {
     control.CountS3Request(bucket, S3Op::kCreateMultipart, 200, 5'000'000);
     control.ObserveUnsafeWindow(bucket, 0.5);
@@ -65,11 +65,11 @@ TEST(BucketLabels, TwentyThousandNamesFoldIntoOtherAndAreCounted) {
   const Exposition few = Read(control_registry);
   EXPECT_EQ(few.buckets, (std::set<std::string>{"registry", "registry-eu", "backups"}));
   EXPECT_EQ(few.folded, 0);
-  EXPECT_EQ(few.limit, UploadMetrics::kDefaultMaxBuckets);
+  EXPECT_EQ(few.limit, metrics::UploadMetrics::kDefaultMaxBuckets);
 
   // The attack: 20,000 distinct names, a megabyte-long one, and names with quotes and newlines.
   prometheus::Registry registry;
-  UploadMetrics metrics(registry);
+  metrics::UploadMetrics metrics(registry);
   for (int i = 0; i < 20'000; ++i) {
     const std::string bucket = "bucket-" + std::to_string(i);
     metrics.CountS3Request(bucket, S3Op::kUploadPart, 200, 1'000'000);
@@ -78,12 +78,13 @@ TEST(BucketLabels, TwentyThousandNamesFoldIntoOtherAndAreCounted) {
   metrics.CountS3Request(std::string(1 << 20, 'x'), S3Op::kPut, 200, 1'000'000);
   metrics.CountS3Request("a\"b\nc", S3Op::kPut, 200, 1'000'000);
   const Exposition attacked = Read(registry);
-  EXPECT_EQ(attacked.buckets.size(), UploadMetrics::kDefaultMaxBuckets + 2);  // + other, invalid
+  EXPECT_EQ(attacked.buckets.size(),
+            metrics::UploadMetrics::kDefaultMaxBuckets + 2);  // + other, invalid
   EXPECT_TRUE(attacked.buckets.contains("__other__"));
   EXPECT_TRUE(attacked.buckets.contains("__invalid__"));
-  EXPECT_EQ(attacked.folded, 20'000 - UploadMetrics::kDefaultMaxBuckets);
+  EXPECT_EQ(attacked.folded, 20'000 - metrics::UploadMetrics::kDefaultMaxBuckets);
   EXPECT_EQ(attacked.invalid, 2);
-  EXPECT_EQ(attacked.tracked, UploadMetrics::kDefaultMaxBuckets);
+  EXPECT_EQ(attacked.tracked, metrics::UploadMetrics::kDefaultMaxBuckets);
   // The exposition grows with the cap, never with the attack: 31.7 MB before.
   EXPECT_LT(attacked.bytes, 40 * few.bytes) << few.bytes << " bytes for 3 buckets";
   EXPECT_LT(attacked.bytes, 1u << 20);
@@ -97,10 +98,10 @@ TEST(BucketLabels, CapIsConfigurable) {
   EXPECT_FALSE(ParseConfig("sources: [{name: r, paths: [/x]}]\nmax_buckets: 0\n", "c.yaml").ok());
 
   // The way the daemon and analyze build it: the config through the pipeline's options.
-  const Pipeline::Options options = PipelineOptionsFrom(config.value(), 2026);
+  const pipeline::Pipeline::Options options = PipelineOptionsFrom(config.value(), 2026);
   EXPECT_EQ(options.max_buckets, 2u);
   prometheus::Registry registry;
-  UploadMetrics metrics(registry, options.max_buckets);
+  metrics::UploadMetrics metrics(registry, options.max_buckets);
   for (const char* bucket : {"one", "two", "three", "one"}) {
     metrics.CountS3Request(bucket, S3Op::kGet, 200, 1);
   }
@@ -111,4 +112,4 @@ TEST(BucketLabels, CapIsConfigurable) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -14,10 +14,10 @@
 #include "exporter/pipeline/pipeline.h"
 #include "tests/unit/pipeline/joiner_events.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
-using namespace joiner_events;  // NOLINT: the joiner tests' events and sink
+using namespace pipeline::joiner_events;  // NOLINT: the joiner tests' events and sink
 
 constexpr std::string_view kPathNotFound =
     "error resolving upload: s3aws: Path not found: /x/_uploads/u/data";
@@ -27,7 +27,7 @@ constexpr std::string_view kPathNotFound =
 // its window is over, and a summary already counted swallows its late access line.
 TEST(JoinerCarryOver, RestartResolvesEveryWaitingResponseOnce) {
   Collector before;
-  RequestJoiner first({}, &before);
+  pipeline::RequestJoiner first({}, &before);
   first.OnEvent(ErrorLine(kT0, "pending", kPathNotFound, "PATCH", "/v2/a/blobs/uploads/1"), "app");
   first.OnEvent(Access(kT0, 202, "PATCH", "/v2/a/blobs/uploads/2"), "access", 1);
   first.OnEvent(Summary(kT0 + kSecond / 10, "counted", 202, "/v2/a/blobs/uploads/3"), "app");
@@ -36,7 +36,7 @@ TEST(JoinerCarryOver, RestartResolvesEveryWaitingResponseOnce) {
   const nlohmann::json saved = nlohmann::json::parse(first.SaveState().dump());
 
   Collector after;
-  RequestJoiner second({}, &after);
+  pipeline::RequestJoiner second({}, &after);
   ASSERT_TRUE(second.RestoreState(saved).ok());
   EXPECT_EQ(second.pending_requests(), 1u);
   EXPECT_EQ(second.pending_access_lines(), 1u);
@@ -55,10 +55,10 @@ TEST(JoinerCarryOver, RestartResolvesEveryWaitingResponseOnce) {
 
 TEST(JoinerCarryOver, ReportedErrorsAreNotReportedAgain) {
   Collector before;
-  RequestJoiner first({}, &before);
+  pipeline::RequestJoiner first({}, &before);
   first.OnEvent(Summary(kT0, "twice", 500, "/v2/a/blobs/uploads/1"), "app");
   Collector after;
-  RequestJoiner second({}, &after);
+  pipeline::RequestJoiner second({}, &after);
   ASSERT_TRUE(second.RestoreState(first.SaveState()).ok());
   // The registry writes one summary per error code: the second one, read after the restart.
   second.OnEvent(Summary(kT0, "twice", 500, "/v2/a/blobs/uploads/1"), "app");
@@ -68,7 +68,7 @@ TEST(JoinerCarryOver, ReportedErrorsAreNotReportedAgain) {
 
 TEST(JoinerCarryOver, BrokenStateChangesNothing) {
   Collector sink;
-  RequestJoiner joiner({}, &sink);
+  pipeline::RequestJoiner joiner({}, &sink);
   joiner.OnEvent(ErrorLine(kT0, "kept", kPathNotFound, "PATCH", "/v2/a/blobs/uploads/1"), "app");
   for (const char* text :
        {R"({})", R"({"now": "x", "pending": [], "access": [], "recent_summaries": [],
@@ -88,22 +88,22 @@ TEST(JoinerCarryOver, BrokenStateChangesNothing) {
 // The carried state respects the joiner's bound: a state file cannot make it hold more.
 TEST(JoinerCarryOver, RestoreKeepsTheBound) {
   Collector sink;
-  RequestJoiner::Options big;
-  RequestJoiner first(big, &sink);
+  pipeline::RequestJoiner::Options big;
+  pipeline::RequestJoiner first(big, &sink);
   for (int i = 0; i < 50; ++i) {
     first.OnEvent(Access(kT0, 202, "PATCH", "/v2/a/blobs/uploads/" + std::to_string(i)), "access",
                   1);
   }
-  RequestJoiner::Options small;
+  pipeline::RequestJoiner::Options small;
   small.max_pending = 10;
-  RequestJoiner second(small, &sink);
+  pipeline::RequestJoiner second(small, &sink);
   ASSERT_TRUE(second.RestoreState(first.SaveState()).ok());
   EXPECT_EQ(second.pending_access_lines(), 10u);
 }
 
-class Responses : public ClassifiedObserver {
+class Responses : public pipeline::ClassifiedObserver {
  public:
-  void OnClassified(const Classified& c) override {
+  void OnClassified(const pipeline::Classified& c) override {
     seen.push_back(std::string(c.request.err_detail) + "|" + std::to_string(c.request.status));
   }
   std::vector<std::string> seen;
@@ -119,19 +119,19 @@ TEST(PipelineCarryOver, HeldRecordJoinsItsContinuationAfterRestart) {
   const tailers::FileKey file{1, 42};
   std::string carried;
   {
-    Pipeline pipeline({}, rules.value(), nullptr);
+    pipeline::Pipeline pipeline({}, rules.value(), nullptr);
     const auto stream = pipeline.OpenStream("registry", tailers::EnvelopeHint::kAuto);
     pipeline.OnLine(stream,
                     R"(time="2023-11-14T22:13:20Z" level=error msg="response completed with )"
                     R"(error" err.code=unknown err.detail="s3aws: AccessDenied: Access Denied)");
-    carried = SaveCarryOver(pipeline, {{0, file, stream}}, sources);
+    carried = pipeline::SaveCarryOver(pipeline, {{0, file, stream}}, sources);
   }
   ASSERT_NE(carried.find("AccessDenied"), std::string::npos) << carried;
 
-  Pipeline pipeline({}, rules.value(), nullptr);
+  pipeline::Pipeline pipeline({}, rules.value(), nullptr);
   Responses responses;
   pipeline.AddObserver(&responses);
-  auto held = RestoreCarryOver(carried, &pipeline, sources);
+  auto held = pipeline::RestoreCarryOver(carried, &pipeline, sources);
   ASSERT_TRUE(held.ok()) << held.status().message();
   ASSERT_EQ(held.value().size(), 1u);
   EXPECT_EQ(held.value()[0].file, file);
@@ -151,12 +151,12 @@ TEST(PipelineCarryOver, HeldRecordJoinsItsContinuationAfterRestart) {
 TEST(PipelineCarryOver, RejectsWhatItDidNotWrite) {
   auto rules = LoadRules(Config());
   ASSERT_TRUE(rules.ok());
-  Pipeline pipeline({}, rules.value(), nullptr);
+  pipeline::Pipeline pipeline({}, rules.value(), nullptr);
   for (const char* text : {"", "[]", "{\"version\": 2}", "{\"version\": 1, \"held\": []}",
                            "{\"version\": 1, \"pipeline\": {}, \"held\": [{}]}", "not json"}) {
-    EXPECT_FALSE(RestoreCarryOver(text, &pipeline, {"registry"}).ok()) << text;
+    EXPECT_FALSE(pipeline::RestoreCarryOver(text, &pipeline, {"registry"}).ok()) << text;
   }
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -15,7 +15,7 @@
 #include "exporter/pipeline/correlator.h"
 #include "exporter/pipeline/pipeline.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 const std::string kSeed = std::string(RRCA_TESTDATA_DIR) + "/correlation/seed/";
@@ -37,9 +37,9 @@ struct Response {
   std::string cause;
 };
 
-class Recorder : public ClassifiedObserver {
+class Recorder : public pipeline::ClassifiedObserver {
  public:
-  void OnClassified(const Classified& c) override {
+  void OnClassified(const pipeline::Classified& c) override {
     responses.push_back({c.request.origin, std::string(c.request.request_id), c.request.status,
                          std::string(c.cause)});
   }
@@ -58,13 +58,13 @@ class Configured {
     }
     auto rules = LoadRules(config.value());
     EXPECT_TRUE(rules.ok()) << rules.status().message();
-    pipeline_ = std::make_unique<Pipeline>(PipelineOptionsFrom(config.value(), 2022), rules.value(),
-                                           nullptr);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(PipelineOptionsFrom(config.value(), 2022),
+                                                     rules.value(), nullptr);
     pipeline_->AddObserver(&recorder_);
     app_ = pipeline_->OpenStream("app", tailers::EnvelopeHint::kAuto);
     access_ = pipeline_->OpenStream("access", tailers::EnvelopeHint::kNone);
-    store_ =
-        pipeline_->OpenStream("store", tailers::EnvelopeHint::kNone, Pipeline::StreamKind::kS3);
+    store_ = pipeline_->OpenStream("store", tailers::EnvelopeHint::kNone,
+                                   pipeline::Pipeline::StreamKind::kS3);
   }
 
   // A record is complete when the next one starts: flush so each line counts now.
@@ -84,13 +84,13 @@ class Configured {
     return n;
   }
   const std::vector<Response>& responses() const { return recorder_.responses; }
-  Pipeline& pipeline() { return *pipeline_; }
-  const UploadCorrelator& correlator() const { return pipeline_->correlator(); }
+  pipeline::Pipeline& pipeline() { return *pipeline_; }
+  const pipeline::UploadCorrelator& correlator() const { return pipeline_->correlator(); }
 
  private:
   Recorder recorder_;
-  std::unique_ptr<Pipeline> pipeline_;
-  Pipeline::StreamId app_ = 0, access_ = 0, store_ = 0;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  pipeline::Pipeline::StreamId app_ = 0, access_ = 0, store_ = 0;
 };
 
 std::string ErrorLine(const std::string& time, const std::string& id) {
@@ -254,7 +254,7 @@ repository_rewrites: [{match: 'ci/[0-9]+', replace: 'ci/*'}]
 )",
                             "c.yaml");
   ASSERT_TRUE(config.ok()) << config.status().message();
-  const Pipeline::Options options = PipelineOptionsFrom(config.value(), 2031);
+  const pipeline::Pipeline::Options options = PipelineOptionsFrom(config.value(), 2031);
   EXPECT_EQ(options.join.window_ns, 90'000'000'000);
   EXPECT_EQ(options.join.access_window_ns, 1'500'000'000);
   EXPECT_EQ(options.storage_root_directory, "/root/");
@@ -269,4 +269,4 @@ repository_rewrites: [{match: 'ci/[0-9]+', replace: 'ci/*'}]
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 TEST(ConfigTest, SmallestConfigIsTheContract) {
@@ -79,4 +79,4 @@ TEST(ConfigTest, ExampleConfigIsValid) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -12,7 +12,7 @@
 #include "exporter/pipeline/correlator.h"
 #include "tests/unit/app/analyze_output.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 const std::string kData = RRCA_TESTDATA_DIR;
@@ -136,9 +136,9 @@ const std::string kKey =
     "docker/registry/v2/repositories/team/app/_uploads/9ac3ea44-cbb6-4a1b-8048-6e59767c7370/data";
 
 struct Harness {
-  RepositoryTable repositories{1000, {}};
-  UploadCorrelator correlator;
-  explicit Harness(UploadCorrelator::Options options = {})
+  pipeline::RepositoryTable repositories{1000, {}};
+  pipeline::UploadCorrelator correlator;
+  explicit Harness(pipeline::UploadCorrelator::Options options = {})
       : correlator(options, &repositories, nullptr) {}
 
   void Registry(Operation operation, const char* method, int status, int64_t arrival,
@@ -153,7 +153,7 @@ struct Harness {
     request.repository = "team/app";
     request.upload_uuid = uuid;
     rules::Verdict verdict;
-    correlator.OnClassified(Classified{request, verdict, cause, "team/app"});
+    correlator.OnClassified(pipeline::Classified{request, verdict, cause, "team/app"});
   }
   void Create(int64_t start, int64_t duration, const std::string& key = kKey) {
     S3Event event;
@@ -198,7 +198,7 @@ TEST(CorrelatorTest, MeasuresTheRace) {
 }
 
 TEST(CorrelatorTest, StoreLogTenMinutesLateIsStillJoinedWithinTheWindow) {
-  UploadCorrelator::Options options;
+  pipeline::UploadCorrelator::Options options;
   options.reorder_window_ns = 15 * 60 * kSecond;
   Harness h(options);
   h.Registry(Operation::kBlobUploadStart, "POST", 202, kT0, 58'000'000);
@@ -211,7 +211,7 @@ TEST(CorrelatorTest, StoreLogTenMinutesLateIsStillJoinedWithinTheWindow) {
 }
 
 TEST(CorrelatorTest, StoreEventsOutsideTheWindowAreCountedLateNotJoined) {
-  UploadCorrelator::Options options;
+  pipeline::UploadCorrelator::Options options;
   options.reorder_window_ns = 60 * kSecond;
   Harness h(options);
   h.Registry(Operation::kBlobUploadStart, "POST", 202, kT0, 58'000'000);
@@ -258,7 +258,7 @@ TEST(CorrelatorTest, StoreClockThreeSecondsAheadIsEstimatedAndTolerated) {
 }
 
 TEST(CorrelatorTest, UploadsThatNeverFinishAreBounded) {
-  UploadCorrelator::Options options;
+  pipeline::UploadCorrelator::Options options;
   options.max_uploads = 1000;
   Harness h(options);
   for (int64_t i = 0; i < 20'000; ++i) {
@@ -271,4 +271,4 @@ TEST(CorrelatorTest, UploadsThatNeverFinishAreBounded) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

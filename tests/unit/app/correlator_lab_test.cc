@@ -16,7 +16,7 @@
 #include "exporter/app/analyze.h"
 #include "tests/unit/app/analyze_output.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 const std::string kLab = std::string(RRCA_TESTDATA_DIR) + "/corpus/lab/s3-async-create";
@@ -169,4 +169,4 @@ TEST(CorrelatorLabTest, JsonSummaryAndMetricsCarryTheBounds) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -17,7 +17,7 @@
 #include "exporter/pipeline/correlator.h"
 #include "exporter/pipeline/pipeline.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 const std::string kData = RRCA_TESTDATA_DIR;
@@ -35,11 +35,11 @@ std::string UuidOf(int i) {
 }
 
 struct Harness {
-  RepositoryTable repositories{1000, {}};
+  pipeline::RepositoryTable repositories{1000, {}};
   prometheus::Registry registry;
-  UploadMetrics metrics{registry};
-  UploadCorrelator correlator;
-  explicit Harness(UploadCorrelator::Options options = {})
+  metrics::UploadMetrics metrics{registry};
+  pipeline::UploadCorrelator correlator;
+  explicit Harness(pipeline::UploadCorrelator::Options options = {})
       : correlator(options, &repositories, &metrics) {}
   // registry_rca_timeline_lines_total{result}, as scraped.
   double TimelineLines(const std::string& result) {
@@ -90,8 +90,8 @@ TEST(CorrelatorRawLineTest, EveryEventOfTheSeedUploadShowsItsLineAndFile) {
   options.s3_files = {store_log};
   auto rules = LoadRules(options.config);
   ASSERT_TRUE(rules.ok());
-  Metrics metrics(std::make_shared<prometheus::Registry>());
-  Pipeline pipeline(PipelineOptionsFrom(options.config, 2026), rules.value(), &metrics);
+  metrics::Metrics metrics(std::make_shared<prometheus::Registry>());
+  pipeline::Pipeline pipeline(PipelineOptionsFrom(options.config, 2026), rules.value(), &metrics);
   ASSERT_EQ(FeedFiles(options, pipeline, nullptr, stderr), 0);
   const std::optional<Json> explain =
       pipeline.correlator().Explain("9ac3ea44-cbb6-4a1b-8048-6e59767c7370");
@@ -156,7 +156,7 @@ TEST(CorrelatorRawLineTest, ARegistryLineIsTakenByItsRequestId) {
     request.request_id = "5bfcac34-34fa-4a05-ae52-b3fbb3714de2";
     rules::Verdict verdict;
     h.correlator.SetCurrentLine("registry.log", line);
-    h.correlator.OnClassified(Classified{request, verdict, "", "team/app"});
+    h.correlator.OnClassified(pipeline::Classified{request, verdict, "", "team/app"});
     h.correlator.SetCurrentLine({}, {});
   };
   const std::string summary =
@@ -173,9 +173,9 @@ TEST(CorrelatorRawLineTest, ALongLineIsCutWithAMarkerAndCounted) {
   const std::string line = "PUT " + KeyOf(UuidOf(1)) + " " + std::string(1 << 20, 'x');
   h.Create(UuidOf(1), line);
   const std::string kept = h.Explain(UuidOf(1)).at("events").at(0).at("line").get<std::string>();
-  EXPECT_EQ(kept.substr(0, UploadCorrelator::kMaxRawLineBytes),
-            line.substr(0, UploadCorrelator::kMaxRawLineBytes));
-  EXPECT_EQ(kept.substr(UploadCorrelator::kMaxRawLineBytes),
+  EXPECT_EQ(kept.substr(0, pipeline::UploadCorrelator::kMaxRawLineBytes),
+            line.substr(0, pipeline::UploadCorrelator::kMaxRawLineBytes));
+  EXPECT_EQ(kept.substr(pipeline::UploadCorrelator::kMaxRawLineBytes),
             " …[truncated: " + std::to_string(line.size()) + " bytes]");
   EXPECT_EQ(h.correlator.raw_line_stats().truncated, 1u);
   EXPECT_EQ(h.correlator.raw_line_stats().bytes, kept.size());
@@ -183,7 +183,7 @@ TEST(CorrelatorRawLineTest, ALongLineIsCutWithAMarkerAndCounted) {
 
 // Forgotten timelines give their lines' bytes back; past the total budget no line is kept.
 TEST(CorrelatorRawLineTest, TheLinesOfAllTimelinesStayWithinTheirBudget) {
-  UploadCorrelator::Options options;
+  pipeline::UploadCorrelator::Options options;
   options.max_timelines = 10;
   Harness small(options);
   const std::string padding(1000, 'p');
@@ -193,13 +193,14 @@ TEST(CorrelatorRawLineTest, TheLinesOfAllTimelinesStayWithinTheirBudget) {
 
   options.max_timelines = 100'000;
   Harness big(options);
-  const std::string line_padding(UploadCorrelator::kMaxRawLineBytes, 'p');
-  const size_t fits = UploadCorrelator::kMaxRawLineTotalBytes / UploadCorrelator::kMaxRawLineBytes;
+  const std::string line_padding(pipeline::UploadCorrelator::kMaxRawLineBytes, 'p');
+  const size_t fits = pipeline::UploadCorrelator::kMaxRawLineTotalBytes /
+                      pipeline::UploadCorrelator::kMaxRawLineBytes;
   for (size_t i = 0; i < fits + 100; ++i) {
     big.Create(UuidOf(static_cast<int>(i)), KeyOf(UuidOf(static_cast<int>(i))) + line_padding);
   }
   const auto& stats = big.correlator.raw_line_stats();
-  EXPECT_LE(stats.bytes, UploadCorrelator::kMaxRawLineTotalBytes);
+  EXPECT_LE(stats.bytes, pipeline::UploadCorrelator::kMaxRawLineTotalBytes);
   EXPECT_GE(stats.over_budget, 100u);
   EXPECT_EQ(stats.kept + stats.over_budget, fits + 100);
   EXPECT_EQ(stats.truncated, stats.kept);  // every line was longer than its bound
@@ -213,4 +214,4 @@ TEST(CorrelatorRawLineTest, TheLinesOfAllTimelinesStayWithinTheirBudget) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

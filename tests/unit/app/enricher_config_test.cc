@@ -16,7 +16,7 @@
 
 #include "exporter/app/config.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 
 namespace {
 
@@ -42,7 +42,7 @@ enricher:
 )",
                             "c.yaml");
   ASSERT_TRUE(config.ok()) << config.status().message();
-  const EnricherConfig& e = config->enricher;
+  const enricher::EnricherConfig& e = config->enricher;
   EXPECT_TRUE(e.enabled);
   EXPECT_EQ(e.downstream_urls.size(), 2u);
   EXPECT_EQ(e.timeout_seconds, 2);
@@ -82,4 +82,4 @@ enricher:
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -26,7 +26,7 @@
 
 #include "exporter/app/config.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 using namespace std::chrono_literals;
@@ -105,17 +105,17 @@ void SendAll(int fd, const std::string& data) {
   ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
 }
 
-PostOptions Options(std::chrono::milliseconds timeout) {
-  PostOptions options;
+enricher::PostOptions Options(std::chrono::milliseconds timeout) {
+  enricher::PostOptions options;
   options.timeout = timeout;
   options.user_agent = "registry-rca/test";
   return options;
 }
 
-HttpUrl Url(const std::string& text) {
-  auto url = ParseHttpUrl(text);
+enricher::HttpUrl Url(const std::string& text) {
+  auto url = enricher::ParseHttpUrl(text);
   EXPECT_TRUE(url.ok()) << text << ": " << url.status().message();
-  return url.ok() ? url.value() : HttpUrl{};
+  return url.ok() ? url.value() : enricher::HttpUrl{};
 }
 
 TEST(WebhookClientHttp, KeepsTheConnectionAndSendsBasicAuthFromTheUrl) {
@@ -131,11 +131,11 @@ TEST(WebhookClientHttp, KeepsTheConnectionAndSendsBasicAuthFromTheUrl) {
       SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     }
   });
-  const HttpUrl url =
+  const enricher::HttpUrl url =
       Url("http://bot:s%3Acret%40x@127.0.0.1:" + std::to_string(server.port()) + "/hook?x=1");
-  WebhookClient client;
-  const PostResult first = client.Post(url, R"({"a":1})", Options(2s));
-  const PostResult second = client.Post(url, R"({"a":2})", Options(2s));
+  enricher::WebhookClient client;
+  const enricher::PostResult first = client.Post(url, R"({"a":1})", Options(2s));
+  const enricher::PostResult second = client.Post(url, R"({"a":2})", Options(2s));
   EXPECT_EQ(first.status, 200) << first.error;
   EXPECT_EQ(second.status, 200) << second.error;
   EXPECT_EQ(first.new_connections, 1);
@@ -152,7 +152,8 @@ TEST(WebhookClientHttp, KeepsTheConnectionAndSendsBasicAuthFromTheUrl) {
   EXPECT_EQ(head.find("Expect:"), std::string::npos) << head;
   EXPECT_EQ(head.substr(head.size() - 7), R"({"a":1})");
   // A URL without user info sends no Authorization, even right after one that had it.
-  const HttpUrl anonymous = Url("http://127.0.0.1:" + std::to_string(server.port()) + "/hook");
+  const enricher::HttpUrl anonymous =
+      Url("http://127.0.0.1:" + std::to_string(server.port()) + "/hook");
   lock.unlock();  // the server records under it
   EXPECT_EQ(client.Post(anonymous, "{}", Options(2s)).status, 200);
   lock.lock();
@@ -167,7 +168,7 @@ TEST(WebhookClientHttp, DownstreamThatNeverAnswersTimesOutWithinTheBound) {
     while (!stop) std::this_thread::sleep_for(10ms);
   });
   const auto started = SteadyClock::now();
-  const PostResult result = PostJson(
+  const enricher::PostResult result = PostJson(
       Url("http://127.0.0.1:" + std::to_string(silent.port()) + "/hook"), "{}", Options(300ms));
   const auto took = SteadyClock::now() - started;
   EXPECT_EQ(result.status, 0);
@@ -182,7 +183,7 @@ TEST(WebhookClientHttp, ConnectionNeverAcceptedTimesOutWithinTheBound) {
   // Listening but never accepting: the kernel completes the handshake (backlog), nobody reads.
   Listener backlog(nullptr, /*accept=*/false);
   const auto started = SteadyClock::now();
-  const PostResult result = PostJson(
+  const enricher::PostResult result = PostJson(
       Url("http://127.0.0.1:" + std::to_string(backlog.port()) + "/"), "{}", Options(300ms));
   EXPECT_EQ(result.reason, "timeout") << result.error;
   EXPECT_LT(SteadyClock::now() - started, 1300ms);
@@ -191,7 +192,7 @@ TEST(WebhookClientHttp, ConnectionNeverAcceptedTimesOutWithinTheBound) {
 TEST(WebhookClientHttp, NameThatDoesNotResolveIsAnErrorNotAHang) {
   // RFC 6761: names under .invalid never resolve. The deadline covers the lookup either way.
   const auto started = SteadyClock::now();
-  const PostResult result =
+  const enricher::PostResult result =
       PostJson(Url("http://registry-rca-test.invalid/hook"), "{}", Options(2s));
   const auto took = SteadyClock::now() - started;
   EXPECT_EQ(result.status, 0);
@@ -222,7 +223,7 @@ TEST(WebhookClientHttp, EndlessAnswerIsCutAtTheBoundNotBuffered) {
   {
     Listener endless(EndlessBody(&sent));
     const auto started = SteadyClock::now();
-    const PostResult result = PostJson(
+    const enricher::PostResult result = PostJson(
         Url("http://127.0.0.1:" + std::to_string(endless.port()) + "/"), "{}", Options(10s));
     EXPECT_EQ(result.status, 200) << result.error;  // it did answer 200: delivered
     EXPECT_TRUE(result.ok());
@@ -246,9 +247,9 @@ TEST(WebhookClientHttp, EndlessHeadIsCutAtTheBound) {
         sent += static_cast<size_t>(n);
       }
     });
-    PostOptions options = Options(10s);
+    enricher::PostOptions options = Options(10s);
     const auto started = SteadyClock::now();
-    const PostResult result =
+    const enricher::PostResult result =
         PostJson(Url("http://127.0.0.1:" + std::to_string(endless.port()) + "/"), "{}", options);
     EXPECT_TRUE(result.answer_cut) << result.error;
     EXPECT_EQ(result.status, 503);  // the status line came before the flood
@@ -309,9 +310,9 @@ class TlsServer {
 
 TEST(WebhookClientHttps, VerifiesTheServerWithTheConfiguredCa) {
   TlsServer server;
-  PostOptions options = Options(3s);
+  enricher::PostOptions options = Options(3s);
   options.ca_file = kWebTestdata + "/ca.crt";
-  const PostResult good = PostJson(Url(server.url()), "{}", options);
+  const enricher::PostResult good = PostJson(Url(server.url()), "{}", options);
   EXPECT_EQ(good.status, 200) << good.error;
   EXPECT_EQ(server.answered(), 1);
 }
@@ -319,9 +320,9 @@ TEST(WebhookClientHttps, VerifiesTheServerWithTheConfiguredCa) {
 TEST(WebhookClientHttps, RefusesAServerTheCaDidNotIssueWithAClearError) {
   TlsServer server;
   for (const std::string& ca_file : {kWebTestdata + "/other-ca.crt", std::string()}) {
-    PostOptions options = Options(3s);
+    enricher::PostOptions options = Options(3s);
     options.ca_file = ca_file;  // another CA, then the system's store: neither knows the test CA
-    const PostResult refused = PostJson(Url(server.url()), "{}", options);
+    const enricher::PostResult refused = PostJson(Url(server.url()), "{}", options);
     EXPECT_EQ(refused.status, 0);
     EXPECT_EQ(refused.reason, "tls") << refused.error;
     EXPECT_NE(refused.error.find("certificate"), std::string::npos) << refused.error;
@@ -398,4 +399,4 @@ enricher:
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

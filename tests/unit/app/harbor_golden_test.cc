@@ -18,7 +18,7 @@
 #include "exporter/app/analyze.h"
 #include "tests/unit/app/analyze_output.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 struct Case {
@@ -182,4 +182,4 @@ TEST(HarborGoldenTest, GitLabRegistryJsonAndNginxAccessLogAreRead) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

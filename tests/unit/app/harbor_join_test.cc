@@ -21,7 +21,7 @@
 #include "exporter/pipeline/hop_joiner_explain.h"
 #include "tests/unit/app/analyze_output.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 constexpr char kUuid[] = "0b7a1c1e-1111-4c4c-9a9a-123456789abc";
@@ -269,7 +269,7 @@ TEST(HarborJoinTest, IngressAndCoreLinesJoinByRequestIdThroughTheReaders) {
 
 // The joiner's bounds: a flood of distinct proxy errors decides the oldest early (every one is
 // still counted once), and the remembered registry responses are capped; both are counted.
-class Collect : public HopRequestSink {
+class Collect : public pipeline::HopRequestSink {
  public:
   void OnHopRequest(const JoinedRequest& request) override { statuses.push_back(request.status); }
   std::vector<int> statuses;
@@ -277,10 +277,10 @@ class Collect : public HopRequestSink {
 
 TEST(HarborJoinTest, PendingAndIndexAreBoundedAndCounted) {
   Collect sink;
-  HopJoiner::Options options;
+  pipeline::HopJoiner::Options options;
   options.max_pending = 4;
   options.max_index = 3;
-  HopJoiner joiner(options, &sink);
+  pipeline::HopJoiner joiner(options, &sink);
   for (int i = 0; i < 10; ++i) {
     HopEvent event;
     event.kind = HopEvent::Kind::kAccess;
@@ -312,10 +312,11 @@ TEST(HarborJoinTest, PendingAndIndexAreBoundedAndCounted) {
 }
 
 TEST(HarborJoinTest, JoinKeyUsesTheUploadUuidElseThePath) {
-  EXPECT_EQ(
-      HopJoiner::JoinKey("PATCH", std::string("/v2/a/b/blobs/uploads/") + kUuid + "?_state=x"),
-      std::string("PATCH upload:") + kUuid);
-  EXPECT_EQ(HopJoiner::JoinKey("GET", "/v2/a/b/manifests/v1?x=1"), "GET /v2/a/b/manifests/v1");
+  EXPECT_EQ(pipeline::HopJoiner::JoinKey(
+                "PATCH", std::string("/v2/a/b/blobs/uploads/") + kUuid + "?_state=x"),
+            std::string("PATCH upload:") + kUuid);
+  EXPECT_EQ(pipeline::HopJoiner::JoinKey("GET", "/v2/a/b/manifests/v1?x=1"),
+            "GET /v2/a/b/manifests/v1");
 }
 
 // A hop line as the reader hands it over.
@@ -352,7 +353,7 @@ const std::string kUploadUri = std::string("/v2/lab/app/blobs/uploads/") + kUuid
 // outside its time; one with another id is not, even inside it.
 TEST(HarborJoinTest, CoreLineJoinsTheProxyResponseByItsRequestId) {
   Collect sink;
-  HopJoiner joiner({}, &sink);
+  pipeline::HopJoiner joiner({}, &sink);
   joiner.OnHopEvent(Hop504(1000, "a1b2c3", kUploadUri, "nginx 504 line"), "proxy");
   joiner.OnHopEvent(CoreLine(1000 - 30, "ffff00"), "core");  // inside the 504's time, other id
   EXPECT_EQ(joiner.stats().core_attached, 0u);
@@ -367,7 +368,7 @@ TEST(HarborJoinTest, CoreLineJoinsTheProxyResponseByItsRequestId) {
 // The core line first, the proxy's line later: absorbed by its id too.
 TEST(HarborJoinTest, WaitingCoreLineIsAbsorbedByRequestId) {
   Collect sink;
-  HopJoiner joiner({}, &sink);
+  pipeline::HopJoiner joiner({}, &sink);
   joiner.OnHopEvent(CoreLine(100, "id-9"), "core");
   joiner.OnHopEvent(Hop504(500, "id-9", kUploadUri, "nginx"), "proxy");
   EXPECT_EQ(joiner.stats().core_attached, 1u);
@@ -380,7 +381,7 @@ TEST(HarborJoinTest, WaitingCoreLineIsAbsorbedByRequestId) {
 // request whatever the times (here it arrives 10 minutes after nginx gave up).
 TEST(HarborJoinTest, RegistryResponseJoinsByRequestIdOutsideTheTimeWindow) {
   Collect sink;
-  HopJoiner joiner({}, &sink);
+  pipeline::HopJoiner joiner({}, &sink);
   joiner.OnHopEvent(Hop504(1000, "req-42", kUploadUri, "nginx"), "proxy");
   JoinedRequest request;
   request.method = "PATCH";
@@ -389,12 +390,12 @@ TEST(HarborJoinTest, RegistryResponseJoinsByRequestIdOutsideTheTimeWindow) {
   request.status = 500;
   request.time_ns = 1600'000'000'000LL;
   request.duration_ns = 1'000'000'000LL;
-  const HopJoiner::Answer answer = joiner.OnRegistryResponse(request);
+  const pipeline::HopJoiner::Answer answer = joiner.OnRegistryResponse(request);
   EXPECT_TRUE(answer.superseded);
   EXPECT_EQ(answer.client_status, 504);
   EXPECT_EQ(joiner.stats().request_id_joins, 1u);
   // Without the id the same registry line is too late for the window: indexed, not joined.
-  HopJoiner plain({}, &sink);
+  pipeline::HopJoiner plain({}, &sink);
   plain.OnHopEvent(Hop504(1000, "", kUploadUri, "nginx"), "proxy");
   request.request_id = "";
   EXPECT_FALSE(plain.OnRegistryResponse(request).superseded);
@@ -404,7 +405,7 @@ TEST(HarborJoinTest, RegistryResponseJoinsByRequestIdOutsideTheTimeWindow) {
 // The registry's line came first (indexed), the hop's later: joined by the id as well.
 TEST(HarborJoinTest, IndexedRegistryResponseJoinsByRequestId) {
   Collect sink;
-  HopJoiner joiner({}, &sink);
+  pipeline::HopJoiner joiner({}, &sink);
   JoinedRequest request;
   request.method = "PATCH";
   request.uri = kUploadUri;
@@ -424,10 +425,10 @@ TEST(HarborJoinTest, IndexedRegistryResponseJoinsByRequestId) {
 // and in uploads, and both bounds are counted.
 TEST(HarborJoinTest, HistoryOfAnUploadIsKeptBoundedAndCounted) {
   Collect sink;
-  HopJoiner::Options options;
+  pipeline::HopJoiner::Options options;
   options.max_history_uploads = 2;
   options.max_history_per_upload = 3;
-  HopJoiner joiner(options, &sink);
+  pipeline::HopJoiner joiner(options, &sink);
   const std::string long_line(5000, 'x');
   for (int i = 0; i < 5; ++i) {
     joiner.OnHopEvent(Hop504(1000 + 100 * i, "", kUploadUri, long_line), "proxy.log");
@@ -437,13 +438,13 @@ TEST(HarborJoinTest, HistoryOfAnUploadIsKeptBoundedAndCounted) {
   ASSERT_NE(kept, nullptr);
   ASSERT_EQ(kept->size(), 3u);
   EXPECT_EQ(joiner.stats().history_hops_dropped, 2u);
-  const HopJoiner::HopRecord& last = kept->back();
+  const pipeline::HopJoiner::HopRecord& last = kept->back();
   EXPECT_EQ(last.status, 504);
   EXPECT_EQ(last.method, "PATCH");
   EXPECT_EQ(last.source, "proxy.log");
   EXPECT_TRUE(last.counted);
   EXPECT_EQ(last.time_ns, (1400 - 60) * 1'000'000'000LL);  // arrival: end - $request_time
-  EXPECT_EQ(last.line.size(), HopJoiner::kMaxLineBytes);
+  EXPECT_EQ(last.line.size(), pipeline::HopJoiner::kMaxLineBytes);
   for (const char* other :
        {"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"}) {
     const std::string uri = std::string("/v2/lab/app/blobs/uploads/") + other;
@@ -459,9 +460,9 @@ TEST(HarborJoinTest, HistoryOfAnUploadIsKeptBoundedAndCounted) {
 // uploads go, counted.
 TEST(HarborJoinTest, HistoryIsBoundedInBytes) {
   Collect sink;
-  HopJoiner::Options options;
+  pipeline::HopJoiner::Options options;
   options.max_history_bytes = 10000;  // two responses (2 KiB line, 2 KiB URI) fit, three do not
-  HopJoiner joiner(options, &sink);
+  pipeline::HopJoiner joiner(options, &sink);
   const std::string long_line(100'000, 'y');
   const std::string long_uri = "/v2/r/blobs/uploads/";
   const char* uploads[] = {"11111111-1111-4111-8111-111111111111",
@@ -474,7 +475,7 @@ TEST(HarborJoinTest, HistoryIsBoundedInBytes) {
   }
   EXPECT_EQ(joiner.HistoryOf(uploads[0]), nullptr);
   ASSERT_NE(joiner.HistoryOf(uploads[2]), nullptr);
-  EXPECT_EQ(joiner.HistoryOf(uploads[2])->back().uri.size(), HopJoiner::kMaxLineBytes);
+  EXPECT_EQ(joiner.HistoryOf(uploads[2])->back().uri.size(), pipeline::HopJoiner::kMaxLineBytes);
   EXPECT_EQ(joiner.stats().history_uploads_evicted, 1u);
 }
 
@@ -484,7 +485,7 @@ TEST(HarborJoinTest, ExplainGainsTheHopsOfTheUpload) {
   auto rules = LoadRules(Config());
   ASSERT_TRUE(rules.ok());
   Collect sink;
-  HopJoiner joiner({}, &sink);
+  pipeline::HopJoiner joiner({}, &sink);
   HopEvent error;
   error.kind = HopEvent::Kind::kError;
   error.level = Level::kError;
@@ -500,7 +501,7 @@ TEST(HarborJoinTest, ExplainGainsTheHopsOfTheUpload) {
       "{\"upload_uuid\":\"x\",\"events\":[{\"time\":\"1970-01-01T00:15:30Z\",\"side\":"
       "\"registry\",\"what\":\"POST 202\",\"status\":202}]}";
   Json json = Json::parse(explain);
-  AddHops(kUuid, joiner, *rules.value(), &json);
+  pipeline::AddHops(kUuid, joiner, *rules.value(), &json);
   ASSERT_EQ(json["hops"].size(), 1u) << json.dump();
   const Json& hop = json["hops"][0];
   EXPECT_EQ(hop["hop"], "proxy");
@@ -527,4 +528,4 @@ TEST(HarborJoinTest, ExplainGainsTheHopsOfTheUpload) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

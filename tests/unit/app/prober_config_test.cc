@@ -9,7 +9,7 @@
 
 #include "exporter/app/config.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 using prober::ProbeConfig;
@@ -148,4 +148,4 @@ TEST_F(ProberConfig, PollMustBeShorterThanTheTimeout) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

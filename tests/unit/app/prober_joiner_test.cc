@@ -18,15 +18,15 @@
 #include "exporter/pipeline/pipeline.h"
 #include "tests/unit/pipeline/joiner_events.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
-using namespace joiner_events;  // NOLINT: the joiner tests' events
+using namespace pipeline::joiner_events;  // NOLINT: the joiner tests' events
 
 constexpr std::string_view kPathNotFound =
     "error resolving upload: s3aws: Path not found: /x/_uploads/u/data";
 
-class ProbeCollector : public JoinedRequestSink {
+class ProbeCollector : public pipeline::JoinedRequestSink {
  public:
   void OnRequest(const JoinedRequest& r) override {
     seen.push_back({std::string(r.request_id), std::string(r.uri), r.status, r.probe});
@@ -46,7 +46,7 @@ RegistryEvent Probe(RegistryEvent event) {
 
 TEST(ProberJoiner, ErrorLineOfAProbeMarksItsSummary) {
   ProbeCollector sink;
-  RequestJoiner joiner({}, &sink);
+  pipeline::RequestJoiner joiner({}, &sink);
   joiner.OnEvent(Probe(ErrorLine(kT0, "p", kPathNotFound, "GET", "/v2/p/blobs/uploads/1")), "app");
   joiner.OnEvent(Summary(kT0 + kSecond / 10, "p", 500, "/v2/p/blobs/uploads/1"), "app");
   joiner.OnEvent(ErrorLine(kT0, "u", kPathNotFound, "PATCH", "/v2/u/blobs/uploads/2"), "app");
@@ -61,7 +61,7 @@ TEST(ProberJoiner, ErrorLineOfAProbeMarksItsSummary) {
 
 TEST(ProberJoiner, AccessLineAloneKeepsTheFlag) {
   ProbeCollector sink;
-  RequestJoiner joiner({}, &sink);
+  pipeline::RequestJoiner joiner({}, &sink);
   joiner.OnEvent(Probe(Access(kT0, 500, "GET", "/v2/p/blobs/uploads/1")), "access", 1);
   joiner.OnEvent(Access(kT0, 500, "GET", "/v2/u/blobs/uploads/2"), "access", 1);
   joiner.AdvanceTo(kT0 + 60 * kSecond);
@@ -73,7 +73,7 @@ TEST(ProberJoiner, AccessLineAloneKeepsTheFlag) {
 
 TEST(ProberJoiner, WaitingProbeRequestsSurviveARestart) {
   ProbeCollector before;
-  RequestJoiner first({}, &before);
+  pipeline::RequestJoiner first({}, &before);
   first.OnEvent(Probe(ErrorLine(kT0, "p", kPathNotFound, "GET", "/v2/p/blobs/uploads/1")), "app");
   first.OnEvent(Probe(Access(kT0, 500, "GET", "/v2/p/blobs/uploads/3")), "access", 1);
   first.OnEvent(Access(kT0, 500, "GET", "/v2/u/blobs/uploads/4"), "access", 1);
@@ -81,7 +81,7 @@ TEST(ProberJoiner, WaitingProbeRequestsSurviveARestart) {
   const nlohmann::json saved = nlohmann::json::parse(first.SaveState().dump());
 
   ProbeCollector after;
-  RequestJoiner second({}, &after);
+  pipeline::RequestJoiner second({}, &after);
   ASSERT_TRUE(second.RestoreState(saved).ok());
   second.AdvanceTo(kT0 + 120 * kSecond);
   second.FlushAll();
@@ -136,10 +136,10 @@ LabRun RunLab(const std::string& uuid, Agent agent) {
   EXPECT_TRUE(config.ok());
   auto rules = LoadRules(config.value());
   EXPECT_TRUE(rules.ok());
-  Pipeline pipeline(PipelineOptionsFrom(config.value(), 2026), rules.value(), nullptr);
+  pipeline::Pipeline pipeline(PipelineOptionsFrom(config.value(), 2026), rules.value(), nullptr);
   const auto app = pipeline.OpenStream("registry", tailers::EnvelopeHint::kAuto);
-  const auto store =
-      pipeline.OpenStream("store", tailers::EnvelopeHint::kNone, Pipeline::StreamKind::kS3);
+  const auto store = pipeline.OpenStream("store", tailers::EnvelopeHint::kNone,
+                                         pipeline::Pipeline::StreamKind::kS3);
   for (const std::string& line : registry) pipeline.OnLine(app, line);
   for (const std::string& line : read(dir + "s3-access.log")) pipeline.OnLine(store, line);
   pipeline.Finish();
@@ -178,10 +178,10 @@ TEST(ProberPipeline, StoreEventsInTheProbeRepositoryNeverReachTheCorrelator) {
   auto rules = LoadRules(config.value());
   ASSERT_TRUE(rules.ok());
   for (const bool probe_repository : {false, true}) {
-    Pipeline pipeline(PipelineOptionsFrom(config.value(), 2026), rules.value(), nullptr);
+    pipeline::Pipeline pipeline(PipelineOptionsFrom(config.value(), 2026), rules.value(), nullptr);
     if (probe_repository) pipeline.SetProbeRepositories({"other/repo", "lab/s3-async-create"});
-    const auto store =
-        pipeline.OpenStream("store", tailers::EnvelopeHint::kNone, Pipeline::StreamKind::kS3);
+    const auto store = pipeline.OpenStream("store", tailers::EnvelopeHint::kNone,
+                                           pipeline::Pipeline::StreamKind::kS3);
     std::ifstream in(dir + "s3-access.log");
     size_t lines = 0;
     for (std::string line; std::getline(in, line); ++lines) pipeline.OnLine(store, line);
@@ -199,4 +199,4 @@ TEST(ProberPipeline, StoreEventsInTheProbeRepositoryNeverReachTheCorrelator) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -19,7 +19,7 @@
 #include "exporter/metrics/metrics.h"
 #include "exporter/pipeline/pipeline.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 TEST(RepositoryTable, DistributionGrammar) {
@@ -28,7 +28,7 @@ TEST(RepositoryTable, DistributionGrammar) {
         std::string("lab/s3-backend-down"), std::string("a.b/c_d/e__f/g--h/i---j"),
         std::string("0/1/2"), std::string(255, 'a'),
         std::string(127, 'a') + "/" + std::string(127, 'b')}) {
-    EXPECT_TRUE(RepositoryTable::IsValidName(good)) << good;
+    EXPECT_TRUE(pipeline::RepositoryTable::IsValidName(good)) << good;
   }
   for (const std::string& bad :
        {std::string(""),         std::string("A"),         std::string("Library/nginx"),
@@ -39,20 +39,20 @@ TEST(RepositoryTable, DistributionGrammar) {
         std::string("a:5000/b"), std::string("a b"),       std::string("a\nb"),
         std::string("a\"b"),     std::string("a\0b", 3),   std::string("a/b{x=\"y\"}"),
         std::string(256, 'a'),   std::string(1 << 20, 'a')}) {
-    EXPECT_FALSE(RepositoryTable::IsValidName(bad)) << bad.substr(0, 80);
+    EXPECT_FALSE(pipeline::RepositoryTable::IsValidName(bad)) << bad.substr(0, 80);
   }
 }
 
 // A megabyte-long name is "__invalid__", counted, and not kept: the raw-name cache used to keep
 // every distinct one (up to cap * 4 + 1024 of them, a gigabyte at the default cap).
 TEST(RepositoryTable, MegabyteNamesAreCountedAndNotKept) {
-  RepositoryTable table(1000, {});
+  pipeline::RepositoryTable table(1000, {});
   EXPECT_EQ(table.Name(table.Intern("library/nginx")), "library/nginx");
   const size_t before = table.bytes_held();
   std::string name(1 << 20, 'a');
   for (int i = 0; i < 64; ++i) {
     name[i] = 'b';  // 64 distinct names of 1 MiB
-    EXPECT_EQ(table.Name(table.Intern(name)), RepositoryTable::kInvalid);
+    EXPECT_EQ(table.Name(table.Intern(name)), pipeline::RepositoryTable::kInvalid);
   }
   EXPECT_EQ(table.invalid(), 64u);
   EXPECT_EQ(table.folded(), 0u);
@@ -64,14 +64,14 @@ TEST(RepositoryTable, MegabyteNamesAreCountedAndNotKept) {
 }
 
 TEST(RepositoryTable, DistinctNamesFoldIntoOtherAndAreCounted) {
-  RepositoryTable table(10, {{"ci/[0-9]+", "ci/*"}});
+  pipeline::RepositoryTable table(10, {{"ci/[0-9]+", "ci/*"}});
   for (int i = 0; i < 100; ++i) table.Intern("ci/" + std::to_string(i));  // one name, rewritten
   EXPECT_EQ(table.tracked(), 1u);
   for (int i = 0; i < 100'000; ++i) table.Intern("team/app-" + std::to_string(i));
   EXPECT_EQ(table.tracked(), 10u);
   EXPECT_EQ(table.folded(), 100'000u - 9);
   EXPECT_EQ(table.Name(table.Intern("team/app-0")), "team/app-0");  // ids are never expired
-  EXPECT_EQ(table.Name(table.Intern("team/app-99999")), RepositoryTable::kOther);
+  EXPECT_EQ(table.Name(table.Intern("team/app-99999")), pipeline::RepositoryTable::kOther);
   // The cap bounds the memory: ten names and the bounded raw-name cache (cap * 4 + 1024).
   EXPECT_LT(table.bytes_held(), 256u << 10);
 }
@@ -83,10 +83,10 @@ struct Scrape {
   size_t bytes = 0;
 };
 
-Scrape ScrapeOf(const Metrics& metrics) {
-  Metrics::Snapshot snapshot;
+Scrape ScrapeOf(const metrics::Metrics& metrics) {
+  metrics::Metrics::Snapshot snapshot;
   metrics.TakeSnapshot(&snapshot);
-  const std::string text = Metrics::Render(snapshot);
+  const std::string text = metrics::Metrics::Render(snapshot);
   Scrape scrape;
   scrape.bytes = text.size();
   std::istringstream lines(text);
@@ -119,10 +119,10 @@ class RepositoryAttack : public ::testing::Test {
   void SetUp() override {
     auto rules = LoadRules(Config());
     ASSERT_TRUE(rules.ok()) << rules.status().message();
-    Pipeline::Options options;
+    pipeline::Pipeline::Options options;
     options.max_repositories = 100;
     options.max_record_bytes = 4 << 20;  // so the megabyte name reaches the table
-    pipeline_ = std::make_unique<Pipeline>(options, rules.value(), &metrics_);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(options, rules.value(), &metrics_);
     stream_ = pipeline_->OpenStream("registry", tailers::EnvelopeHint::kAuto);
   }
   void Feed(int i, std::string_view repository) {
@@ -133,9 +133,9 @@ class RepositoryAttack : public ::testing::Test {
     return ScrapeOf(metrics_);
   }
 
-  Metrics metrics_{std::make_shared<prometheus::Registry>()};
-  std::unique_ptr<Pipeline> pipeline_;
-  Pipeline::StreamId stream_ = 0;
+  metrics::Metrics metrics_{std::make_shared<prometheus::Registry>()};
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  pipeline::Pipeline::StreamId stream_ = 0;
 };
 
 TEST_F(RepositoryAttack, HundredThousandNamesAndMegabyteNamesStayBounded) {
@@ -176,4 +176,4 @@ TEST_F(RepositoryAttack, HundredThousandNamesAndMegabyteNamesStayBounded) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

@@ -14,7 +14,7 @@
 #include "exporter/app/cli.h"
 #include "exporter/app/config.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 std::string ReadAll(std::FILE* file) {
@@ -173,4 +173,4 @@ TEST(YamlSingleQuotedTest, QuotesAreDoubledAndControlBytesBlanked) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

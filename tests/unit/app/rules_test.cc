@@ -12,7 +12,7 @@
 #include "exporter/app/rules_loader.h"
 #include "rules/rule_set.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
 std::shared_ptr<const rules::RuleSet> DefaultRules() {
@@ -351,4 +351,4 @@ TEST_F(UserRulesTest, FatalAndPanicRecordsAreCountedAndClassifiedByLevel) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

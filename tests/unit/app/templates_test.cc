@@ -16,12 +16,14 @@
 #include "exporter/pipeline/pipeline.h"
 #include "exporter/pipeline/recent_errors.h"
 
-namespace rrca::exporter {
+namespace rrca::app {
 namespace {
 
-std::string TextOf(std::string_view message) { return MaskMessage("err.detail", message).text; }
+std::string TextOf(std::string_view message) {
+  return pipeline::MaskMessage("err.detail", message).text;
+}
 
-bool PatternMatches(const MessageTemplate& tmpl, std::string_view value) {
+bool PatternMatches(const pipeline::MessageTemplate& tmpl, std::string_view value) {
   RE2::Options options;
   options.set_log_errors(false);
   options.set_encoding(RE2::Options::EncodingLatin1);  // as the rules compile
@@ -80,24 +82,24 @@ TEST(MaskMessageTest, IdsDigestsNumbersHostsAndQuotedValuesAreMasked) {
 TEST(MaskMessageTest, PatternEscapesAndMatchesHostileText) {
   const std::string hostile =
       "weird (a|b)* [x] $^ \\ 'q' {1,2} +? \x01\x7f caf\xc3\xa9 \xff\xfe end";
-  const MessageTemplate tmpl = MaskMessage("err.detail", hostile);
+  const pipeline::MessageTemplate tmpl = pipeline::MaskMessage("err.detail", hostile);
   EXPECT_TRUE(PatternMatches(tmpl, hostile));
   EXPECT_FALSE(PatternMatches(tmpl, "weird ab [x] $^"));
   // Longer than kMaxMessageBytes: the template covers the start and still matches.
   const std::string long_message = "s3aws: SlowDown " + std::string(5000, 'x') + " tail";
-  const MessageTemplate cut = MaskMessage("err.detail", long_message);
-  EXPECT_LE(cut.text.size(), kMaxMessageBytes);
+  const pipeline::MessageTemplate cut = pipeline::MaskMessage("err.detail", long_message);
+  EXPECT_LE(cut.text.size(), pipeline::kMaxMessageBytes);
   EXPECT_TRUE(PatternMatches(cut, long_message));
 }
 
 // Every error of every real case: its template's pattern matches the field it was mined from,
 // and no UUID or digest survives masking.
-class ErrorCollector : public ClassifiedObserver {
+class ErrorCollector : public pipeline::ClassifiedObserver {
  public:
-  void OnClassified(const Classified& classified) override {
+  void OnClassified(const pipeline::Classified& classified) override {
     if (!classified.request.IsError()) return;
-    const auto [field, value] = TemplateSource(classified.request);
-    const MessageTemplate tmpl = TemplateOf(classified.request);
+    const auto [field, value] = pipeline::TemplateSource(classified.request);
+    const pipeline::MessageTemplate tmpl = pipeline::TemplateOf(classified.request);
     EXPECT_EQ(tmpl.field, field);
     if (field != "status") {
       EXPECT_TRUE(PatternMatches(tmpl, value)) << case_id << ": " << tmpl.pattern;
@@ -123,7 +125,7 @@ TEST(MaskMessageTest, EveryRealCasesTemplateMatchesItsMessage) {
     if (line.empty()) continue;
     const auto record = nlohmann::json::parse(line);
     collector.case_id = record["id"];
-    Pipeline pipeline(PipelineOptionsFrom(config, 2026), rules.value(), nullptr);
+    pipeline::Pipeline pipeline(PipelineOptionsFrom(config, 2026), rules.value(), nullptr);
     pipeline.AddObserver(&collector);
     const auto stream = pipeline.OpenStream("case", tailers::EnvelopeHint::kAuto);
     const std::string text = record["text"];
@@ -151,7 +153,7 @@ JoinedRequest Unclassified(std::string_view detail, int64_t time_ns) {
 }
 
 TEST(TemplateTableTest, CountsByTemplateAndBoundsTheTable) {
-  TemplateTable table(2);
+  pipeline::TemplateTable table(2);
   const std::string a1 = "filesystem: mkdir /data: permission denied";
   const std::string a2 = "filesystem: mkdir /storage/docker: permission denied";
   const std::string b = "swift: Object Corrupted";
@@ -168,7 +170,7 @@ TEST(TemplateTableTest, CountsByTemplateAndBoundsTheTable) {
 }
 
 TEST(RecentErrorsTest, CausesListsUnclassifiedTemplatesOnly) {
-  RecentErrors recent(100);
+  pipeline::RecentErrors recent(100);
   const rules::Verdict none;
   const std::string details[] = {"filesystem: mkdir /data: permission denied",
                                  "filesystem: mkdir /srv/registry: permission denied",
@@ -176,7 +178,7 @@ TEST(RecentErrorsTest, CausesListsUnclassifiedTemplatesOnly) {
   int64_t time = 1'000'000'000'000;
   for (const std::string& detail : details) {
     const JoinedRequest request = Unclassified(detail, time += 1'000'000'000);
-    recent.OnClassified(Classified{request, none, "unclassified", "repo"});
+    recent.OnClassified(pipeline::Classified{request, none, "unclassified", "repo"});
   }
   const auto json = recent.Causes(600'000'000'000);
   ASSERT_EQ(json["causes"].size(), 1u);
@@ -196,13 +198,14 @@ TEST(RecentErrorsTest, CausesListsUnclassifiedTemplatesOnly) {
 
 // The overview's sparkline: each error counted once, in its slice of the window.
 TEST(RecentErrorsTest, SeriesCountsEachErrorInItsSliceOfTheWindow) {
-  RecentErrors recent(100);
+  pipeline::RecentErrors recent(100);
   const rules::Verdict none;
   const int64_t latest = 2'000'000'000'000;
   const int64_t window = 24'000'000'000;  // 24 s: one slice per second
   for (const int64_t ago :
        {0LL, 500'000'000LL, 1'500'000'000LL, 23'900'000'000LL, 30'000'000'000LL /* outside */}) {
-    recent.OnClassified(Classified{Unclassified("boom", latest - ago), none, "x", "repo"});
+    recent.OnClassified(
+        pipeline::Classified{Unclassified("boom", latest - ago), none, "x", "repo"});
   }
   const auto json = recent.Causes(window);
   EXPECT_EQ(json["series_buckets"], 24);
@@ -220,22 +223,23 @@ TEST(RecentErrorsTest, SeriesCountsEachErrorInItsSliceOfTheWindow) {
 TEST(RecentErrorsTest, CauseHasTheCatalogueExamplesAndUploads) {
   auto rules = LoadRules(Config());
   ASSERT_TRUE(rules.ok()) << rules.status().message();
-  RecentErrors recent(100);
+  pipeline::RecentErrors recent(100);
   const rules::Verdict none;
   const int64_t latest = 2'000'000'000'000;
   for (int i = 0; i < 25; ++i) {
     JoinedRequest request = Unclassified("s3aws: Path not found: <b>x</b>", latest - i);
     request.operation = Operation::kBlobUploadChunk;
     request.upload_uuid = i % 2 == 0 ? "u-even" : "u-odd";
-    recent.OnClassified(Classified{request, none, "upload_not_yet_visible", "lab/app"});
+    recent.OnClassified(pipeline::Classified{request, none, "upload_not_yet_visible", "lab/app"});
   }
-  recent.OnClassified(Classified{Unclassified("other", latest), none, "blob_unknown", "r"});
+  recent.OnClassified(
+      pipeline::Classified{Unclassified("other", latest), none, "blob_unknown", "r"});
   const auto json = recent.Cause("upload_not_yet_visible", 600'000'000'000, *rules.value());
   EXPECT_EQ(json["known"], true);
   EXPECT_EQ(json["count"], 25);
   EXPECT_FALSE(json["summary"].get<std::string>().empty());
   EXPECT_EQ(json["runbook"], "docs/runbook.md#upload_not_yet_visible");
-  ASSERT_EQ(json["examples"].size(), RecentErrors::kCauseExamples);
+  ASSERT_EQ(json["examples"].size(), pipeline::RecentErrors::kCauseExamples);
   EXPECT_EQ(json["examples"][0]["time"], FormatRfc3339Nanos(latest));
   EXPECT_EQ(json["examples"][0]["operation"], "blob_upload_chunk");
   EXPECT_EQ(json["examples"][0]["status"], 500);
@@ -280,4 +284,4 @@ TEST(RecentErrorsTest, CauseHasTheCatalogueExamplesAndUploads) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::app

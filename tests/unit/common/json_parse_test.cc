@@ -17,7 +17,7 @@
 
 #include "common/json.h"
 
-namespace rrca::exporter {
+namespace rrca {
 
 void PrintTo(const Json& value, std::ostream* out) { *out << value.dump(); }
 
@@ -225,4 +225,4 @@ TEST(JsonTest, FuzzNeverCrashesAndAcceptedInputRoundTrips) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca

@@ -13,7 +13,7 @@
 #include "common/json.h"
 #include "exporter/enricher/enricher.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 namespace {
 
 // Under ASan (shadow memory, a quarantine of freed blocks) and TSan the process' RSS and its
@@ -137,7 +137,7 @@ TEST(EnricherBounds, QueueIsBoundedInBytesNotJustNotifications) {
                    std::string(20, 'v') + R"(")";
   }
   const std::string body = Payload("g", "fp", annotations);
-  HttpRequest post{"POST", "/api/v1/alerts", "", body, "127.0.0.1:1", ""};
+  web::HttpRequest post{"POST", "/api/v1/alerts", "", body, "127.0.0.1:1", ""};
   const size_t rss_before = RssBytes();
   int accepted = 0, refused = 0;
   for (int i = 0; i < 32; ++i) {
@@ -164,8 +164,8 @@ TEST(EnricherBounds, AFullQueueRefusesBeforeParsing) {
   EnricherConfig config = Config();
   config.queue_size = 2;
   Enricher enricher(config, Sources(), registry, Options(&now));  // not started: nothing drains
-  const HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "fp"), "127.0.0.1:1", ""};
-  const HttpRequest garbage{"POST", "/api/v1/alerts", "", "{not json", "127.0.0.1:1", ""};
+  const web::HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "fp"), "127.0.0.1:1", ""};
+  const web::HttpRequest garbage{"POST", "/api/v1/alerts", "", "{not json", "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(garbage).status, 400);  // room left: parsed, and refused as bad
   EXPECT_EQ(enricher.Handle(post).status, 202);
   EXPECT_EQ(enricher.Handle(post).status, 202);
@@ -181,7 +181,7 @@ TEST(EnricherBounds, QueuedBodiesAreParsedAgainAndDelivered) {
   prometheus::Registry registry;
   Enricher enricher(Config(), Sources(), registry, Options(&now));
   enricher.Start();
-  HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "fp"), "127.0.0.1:1", ""};
+  web::HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "fp"), "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(post).status, 202);
   ASSERT_TRUE(enricher.WaitIdle(std::chrono::seconds(10)));
   EXPECT_EQ(Value(registry, "registry_rca_enricher_notifications_enriched_total"), 1);
@@ -244,4 +244,4 @@ TEST(EnricherBounds, ManyAnnotationsCostLinearTime) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

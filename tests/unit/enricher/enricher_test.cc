@@ -22,7 +22,7 @@
 #include "exporter/enricher/enricher_http.h"
 #include "tests/unit/enricher/test_sink.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 namespace {
 
@@ -351,27 +351,27 @@ TEST(EnricherTest, HandleValidatesQueuesAndRefusesWhenFull) {
   EnricherConfig config = f.Config();
   config.queue_size = 2;
   Enricher enricher(config, f.Sources(), registry, f.Options());  // not started: nothing drains
-  HttpRequest get{"GET", "/api/v1/alerts", "", "", "127.0.0.1:1", ""};
+  web::HttpRequest get{"GET", "/api/v1/alerts", "", "", "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(get).status, 405);
   for (const std::string& bad :
        {std::string("garbage"), std::string("[]"), std::string("{\"alerts\":{}}"),
         std::string("{\"alerts\":[1]}"), std::string("{\"alerts\":[{\"labels\":{\"a\":1}}]}"),
         std::string("{\"alerts\":[],\"groupKey\":[]}")}) {
-    HttpRequest post{"POST", "/api/v1/alerts", "", bad, "127.0.0.1:1", ""};
-    const HttpResponse response = enricher.Handle(post);
+    web::HttpRequest post{"POST", "/api/v1/alerts", "", bad, "127.0.0.1:1", ""};
+    const web::HttpResponse response = enricher.Handle(post);
     EXPECT_EQ(response.status, 400) << bad;
     EXPECT_TRUE(ParseJson(response.body).ok()) << response.body;
   }
   // Over a bound of the parser (depth here, values below): too large for us, 413, not 400.
-  HttpRequest deep{"POST", "/api/v1/alerts", "", std::string(200, '['), "127.0.0.1:1", ""};
+  web::HttpRequest deep{"POST", "/api/v1/alerts", "", std::string(200, '['), "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(deep).status, 413);
   std::string many = "{\"alerts\":[";
   for (int i = 0; i < 300'000; ++i) many += "0,";
   many += "0]}";
-  HttpRequest wide{"POST", "/api/v1/alerts", "", many, "127.0.0.1:1", ""};
+  web::HttpRequest wide{"POST", "/api/v1/alerts", "", many, "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(wide).status, 413);
   EXPECT_EQ(Value(registry, "registry_rca_enricher_notifications_rejected_total"), 8);
-  HttpRequest good{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
+  web::HttpRequest good{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(good).status, 202);
   EXPECT_EQ(enricher.Handle(good).status, 202);
   EXPECT_EQ(enricher.Handle(good).status, 503);
@@ -387,7 +387,7 @@ TEST(EnricherTest, DeliversEnrichedToEveryDownstreamWithRetries) {
   prometheus::Registry registry;
   Enricher enricher(f.Config({flaky.url(), steady.url()}), f.Sources(), registry, f.Options());
   enricher.Start();
-  HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
+  web::HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
   const auto started = std::chrono::steady_clock::now();
   EXPECT_EQ(enricher.Handle(post).status, 202);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 100ms);  // answered at once
@@ -415,7 +415,7 @@ TEST(EnricherTest, ForwardsTheOriginalUnchangedWhenEnrichmentFails) {
   Enricher enricher(f.Config({sink.url()}), f.Sources(), registry, f.Options());
   enricher.Start();
   const std::string body = "  " + Payload("g", "f") + "\n";  // whitespace kept byte for byte
-  HttpRequest post{"POST", "/api/v1/alerts", "", body, "127.0.0.1:1", ""};
+  web::HttpRequest post{"POST", "/api/v1/alerts", "", body, "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(post).status, 202);
   ASSERT_TRUE(sink.WaitForBodies(1));
   EXPECT_EQ(sink.bodies()[0], body);
@@ -432,7 +432,7 @@ TEST(EnricherTest, GivesUpOnClientErrorsAtOnceAndOnDeadDownstreamsAfterRetries) 
   config.timeout_seconds = 0.5;
   Enricher enricher(config, f.Sources(), registry, f.Options());
   enricher.Start();
-  HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
+  web::HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(post).status, 202);
   ASSERT_TRUE(enricher.WaitIdle(10s));
   EXPECT_EQ(rejecting.requests(), 1);  // 4xx: not retried
@@ -450,7 +450,7 @@ TEST(EnricherTest, StopIsPromptDuringBackoff) {
   options.first_backoff = 10s;
   Enricher enricher(config, f.Sources(), registry, options);
   enricher.Start();
-  HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
+  web::HttpRequest post{"POST", "/api/v1/alerts", "", Payload("g", "f"), "127.0.0.1:1", ""};
   EXPECT_EQ(enricher.Handle(post).status, 202);
   // The first attempt failed and the 10 s backoff began once a retry is counted.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -466,4 +466,4 @@ TEST(EnricherTest, StopIsPromptDuringBackoff) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

@@ -17,7 +17,7 @@
 #include "common/json.h"
 #include "exporter/enricher/enricher_history.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 namespace {
 
@@ -93,4 +93,4 @@ TEST(MetricHistoryTest, ThinningKeepsItBoundedAndOrdered) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

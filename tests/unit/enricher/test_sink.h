@@ -17,7 +17,7 @@
 #include <random>
 #include <thread>
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 class TestSink {
  public:
@@ -100,4 +100,4 @@ class TestSink {
   std::thread thread_;
 };
 
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

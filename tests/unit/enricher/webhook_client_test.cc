@@ -19,7 +19,7 @@
 #include "exporter/enricher/enricher_http.h"
 #include "tests/unit/enricher/test_sink.h"
 
-namespace rrca::exporter {
+namespace rrca::enricher {
 
 namespace {
 
@@ -91,4 +91,4 @@ TEST(WebhookClientTest, PostsAndReportsStatusOrWhyNot) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::enricher

@@ -21,7 +21,7 @@
 
 #include "exporter/metrics/metrics.h"
 
-namespace rrca::exporter {
+namespace rrca::metrics {
 namespace {
 
 using Kind = ExpositionStore::Kind;
@@ -277,4 +277,4 @@ TEST(Metrics, CausesDeclaredOnceAndTheRegistryCopyMatches) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::metrics

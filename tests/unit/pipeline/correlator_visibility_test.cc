@@ -19,7 +19,7 @@
 #include "exporter/metrics/upload_metrics.h"
 #include "exporter/pipeline/correlator.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
@@ -35,7 +35,8 @@ std::string KeyOf(const std::string& uuid) {
 struct Harness {
   RepositoryTable repositories{1000, {}};
   UploadCorrelator correlator;
-  explicit Harness(UploadCorrelator::Options options = {}, UploadMetrics* metrics = nullptr)
+  explicit Harness(UploadCorrelator::Options options = {},
+                   metrics::UploadMetrics* metrics = nullptr)
       : correlator(options, &repositories, metrics) {}
 
   // A registry request on the upload; `writer` is the driver's Writer() duration (-1: none).
@@ -286,7 +287,7 @@ TEST(VisibilityBoundsTest, InvisibleAfterTheFirstVisibleSaysNothingAboutCreation
 
 TEST(VisibilityBoundsTest, WithoutTheStoresCreateNothingIsMeasuredOrConfirmed) {
   prometheus::Registry registry;
-  UploadMetrics metrics(registry);
+  metrics::UploadMetrics metrics(registry);
   Harness h({}, &metrics);
   h.Post(kT0, 60 * kMs);
   h.Patch(500, kT0 + 70 * kMs, 100 * kMs, 48 * kMs);
@@ -333,7 +334,7 @@ TEST(VisibilityBoundsTest, HostileTimesNeitherOverflowNorStopTheDecision) {
 
 TEST(VisibilityBoundsTest, BucketNamesAreValidatedCappedAndCounted) {
   prometheus::Registry registry;
-  UploadMetrics metrics(registry, 1000);
+  metrics::UploadMetrics metrics(registry, 1000);
   UploadCorrelator::Options options;
   options.max_buckets = 4;
   Harness h(options, &metrics);
@@ -553,4 +554,4 @@ TEST(VisibilityRandomTest, VerdictSentencesAgreeWithTheBoundsAndTheTruth) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

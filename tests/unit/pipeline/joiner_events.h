@@ -7,7 +7,7 @@
 
 #include "exporter/pipeline/joiner.h"
 
-namespace rrca::exporter::joiner_events {
+namespace rrca::pipeline::joiner_events {
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSecond;
@@ -72,4 +72,4 @@ inline RegistryEvent Access(int64_t time, int status, std::string_view method = 
   return e;
 }
 
-}  // namespace rrca::exporter::joiner_events
+}  // namespace rrca::pipeline::joiner_events

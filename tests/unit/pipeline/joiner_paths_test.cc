@@ -9,7 +9,7 @@
 #include "exporter/pipeline/joiner.h"
 #include "tests/unit/pipeline/joiner_events.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 using namespace joiner_events;  // NOLINT: the shared test events
@@ -144,4 +144,4 @@ TEST(JoinerPathsTest, AccessLinesReadFirstPairWithTheirClosestSummary) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -8,7 +8,7 @@
 
 #include "tests/unit/pipeline/joiner_events.h"
 
-namespace rrca::exporter {
+namespace rrca::pipeline {
 namespace {
 
 using namespace joiner_events;  // NOLINT: the shared test events
@@ -221,4 +221,4 @@ TEST(JoinerTest, PendingRequestsAreBounded) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::pipeline

@@ -12,7 +12,7 @@
 
 // The web UI's rendering without a browser (tests/e2e/ui_browser_test.sh drives chromium):
 // escaping, query parsing, and what the timeline draws for each kind of visibility evidence.
-namespace rrca::exporter::ui {
+namespace rrca::ui {
 namespace {
 
 Json Parse(const std::string& text) {
@@ -350,19 +350,19 @@ TEST(UiReportTest, OneSelfContainedFileWithLinksInsideIt) {
 }
 
 TEST(UiPageTest, PagesCarryThePolicyAndTheSheetRevalidates) {
-  const HttpResponse page = PageResponse(200, Page("<t>", "<p>x</p>"));
+  const web::HttpResponse page = PageResponse(200, Page("<t>", "<p>x</p>"));
   EXPECT_NE(page.headers.find("Content-Security-Policy: default-src 'none'"), std::string::npos);
   EXPECT_NE(page.body.find("<title>&lt;t&gt; · registry-rca</title>"), std::string::npos);
-  HttpRequest request;
-  const HttpResponse sheet = StyleSheet(request);
+  web::HttpRequest request;
+  const web::HttpResponse sheet = StyleSheet(request);
   EXPECT_EQ(sheet.status, 200);
   const size_t at = sheet.headers.find("ETag: ");
   ASSERT_NE(at, std::string::npos);
   request.if_none_match = sheet.headers.substr(at + 6, sheet.headers.find('\r', at) - at - 6);
-  const HttpResponse again = StyleSheet(request);
+  const web::HttpResponse again = StyleSheet(request);
   EXPECT_EQ(again.status, 304);
   EXPECT_TRUE(again.body.empty());
 }
 
 }  // namespace
-}  // namespace rrca::exporter::ui
+}  // namespace rrca::ui

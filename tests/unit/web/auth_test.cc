@@ -14,7 +14,7 @@
 
 #include "exporter/web/web_auth.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 using Steady = std::chrono::steady_clock;
@@ -143,4 +143,4 @@ TEST(BasicAuthAttack, UnknownUsersCostWhatKnownUsersCost) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -10,7 +10,7 @@
 #include "exporter/web/web_auth.h"
 #include "exporter/web/web_config.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 namespace fs = std::filesystem;
@@ -273,4 +273,4 @@ TEST(BasicAuthCheck, DisabledWithoutUsers) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -13,7 +13,7 @@
 
 #include "exporter/web/http_server.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 std::string Exchange(int port, const std::string& request) {
@@ -129,4 +129,4 @@ TEST(CrossSiteRefusal, Rules) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::web

@@ -24,7 +24,7 @@
 #include "exporter/web/web_config.h"
 #include "exporter/web/web_front.h"
 
-namespace rrca::exporter {
+namespace rrca::web {
 namespace {
 
 using std::chrono::milliseconds;
@@ -650,4 +650,4 @@ TEST_F(HttpTest, RequireAnyClientCertTakesUnverifiedCertificates) {
 }
 
 }  // namespace
-}  // namespace rrca::exporter
+}  // namespace rrca::web
