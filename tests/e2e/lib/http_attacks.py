@@ -186,8 +186,12 @@ def niced(body):
 
 def run_with_scraper(args, seconds, attack):
     """Runs attack(stop, observed) in a thread of this process while a scraper process measures."""
-    queue = multiprocessing.Queue()
-    process = multiprocessing.Process(target=scraper, args=(args, seconds, queue))
+    # Spawned, not forked: the attack's threads are running (and may hold OpenSSL's or the
+    # interpreter's locks mid-handshake), and a forked child that inherits a held lock waits on
+    # it for ever. A CI run hung so, its scraper parked on a futex with the attackers' sockets.
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    process = spawn.Process(target=scraper, args=(args, seconds, queue))
     stop = threading.Event()
     observed = {}
     thread = threading.Thread(target=niced(attack), args=(stop, observed))
@@ -195,7 +199,10 @@ def run_with_scraper(args, seconds, attack):
     time.sleep(0.3)  # the attack is in place before the first scrape
     process.start()
     latencies, failures = queue.get(timeout=seconds + 60)
-    process.join()
+    process.join(timeout=30)  # its result is in; a child stuck on its way out must not hang us
+    if process.is_alive():
+        process.kill()
+        process.join()
     stop.set()
     thread.join(timeout=60)
     return latencies, failures, observed
